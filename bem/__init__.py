@@ -1,0 +1,1 @@
+"""Tooling for the budget–expense matcher (never shipped in deploy.zip)."""

@@ -1,0 +1,5 @@
+"""`python -m bem` runs the CLI."""
+
+from bem.cli import main
+
+main()

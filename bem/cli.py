@@ -1,0 +1,48 @@
+"""The `bem` command line: a thin Click layer over the tooling modules.
+
+Each sub-command lives in its own module and is imported only when it runs, so
+`bem --help` stays fast and one broken tool never hides the others.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+# command name -> "module:attribute" of a click.Command
+COMMANDS: dict[str, str] = {
+    "train": "bem.train:train_command",
+    "evaluate": "bem.evaluate:evaluate_command",
+    "synth": "bem.synth:synth_command",
+    "invoke": "bem.emulator_cli:invoke_command",
+    "serve": "bem.emulator_cli:serve_command",
+    "deploy": "bem.deploy:deploy_command",
+    "monitor": "bem.monitor.cli:monitor_group",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose sub-commands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attribute = target.split(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{target} is not a click command")
+        return command
+
+
+@click.group(cls=LazyGroup)
+@click.version_option(package_name="budget-expense-matcher")
+def main() -> None:
+    """Budget–expense matcher: train, build, run locally, deploy and monitor.
+
+    Example: bem train --users 2000 && ./build && bem invoke "$(cat tests/events/seed_direct.json)"
+    """

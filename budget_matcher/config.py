@@ -1,0 +1,61 @@
+"""Every environment variable the service reads, in one place.
+
+Precedence everywhere: explicit argument > environment variable > default below.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+TASK_ROOT = Path(__file__).resolve().parent.parent
+
+# Where the model artefacts live (model.json beside model.joblib / model_lean.npz).
+ENV_MODEL_DIR = "BEM_MODEL_DIR"
+DEFAULT_MODEL_DIR = TASK_ROOT / "model"
+
+# Which form of the model to serve: "auto" (pickle when scikit-learn imports, else lean),
+# "sklearn" or "lean".
+ENV_MODEL_FORM = "BEM_MODEL_FORM"
+DEFAULT_MODEL_FORM = "auto"
+
+# Override of the decision threshold stored in model.json.
+ENV_THRESHOLD = "BEM_THRESHOLD"
+
+# NLTK data directory (stopwords) shipped beside the code.
+ENV_NLTK_DATA = "BEM_NLTK_DATA"
+DEFAULT_NLTK_DATA = TASK_ROOT / "nltk_data"
+
+# Shared libraries preloaded at cold start.
+ENV_LIB_DIR = "BEM_LIB_DIR"
+DEFAULT_LIB_DIR = TASK_ROOT / "lib"
+
+# Response format: "list" (seed-compatible, default) or "envelope".
+ENV_RESPONSE_FORMAT = "BEM_RESPONSE_FORMAT"
+DEFAULT_RESPONSE_FORMAT = "list"
+
+# Bound on the characters of input/output copied into the per-request log line.
+ENV_LOG_PAYLOAD_CHARS = "BEM_LOG_PAYLOAD_CHARS"
+DEFAULT_LOG_PAYLOAD_CHARS = 2048
+
+# Results store (monitoring): SQLAlchemy URL; unset = no store. Spool dir for faults.
+ENV_RESULTS_DB_URL = "BEM_RESULTS_DB_URL"
+ENV_RESULTS_SPOOL_DIR = "BEM_RESULTS_SPOOL_DIR"
+DEFAULT_RESULTS_SPOOL_DIR = Path("/tmp/bem-spool")
+
+# Live metrics: CloudWatch EMF on by default; DogStatsD "host:port" when set.
+ENV_EMF_ENABLED = "BEM_EMF_ENABLED"
+ENV_METRICS_NAMESPACE = "BEM_METRICS_NAMESPACE"
+DEFAULT_METRICS_NAMESPACE = "BudgetExpenseMatcher"
+ENV_DOGSTATSD = "BEM_DOGSTATSD"
+
+
+def env_str(name: str, default: str) -> str:
+    """The environment value of `name`, or `default` when unset or empty."""
+    value = os.environ.get(name, "")
+    return value if value else default
+
+
+def env_path(name: str, default: Path) -> Path:
+    """The environment value of `name` as a path, or `default`."""
+    return Path(env_str(name, str(default)))

@@ -1,0 +1,97 @@
+"""The request/response contract (seed format, 2017) in one place.
+
+Request: {"budgets": [...], "all_user_expense_lineitems": [...]} for one user, all values
+strings (any may be null or missing). A batch of users: {"users": [<one user's payload with an
+optional "user_id">, ...]} or a top-level JSON list of such payloads. Pairs never cross users.
+
+Response (default): a JSON list, one item per candidate pair:
+{"score": 0.0213, "budget_id": "309366", "itemization_id": "4659496", "matched": false}
+plus "user_id" when the request named one. A pair or record that cannot be scored keeps its
+place with "score": null and "error": {"code", "message", "field"}.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+BUDGETS_KEY = "budgets"
+LINE_ITEMS_KEY = "all_user_expense_lineitems"
+USERS_KEY = "users"
+USER_ID_KEY = "user_id"
+OPTIONS_KEY = "options"  # {"response_format": "envelope"} opts in to the envelope
+
+BUDGET_ID = "budget_id"
+BUDGET_TYPE = "budget_type_budget"
+BUDGET_PRICE = "budget_price_budget"
+BUDGET_ACTUAL_COST = "actual_cost_budget"
+BUDGET_TRAVEL_VENDOR = "travel_vendor_receipts"
+BUDGET_PURCHASE_VENDOR = "purchase_vendor_receipts"
+BUDGET_TRIP_START = "start_datetime_trips"
+BUDGET_TRIP_END = "end_datetime_trips"
+BUDGET_GENERATED_AT = "generated_at_budget"
+
+BUDGET_FIELDS = (
+    BUDGET_ID,
+    BUDGET_TYPE,
+    BUDGET_PRICE,
+    BUDGET_ACTUAL_COST,
+    BUDGET_TRAVEL_VENDOR,
+    BUDGET_PURCHASE_VENDOR,
+    BUDGET_TRIP_START,
+    BUDGET_TRIP_END,
+    BUDGET_GENERATED_AT,
+)
+
+ITEM_ID = "itemization_id"
+ITEM_AMOUNT = "expensed_amount_itemization"
+ITEM_TYPE_NAME = "expense_type_name_itemization"
+ITEM_CATEGORY = "expense_category_itemization"
+ITEM_DATE = "transaction_date_itemization"
+ITEM_VENDOR = "vendor_name_expense"
+EXPENSE_TYPE_NAME = "expense_type_name_expense"
+EXPENSE_CATEGORY = "expense_category_expense"
+
+ITEM_FIELDS = (
+    ITEM_ID,
+    ITEM_AMOUNT,
+    ITEM_TYPE_NAME,
+    ITEM_CATEGORY,
+    ITEM_DATE,
+    ITEM_VENDOR,
+    EXPENSE_TYPE_NAME,
+    EXPENSE_CATEGORY,
+)
+
+AMOUNT_FIELDS = (BUDGET_PRICE, BUDGET_ACTUAL_COST, ITEM_AMOUNT)
+DATE_FIELDS = (BUDGET_TRIP_START, BUDGET_TRIP_END, BUDGET_GENERATED_AT, ITEM_DATE)
+
+# Training data: the seed's field names plus this label column (1 = the item belongs).
+LABEL = "is_match"
+
+RESPONSE_FORMATS = ("list", "envelope")
+
+
+def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
+    """The `error` object of an error item or of a 400 body."""
+    return {"code": code, "message": message, "field": field}
+
+
+def error_item(
+    code: str,
+    message: str,
+    field: str | None = None,
+    budget_id: str | None = None,
+    itemization_id: str | None = None,
+    user_id: str | None = None,
+) -> dict[str, Any]:
+    """A response item that could not be scored: score null, the reason in `error`."""
+    item: dict[str, Any] = {
+        "score": None,
+        "budget_id": budget_id,
+        "itemization_id": itemization_id,
+        "matched": None,
+        "error": error_body(code, message, field),
+    }
+    if user_id is not None:
+        item[USER_ID_KEY] = user_id
+    return item

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Idempotent set-up on a fresh machine: the pinned Python environment in .venv/,
+# newman (node_modules/) for the Postman collection and Debian's Chromium for HTML checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+stamp=.venv/.bootstrap-stamp
+want=$(cat pyproject.toml constraints.txt package.json 2>/dev/null | sha256sum | cut -d' ' -f1)
+if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    echo "bootstrap: creating .venv with the pinned dependency set" >&2
+    python3 -m venv .venv
+    .venv/bin/pip install -q --upgrade pip >/dev/null
+    .venv/bin/pip install -q -c constraints.txt -e '.[dev]' --config-settings editable_mode=compat
+    if [ -f package.json ] && command -v npm >/dev/null; then
+        npm ci --silent --no-audit --no-fund >/dev/null 2>&1 || npm install --silent --no-audit --no-fund
+    fi
+    echo "$want" > "$stamp"
+fi
+
+if [ "${BEM_SKIP_CHROMIUM:-}" != "1" ] && ! command -v chromium >/dev/null; then
+    echo "bootstrap: installing Debian's chromium for the HTML report tests" >&2
+    if [ "$(id -u)" = 0 ]; then
+        (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+            || echo "bootstrap: chromium could not be installed" >&2
+    fi
+fi
