@@ -1,0 +1,192 @@
+"""Numpy-only evaluator of the exported scikit-learn Pipeline (model/model_lean.npz).
+
+The model of record is the pickled Pipeline (model/model.joblib): an optional SimpleImputer,
+then a HistGradientBoostingClassifier, optionally wrapped in a CalibratedClassifierCV (sigmoid
+or isotonic). `bem.lean_export` writes its fitted state into one .npz file; this module
+evaluates it with numpy alone, in the same order of floating-point operations as
+scikit-learn, so `predict_proba_positive(X)` equals `pipeline.predict_proba(X)[:, 1]` (the
+build proves it on held-out pairs before it ships a zip). No scikit-learn or scipy import.
+
+File layout (all plain arrays, loadable with allow_pickle=False):
+  meta             JSON text: format, format_version, n_features, feature_names, classes,
+                   members [{calibration, n_trees, max_depth}], source sha256, versions
+  impute_fill      float64 (n_features,): value replacing NaN per input column (NaN = none)
+  node_feature     int32   input column tested at each node (leaves: 0)
+  node_threshold   float64 go left when x <= threshold
+  node_missing_left bool   where NaN goes
+  node_left/right  int32   global child indices (leaves point to themselves)
+  node_value       float64 leaf values
+  tree_root        int64   global index of each tree's root, members' trees consecutively
+  member_baseline  float64 per member
+  sigmoid_a/b      float64 per member (NaN unless sigmoid)
+  iso_x_<m>/iso_y_<m>/iso_bounds_<m>  isotonic thresholds and clip bounds of member m
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+FORMAT_NAME = "bem-lean-hgb"
+FORMAT_VERSION = 1
+CALIBRATIONS = ("none", "sigmoid", "isotonic")
+# Rows per traversal chunk: bounds memory at rows x trees x 8 bytes per temporary.
+DEFAULT_CHUNK_ROWS = 2048
+
+
+class LeanModelError(ValueError):
+    """The lean model file is missing, malformed or of an unknown format."""
+
+
+@dataclass(frozen=True)
+class _Member:
+    """One boosted-tree ensemble and its calibration (one per calibrated classifier)."""
+
+    roots: np.ndarray
+    max_depth: int
+    baseline: float
+    calibration: str
+    sigmoid_a: float
+    sigmoid_b: float
+    iso_x: np.ndarray | None
+    iso_y: np.ndarray | None
+    iso_bounds: tuple[float, float]
+
+
+def _expit(x: np.ndarray) -> np.ndarray:
+    """The logistic function 1 / (1 + exp(-x))."""
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-x))
+
+
+class LeanModel:
+    """Evaluates the exported trees, imputer and calibrators with numpy."""
+
+    def __init__(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        self.meta = meta
+        self.n_features = int(meta["n_features"])
+        self.feature_names: tuple[str, ...] = tuple(meta.get("feature_names") or ())
+        self.classes: list[Any] = list(meta["classes"])
+        self._fill = np.asarray(arrays["impute_fill"], dtype=np.float64)
+        self._impute_columns = np.flatnonzero(~np.isnan(self._fill))
+        self._feature = np.asarray(arrays["node_feature"], dtype=np.intp)
+        self._threshold = np.asarray(arrays["node_threshold"], dtype=np.float64)
+        self._missing_left = np.asarray(arrays["node_missing_left"], dtype=bool)
+        self._left = np.asarray(arrays["node_left"], dtype=np.intp)
+        self._right = np.asarray(arrays["node_right"], dtype=np.intp)
+        self._value = np.asarray(arrays["node_value"], dtype=np.float64)
+        self._members = self._read_members(meta, arrays)
+        if self._fill.shape != (self.n_features,):
+            raise LeanModelError("impute_fill does not match n_features")
+
+    @staticmethod
+    def _read_members(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> list[_Member]:
+        roots = np.asarray(arrays["tree_root"], dtype=np.intp)
+        members: list[_Member] = []
+        start = 0
+        for index, spec in enumerate(meta["members"]):
+            calibration = spec["calibration"]
+            if calibration not in CALIBRATIONS:
+                raise LeanModelError(f"unknown calibration {calibration!r}")
+            n_trees = int(spec["n_trees"])
+            iso_x = arrays.get(f"iso_x_{index}") if calibration == "isotonic" else None
+            iso_y = arrays.get(f"iso_y_{index}") if calibration == "isotonic" else None
+            bounds = arrays.get(f"iso_bounds_{index}")
+            members.append(
+                _Member(
+                    roots=roots[start : start + n_trees],
+                    max_depth=int(spec["max_depth"]),
+                    baseline=float(arrays["member_baseline"][index]),
+                    calibration=calibration,
+                    sigmoid_a=float(arrays["sigmoid_a"][index]),
+                    sigmoid_b=float(arrays["sigmoid_b"][index]),
+                    iso_x=None if iso_x is None else np.asarray(iso_x, dtype=np.float64),
+                    iso_y=None if iso_y is None else np.asarray(iso_y, dtype=np.float64),
+                    iso_bounds=(float(bounds[0]), float(bounds[1]))
+                    if bounds is not None
+                    else (-np.inf, np.inf),
+                )
+            )
+            start += n_trees
+        if not members:
+            raise LeanModelError("the lean model has no members")
+        return members
+
+    @classmethod
+    def load(cls, path: str | Path) -> LeanModel:
+        """Read a model_lean.npz written by `bem.lean_export` (no pickle involved)."""
+        try:
+            with np.load(Path(path), allow_pickle=False) as npz:
+                arrays = {name: npz[name] for name in npz.files}
+        except (OSError, ValueError) as exc:
+            raise LeanModelError(f"cannot read lean model {path}: {exc}") from exc
+        if "meta" not in arrays:
+            raise LeanModelError(f"{path} has no meta entry")
+        meta = json.loads(str(arrays.pop("meta")))
+        if meta.get("format") != FORMAT_NAME or meta.get("format_version") != FORMAT_VERSION:
+            raise LeanModelError(
+                f"{path} is format {meta.get('format')!r} v{meta.get('format_version')!r}, "
+                f"expected {FORMAT_NAME!r} v{FORMAT_VERSION}"
+            )
+        return cls(meta, arrays)
+
+    def predict_proba_positive(
+        self, X: np.ndarray, chunk_rows: int = DEFAULT_CHUNK_ROWS
+    ) -> np.ndarray:
+        """Probability of the positive class (classes[1]) per row of X (n_rows x n_features)."""
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != self.n_features:
+            raise ValueError(f"expected X of shape (n, {self.n_features}), got {X.shape}")
+        out = np.empty(X.shape[0], dtype=np.float64)
+        for start in range(0, X.shape[0], max(1, chunk_rows)):
+            out[start : start + chunk_rows] = self._proba_chunk(X[start : start + chunk_rows])
+        return out
+
+    def _proba_chunk(self, X: np.ndarray) -> np.ndarray:
+        if self._impute_columns.size:
+            X = X.copy()
+            block = X[:, self._impute_columns]
+            missing = np.isnan(block)
+            block[missing] = np.broadcast_to(self._fill[self._impute_columns], block.shape)[
+                missing
+            ]
+            X[:, self._impute_columns] = block
+        total = np.zeros(X.shape[0], dtype=np.float64)
+        for member in self._members:
+            total += self._member_proba(member, X)
+        if len(self._members) > 1:
+            total /= len(self._members)
+        return total
+
+    def _member_proba(self, member: _Member, X: np.ndarray) -> np.ndarray:
+        raw = self._raw(member, X)
+        if member.calibration == "none":
+            return _expit(raw)
+        if member.calibration == "sigmoid":
+            proba = _expit(-(member.sigmoid_a * raw + member.sigmoid_b))
+        else:
+            assert member.iso_x is not None and member.iso_y is not None
+            clipped = np.clip(raw, member.iso_bounds[0], member.iso_bounds[1])
+            if member.iso_x.size == 1:
+                proba = np.repeat(member.iso_y, clipped.shape[0])
+            else:
+                proba = np.interp(clipped, member.iso_x, member.iso_y)
+        proba[(proba > 1.0) & (proba <= 1.0 + 1e-5)] = 1.0
+        return proba
+
+    def _raw(self, member: _Member, X: np.ndarray) -> np.ndarray:
+        """Baseline plus every tree's leaf value, summed tree by tree as scikit-learn does."""
+        node = np.broadcast_to(member.roots, (X.shape[0], member.roots.size)).copy()
+        for _ in range(member.max_depth):
+            x = np.take_along_axis(X, self._feature[node], axis=1)
+            go_left = np.where(np.isnan(x), self._missing_left[node], x <= self._threshold[node])
+            node = np.where(go_left, self._left[node], self._right[node])
+        leaves = self._value[node]
+        raw = np.full(X.shape[0], member.baseline, dtype=np.float64)
+        for tree in range(leaves.shape[1]):
+            raw += leaves[:, tree]
+        return raw
