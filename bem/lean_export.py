@@ -112,7 +112,7 @@ def _members(final: Any) -> list[tuple[Any, str, dict[str, np.ndarray]]]:
             f"final step {type(final).__name__} is not supported by the lean form; "
             "build with --runtime sklearn"
         )
-    members = []
+    members: list[tuple[Any, str, dict[str, np.ndarray]]] = []
     for calibrated in final.calibrated_classifiers_:
         estimator = _unwrap_frozen(calibrated.estimator)
         if not isinstance(estimator, HistGradientBoostingClassifier):
@@ -124,7 +124,10 @@ def _members(final: Any) -> list[tuple[Any, str, dict[str, np.ndarray]]]:
             raise UnsupportedModel(f"calibration method {calibrated.method!r} is not supported")
         calibrator = calibrated.calibrators[0]
         if calibrated.method == "sigmoid":
-            params = {"a": np.float64(calibrator.a_), "b": np.float64(calibrator.b_)}
+            params = {
+                "a": np.array(calibrator.a_, dtype=np.float64),
+                "b": np.array(calibrator.b_, dtype=np.float64),
+            }
         else:
             if calibrator.out_of_bounds != "clip":
                 raise UnsupportedModel("isotonic calibrator must use out_of_bounds='clip'")
@@ -141,7 +144,8 @@ def _trees(hgb: Any) -> tuple[list[np.ndarray], float, int]:
     """(node arrays of each tree, baseline, max depth) of a binary HGB classifier."""
     if len(hgb.classes_) != 2 or hgb.n_trees_per_iteration_ != 1:
         raise UnsupportedModel("only binary HistGradientBoostingClassifier is supported")
-    if getattr(hgb, "_preprocessor", None) is not None or getattr(hgb, "is_categorical_", None) is not None:
+    categorical = getattr(hgb, "is_categorical_", None)
+    if getattr(hgb, "_preprocessor", None) is not None or categorical is not None:
         raise UnsupportedModel("categorical features are not supported by the lean form")
     trees: list[np.ndarray] = []
     max_depth = 0

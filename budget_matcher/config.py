@@ -49,6 +49,12 @@ ENV_METRICS_NAMESPACE = "BEM_METRICS_NAMESPACE"
 DEFAULT_METRICS_NAMESPACE = "BudgetExpenseMatcher"
 ENV_DOGSTATSD = "BEM_DOGSTATSD"
 
+# Build tooling: cache of wheels (~/.cache/bem by default) and target interpreters
+# (BEM_TARGET_PYTHON_3_12=/path/to/python3.12 overrides the pyenv lookup).
+ENV_BUILD_CACHE = "BEM_BUILD_CACHE"
+DEFAULT_BUILD_CACHE = Path.home() / ".cache" / "bem"
+ENV_TARGET_PYTHON_PREFIX = "BEM_TARGET_PYTHON_"
+
 
 def env_str(name: str, default: str) -> str:
     """The environment value of `name`, or `default` when unset or empty."""

@@ -151,9 +151,7 @@ class LeanModel:
             X = X.copy()
             block = X[:, self._impute_columns]
             missing = np.isnan(block)
-            block[missing] = np.broadcast_to(self._fill[self._impute_columns], block.shape)[
-                missing
-            ]
+            block[missing] = np.broadcast_to(self._fill[self._impute_columns], block.shape)[missing]
             X[:, self._impute_columns] = block
         total = np.zeros(X.shape[0], dtype=np.float64)
         for member in self._members:

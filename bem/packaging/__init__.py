@@ -1,0 +1,1 @@
+"""Build tooling for deploy.zip (never shipped): deps, trim, assemble, report, verify."""

@@ -1,0 +1,122 @@
+"""Stage the allow-listed code and write byte-reproducible zips.
+
+The function zip holds exactly: the three root modules, budget_matcher/, model/ (the variant's
+artefacts + model.json), nltk_data/, lib/ and the trimmed dependencies (or, with a layer, the
+dependencies under python/ in a separate layer zip). Entries are sorted, every timestamp is
+the source date (SOURCE_DATE_EPOCH or the commit time), permissions are fixed (0644 files),
+and no extra fields are written, so the same inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+import zipfile
+from collections.abc import Iterable
+from pathlib import Path
+
+ROOT_MODULES = ("lambda_handler.py", "predict.py", "flattened_data_points.py")
+ROOT_PACKAGES = ("budget_matcher",)
+DATA_DIRS = ("nltk_data", "lib")
+SKIP_NAMES = frozenset({".gitkeep", ".gitignore", "__pycache__"})
+ZIP_MIN_EPOCH = 315532800  # 1980-01-01, the earliest time a zip entry can hold
+FILE_MODE = 0o100644
+COMPRESS_LEVEL = 9
+
+
+class MissingCode(RuntimeError):
+    """An allow-listed file the runtime needs is not in the code at HEAD."""
+
+
+def source_date_epoch(root: Path, env: dict[str, str] | None = None) -> int:
+    """SOURCE_DATE_EPOCH if set, else the HEAD commit time, else the zip epoch."""
+    env = dict(os.environ) if env is None else env
+    if env.get("SOURCE_DATE_EPOCH"):
+        return max(int(env["SOURCE_DATE_EPOCH"]), ZIP_MIN_EPOCH)
+    done = subprocess.run(
+        ["git", "-C", str(root), "log", "-1", "--format=%ct", "HEAD"],
+        capture_output=True,
+        text=True,
+    )
+    stamp = done.stdout.strip()
+    return max(int(stamp), ZIP_MIN_EPOCH) if done.returncode == 0 and stamp else ZIP_MIN_EPOCH
+
+
+def _copy_tree(source: Path, destination: Path) -> None:
+    shutil.copytree(
+        source,
+        destination,
+        ignore=shutil.ignore_patterns(*SKIP_NAMES, "*.pyc"),
+        dirs_exist_ok=True,
+    )
+
+
+def stage_code(code: Path, task: Path) -> list[str]:
+    """Copy the allow-listed code from `code` (git archive) into `task`; return what was."""
+    missing = [name for name in ROOT_MODULES if not (code / name).is_file()]
+    missing += [name for name in ROOT_PACKAGES if not (code / name).is_dir()]
+    if missing:
+        raise MissingCode(f"not in the committed code: {', '.join(missing)}")
+    task.mkdir(parents=True, exist_ok=True)
+    staged = []
+    for name in ROOT_MODULES:
+        shutil.copy2(code / name, task / name)
+        staged.append(name)
+    for name in (*ROOT_PACKAGES, *DATA_DIRS):
+        if (code / name).is_dir():
+            _copy_tree(code / name, task / name)
+            staged.append(name + "/")
+    return staged
+
+
+def stage_model(model_dir: Path, task: Path, artifacts: Iterable[str]) -> None:
+    """Copy the variant's model artefacts (only those) into task/model/."""
+    destination = task / "model"
+    destination.mkdir(parents=True, exist_ok=True)
+    for name in artifacts:
+        source = model_dir / name
+        if not source.is_file():
+            raise MissingCode(f"model artefact {source} is missing")
+        shutil.copy2(source, destination / name)
+
+
+def _files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def write_zip(
+    path: Path, trees: list[tuple[Path, str]], epoch: int, level: int = COMPRESS_LEVEL
+) -> int:
+    """Zip the files of each (directory, prefix in the zip) tree; return the entry count."""
+    date_time = time.gmtime(max(epoch, ZIP_MIN_EPOCH))[:6]
+    entries: dict[str, Path] = {}
+    for directory, prefix in trees:
+        for file in _files(directory):
+            name = prefix + file.relative_to(directory).as_posix()
+            if name in entries:
+                raise ValueError(f"{name} comes from two trees")
+            entries[name] = file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".partial")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(entries):
+            info = zipfile.ZipInfo(name, date_time=date_time)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3
+            info.external_attr = FILE_MODE << 16
+            info._compresslevel = level  # type: ignore[attr-defined]
+            with entries[name].open("rb") as handle, archive.open(info, "w") as out:
+                shutil.copyfileobj(handle, out, 1 << 20)
+    tmp.replace(path)
+    return len(entries)
+
+
+def extract_zip(path: Path, destination: Path) -> None:
+    """Unzip into an empty directory, as Lambda does (files 0644 -> readable, not writable)."""
+    if destination.exists():
+        shutil.rmtree(destination)
+    destination.mkdir(parents=True)
+    with zipfile.ZipFile(path) as archive:
+        archive.extractall(destination)

@@ -1,0 +1,293 @@
+"""`./build`: deploy.zip for the target Lambda runtime, proved, sized and verified.
+
+Steps: code at HEAD (zip.sh) -> allow-listed task tree -> model artefacts of the variant (the
+lean export is proved equal to predict_proba or the build stops) -> dependencies for the target
+platform, trimmed (build_and_trim_weight.sh) -> bytecode -> reproducible zip(s) -> size report
+against the Lambda limits -> unzip and score the seed example with the target interpreter.
+The zip is moved to its output path only when every step passed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from bem.packaging import assemble, report, targets, trim, verify
+from bem.packaging.probe import ProbeFailed
+from bem.packaging.targets import BuildTarget, UnsupportedTarget
+
+LEAN_FILENAME = "model_lean.npz"
+DEFAULT_STAGING = "build_out"
+
+
+class BuildFailed(RuntimeError):
+    """The build stopped; the message says which step and why."""
+
+
+@dataclass
+class BuildOptions:
+    """Everything one build needs; paths default to the repository's layout."""
+
+    root: Path
+    target: BuildTarget = field(default_factory=BuildTarget)
+    layer: bool = False
+    model_dir: Path | None = None
+    holdout: Path | None = None
+    output: Path | None = None
+    layer_output: Path | None = None
+    allow_s3: bool = False
+    zip_limit: int = report.DIRECT_UPLOAD_LIMIT
+    unzipped_limit: int = report.UNZIPPED_LIMIT
+    staging: Path | None = None
+    revision: str = "HEAD"
+    interpreter: Path | None = None
+    compress_level: int = assemble.COMPRESS_LEVEL
+    log: Callable[[str], None] = field(default=lambda m: print(m, file=sys.stderr, flush=True))
+
+
+@dataclass
+class BuildResult:
+    """What a successful build produced and measured."""
+
+    function_zip: Path
+    layer_zip: Path | None
+    sizes: report.SizeReport
+    verified: verify.Verified | None
+    equivalence_rows: int | None
+    equivalence_max_abs_diff: float | None
+    pins: list[str]
+    overridden: dict[str, str]
+    warnings: list[str]
+    seconds: float
+    sha256: dict[str, str]
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _can_execute(target: BuildTarget) -> bool:
+    """Whether this host can run the target's native code (trace and verify need it)."""
+    machine = platform.machine().lower()
+    return (target.arch == "x86_64" and machine in ("x86_64", "amd64")) or (
+        target.arch == "arm64" and machine in ("aarch64", "arm64")
+    )
+
+
+def _run(command: list[str], env: dict[str, str], cwd: Path, step: str) -> None:
+    done = subprocess.run(command, env=env, cwd=str(cwd), capture_output=True, text=True)
+    for line in (done.stderr or "").splitlines():
+        if line.strip():
+            print(f"  {line}", file=sys.stderr)
+    if done.returncode != 0:
+        raise BuildFailed(f"{step} failed (exit {done.returncode}): {done.stdout[-2000:]}")
+
+
+def _stage_model(opts: BuildOptions, code: Path, task: Path) -> tuple[int | None, float | None]:
+    """Copy the variant's model; for lean, export and prove it (returns rows, max diff)."""
+    model_dir = opts.model_dir or code / "model"
+    if opts.target.runtime == "sklearn":
+        assemble.stage_model(model_dir, task, opts.target.model_artifacts)
+        return None, None
+    import numpy as np
+
+    from bem.lean_export import LeanMismatch, UnsupportedModel, export_model_dir
+
+    out_dir = task / "model"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    holdout = np.load(opts.holdout) if opts.holdout else None
+    try:
+        proof = export_model_dir(model_dir, holdout=holdout, out_dir=out_dir)
+    except (UnsupportedModel, LeanMismatch, FileNotFoundError) as exc:
+        raise BuildFailed(f"lean model: {exc}") from exc
+    opts.log(
+        f"lean model: max |lean - predict_proba| = {proof.max_abs_diff:.3g} on {proof.rows} rows"
+    )
+    return proof.rows, proof.max_abs_diff
+
+
+def _install_deps(
+    opts: BuildOptions, pins: list[str], staging: Path, task: Path, interpreter: Path
+) -> Path:
+    """Run build_and_trim_weight.sh for the target; return the trimmed dependency tree."""
+    target = opts.target
+    requirements = staging / "requirements.txt"
+    requirements.write_text("\n".join(pins) + "\n")
+    deps = staging / "deps"
+    keep = targets.import_names(pins)
+    command = [str(opts.root / "build_and_trim_weight.sh"), "--python-version", target.python]
+    for tag in target.platforms:
+        command += ["--platform", tag]
+    command += ["--requirements", str(requirements), "--out", str(deps), "--"]
+    command += ["--interpreter", str(interpreter), "--keep", ",".join(keep)]
+    command += ["--bytecode", target.bytecode, "--arch", target.arch]
+    command += ["--prefix", "/opt/python" if opts.layer else "/var/task"]
+    if _can_execute(target):
+        command += ["--trace-root", str(task)]
+    else:
+        opts.log(f"deps: cannot run {target.arch} code here: no import trace, nothing dropped")
+        command += ["--keep-all"]
+    env = {**os.environ, "BEM_BUILD_PYTHON": sys.executable, "PYTHONPATH": str(opts.root)}
+    _run(command, env, opts.root, "build_and_trim_weight.sh")
+    return deps
+
+
+def run_build(opts: BuildOptions) -> BuildResult:
+    """Build, check and verify; raise BuildFailed (or UnsupportedTarget) on any failure."""
+    started = time.perf_counter()
+    target = opts.target
+    root = opts.root.resolve()
+    interpreter = targets.find_interpreter(target.python, str(opts.interpreter or "") or None)
+    staging = (opts.staging or root / DEFAULT_STAGING) / target.key()
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    opts.log(f"build: {target.lambda_runtime} {target.arch}, runtime {target.runtime}")
+
+    code = staging / "code"
+    _run([str(root / "zip.sh"), str(code), opts.revision], dict(os.environ), root, "zip.sh")
+    task = staging / "task"
+    try:
+        assemble.stage_code(code, task)
+    except assemble.MissingCode as exc:
+        raise BuildFailed(str(exc)) from exc
+    rows, max_diff = _stage_model(opts, code, task)
+
+    pins = targets.requirements(target, root)
+    overridden = targets.overridden_pins(target)
+    for name, version in overridden.items():
+        opts.log(f"deps: {name} pinned to {version} for {target.lambda_runtime} (no wheel)")
+    deps = _install_deps(opts, pins, staging, task, interpreter)
+    trim.compile_bytecode(task, interpreter, "pycache", "/var/task")
+
+    epoch = assemble.source_date_epoch(root)
+    function_zip = staging / "deploy.zip"
+    layer_zip = staging / "layer.zip" if opts.layer else None
+    if layer_zip is not None:
+        assemble.write_zip(function_zip, [(task, "")], epoch, opts.compress_level)
+        assemble.write_zip(layer_zip, [(deps, "python/")], epoch, opts.compress_level)
+    else:
+        assemble.write_zip(function_zip, [(task, ""), (deps, "")], epoch, opts.compress_level)
+
+    zips = [function_zip] + ([layer_zip] if layer_zip else [])
+    sizes = report.measure(zips)
+    print(report.render(sizes), flush=True)
+    try:
+        warnings = report.check_limits(sizes, opts.zip_limit, opts.unzipped_limit, opts.allow_s3)
+    except report.OverLimit as exc:
+        raise BuildFailed(f"size limit: {exc}") from exc
+
+    verified = None
+    if _can_execute(target):
+        try:
+            verified = verify.verify(
+                function_zip, interpreter, staging / "verify", target.runtime, layer_zip
+            )
+        except (verify.VerifyFailed, ProbeFailed, subprocess.TimeoutExpired) as exc:
+            raise BuildFailed(f"verify: {exc}") from exc
+        opts.log(
+            f"verify: {verified.python} isolated, seed score {verified.score:.6f}, first "
+            f"response {verified.first_response_seconds:.3f} s, peak RSS "
+            f"{verified.maxrss_kb / 1024:.1f} MiB"
+        )
+    else:
+        warnings.append(f"not verified: this host cannot run {target.arch} code")
+
+    output = opts.output or root / "deploy.zip"
+    shutil.copyfile(function_zip, output)
+    layer_output = None
+    if layer_zip is not None:
+        layer_output = opts.layer_output or root / "layer.zip"
+        shutil.copyfile(layer_zip, layer_output)
+    for message in warnings:
+        opts.log(f"warning: {message}")
+    result = BuildResult(
+        function_zip=output,
+        layer_zip=layer_output,
+        sizes=sizes,
+        verified=verified,
+        equivalence_rows=rows,
+        equivalence_max_abs_diff=max_diff,
+        pins=pins,
+        overridden=overridden,
+        warnings=warnings,
+        seconds=time.perf_counter() - started,
+        sha256={p.name: _sha256(p) for p in [output] + ([layer_output] if layer_output else [])},
+    )
+    (staging / "build-report.json").write_text(json.dumps(asdict(result), indent=2, default=str))
+    opts.log(f"build: {output} ({', '.join(result.sha256.values())[:16]}…) in {result.seconds:.1f} s")
+    return result
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The ./build command line."""
+    parser = argparse.ArgumentParser(
+        prog="./build",
+        description="Build deploy.zip for AWS Lambda (no Docker). Example: ./build --python 3.13",
+    )
+    parser.add_argument("--python", default=targets.DEFAULT_PYTHON, choices=targets.PYTHONS)
+    parser.add_argument("--arch", default=targets.DEFAULT_ARCH, choices=targets.ARCHES)
+    parser.add_argument("--runtime", default="lean", choices=targets.RUNTIMES)
+    parser.add_argument("--bytecode", default="sourceless", choices=targets.BYTECODE_MODES)
+    parser.add_argument("--layer", action="store_true", help="dependencies in layer.zip")
+    parser.add_argument("--with-results-db", action="store_true", help="add SQLAlchemy + pg8000")
+    parser.add_argument("--model-dir", type=Path, help="model artefacts (default: model/ at HEAD)")
+    parser.add_argument("--holdout", type=Path, help="held-out feature rows (.npy) for the proof")
+    parser.add_argument("--output", type=Path, help="function zip path (default deploy.zip)")
+    parser.add_argument("--layer-output", type=Path, help="layer zip path (default layer.zip)")
+    parser.add_argument("--allow-s3", action="store_true", help="allow a zip over 50 MB")
+    parser.add_argument("--max-zip-bytes", type=int, default=report.DIRECT_UPLOAD_LIMIT)
+    parser.add_argument("--max-unzipped-bytes", type=int, default=report.UNZIPPED_LIMIT)
+    parser.add_argument("--staging", type=Path, help="work directory (default build_out/)")
+    parser.add_argument("--revision", default="HEAD", help="git revision of the code")
+    parser.add_argument("--interpreter", type=Path, help="target interpreter to use")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ./build."""
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    root = Path(os.environ.get("BEM_REPO_ROOT") or Path.cwd())
+    try:
+        target = BuildTarget(
+            python=args.python,
+            arch=args.arch,
+            runtime=args.runtime,
+            with_results_db=args.with_results_db,
+            bytecode=args.bytecode,
+        )
+        run_build(
+            BuildOptions(
+                root=root,
+                target=target,
+                layer=args.layer,
+                model_dir=args.model_dir,
+                holdout=args.holdout,
+                output=args.output,
+                layer_output=args.layer_output,
+                allow_s3=args.allow_s3,
+                zip_limit=args.max_zip_bytes,
+                unzipped_limit=args.max_unzipped_bytes,
+                staging=args.staging,
+                revision=args.revision,
+                interpreter=args.interpreter,
+            )
+        )
+    except (BuildFailed, UnsupportedTarget) as exc:
+        print(f"build failed: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

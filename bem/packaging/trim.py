@@ -1,0 +1,252 @@
+"""Trim an installed dependency tree (pip --target) for the Lambda zip.
+
+What goes, in order:
+1. top-level packages the runtime never imports: kept = the requested distributions' own import
+   names + every top-level name an import trace of the handler scoring the seed event loads
+   (+ their `<name>.libs` shared-library directories). Packages are kept or dropped whole:
+   files are never trimmed by trace inside a package (that silently broke unidecode).
+2. tests/ directories, __pycache__, C headers and sources, static libraries, type stubs,
+   Cython sources, and dist-info down to METADATA and licence files.
+3. `strip --strip-unneeded` on extension modules outside `*.libs/` (auditwheel-patched
+   libraries there must not be stripped: "ELF load command address/offset not page-aligned").
+4. bytecode by the target interpreter (`compileall --invalidation-mode unchecked-hash`,
+   deterministic, paths recorded as the Lambda path), sourceless or beside the sources.
+
+Command: python -m bem.packaging.trim DEPS_DIR --interpreter PY --keep a,b [--trace-root DIR]
+         [--trace-env NAME=VALUE]
+         [--bytecode sourceless|pycache|none] [--prefix /var/task] [--arch x86_64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+JUNK_DIRS = frozenset({"tests", "test", "__pycache__"})
+JUNK_SUFFIXES = frozenset(
+    {".pyi", ".pxd", ".pyx", ".pxi", ".c", ".cc", ".cpp", ".h", ".hpp", ".a", ".f", ".f90"}
+)
+DIST_INFO_KEEP_PREFIXES = ("METADATA", "LICENSE", "LICENCE", "COPYING", "NOTICE", "AUTHORS")
+NUMPY_HEADER_DIRS = ("numpy/core/include", "numpy/_core/include", "numpy/f2py/src")
+STRIP_TOOLS = {"x86_64": ("strip",), "arm64": ("aarch64-linux-gnu-strip",)}
+
+
+@dataclass
+class TrimReport:
+    """What trimming removed, for the build log."""
+
+    dropped_packages: list[str] = field(default_factory=list)
+    removed_files: int = 0
+    removed_bytes: int = 0
+    stripped: int = 0
+    stripped_bytes: int = 0
+
+
+def top_level_entries(deps: Path) -> dict[str, list[Path]]:
+    """Import name -> the top-level paths that belong to it (package dir, module files)."""
+    entries: dict[str, list[Path]] = {}
+    for path in sorted(deps.iterdir()):
+        if path.name.endswith((".dist-info", ".data")) or path.name == "bin":
+            continue
+        name = path.name.split(".")[0] if path.is_file() else path.name
+        if path.is_dir() and path.name.endswith(".libs"):
+            name = path.name[: -len(".libs")]
+        entries.setdefault(name, []).append(path)
+    return entries
+
+
+def imported_top_levels(modules: dict[str, str | None], deps: Path) -> set[str]:
+    """Top-level names of loaded modules whose file lies in `deps`."""
+    root = deps.resolve()
+    names: set[str] = set()
+    for module_file in modules.values():
+        if not module_file:
+            continue
+        try:
+            relative = Path(module_file).resolve().relative_to(root)
+        except ValueError:
+            continue
+        first = relative.parts[0]
+        names.add(first.split(".")[0] if len(relative.parts) == 1 else first)
+    return names
+
+
+def trace_keep(
+    deps: Path, interpreter: Path, roots: list[Path], requested: set[str], env: dict[str, str]
+) -> set[str]:
+    """Top-level names loaded when the handler scores the seed event and `requested` import."""
+    from bem.packaging.probe import run_probe
+
+    result = run_probe(interpreter, [*roots, deps], env=env, imports=sorted(requested))
+    return imported_top_levels(result.modules, deps)
+
+
+def _remove(path: Path, report: TrimReport) -> None:
+    if path.is_dir() and not path.is_symlink():
+        for child in path.rglob("*"):
+            if child.is_file():
+                report.removed_files += 1
+                report.removed_bytes += child.stat().st_size
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        report.removed_files += 1
+        report.removed_bytes += path.lstat().st_size
+        path.unlink()
+
+
+def drop_unimported(deps: Path, keep: set[str], report: TrimReport) -> None:
+    """Remove whole top-level packages not in `keep`, with their dist-info."""
+    for name, paths in top_level_entries(deps).items():
+        if name in keep or name.lower() in keep:
+            continue
+        report.dropped_packages.append(name)
+        for path in paths:
+            _remove(path, report)
+    present = {n.lower() for n in top_level_entries(deps)}
+    for dist_info in deps.glob("*.dist-info"):
+        top_level = dist_info / "top_level.txt"
+        names = top_level.read_text().split() if top_level.exists() else []
+        if names and not any(n.lower() in present for n in names):
+            _remove(dist_info, report)
+
+
+def drop_junk(deps: Path, report: TrimReport) -> None:
+    """Tests, caches, headers, sources, stubs, bin/ and dist-info beyond METADATA/licences."""
+    for relative in NUMPY_HEADER_DIRS:
+        if (deps / relative).exists():
+            _remove(deps / relative, report)
+    for extra in ("bin", "share"):
+        if (deps / extra).is_dir():
+            _remove(deps / extra, report)
+    for path in sorted(deps.rglob("*"), reverse=True):
+        if not path.exists():
+            continue
+        in_dist_info = any(p.endswith(".dist-info") for p in path.relative_to(deps).parts[:1])
+        if in_dist_info:
+            if path.is_file() and not path.name.upper().startswith(DIST_INFO_KEEP_PREFIXES):
+                parts = path.relative_to(deps).parts
+                if not (len(parts) > 2 and parts[1] == "licenses"):
+                    _remove(path, report)
+            continue
+        if path.is_dir() and path.name in JUNK_DIRS:
+            _remove(path, report)
+        elif path.is_file() and path.suffix in JUNK_SUFFIXES:
+            _remove(path, report)
+
+
+def strip_extensions(deps: Path, arch: str, report: TrimReport) -> None:
+    """strip --strip-unneeded every .so outside `*.libs/` directories, when a strip exists."""
+    tool = next((t for t in STRIP_TOOLS.get(arch, ()) if shutil.which(t)), None)
+    if tool is None:
+        return
+    for path in sorted(deps.rglob("*.so*")):
+        if not path.is_file() or any(p.endswith(".libs") for p in path.relative_to(deps).parts):
+            continue
+        before = path.stat().st_size
+        done = subprocess.run([tool, "--strip-unneeded", str(path)], capture_output=True)
+        if done.returncode == 0:
+            report.stripped += 1
+            report.stripped_bytes += before - path.stat().st_size
+
+
+def compile_bytecode(root: Path, interpreter: Path, mode: str, prefix: str) -> None:
+    """Compile with the target interpreter; `sourceless` replaces each .py by its .pyc."""
+    if mode == "none":
+        return
+    command = [
+        str(interpreter),
+        "-I",
+        "-m",
+        "compileall",
+        "-q",
+        "-f",
+        "-j",
+        "0",
+        "--invalidation-mode",
+        "unchecked-hash",
+        "-s",
+        str(root),
+        "-p",
+        prefix,
+    ]
+    if mode == "sourceless":
+        command.append("-b")
+    done = subprocess.run([*command, str(root)], capture_output=True, text=True)
+    if done.returncode != 0:
+        # Files that do not compile (e.g. Python 2 examples) are left as sources: report them.
+        failed = [line for line in done.stdout.splitlines() if line.startswith("***")]
+        print(f"trim: {len(failed)} files did not compile; kept as sources", file=sys.stderr)
+    if mode == "sourceless":
+        for source in sorted(root.rglob("*.py")):
+            if source.with_suffix(".pyc").exists():
+                source.unlink()
+
+
+def trim(
+    deps: Path,
+    keep: set[str],
+    interpreter: Path | None,
+    bytecode: str = "sourceless",
+    prefix: str = "/var/task",
+    arch: str = "x86_64",
+    strip: bool = True,
+) -> TrimReport:
+    """Trim `deps` in place (see the module docstring) and return what was removed."""
+    report = TrimReport()
+    drop_unimported(deps, keep, report)
+    drop_junk(deps, report)
+    if strip:
+        strip_extensions(deps, arch, report)
+    if interpreter is not None:
+        compile_bytecode(deps, interpreter, bytecode, prefix)
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI used by build_and_trim_weight.sh."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("deps", type=Path)
+    parser.add_argument("--keep", default="", help="comma-separated top-level names to keep")
+    parser.add_argument("--interpreter", type=Path)
+    parser.add_argument("--bytecode", default="sourceless")
+    parser.add_argument("--prefix", default="/var/task")
+    parser.add_argument("--arch", default="x86_64")
+    parser.add_argument("--no-strip", action="store_true")
+    parser.add_argument("--keep-all", action="store_true", help="drop no package (no trace)")
+    parser.add_argument("--trace-root", type=Path, action="append", default=[])
+    parser.add_argument("--trace-env", action="append", default=[], help="NAME=VALUE")
+    args = parser.parse_args(argv)
+    keep = {name for name in args.keep.split(",") if name}
+    if args.trace_root:
+        if args.interpreter is None:
+            parser.error("--trace-root needs --interpreter")
+        env = dict(item.split("=", 1) for item in args.trace_env)
+        traced = trace_keep(args.deps, args.interpreter, args.trace_root, keep, env)
+        print(f"trim: import trace loads {', '.join(sorted(traced))}", file=sys.stderr)
+        keep |= traced
+    if args.keep_all:
+        keep |= set(top_level_entries(args.deps))
+    report = trim(
+        args.deps,
+        keep,
+        args.interpreter,
+        args.bytecode,
+        args.prefix,
+        args.arch,
+        strip=not args.no_strip,
+    )
+    print(
+        f"trim: dropped {', '.join(report.dropped_packages) or 'no packages'}; removed "
+        f"{report.removed_files} files ({report.removed_bytes / 1e6:.1f} MB); stripped "
+        f"{report.stripped} extensions (-{report.stripped_bytes / 1e6:.1f} MB)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,102 @@
+"""Verify a built package: unzip into an empty directory, score the seed example isolated.
+
+The target interpreter runs with `-I -S -B` and sys.path = its standard library + the unzipped
+task directory (+ the layer's python/ when there is a layer), nothing else. The response must
+be the seed contract (one scored pair, score in [0, 1]), every module must come from the
+standard library or the package, and the lean variant must not load scikit-learn or scipy.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bem.packaging.assemble import extract_zip
+from bem.packaging.probe import SEED_EVENT, ProbeResult, run_probe
+
+SEED_BUDGET_ID = "309366"
+SEED_ITEM_ID = "4659496"
+LEAN_FORBIDDEN = ("sklearn", "scipy", "joblib")
+
+
+class VerifyFailed(RuntimeError):
+    """The unzipped package did not answer the seed example correctly."""
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A successful verification and its figures."""
+
+    score: float
+    first_response_seconds: float
+    maxrss_kb: int
+    python: str
+    modules: int
+
+
+def check_response(response: Any) -> float:
+    """The seed pair's score, or VerifyFailed naming what is wrong with `response`."""
+    if not isinstance(response, list) or len(response) != 1:
+        raise VerifyFailed(f"expected a list of one scored pair, got {response!r:.300}")
+    item = response[0]
+    if item.get("budget_id") != SEED_BUDGET_ID or item.get("itemization_id") != SEED_ITEM_ID:
+        raise VerifyFailed(f"the answer names the wrong pair: {item!r:.300}")
+    score = item.get("score")
+    if item.get("error") or not isinstance(score, int | float) or not 0.0 <= score <= 1.0:
+        raise VerifyFailed(f"the seed pair was not scored: {item!r:.300}")
+    if isinstance(score, float) and math.isnan(score):
+        raise VerifyFailed("the seed pair scored NaN")
+    return float(score)
+
+
+def check_modules(result: ProbeResult, roots: list[Path], runtime: str) -> None:
+    """Every loaded module comes from the stdlib or `roots`; lean loads no scikit-learn."""
+    allowed = [Path(p).resolve() for p in roots]
+    stdlib_dir = Path(result.sys_path[-1]).resolve().parent if result.sys_path else None
+    strangers = []
+    for name, file in result.modules.items():
+        if not file:
+            continue
+        path = Path(file).resolve()
+        if any(path.is_relative_to(root) for root in allowed):
+            continue
+        if stdlib_dir is not None and path.is_relative_to(stdlib_dir):
+            continue
+        strangers.append(f"{name} ({file})")
+    if strangers:
+        raise VerifyFailed("modules loaded from outside the package: " + ", ".join(strangers))
+    if runtime == "lean":
+        heavy = [m for m in result.modules if m.split(".")[0] in LEAN_FORBIDDEN]
+        if heavy:
+            raise VerifyFailed(f"the lean package loaded {', '.join(sorted(heavy)[:5])}")
+
+
+def verify(
+    function_zip: Path,
+    interpreter: Path,
+    workdir: Path,
+    runtime: str,
+    layer_zip: Path | None = None,
+    event: dict[str, Any] | None = None,
+) -> Verified:
+    """Unzip like Lambda (/var/task, /opt) and score the seed example in isolation."""
+    task = workdir / "task"
+    extract_zip(function_zip, task)
+    roots = [task]
+    if layer_zip is not None:
+        opt = workdir / "opt"
+        extract_zip(layer_zip, opt)
+        roots.append(opt / "python")
+    result = run_probe(interpreter, roots, event=event or SEED_EVENT, cwd=task)
+    score = check_response(result.response)
+    check_modules(result, roots, runtime)
+    return Verified(
+        score=score,
+        first_response_seconds=result.first_response_seconds,
+        maxrss_kb=result.maxrss_kb,
+        python=result.python,
+        modules=len(result.modules),
+    )
+
