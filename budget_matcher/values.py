@@ -24,7 +24,8 @@ class ValueProblem(ValueError):
         self.message = message
 
 
-_CURRENCY = re.compile(r"^(?:[A-Za-z]{3}\s*)?[$€£¥]?\s*|\s*(?:[$€£¥]|[A-Za-z]{3})?$")
+# A leading or trailing ISO currency code (upper case) or currency sign.
+_CURRENCY = re.compile(r"^(?:[A-Z]{3}\s*)?[$€£¥]?\s*|\s*(?:[$€£¥]|[A-Z]{3})?$")
 _THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
 _DECIMAL_COMMA = re.compile(r"^\d+,\d{1,2}$")
 _PLAIN_NUMBER = re.compile(r"^\d+(\.\d*)?$|^\.\d+$")
