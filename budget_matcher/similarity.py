@@ -11,6 +11,8 @@ These are the py_stringmatching measures, computed with rapidfuzz in C over arra
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler, Levenshtein
@@ -29,7 +31,7 @@ class _Vocabulary:
         self._code_of_raw: dict[str, int] = {}
         self._code_of_normal: dict[str, int] = {}
 
-    def codes(self, texts: list[str | None]) -> np.ndarray:
+    def codes(self, texts: Sequence[str | None]) -> np.ndarray:
         """The vocabulary code of each text (−1 when missing or empty after normalising)."""
         out = np.empty(len(texts), dtype=np.int64)
         for row, text in enumerate(texts):
@@ -60,8 +62,8 @@ class _Vocabulary:
 
 
 def vendor_similarities(
-    budget_vendor_columns: list[list[str | None]],
-    item_vendors: list[str | None],
+    budget_vendor_columns: Sequence[Sequence[str | None]],
+    item_vendors: Sequence[str | None],
     budget_index: np.ndarray,
     item_index: np.ndarray,
 ) -> np.ndarray:

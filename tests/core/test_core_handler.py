@@ -157,12 +157,13 @@ def test_handler_logs_one_bounded_json_line(
     stream = io.StringIO()
     capture = logging.StreamHandler(stream)
     capture.setFormatter(logger.registered_formatter)
-    logger.addHandler(capture)
+    std_logger = logging.getLogger(logger.name)
+    std_logger.addHandler(capture)
     monkeypatch.setenv("BEM_LOG_PAYLOAD_CHARS", "100")
     try:
         lambda_handler.handler(seed_payload, FakeContext())
     finally:
-        logger.removeHandler(capture)
+        std_logger.removeHandler(capture)
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     requests = [line for line in lines if line["message"] == "request answered"]
     assert len(requests) == 1
