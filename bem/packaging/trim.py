@@ -33,6 +33,22 @@ JUNK_SUFFIXES = frozenset(
 DIST_INFO_KEEP_PREFIXES = ("METADATA", "LICENSE", "LICENCE", "COPYING", "NOTICE", "AUTHORS")
 NUMPY_HEADER_DIRS = ("numpy/core/include", "numpy/_core/include", "numpy/f2py/src")
 STRIP_TOOLS = {"x86_64": ("strip",), "arm64": ("aarch64-linux-gnu-strip",)}
+# Files inside kept packages that only their own test suites or build tools use. Each is
+# removed only if the import trace loaded nothing from it (numpy imports _multiarray_tests
+# at import time, so that one is not listed).
+DEV_ONLY = {
+    "numpy/core/_simd.*": "numpy's SIMD test module",
+    "numpy/_core/_simd.*": "numpy's SIMD test module",
+    "numpy/core/_umath_tests.*": "numpy ufunc test module",
+    "numpy/core/_rational_tests.*": "numpy dtype test module",
+    "numpy/core/_struct_ufunc_tests.*": "numpy ufunc test module",
+    "numpy/core/_operand_flag_tests.*": "numpy ufunc test module",
+    "numpy/f2py": "Fortran wrapper generator (build tool)",
+    "numpy/distutils": "build tool",
+    "numpy/_pyinstaller": "PyInstaller hook",
+    "aws_lambda_powertools/event_handler/openapi/swagger_ui/*.js": "Swagger UI asset",
+    "aws_lambda_powertools/event_handler/openapi/swagger_ui/*.css": "Swagger UI asset",
+}
 
 
 @dataclass
@@ -75,14 +91,24 @@ def imported_top_levels(modules: dict[str, str | None], deps: Path) -> set[str]:
     return names
 
 
-def trace_keep(
+def trace_loaded(
     deps: Path, interpreter: Path, roots: list[Path], requested: set[str], env: dict[str, str]
-) -> set[str]:
-    """Top-level names loaded when the handler scores the seed event and `requested` import."""
+) -> dict[str, str | None]:
+    """Modules (name -> file) loaded when the handler scores the seed event and the
+    `requested` names are imported, in the target interpreter."""
     from bem.packaging.probe import run_probe
 
-    result = run_probe(interpreter, [*roots, deps], env=env, imports=sorted(requested))
-    return imported_top_levels(result.modules, deps)
+    return run_probe(interpreter, [*roots, deps], env=env, imports=sorted(requested)).modules
+
+
+def drop_dev_only(deps: Path, loaded: set[Path], report: TrimReport) -> None:
+    """Remove DEV_ONLY paths of kept packages unless the trace loaded a file from them."""
+    for pattern in DEV_ONLY:
+        for path in sorted(deps.glob(pattern)):
+            real = path.resolve()
+            used = any(f == real or real in f.parents for f in loaded)
+            if not used:
+                _remove(path, report)
 
 
 def _remove(path: Path, report: TrimReport) -> None:
@@ -99,18 +125,20 @@ def _remove(path: Path, report: TrimReport) -> None:
 
 
 def drop_unimported(deps: Path, keep: set[str], report: TrimReport) -> None:
-    """Remove whole top-level packages not in `keep`, with their dist-info."""
+    """Remove whole top-level packages not in `keep`, and dist-info left with no files."""
     for name, paths in top_level_entries(deps).items():
         if name in keep or name.lower() in keep:
             continue
         report.dropped_packages.append(name)
         for path in paths:
             _remove(path, report)
-    present = {n.lower() for n in top_level_entries(deps)}
-    for dist_info in deps.glob("*.dist-info"):
-        top_level = dist_info / "top_level.txt"
-        names = top_level.read_text().split() if top_level.exists() else []
-        if names and not any(n.lower() in present for n in names):
+    for dist_info in sorted(deps.glob("*.dist-info")):
+        record = dist_info / "RECORD"
+        if not record.exists():
+            continue
+        installed = [line.split(",")[0] for line in record.read_text().splitlines() if line]
+        own = [f for f in installed if f and not f.split("/")[0].endswith(".dist-info")]
+        if own and not any((deps / f).exists() for f in own):
             _remove(dist_info, report)
 
 
@@ -194,10 +222,12 @@ def trim(
     prefix: str = "/var/task",
     arch: str = "x86_64",
     strip: bool = True,
+    loaded: set[Path] | None = None,
 ) -> TrimReport:
     """Trim `deps` in place (see the module docstring) and return what was removed."""
     report = TrimReport()
     drop_unimported(deps, keep, report)
+    drop_dev_only(deps, loaded or set(), report)
     drop_junk(deps, report)
     if strip:
         strip_extensions(deps, arch, report)
@@ -221,11 +251,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trace-env", action="append", default=[], help="NAME=VALUE")
     args = parser.parse_args(argv)
     keep = {name for name in args.keep.split(",") if name}
+    loaded: set[Path] = set()
     if args.trace_root:
         if args.interpreter is None:
             parser.error("--trace-root needs --interpreter")
         env = dict(item.split("=", 1) for item in args.trace_env)
-        traced = trace_keep(args.deps, args.interpreter, args.trace_root, keep, env)
+        modules = trace_loaded(args.deps, args.interpreter, args.trace_root, keep, env)
+        traced = imported_top_levels(modules, args.deps)
+        loaded = {Path(f).resolve() for f in modules.values() if f}
         print(f"trim: import trace loads {', '.join(sorted(traced))}", file=sys.stderr)
         keep |= traced
     if args.keep_all:
@@ -238,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
         args.prefix,
         args.arch,
         strip=not args.no_strip,
+        loaded=loaded,
     )
     print(
         f"trim: dropped {', '.join(report.dropped_packages) or 'no packages'}; removed "
