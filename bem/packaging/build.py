@@ -225,7 +225,7 @@ def run_build(opts: BuildOptions) -> BuildResult:
         sha256={p.name: _sha256(p) for p in [output] + ([layer_output] if layer_output else [])},
     )
     (staging / "build-report.json").write_text(json.dumps(asdict(result), indent=2, default=str))
-    opts.log(f"build: {output} ({', '.join(result.sha256.values())[:16]}…) in {result.seconds:.1f} s")
+    opts.log(f"build: {output} sha256 {result.sha256[output.name][:16]}… in {result.seconds:.1f} s")
     return result
 
 

@@ -30,6 +30,22 @@ class _Context:
         return 30_000
 
 
+def peak_rss_kb() -> int:
+    """Peak resident memory of this process image in KiB.
+
+    /proc/self/status VmHWM belongs to this image alone; ru_maxrss would also count a larger
+    parent, because Linux keeps the high-water mark across fork and exec.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def main() -> int:
     started = time.perf_counter()
     args = json.loads(sys.argv[1])
@@ -53,7 +69,7 @@ def main() -> int:
         "import_seconds": imported - started,
         "first_response_seconds": answered - started,
         "answered_at": time.time() - (time.perf_counter() - answered),
-        "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "maxrss_kb": peak_rss_kb(),
         "python": sys.version.split()[0],
         "sys_path": sys.path,
     }

@@ -14,6 +14,7 @@ import shutil
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 PYTHONS = ("3.11", "3.12", "3.13")
 ARCHES = ("x86_64", "arm64")
@@ -121,7 +122,7 @@ def _pin_name(pin: str) -> str:
     return _normalise(re.split(r"[=<>!~\[; ]", pin, maxsplit=1)[0])
 
 
-def read_pyproject(root: Path) -> dict:  # type: ignore[type-arg]
+def read_pyproject(root: Path) -> dict[str, Any]:
     """The parsed pyproject.toml at `root`."""
     with (root / "pyproject.toml").open("rb") as handle:
         return tomllib.load(handle)

@@ -160,9 +160,8 @@ def drop_junk(deps: Path, report: TrimReport) -> None:
                 if not (len(parts) > 2 and parts[1] == "licenses"):
                     _remove(path, report)
             continue
-        if path.is_dir() and path.name in JUNK_DIRS:
-            _remove(path, report)
-        elif path.is_file() and path.suffix in JUNK_SUFFIXES:
+        junk_dir = path.is_dir() and path.name in JUNK_DIRS
+        if junk_dir or (path.is_file() and path.suffix in JUNK_SUFFIXES):
             _remove(path, report)
 
 

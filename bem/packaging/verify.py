@@ -99,4 +99,3 @@ def verify(
         python=result.python,
         modules=len(result.modules),
     )
-
