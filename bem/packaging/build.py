@@ -85,12 +85,14 @@ def _can_execute(target: BuildTarget) -> bool:
 
 
 def _run(command: list[str], env: dict[str, str], cwd: Path, step: str) -> None:
+    started = time.perf_counter()
     done = subprocess.run(command, env=env, cwd=str(cwd), capture_output=True, text=True)
     for line in (done.stderr or "").splitlines():
         if line.strip():
             print(f"  {line}", file=sys.stderr)
     if done.returncode != 0:
         raise BuildFailed(f"{step} failed (exit {done.returncode}): {done.stdout[-2000:]}")
+    print(f"  {step}: {time.perf_counter() - started:.1f} s", file=sys.stderr)
 
 
 def _stage_model(opts: BuildOptions, code: Path, task: Path) -> tuple[int | None, float | None]:
