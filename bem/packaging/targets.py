@@ -154,11 +154,13 @@ def overridden_pins(target: BuildTarget) -> dict[str, str]:
 
 
 def import_names(pins: list[str]) -> list[str]:
-    """Top-level import names of the requested distributions (always kept whole)."""
+    """Top-level names of the requested distributions, kept whole: their import names and
+    their distribution names (auditwheel's `<distribution>.libs` directories)."""
     names: list[str] = []
     for pin in pins:
         dist = _pin_name(pin)
-        names.extend(IMPORT_NAMES.get(dist, (dist.replace("-", "_"),)))
+        names.extend(IMPORT_NAMES.get(dist, ()))
+        names.append(dist.replace("-", "_"))
     return sorted(set(names))
 
 
