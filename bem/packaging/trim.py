@@ -98,7 +98,13 @@ def trace_loaded(
     `requested` names are imported, in the target interpreter."""
     from bem.packaging.probe import run_probe
 
-    return run_probe(interpreter, [*roots, deps], env=env, imports=sorted(requested)).modules
+    importable = {
+        p.name.split(".")[0]
+        for p in deps.iterdir()
+        if (p.is_dir() and (p / "__init__.py").exists()) or p.suffix in (".py", ".so")
+    }
+    imports = sorted(requested & importable)
+    return run_probe(interpreter, [*roots, deps], env=env, imports=imports).modules
 
 
 def drop_dev_only(deps: Path, loaded: set[Path], report: TrimReport) -> None:
