@@ -57,7 +57,7 @@ def check_modules(result: ProbeResult, roots: list[Path], runtime: str) -> None:
     stdlib_dir = Path(result.sys_path[-1]).resolve().parent if result.sys_path else None
     strangers = []
     for name, file in result.modules.items():
-        if not file or name == "__main__":
+        if not file or name in ("__main__", "__mp_main__"):
             continue
         path = Path(file).resolve()
         if any(path.is_relative_to(root) for root in allowed):
