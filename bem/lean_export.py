@@ -245,10 +245,14 @@ def export_pipeline(model: Any, path: Path, source_sha256: str | None = None) ->
 
 def check_equivalence(model: Any, lean: LeanModel, X: np.ndarray) -> EquivalenceReport:
     """Compare lean and pickle on X; raise LeanMismatch over 1e-9 or under 10,000 rows."""
+    from threadpoolctl import threadpool_limits
+
     X = np.asarray(X, dtype=np.float64)
     if X.shape[0] < MIN_CHECK_ROWS:
         raise LeanMismatch(f"equivalence needs >= {MIN_CHECK_ROWS} rows, got {X.shape[0]}")
-    expected = model.predict_proba(X)[:, 1]
+    # One OpenMP thread: on a busy machine, scikit-learn's spinning threads cost 10-100x.
+    with threadpool_limits(limits=1):
+        expected = model.predict_proba(X)[:, 1]
     actual = lean.predict_proba_positive(X)
     both_nan = np.isnan(expected) & np.isnan(actual)
     diff = np.where(both_nan, 0.0, np.abs(expected - actual))
