@@ -141,14 +141,12 @@ def test_build_refuses_a_lean_form_that_differs_from_the_pickle(
         return original(self, X, chunk_rows) + 1e-7
 
     monkeypatch.setattr(LeanModel, "predict_proba_positive", off_by_a_little)
-    with pytest.raises(BuildFailed, match="lean model: .*refusing"):
+    with pytest.raises(BuildFailed, match=r"lean model: .*refusing"):
         build_once(tmp_path, build_model_dir)
     assert not (tmp_path / "deploy.zip").exists()
 
 
-def test_build_sklearn_variant_works_with_the_pickle(
-    build_model_dir: Path, tmp_path: Path
-) -> None:
+def test_build_sklearn_variant_works_with_the_pickle(build_model_dir: Path, tmp_path: Path) -> None:
     result = build_once(tmp_path, build_model_dir, targets.BuildTarget(runtime="sklearn"))
     names = _names(result.function_zip)
     assert sorted(n for n in names if n.startswith("model/")) == [

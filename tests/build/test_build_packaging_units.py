@@ -35,9 +35,7 @@ def test_target_requirements_apply_per_python_overrides() -> None:
 
 
 def test_target_requirements_add_sklearn_and_results_db_sets() -> None:
-    pins = targets.requirements(
-        BuildTarget(runtime="sklearn", with_results_db=True), REPO_ROOT
-    )
+    pins = targets.requirements(BuildTarget(runtime="sklearn", with_results_db=True), REPO_ROOT)
     names = {pin.split("==")[0] for pin in pins}
     assert {"scikit-learn", "scipy", "joblib", "sqlalchemy", "pg8000"} <= names
     assert "matplotlib" not in names and "tqdm" not in names
@@ -120,7 +118,14 @@ def test_compile_bytecode_sourceless_is_deterministic_and_loadable(tmp_path: Pat
     import subprocess
 
     done = subprocess.run(
-        [str(interpreter), "-I", "-S", "-B", "-c", "import sys; sys.path[:0] = ['.']; import pkg; print(pkg.VALUE)"],
+        [
+            str(interpreter),
+            "-I",
+            "-S",
+            "-B",
+            "-c",
+            "import sys; sys.path[:0] = ['.']; import pkg; print(pkg.VALUE)",
+        ],
         cwd=tmp_path / "a",
         capture_output=True,
         text=True,
