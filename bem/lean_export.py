@@ -140,6 +140,25 @@ def _members(final: Any) -> list[tuple[Any, str, dict[str, np.ndarray]]]:
     return members
 
 
+def breadth_first(nodes: np.ndarray) -> np.ndarray:
+    """The tree's nodes renumbered breadth-first, each right child right after its sibling."""
+    order = [0]
+    new_id = {0: 0}
+    position = 0
+    while position < len(order):
+        old = order[position]
+        position += 1
+        if not nodes["is_leaf"][old]:
+            for child in (int(nodes["left"][old]), int(nodes["right"][old])):
+                new_id[child] = len(order)
+                order.append(child)
+    renumbered = nodes[np.asarray(order)].copy()
+    internal = ~renumbered["is_leaf"].astype(bool)
+    renumbered["left"][internal] = [new_id[int(i)] for i in renumbered["left"][internal]]
+    renumbered["right"][internal] = [new_id[int(i)] for i in renumbered["right"][internal]]
+    return renumbered
+
+
 def _trees(hgb: Any) -> tuple[list[np.ndarray], float, int]:
     """(node arrays of each tree, baseline, max depth) of a binary HGB classifier."""
     if len(hgb.classes_) != 2 or hgb.n_trees_per_iteration_ != 1:
@@ -153,7 +172,7 @@ def _trees(hgb: Any) -> tuple[list[np.ndarray], float, int]:
         nodes = iteration[0].nodes
         if nodes["is_categorical"].any():
             raise UnsupportedModel("categorical splits are not supported by the lean form")
-        trees.append(nodes)
+        trees.append(breadth_first(nodes))
         max_depth = max(max_depth, int(nodes["depth"].max()))
     baseline = float(np.asarray(hgb._baseline_prediction).reshape(-1)[0])
     return trees, baseline, max_depth

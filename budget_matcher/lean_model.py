@@ -14,7 +14,8 @@ File layout (all plain arrays, loadable with allow_pickle=False):
   node_feature     int32   input column tested at each node (leaves: 0)
   node_threshold   float64 go left when x <= threshold
   node_missing_left bool   where NaN goes
-  node_left/right  int32   global child indices (leaves point to themselves)
+  node_left/right  int32   global child indices (leaves point to themselves); the exporter
+                           numbers nodes breadth-first with right = left + 1
   node_value       float64 leaf values
   tree_root        int64   global index of each tree's root, members' trees consecutively
   member_baseline  float64 per member
@@ -79,6 +80,11 @@ class LeanModel:
         self._left = np.asarray(arrays["node_left"], dtype=np.intp)
         self._right = np.asarray(arrays["node_right"], dtype=np.intp)
         self._value = np.asarray(arrays["node_value"], dtype=np.float64)
+        self._is_leaf = self._left == np.arange(self._left.size)
+        # The exporter numbers each right child right after its sibling: one gather, no where.
+        self._adjacent_children = bool(
+            np.all(self._right[~self._is_leaf] == self._left[~self._is_leaf] + 1)
+        )
         self._members = self._read_members(meta, arrays)
         if self._fill.shape != (self.n_features,):
             raise LeanModelError("impute_fill does not match n_features")
@@ -177,14 +183,33 @@ class LeanModel:
         return proba
 
     def _raw(self, member: _Member, X: np.ndarray) -> np.ndarray:
-        """Baseline plus every tree's leaf value, summed tree by tree as scikit-learn does."""
-        node = np.broadcast_to(member.roots, (X.shape[0], member.roots.size)).copy()
+        """Baseline plus every tree's leaf value, summed tree by tree as scikit-learn does.
+
+        All (row, tree) paths descend together; a path that reaches a leaf leaves the active
+        set, so the work follows the paths' real lengths rather than the deepest tree's.
+        """
+        n_rows, n_trees = X.shape[0], member.roots.size
+        node = np.tile(member.roots, n_rows)
+        row_offset = np.repeat(np.arange(n_rows, dtype=np.intp) * X.shape[1], n_trees)
+        flat_x = np.ascontiguousarray(X).ravel()
+        active = np.flatnonzero(~self._is_leaf[node])
         for _ in range(member.max_depth):
-            x = np.take_along_axis(X, self._feature[node], axis=1)
-            go_left = np.where(np.isnan(x), self._missing_left[node], x <= self._threshold[node])
-            node = np.where(go_left, self._left[node], self._right[node])
-        leaves = self._value[node]
-        raw = np.full(X.shape[0], member.baseline, dtype=np.float64)
-        for tree in range(leaves.shape[1]):
+            if active.size == 0:
+                break
+            current = node[active]
+            x = flat_x[row_offset[active] + self._feature[current]]
+            go_left = x <= self._threshold[current]
+            missing = np.isnan(x)
+            if missing.any():
+                go_left[missing] = self._missing_left[current[missing]]
+            if self._adjacent_children:
+                current = self._left[current] + ~go_left
+            else:
+                current = np.where(go_left, self._left[current], self._right[current])
+            node[active] = current
+            active = active[~self._is_leaf[current]]
+        leaves = self._value[node].reshape(n_rows, n_trees)
+        raw = np.full(n_rows, member.baseline, dtype=np.float64)
+        for tree in range(n_trees):
             raw += leaves[:, tree]
         return raw
