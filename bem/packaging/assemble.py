@@ -9,12 +9,16 @@ and no extra fields are written, so the same inputs give the same bytes.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
+import struct
 import subprocess
 import time
 import zipfile
+import zlib
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT_MODULES = ("lambda_handler.py", "predict.py", "flattened_data_points.py")
@@ -86,11 +90,42 @@ def _files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.rglob("*") if p.is_file() and not p.is_symlink())
 
 
+def _dos_time(epoch: int) -> tuple[int, int]:
+    year, month, day, hour, minute, second = time.gmtime(max(epoch, ZIP_MIN_EPOCH))[:6]
+    return (hour << 11) | (minute << 5) | (second // 2), ((year - 1980) << 9) | (month << 5) | day
+
+
+def _deflate(data: bytes, level: int, cache: Path | None) -> bytes:
+    """Raw deflate stream of `data`, from the content-addressed cache when present."""
+    path = None
+    if cache is not None:
+        digest = hashlib.sha256(data).hexdigest()
+        path = cache / str(level) / digest[:2] / digest
+        if path.is_file():
+            return path.read_bytes()
+    compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
+    stream = compressor.compress(data) + compressor.flush()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+        partial.write_bytes(stream)
+        partial.replace(path)
+    return stream
+
+
 def write_zip(
-    path: Path, trees: list[tuple[Path, str]], epoch: int, level: int = COMPRESS_LEVEL
+    path: Path,
+    trees: list[tuple[Path, str]],
+    epoch: int,
+    level: int = COMPRESS_LEVEL,
+    cache: Path | None = None,
 ) -> int:
-    """Zip the files of each (directory, prefix in the zip) tree; return the entry count."""
-    date_time = time.gmtime(max(epoch, ZIP_MIN_EPOCH))[:6]
+    """Zip the files of each (directory, prefix in the zip) tree; return the entry count.
+
+    Entries are deflated in parallel threads (zlib releases the GIL), optionally through a
+    content-addressed cache of deflate streams, and written in sorted order with one fixed
+    time, mode 0644 and no extra fields: the same files give the same bytes.
+    """
     entries: dict[str, Path] = {}
     for directory, prefix in trees:
         for file in _files(directory):
@@ -98,19 +133,55 @@ def write_zip(
             if name in entries:
                 raise ValueError(f"{name} comes from two trees")
             entries[name] = file
+    if len(entries) >= 0xFFFF:
+        raise ValueError("more than 65,534 entries need zip64, which this writer does not do")
+    names = sorted(entries)
+    dos_time, dos_date = _dos_time(epoch)
+
+    def compress(name: str) -> tuple[bytes, int, int, bytes]:
+        data = entries[name].read_bytes()
+        return name.encode("utf-8"), zlib.crc32(data), len(data), _deflate(data, level, cache)
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".partial")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name in sorted(entries):
-            info = zipfile.ZipInfo(name, date_time=date_time)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.create_system = 3
-            info.external_attr = FILE_MODE << 16
-            info._compresslevel = level  # type: ignore[attr-defined]
-            with entries[name].open("rb") as handle, archive.open(info, "w") as out:
-                shutil.copyfileobj(handle, out, 1 << 20)
-    tmp.replace(path)
-    return len(entries)
+    partial = path.with_name(path.name + ".partial")
+    central = bytearray()
+    with (
+        ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool,
+        partial.open("wb") as out,
+    ):
+        offset = 0
+        for encoded, crc, size, stream in pool.map(compress, names):
+            flags = 0 if encoded.isascii() else 0x800
+            common = struct.pack(
+                "<HHHHHIIIH",
+                20,
+                flags,
+                8,
+                dos_time,
+                dos_date,
+                crc,
+                len(stream),
+                size,
+                len(encoded),
+            )
+            header = b"PK\x03\x04" + common + b"\x00\x00" + encoded
+            out.write(header)
+            out.write(stream)
+            central += (
+                b"PK\x01\x02"
+                + struct.pack("<H", (3 << 8) | 20)
+                + common
+                + struct.pack("<HHHHII", 0, 0, 0, 0, FILE_MODE << 16, offset)
+                + encoded
+            )
+            offset += len(header) + len(stream)
+        out.write(central)
+        out.write(
+            b"PK\x05\x06"
+            + struct.pack("<HHHHIIH", 0, 0, len(names), len(names), len(central), offset, 0)
+        )
+    partial.replace(path)
+    return len(names)
 
 
 def extract_zip(path: Path, destination: Path) -> None:

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bem.packaging import assemble, report, targets, trim, verify
-from bem.packaging.probe import ProbeFailed
+from bem.packaging.probe import ProbeFailed, run_probe
 from bem.packaging.targets import BuildTarget, UnsupportedTarget
 
 LEAN_FILENAME = "model_lean.npz"
@@ -118,14 +118,53 @@ def _stage_model(opts: BuildOptions, code: Path, task: Path) -> tuple[int | None
     return proof.rows, proof.max_abs_diff
 
 
+def cache_root() -> Path:
+    """~/.cache/bem, or BEM_BUILD_CACHE."""
+    from budget_matcher import config
+
+    return config.env_path(config.ENV_BUILD_CACHE, config.DEFAULT_BUILD_CACHE)
+
+
+def _deps_key(opts: BuildOptions, pins: list[str]) -> str:
+    """Cache key of a trimmed dependency tree: everything that shapes it except the code."""
+    target = opts.target
+    digest = hashlib.sha256()
+    for part in (*pins, *target.platforms, target.python, target.bytecode, target.arch):
+        digest.update(part.encode() + b"\0")
+    digest.update(b"layer" if opts.layer else b"function")
+    tooling = Path(trim.__file__).parent
+    for source in ("trim.py", "runtime_probe.py", "probe.py", "targets.py"):
+        digest.update((tooling / source).read_bytes())
+    digest.update((opts.root / "build_and_trim_weight.sh").read_bytes())
+    return digest.hexdigest()[:24]
+
+
+def _cached_deps_fit(opts: BuildOptions, cached: Path, task: Path, interpreter: Path) -> bool:
+    """Whether a cached trimmed tree serves this code: the handler scores the seed with it."""
+    if not _can_execute(opts.target):
+        return True
+    try:
+        run_probe(interpreter, [task, cached], imports=[], timeout=120)
+    except (ProbeFailed, subprocess.TimeoutExpired) as exc:
+        opts.log(f"deps: cached tree does not fit this code ({str(exc)[-200:]}); rebuilding")
+        return False
+    return True
+
+
 def _install_deps(
     opts: BuildOptions, pins: list[str], staging: Path, task: Path, interpreter: Path
 ) -> Path:
-    """Run build_and_trim_weight.sh for the target; return the trimmed dependency tree."""
+    """The trimmed dependency tree: from the cache when it fits the code, else built by
+    build_and_trim_weight.sh (and cached)."""
     target = opts.target
+    deps = staging / "deps"
+    cached = cache_root() / "deps" / f"{target.key()}-{_deps_key(opts, pins)}"
+    if cached.is_dir() and _cached_deps_fit(opts, cached, task, interpreter):
+        shutil.copytree(cached, deps, symlinks=True)
+        opts.log(f"deps: trimmed tree from the cache ({cached.name})")
+        return deps
     requirements = staging / "requirements.txt"
     requirements.write_text("\n".join(pins) + "\n")
-    deps = staging / "deps"
     keep = targets.import_names(pins)
     command = [str(opts.root / "build_and_trim_weight.sh"), "--python-version", target.python]
     for tag in target.platforms:
@@ -141,6 +180,11 @@ def _install_deps(
         command += ["--keep-all"]
     env = {**os.environ, "BEM_BUILD_PYTHON": sys.executable, "PYTHONPATH": str(opts.root)}
     _run(command, env, opts.root, "build_and_trim_weight.sh")
+    partial = cached.with_name(cached.name + f".{os.getpid()}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    shutil.copytree(deps, partial, symlinks=True)
+    shutil.rmtree(cached, ignore_errors=True)
+    partial.replace(cached)
     return deps
 
 
@@ -173,13 +217,18 @@ def run_build(opts: BuildOptions) -> BuildResult:
     trim.compile_bytecode(task, interpreter, "pycache", "/var/task")
 
     epoch = assemble.source_date_epoch(root)
+    deflate_cache = cache_root() / "deflate"
     function_zip = staging / "deploy.zip"
     layer_zip = staging / "layer.zip" if opts.layer else None
     if layer_zip is not None:
-        assemble.write_zip(function_zip, [(task, "")], epoch, opts.compress_level)
-        assemble.write_zip(layer_zip, [(deps, "python/")], epoch, opts.compress_level)
+        assemble.write_zip(function_zip, [(task, "")], epoch, opts.compress_level, deflate_cache)
+        assemble.write_zip(
+            layer_zip, [(deps, "python/")], epoch, opts.compress_level, deflate_cache
+        )
     else:
-        assemble.write_zip(function_zip, [(task, ""), (deps, "")], epoch, opts.compress_level)
+        assemble.write_zip(
+            function_zip, [(task, ""), (deps, "")], epoch, opts.compress_level, deflate_cache
+        )
 
     zips = [function_zip] + ([layer_zip] if layer_zip else [])
     sizes = report.measure(zips)
