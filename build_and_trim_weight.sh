@@ -61,7 +61,8 @@ fi
 rm -rf "$out"
 mkdir -p "$out"
 "$PYTHON" -m pip install --quiet --disable-pip-version-check --no-index \
-    --find-links "$wheelhouse" --target "$out" --no-compile "${target_args[@]}" \
+    --find-links "$wheelhouse" --target "$out" --no-compile --no-warn-conflicts \
+    "${target_args[@]}" \
     -r "$requirements" 2> >(grep -v '^WARNING: Location' >&2)
 
 if [ ${#trim_args[@]} -gt 0 ]; then

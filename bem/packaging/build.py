@@ -173,6 +173,11 @@ def _install_deps(
     command += ["--interpreter", str(interpreter), "--keep", ",".join(keep)]
     command += ["--bytecode", target.bytecode, "--arch", target.arch]
     command += ["--prefix", "/opt/python" if opts.layer else "/var/task"]
+    if target.with_results_db:
+        # The database path runs only with BEM_RESULTS_DB_URL set: no trace covers it.
+        extra = targets.read_pyproject(opts.root)["project"]["optional-dependencies"]
+        names = [pin.split("==")[0] for pin in extra[targets.RESULTS_DB_EXTRA]]
+        command += ["--keep-closure", ",".join(names)]
     if _can_execute(target):
         command += ["--trace-root", str(task)]
     else:

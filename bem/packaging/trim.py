@@ -20,6 +20,7 @@ Command: python -m bem.packaging.trim DEPS_DIR --interpreter PY --keep a,b [--tr
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import subprocess
 import sys
@@ -73,6 +74,38 @@ def top_level_entries(deps: Path) -> dict[str, list[Path]]:
             name = path.name[: -len(".libs")]
         entries.setdefault(name, []).append(path)
     return entries
+
+
+def _dist_name(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def closure_top_levels(deps: Path, distributions: set[str]) -> set[str]:
+    """Top-level names of `distributions` and everything they require (extras excluded),
+    read from the installed dist-info (METADATA Requires-Dist, RECORD)."""
+    installed: dict[str, Path] = {}
+    for dist_info in deps.glob("*.dist-info"):
+        installed[_dist_name(dist_info.name.removesuffix(".dist-info").rsplit("-", 1)[0])] = (
+            dist_info
+        )
+    pending = [_dist_name(d) for d in distributions]
+    seen: set[str] = set()
+    names: set[str] = set()
+    while pending:
+        dist = pending.pop()
+        if dist in seen or dist not in installed:
+            continue
+        seen.add(dist)
+        dist_info = installed[dist]
+        for line in (dist_info / "RECORD").read_text().splitlines():
+            first = line.split(",")[0].split("/")[0]
+            if first and not first.endswith((".dist-info", ".data")) and first != "..":
+                names.add(first.split(".")[0] if first.endswith((".py", ".so")) else first)
+        for line in (dist_info / "METADATA").read_text(errors="replace").splitlines():
+            if line.startswith("Requires-Dist:") and "extra ==" not in line:
+                requirement = line.split(":", 1)[1].strip()
+                pending.append(_dist_name(re.split(r"[ ;<>=!~\[(]", requirement, maxsplit=1)[0]))
+    return names
 
 
 def imported_top_levels(modules: dict[str, str | None], deps: Path) -> set[str]:
@@ -252,6 +285,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--arch", default="x86_64")
     parser.add_argument("--no-strip", action="store_true")
     parser.add_argument("--keep-all", action="store_true", help="drop no package (no trace)")
+    parser.add_argument(
+        "--keep-closure",
+        default="",
+        help="comma-separated distributions kept with all they require (paths no trace runs)",
+    )
     parser.add_argument("--trace-root", type=Path, action="append", default=[])
     parser.add_argument("--trace-env", action="append", default=[], help="NAME=VALUE")
     args = parser.parse_args(argv)
@@ -266,6 +304,9 @@ def main(argv: list[str] | None = None) -> int:
         loaded = {Path(f).resolve() for f in modules.values() if f}
         print(f"trim: import trace loads {', '.join(sorted(traced))}", file=sys.stderr)
         keep |= traced
+    closure = {name for name in args.keep_closure.split(",") if name}
+    if closure:
+        keep |= closure_top_levels(args.deps, closure)
     if args.keep_all:
         keep |= set(top_level_entries(args.deps))
     report = trim(

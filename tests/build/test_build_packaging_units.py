@@ -199,3 +199,22 @@ def test_verify_check_response_refuses_wrong_answers(response: object) -> None:
 def test_verify_check_response_accepts_the_seed_answer() -> None:
     item = {"budget_id": "309366", "itemization_id": "4659496", "score": 0.0213}
     assert verify.check_response([item]) == 0.0213
+
+
+def test_trim_closure_follows_requires_dist_but_not_extras(tmp_path: Path) -> None:
+    layout = {
+        "db_driver-1.0.dist-info/METADATA": (
+            "Name: db-driver\nRequires-Dist: date_util>=2\nRequires-Dist: fancy; extra == 'x'\n"
+        ),
+        "db_driver-1.0.dist-info/RECORD": "db_driver/__init__.py,,\n",
+        "date_util-2.0.dist-info/METADATA": "Name: date-util\nRequires-Dist: zones\n",
+        "date_util-2.0.dist-info/RECORD": "dateutil/__init__.py,,\n",
+        "zones-1.0.dist-info/METADATA": "Name: zones\n",
+        "zones-1.0.dist-info/RECORD": "zones.py,,\n",
+        "fancy-1.0.dist-info/METADATA": "Name: fancy\n",
+        "fancy-1.0.dist-info/RECORD": "fancy/__init__.py,,\n",
+    }
+    for name, text in layout.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert trim.closure_top_levels(tmp_path, {"db-driver"}) == {"db_driver", "dateutil", "zones"}
