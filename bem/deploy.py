@@ -23,6 +23,7 @@ from bem.deploy_plan import (
     FunctionSpec,
     read_artifact,
 )
+from bem.deploy_sam import DEFAULT_SAMCONFIG, read_samconfig, sam_parameter_overrides
 from budget_matcher import SERVICE_NAME
 from budget_matcher.config import (
     DEFAULT_ALIAS,
@@ -338,3 +339,34 @@ def status_command(
             for v in entry["versions"]
         ]
     _emit(report, as_json, "\n".join(lines))
+
+
+@deploy_command.command("sam-params")
+@click.option(
+    "--zip",
+    "zip_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default="deploy.zip",
+    show_default=True,
+)
+@click.option(
+    "--config-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=str(DEFAULT_SAMCONFIG),
+    show_default=True,
+)
+@click.option("--config-env", default="default", show_default=True)
+@click.option("--commit", default=None, help="Git commit (default: HEAD).")
+def sam_params_command(
+    zip_path: Path, config_file: Path, config_env: str, commit: str | None
+) -> None:
+    """Print `sam deploy --parameter-overrides` for one region's config env and this zip.
+
+    Example: sam deploy -t deploy/template.yaml --config-env eu-west-1
+    --parameter-overrides "$(bem deploy sam-params --config-env eu-west-1)"
+    """
+    artifact = read_artifact(zip_path, commit=commit)
+    try:
+        click.echo(sam_parameter_overrides(read_samconfig(config_file), config_env, artifact))
+    except DeployError as error:
+        raise click.ClickException(str(error)) from error
