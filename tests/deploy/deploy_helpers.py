@@ -84,3 +84,61 @@ def snapshot(clients: ClientFactory, regions: list[str]) -> dict[str, Any]:
         buckets = [b["Name"] for b in clients("s3", region).list_buckets()["Buckets"]]
         state[region] = {"functions": functions, "buckets": sorted(buckets)}
     return state
+
+
+TEMPLATE = REPO_ROOT / "deploy" / "template.yaml"
+SAMCONFIG = REPO_ROOT / "deploy" / "samconfig.toml"
+ENV_SAM_CLI = "BEM_SAM_CLI"  # path of a `sam` executable, for machines without .venv-sam
+
+
+def sam_executable() -> Path:
+    """The aws-sam-cli that scripts/bootstrap.sh installs in .venv-sam (or $BEM_SAM_CLI)."""
+    import shutil
+
+    candidates = [os.environ.get(ENV_SAM_CLI, ""), str(REPO_ROOT / ".venv-sam" / "bin" / "sam")]
+    candidates.append(shutil.which("sam") or "")
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    raise FileNotFoundError("aws-sam-cli not found: run scripts/bootstrap.sh (makes .venv-sam/)")
+
+
+def sam_environment() -> dict[str, str]:
+    """Environment for sam: offline, no telemetry, dummy credentials, a region."""
+    return {
+        **os.environ,
+        **DUMMY_CREDENTIALS,
+        "SAM_CLI_TELEMETRY": "0",
+        "AWS_DEFAULT_REGION": "us-west-2",
+    }
+
+
+def unresolved_references(template: dict[str, Any]) -> set[str]:
+    """Names used by Ref/GetAtt/Sub in a CloudFormation template that nothing declares."""
+    import re
+
+    known = set(template.get("Resources", {})) | set(template.get("Parameters", {}))
+    missing: set[str] = set()
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "Ref" and isinstance(value, str):
+                    names = [value]
+                elif key == "Fn::GetAtt":
+                    names = [value[0] if isinstance(value, list) else value.split(".")[0]]
+                elif key == "Fn::Sub":
+                    text, local = (value, {}) if isinstance(value, str) else value
+                    found = re.findall(r"\$\{([^}!]+)\}", text)
+                    names = [n.split(".")[0] for n in found if n not in local]
+                else:
+                    names = []
+                missing.update(n for n in names if not n.startswith("AWS::") and n not in known)
+                visit(value)
+        elif isinstance(node, list):
+            for item in node:
+                visit(item)
+
+    visit(template.get("Resources", {}))
+    visit(template.get("Outputs", {}))
+    return missing
