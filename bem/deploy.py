@@ -4,16 +4,20 @@ canary weights and mirrors in several regions. For teams not using the SAM templ
 
 from __future__ import annotations
 
-import json
-import os
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import click
 
-from bem.deploy_aws import ClientFactory, DeployError, boto3_client_factory
+from bem.deploy_aws import DeployError
+from bem.deploy_extra_cli import api_command, sam_params_command
 from bem.deploy_ops import deploy, promote, rollback, status
+from bem.deploy_options import (
+    client_factory,
+    common_options,
+    emit,
+    parse_environment,
+    resolve_regions,
+)
 from bem.deploy_plan import (
     DEFAULT_ARCHITECTURE,
     DEFAULT_LOG_RETENTION_DAYS,
@@ -23,81 +27,7 @@ from bem.deploy_plan import (
     FunctionSpec,
     read_artifact,
 )
-from bem.deploy_sam import DEFAULT_SAMCONFIG, read_samconfig, sam_parameter_overrides
-from budget_matcher import SERVICE_NAME
-from budget_matcher.config import (
-    DEFAULT_ALIAS,
-    DEFAULT_DEPLOY_REGIONS,
-    ENV_AWS_ENDPOINT_URL,
-    ENV_DEPLOY_BUCKET,
-    ENV_DEPLOY_FUNCTION_NAME,
-    ENV_DEPLOY_REGIONS,
-    ENV_DEPLOY_ROLE_ARN,
-)
-
-
-def resolve_regions(given: tuple[str, ...]) -> list[str]:
-    """Regions from --region (repeatable, comma lists allowed) > BEM_DEPLOY_REGIONS > default."""
-    raw = ",".join(given) or os.environ.get(ENV_DEPLOY_REGIONS, "") or DEFAULT_DEPLOY_REGIONS
-    regions: list[str] = []
-    for region in (r.strip() for r in raw.split(",")):
-        if region and region not in regions:
-            regions.append(region)
-    return regions
-
-
-def parse_environment(pairs: tuple[str, ...]) -> dict[str, str]:
-    """KEY=VALUE pairs from --env."""
-    environment: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint="--env")
-        environment[key] = value
-    return environment
-
-
-def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Options every sub-command shares: which function, where, and how to reach AWS."""
-    options = [
-        click.option(
-            "--function-name",
-            envvar=ENV_DEPLOY_FUNCTION_NAME,
-            default=SERVICE_NAME,
-            show_default=True,
-        ),
-        click.option("--alias", default=DEFAULT_ALIAS, show_default=True),
-        click.option(
-            "--region",
-            "regions",
-            multiple=True,
-            help=f"Repeat (or comma-separate) for mirrors; the first is the primary. "
-            f"Default: ${ENV_DEPLOY_REGIONS} or {DEFAULT_DEPLOY_REGIONS}.",
-        ),
-        click.option(
-            "--endpoint-url",
-            envvar=ENV_AWS_ENDPOINT_URL,
-            default=None,
-            help="Send every AWS call here (a moto server in tests).",
-        ),
-        click.option("--profile", default=None, help="AWS credentials profile."),
-        click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text."),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
-def _clients(ctx: click.Context, endpoint_url: str | None, profile: str | None) -> ClientFactory:
-    """Clients from the context object when one is injected (tests), else from boto3."""
-    injected = ctx.find_root().obj
-    if callable(injected):
-        return injected
-    return boto3_client_factory(endpoint_url=endpoint_url, profile=profile)
-
-
-def _emit(data: Any, as_json: bool, text: str) -> None:
-    click.echo(json.dumps(data, indent=2, default=str) if as_json else text)
+from budget_matcher.config import ENV_DEPLOY_BUCKET, ENV_DEPLOY_ROLE_ARN
 
 
 @click.group("deploy")
@@ -208,7 +138,7 @@ def up_command(
             spec,
             artifact,
             resolve_regions(regions),
-            _clients(ctx, endpoint_url, profile),
+            client_factory(ctx, endpoint_url, profile),
             dry_run=dry_run,
             canary_weight=weight,
             echo=echo,
@@ -237,7 +167,7 @@ def up_command(
             f"{result.region}: {alias} -> version {result.version}{routing} "
             f"(was {result.previous_version or '-'})"
         )
-    _emit(outcome.as_dict(), as_json, "\n".join(lines))
+    emit(outcome.as_dict(), as_json, "\n".join(lines))
 
 
 @deploy_command.command("rollback")
@@ -265,7 +195,7 @@ def rollback_command(
         plans = rollback(
             spec,
             resolve_regions(regions),
-            _clients(ctx, endpoint_url, profile),
+            client_factory(ctx, endpoint_url, profile),
             to_version=to_version,
             dry_run=dry_run,
             echo=(lambda _line: None) if as_json else click.echo,
@@ -273,7 +203,7 @@ def rollback_command(
     except DeployError as error:
         raise click.ClickException(str(error)) from error
     if as_json:
-        _emit([p.__dict__ for p in plans], True, "")
+        emit([p.__dict__ for p in plans], True, "")
 
 
 @deploy_command.command("promote")
@@ -298,12 +228,12 @@ def promote_command(
     moves = promote(
         spec,
         resolve_regions(regions),
-        _clients(ctx, endpoint_url, profile),
+        client_factory(ctx, endpoint_url, profile),
         dry_run=dry_run,
         echo=(lambda _line: None) if as_json else click.echo,
     )
     if as_json:
-        _emit([{"region": r, "from": a, "to": b} for r, a, b in moves], True, "")
+        emit([{"region": r, "from": a, "to": b} for r, a, b in moves], True, "")
 
 
 @deploy_command.command("status")
@@ -323,7 +253,7 @@ def status_command(
     Example: bem deploy status --region us-west-2 --json
     """
     spec = FunctionSpec(name=function_name, alias=alias)
-    report = status(spec, resolve_regions(regions), _clients(ctx, endpoint_url, profile))
+    report = status(spec, resolve_regions(regions), client_factory(ctx, endpoint_url, profile))
     lines: list[str] = []
     for entry in report:
         if not entry["function_exists"]:
@@ -338,35 +268,8 @@ def status_command(
             f"  version {v['version']}: {v['description']} ({v['last_modified']})"
             for v in entry["versions"]
         ]
-    _emit(report, as_json, "\n".join(lines))
+    emit(report, as_json, "\n".join(lines))
 
 
-@deploy_command.command("sam-params")
-@click.option(
-    "--zip",
-    "zip_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default="deploy.zip",
-    show_default=True,
-)
-@click.option(
-    "--config-file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=str(DEFAULT_SAMCONFIG),
-    show_default=True,
-)
-@click.option("--config-env", default="default", show_default=True)
-@click.option("--commit", default=None, help="Git commit (default: HEAD).")
-def sam_params_command(
-    zip_path: Path, config_file: Path, config_env: str, commit: str | None
-) -> None:
-    """Print `sam deploy --parameter-overrides` for one region's config env and this zip.
-
-    Example: sam deploy -t deploy/template.yaml --config-env eu-west-1
-    --parameter-overrides "$(bem deploy sam-params --config-env eu-west-1)"
-    """
-    artifact = read_artifact(zip_path, commit=commit)
-    try:
-        click.echo(sam_parameter_overrides(read_samconfig(config_file), config_env, artifact))
-    except DeployError as error:
-        raise click.ClickException(str(error)) from error
+deploy_command.add_command(api_command)
+deploy_command.add_command(sam_params_command)

@@ -54,6 +54,7 @@ def is_not_found(error: ClientError) -> bool:
     """True when the error says the resource does not exist."""
     return error_code(error) in {
         "ResourceNotFoundException",
+        "NotFoundException",
         "NoSuchEntity",
         "NoSuchBucket",
         "NotFound",

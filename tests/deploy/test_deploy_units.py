@@ -9,9 +9,9 @@ import pytest
 from botocore.exceptions import ClientError
 from deploy_helpers import write_zip
 
-from bem.deploy import parse_environment, resolve_regions
 from bem.deploy_alias import format_history, parse_history, plan_rollback, pushed
 from bem.deploy_aws import DeployError, retry_while_role_propagates, wait_function_ready
+from bem.deploy_options import parse_environment, resolve_regions
 from bem.deploy_plan import FunctionSpec, configuration_changes, read_artifact
 from budget_matcher.config import ENV_DEPLOY_REGIONS
 
