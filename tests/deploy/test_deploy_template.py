@@ -28,6 +28,7 @@ from budget_matcher import SERVICE_NAME
 from budget_matcher.config import (
     DEFAULT_ALIAS,
     DEFAULT_METRICS_NAMESPACE,
+    ENV_METRICS_NAMESPACE,
     METRIC_DIMENSION_MODEL_VERSION,
     METRIC_DIMENSION_SERVICE,
     METRIC_ERROR_ITEMS,
@@ -151,6 +152,11 @@ def test_template_error_rate_alarm_watches_handler_emf_metrics(source: dict[str,
             METRIC_DIMENSION_MODEL_VERSION,
         ]
     assert queries["error_rate"]["ReturnData"] is True
+    variables = source["Resources"]["MatcherFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables[ENV_METRICS_NAMESPACE] == {"Ref": "MetricsNamespace"}
+    assert variables["POWERTOOLS_SERVICE_NAME"] == {
+        "Ref": "ServiceDimension"
+    }  # read by the EMF code
     errors = source["Resources"]["AliasErrorsAlarm"]["Properties"]
     assert (errors["Namespace"], errors["MetricName"]) == ("AWS/Lambda", "Errors")
 
