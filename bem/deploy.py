@@ -20,6 +20,7 @@ from bem.deploy_options import (
 )
 from bem.deploy_plan import (
     DEFAULT_ARCHITECTURE,
+    DEFAULT_ENVIRONMENT,
     DEFAULT_LOG_RETENTION_DAYS,
     DEFAULT_MEMORY_MB,
     DEFAULT_RUNTIME,
@@ -126,7 +127,7 @@ def up_command(
         memory_mb=memory_mb,
         timeout_s=timeout_s,
         role_arn=role_arn,
-        environment=parse_environment(env_pairs),
+        environment={**DEFAULT_ENVIRONMENT, **parse_environment(env_pairs)},
         bucket=bucket,
         log_retention_days=log_retention_days,
     )

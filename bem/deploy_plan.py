@@ -37,6 +37,9 @@ DEFAULT_HANDLER = "lambda_handler.handler"
 DEFAULT_ARCHITECTURE = "x86_64"
 DEFAULT_LOG_RETENTION_DAYS = 30
 MODEL_CARD_IN_ZIP = "model/model.json"
+# Set on the function unless --env overrides it: one vCPU, so OpenMP threads only spin
+# (a one-user call of the scikit-learn form: 4.8 ms CPU with one thread, 62 ms without).
+DEFAULT_ENVIRONMENT = {"OMP_NUM_THREADS": "1"}
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ class FunctionSpec:
     memory_mb: int = DEFAULT_MEMORY_MB
     timeout_s: int = DEFAULT_TIMEOUT_S
     role_arn: str | None = None
-    environment: Mapping[str, str] = field(default_factory=dict)
+    environment: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_ENVIRONMENT))
     bucket: str | None = None  # may contain "{region}" and "{account}"
     direct_upload_limit: int = DIRECT_UPLOAD_LIMIT_BYTES
     log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS

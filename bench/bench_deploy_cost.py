@@ -1,7 +1,7 @@
 """What a call costs on Lambda + API Gateway, batched (many users per payload) against the naive
 way (one call per user), from the handler's measured warm duration on this machine.
 
-    PYTHONPATH=. .venv/bin/python bench/bench_deploy_cost.py [--users 2000] [--model-dir model]
+    PYTHONPATH=. .venv/bin/python bench/bench_deploy_cost.py [--users 1000] [--model-dir model]
 
 Prints: warm handler CPU time (JSON decode + handler + JSON encode, in-process, median) for one
 user per call and for batches of 100 / 1,000 users / the largest batch under Lambda's 6 MB
@@ -29,6 +29,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+# As deployed (deploy/template.yaml, bem deploy): one OpenMP thread on one vCPU. Without it the
+# scikit-learn form's OpenMP threads spin on every small predict.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -186,7 +189,7 @@ def cost_per_million_users(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--users", type=int, default=2000, help="users for the per-user timing")
+    parser.add_argument("--users", type=int, default=1000, help="users for the per-user timing")
     parser.add_argument("--model-dir", type=Path, default=ROOT / "model")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()

@@ -15,7 +15,7 @@ from deploy_helpers import REPO_ROOT, RecordingClients, snapshot
 
 from bem.deploy_aws import ClientFactory, DeployError
 from bem.deploy_ops import deploy, promote, rollback
-from bem.deploy_plan import DEFAULT_MEMORY_MB, FunctionSpec, read_artifact
+from bem.deploy_plan import DEFAULT_ENVIRONMENT, DEFAULT_MEMORY_MB, FunctionSpec, read_artifact
 
 REGION = "us-west-2"
 MIRRORS = ["us-west-2", "eu-west-1", "ap-southeast-2"]
@@ -45,6 +45,7 @@ def test_deploy_up_creates_function_version_and_alias(
     assert config["Runtime"] == "python3.12"
     assert config["Handler"] == "lambda_handler.handler"
     assert config["MemorySize"] == DEFAULT_MEMORY_MB
+    assert config["Environment"]["Variables"] == DEFAULT_ENVIRONMENT
     assert config["CodeSha256"] == read_artifact(zip_path).code_sha256
     version = lam.get_function_configuration(FunctionName="matcher", Qualifier="1")
     assert version["Description"] == "model 2026.11.24-1 commit abc123"

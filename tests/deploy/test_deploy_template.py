@@ -23,7 +23,7 @@ from deploy_helpers import (
 )
 
 from bem.deploy import deploy_command
-from bem.deploy_plan import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S
+from bem.deploy_plan import DEFAULT_ENVIRONMENT, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S
 from budget_matcher import SERVICE_NAME
 from budget_matcher.config import (
     DEFAULT_ALIAS,
@@ -154,6 +154,7 @@ def test_template_error_rate_alarm_watches_handler_emf_metrics(source: dict[str,
     assert queries["error_rate"]["ReturnData"] is True
     variables = source["Resources"]["MatcherFunction"]["Properties"]["Environment"]["Variables"]
     assert variables[ENV_METRICS_NAMESPACE] == {"Ref": "MetricsNamespace"}
+    assert {k: variables[k] for k in DEFAULT_ENVIRONMENT} == DEFAULT_ENVIRONMENT
     assert variables["POWERTOOLS_SERVICE_NAME"] == {
         "Ref": "ServiceDimension"
     }  # read by the EMF code
