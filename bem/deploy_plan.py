@@ -29,9 +29,10 @@ DIRECT_UPLOAD_LIMIT_BYTES = 50_000_000
 # single-threaded, so more memory buys no speed, and less slows CPU-bound scoring in
 # proportion while the GB-s price per call stays about the same.
 DEFAULT_MEMORY_MB = 1769
-# Sized for the largest payload Lambda accepts (6 MB) at DEFAULT_MEMORY_MB, with headroom;
-# API Gateway stops waiting at 29 s anyway.
-DEFAULT_TIMEOUT_S = 30
+# The largest request Lambda accepts (6 MB, ~900 users, ~40k pairs) takes ~0.54 s of one vCPU
+# (bench/bench_deploy_cost.py), a cold start ≤ 1 s: 10 s leaves ~5x headroom for a slower vCPU
+# and bounds what a stuck call can cost.
+DEFAULT_TIMEOUT_S = 10
 DEFAULT_RUNTIME = "python3.12"
 DEFAULT_HANDLER = "lambda_handler.handler"
 DEFAULT_ARCHITECTURE = "x86_64"
