@@ -226,3 +226,15 @@ def test_sam_params_cli_adds_the_zip_model_version(make_zip: Any) -> None:
         ],
     )
     assert missing.exit_code != 0 and "no config env 'mars-1'" in missing.output
+
+
+def test_template_access_logs_wait_for_the_account_role(translated: dict[str, Any]) -> None:
+    resources = translated["Resources"]
+    setting = resources["MatcherApiStage"]["Properties"]["AccessLogSetting"]["Fn::If"]
+    assert setting[0] == "AccessLogsOn"
+    assert setting[1]["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    tags = resources["ApiAccessLogGroup"]["Properties"]["Tags"]
+    # the stage needs the log group, the log group refers to the account setting: order holds
+    assert {"Ref": "ApiGatewayAccount"} in tags[0]["Value"]["Fn::If"]
+    role = resources["ApiGatewayAccount"]["Properties"]["CloudWatchRoleArn"]
+    assert role == {"Fn::GetAtt": ["ApiGatewayCloudWatchRole", "Arn"]}
