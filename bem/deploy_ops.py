@@ -64,6 +64,11 @@ def deploy(
         raise DeployError("no region given")
     if canary_weight is not None and not 0.0 < canary_weight < 1.0:
         raise DeployError("canary weight must be between 0 and 1")
+    if len(regions) > 1 and spec.bucket and "{region}" not in spec.bucket:
+        raise DeployError(
+            "with several regions the bucket must contain {region}: Lambda reads the zip from a "
+            "bucket in its own region, and bucket names are global"
+        )
     plans = tuple(
         plan_region(spec, artifact, observe_region(clients, spec, artifact, r), canary_weight)
         for r in regions

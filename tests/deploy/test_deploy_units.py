@@ -162,3 +162,18 @@ def test_configuration_changes_compares_environment_as_a_mapping() -> None:
     assert configuration_changes(spec, {**current, "Runtime": "python3.11"}) == {
         "Runtime": "python3.12"
     }
+
+
+def test_deploy_refuses_one_bucket_for_several_regions(tmp_path: Path) -> None:
+    from bem.deploy_ops import deploy
+
+    artifact = read_artifact(write_zip(tmp_path / "d.zip", "v", "x"), commit="c")
+    spec = FunctionSpec(bucket="my-artifacts")
+
+    def no_clients(service: str, region: str) -> Any:
+        raise AssertionError("no AWS call expected")
+
+    with pytest.raises(DeployError, match="must contain"):
+        deploy(spec, artifact, ["us-west-2", "eu-west-1"], no_clients)
+    with pytest.raises(DeployError, match="canary weight"):
+        deploy(FunctionSpec(), artifact, ["us-west-2"], no_clients, canary_weight=1.5)
