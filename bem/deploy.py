@@ -52,7 +52,7 @@ def deploy_command() -> None:
     "--role-arn",
     envvar=ENV_DEPLOY_ROLE_ARN,
     default=None,
-    help="Execution role; default: create <function>-lambda-role with basic logging.",
+    help="Execution role; default: create <function>-lambda-role (writes its own logs only).",
 )
 @click.option(
     "--memory",
