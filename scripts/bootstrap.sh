@@ -20,7 +20,8 @@ fi
 # aws-sam-cli pins its own (older) boto3, so it gets its own venv; used by the template tests
 # for `sam validate --lint` (offline).
 sam_want=$(sha256sum deploy/requirements-sam.txt | cut -d' ' -f1)
-if [ ! -x .venv-sam/bin/sam ] || [ "$(cat .venv-sam/.bootstrap-stamp 2>/dev/null)" != "$sam_want" ]; then
+if [ "${BEM_SKIP_SAM:-}" != "1" ] && { [ ! -x .venv-sam/bin/sam ] \
+    || [ "$(cat .venv-sam/.bootstrap-stamp 2>/dev/null)" != "$sam_want" ]; }; then
     echo "bootstrap: creating .venv-sam with the pinned aws-sam-cli" >&2
     python3 -m venv .venv-sam
     .venv-sam/bin/pip install -q --upgrade pip >/dev/null
