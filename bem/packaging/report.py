@@ -80,10 +80,11 @@ def _mb(value: int) -> str:
 
 def render(report: SizeReport) -> str:
     """The size table printed by ./build (MB = 10^6 bytes)."""
-    lines = [f"{'zip':<14} {'package':<28} {'zipped MB':>9} {'unzipped MB':>11} {'files':>6}"]
+    width = max([28, *(len(p.package) for p in report.packages)])
+    lines = [f"{'zip':<12} {'package':<{width}} {'zipped MB':>9} {'unzipped MB':>11} {'files':>6}"]
     for p in report.packages:
         lines.append(
-            f"{p.zip_name:<14} {p.package:<28} {_mb(p.zipped):>9} {_mb(p.unzipped):>11} "
+            f"{p.zip_name:<12} {p.package:<{width}} {_mb(p.zipped):>9} {_mb(p.unzipped):>11} "
             f"{p.files:>6}"
         )
     for name, size in report.zip_bytes.items():
