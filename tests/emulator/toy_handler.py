@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -14,6 +15,26 @@ def handler(event: Any, context: Any) -> Any:
     """Echo, sleep, raise, print, allocate, exit or describe the context, as asked."""
     if not isinstance(event, dict):
         return {"echo": event}
+    if "touch" in event:
+        with open(event["touch"], "w") as marker:
+            marker.write(context.aws_request_id)
+    if "httpMethod" in event:
+        if "raise" in (event.get("body") or ""):
+            raise ValueError("proxy boom")
+        if "malformed" in (event.get("body") or ""):
+            return ["not", "a", "proxy", "response"]
+        return {
+            "statusCode": 201,
+            "headers": {"Content-Type": "application/json", "X-Toy": "yes"},
+            "body": json.dumps(
+                {
+                    "method": event.get("httpMethod"),
+                    "body": event.get("body"),
+                    "stage": (event.get("requestContext") or {}).get("stage"),
+                    "path": event.get("path"),
+                }
+            ),
+        }
     if "print" in event:
         print(event["print"])
         sys.stderr.write(f"err:{event['print']}\n")
