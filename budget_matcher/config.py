@@ -60,6 +60,7 @@ def env_path(name: str, default: Path) -> Path:
     """The environment value of `name` as a path, or `default`."""
     return Path(env_str(name, str(default)))
 
+
 # Local emulation (tooling only): the target interpreter for `bem invoke`/`bem serve`, the
 # cache of unpacked zips and runtime dirs, and the zip to run.
 ENV_LAMBDA_PYTHON = "BEM_LAMBDA_PYTHON"

@@ -149,9 +149,7 @@ def test_pool_runs_invocations_in_parallel_sandboxes(toy_pool: FunctionPool) -> 
 def test_pool_answers_an_init_error_to_the_waiting_invocation(tmp_path: Path) -> None:
     broken = make_zip(
         tmp_path / "broken.zip",
-        {
-            "broken.py": "import not_shipped_dependency\n\ndef handler(e, c):\n    return 1\n"
-        },
+        {"broken.py": "import not_shipped_dependency\n\ndef handler(e, c):\n    return 1\n"},
     )
     config = FunctionConfig(handler="broken.handler", memory_mb=128, timeout_s=5)
     with FunctionPool.from_zip(broken, config, concurrency=1) as pool:
