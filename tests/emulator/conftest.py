@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import queue
 import re
-import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 from collections.abc import Iterator
@@ -104,16 +105,21 @@ class ServeProcess:
         self.url = self._wait_for_url(timeout_s=180)
 
     def _wait_for_url(self, timeout_s: float) -> str:
-        assert self.process.stderr is not None
+        lines: queue.Queue[str] = queue.Queue()
+
+        def pump() -> None:  # keeps reading, so a chatty server never blocks on a full pipe
+            assert self.process.stderr is not None
+            for line in self.process.stderr:
+                lines.put(line)
+
+        threading.Thread(target=pump, daemon=True).start()
         deadline = time.monotonic() + timeout_s
         seen = []
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.process.stderr], [], [], 1.0)
-            if not ready:
-                if self.process.poll() is not None:
-                    break
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                line = lines.get(timeout=0.5)
+            except queue.Empty:
                 continue
-            line = self.process.stderr.readline()
             seen.append(line)
             found = re.search(r"endpoint_url=(http://\S+)", line)
             if found:
