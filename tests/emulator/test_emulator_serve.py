@@ -20,6 +20,7 @@ import pytest
 
 from bem.emulator import FunctionConfig, FunctionPool
 from bem.invoke_api import InvokeApiServer
+from bem.sandbox import Sandbox
 from tests.conftest import load_event
 from tests.emulator.conftest import REPO_ROOT, ServeProcess, lambda_client
 
@@ -113,7 +114,7 @@ def test_worker_killed_mid_request_gives_an_error_answer_then_recovers(real_zip:
         )
         caller.start()
         deadline = time.monotonic() + 30
-        busy = []
+        busy: list[Sandbox] = []
         while not busy and time.monotonic() < deadline:
             busy = [s for s in pool.sandboxes() if s.state == "busy"]
             time.sleep(0.005)
