@@ -21,7 +21,13 @@ import tomllib
 import zipfile
 from pathlib import Path
 
-from bem.lambda_task import DEFAULT_RUNTIME, _locked, cache_root, find_interpreter
+from bem.lambda_task import (
+    DEFAULT_RUNTIME,
+    cache_root,
+    find_interpreter,
+    locked,
+    prune_oldest,
+)
 from budget_matcher.config import ENV_DEPLOY_ZIP
 
 RUNTIME_ALLOW_LIST = (
@@ -64,7 +70,7 @@ def ensure_dependencies(repo: Path, interpreter: Path, runtime: str, cache: Path
     target = cache_root(cache) / f"deps-{runtime}-{key}"
     if (target / ".complete").exists():
         return target
-    with _locked(target.with_suffix(".lock")):
+    with locked(target.with_suffix(".lock")):
         if not (target / ".complete").exists():
             shutil.rmtree(target, ignore_errors=True)
             command = [
@@ -160,6 +166,7 @@ def build_dev_zip(
                 if path.is_file():
                     archive.write(path, path.relative_to(stage).as_posix())
         os.replace(partial, output)
+    prune_oldest(list(output.parent.glob(f"dev-{runtime}-*.zip")), keep=3)
     return output
 
 

@@ -26,6 +26,7 @@ from budget_matcher.config import ENV_CACHE_DIR, ENV_LAMBDA_PYTHON, env_str
 DEFAULT_RUNTIME = "python3.12"
 AWSLAMBDARIC_VERSION = "4.2.2"
 MAX_UNZIPPED_BYTES = 262_144_000
+KEEP_TASK_DIRS = 8  # unpacked zips kept in the cache, most recent first
 
 
 class TaskSetupError(RuntimeError):
@@ -63,7 +64,7 @@ def find_interpreter(runtime: str = DEFAULT_RUNTIME, explicit: str | None = None
 
 
 @contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def locked(path: Path) -> Iterator[None]:
     """An exclusive lock on `path` (a lock file), across processes."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as handle:
@@ -82,7 +83,7 @@ def ensure_runtime_dir(
     marker = target / ".complete"
     if marker.exists():
         return target
-    with _locked(target.with_suffix(".lock")):
+    with locked(target.with_suffix(".lock")):
         if marker.exists():
             return target
         shutil.rmtree(target, ignore_errors=True)
@@ -124,6 +125,16 @@ def _extract(zip_path: Path, destination: Path) -> None:
             os.utime(extracted, (stamp, stamp))
 
 
+def prune_oldest(paths: list[Path], keep: int) -> None:
+    """Remove all but the `keep` most recently modified of `paths` (files or directories)."""
+    ordered = sorted(paths, key=lambda path: path.stat().st_mtime, reverse=True)
+    for stale in ordered[keep:]:
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
+
+
 def prepare_task_dir(zip_path: Path, cache: Path | None = None) -> Path:
     """deploy.zip unpacked into a task dir keyed by its content hash (reused when unchanged)."""
     zip_path = Path(zip_path)
@@ -136,10 +147,13 @@ def prepare_task_dir(zip_path: Path, cache: Path | None = None) -> Path:
         )
     target = cache_root(cache) / "tasks" / file_sha256(zip_path)[:20]
     if (target / ".bem-complete").exists():
+        os.utime(target)  # most recently used: the last to be pruned
         return target / "task"
-    with _locked(target.with_suffix(".lock")):
+    with locked(target.with_suffix(".lock")):
         if not (target / ".bem-complete").exists():
             shutil.rmtree(target, ignore_errors=True)
             _extract(zip_path, target / "task")
             (target / ".bem-complete").write_text(str(zip_path))
+    tasks = [path for path in target.parent.iterdir() if path.is_dir()]
+    prune_oldest(tasks, keep=KEEP_TASK_DIRS)
     return target / "task"
