@@ -34,7 +34,7 @@ from bem.lambda_task import (
     find_interpreter,
     prepare_task_dir,
 )
-from bem.sandbox import Sandbox, SandboxSpec
+from bem.sandbox import INIT_PHASE_S, Sandbox, SandboxSpec
 from budget_matcher import SERVICE_NAME
 
 DEFAULT_HANDLER = "lambda_handler.handler"
@@ -58,6 +58,7 @@ class FunctionConfig:
     account_id: str = DEFAULT_ACCOUNT_ID
     version: str = "$LATEST"
     environment: Mapping[str, str] = field(default_factory=dict)
+    init_phase_s: float = INIT_PHASE_S  # then init is retried within `timeout_s`
 
     def arn(self, qualifier: str | None = None) -> str:
         """arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]."""
@@ -135,6 +136,7 @@ class FunctionPool:
             timeout_s=self.config.timeout_s,
             version=self.config.version,
             environment=lambda_environment(self.config, self.task_dir, runtime_dir),
+            init_phase_s=self.config.init_phase_s,
         )
         self._log_sink = log_sink
         self._queue: queue.Queue[Invocation] = queue.Queue()

@@ -26,6 +26,9 @@ from typing import Protocol
 from bem.invocation import Invocation, InvocationOutcome, platform_error_body
 from bem.runtime_api import MAX_RESPONSE_BYTES, RuntimeApiServer
 
+INIT_PHASE_S = 10.0  # Lambda's limit on the init phase of an on-demand sandbox
+MAX_LOG_FILE_BYTES = 16 * 1024 * 1024  # a sandbox's log file is emptied past this size
+
 
 @dataclass(frozen=True)
 class SandboxSpec:
@@ -39,6 +42,7 @@ class SandboxSpec:
     timeout_s: float
     version: str
     environment: dict[str, str]  # Lambda's variables plus the function's own
+    init_phase_s: float = INIT_PHASE_S
 
 
 class SandboxHost(Protocol):
@@ -155,10 +159,17 @@ class Sandbox:
             return
         rss, hwm = read_memory_kib(self.process.pid)
         self.peak_kib = max(self.peak_kib, hwm)
+        busy_too_long = self.state == "busy" and now - self._handed_at > self.spec.timeout_s
+        init_too_long = self.state == "starting" and now - self._started_at > self.init_limit_s
         if rss > self.spec.memory_mb * 1024:
             self.kill("oom")
-        elif self.state == "busy" and now - self._handed_at > self.spec.timeout_s:
+        elif busy_too_long or init_too_long:
             self.kill("timeout")
+
+    @property
+    def init_limit_s(self) -> float:
+        """Lambda gives init 10 s, then retries it within the invocation's own timeout."""
+        return self.spec.init_phase_s + self.spec.timeout_s
 
     # -- Runtime API backend ------------------------------------------------------------------
 
@@ -266,6 +277,10 @@ class Sandbox:
             if outcome.status == "error":
                 report += f"Error Type: {outcome.error_type}\t"
         output = self._read_log(offset)
+        if offset + len(output) > MAX_LOG_FILE_BYTES:
+            # the runtime appends (O_APPEND), so emptying the file between invocations is safe
+            with contextlib.suppress(OSError):
+                os.truncate(self.log_path, 0)
         if output and not output.endswith("\n"):
             output += "\n"
         if outcome.status == "timeout":
@@ -327,6 +342,9 @@ class Sandbox:
         elif never_ran and reason != "shutdown":
             if self._init_error is not None:
                 error_type, body = self._init_error
+            elif reason == "timeout":
+                error_type = "Sandbox.Timedout"
+                body = platform_error_body(error_type, f"RequestId: Error: {self._timeout_text()}")
             else:
                 error_type = "Runtime.OutOfMemory" if reason == "oom" else "Runtime.ExitError"
                 message = f"RequestId: Error: Runtime exited with error: {_exit_text(returncode)}"

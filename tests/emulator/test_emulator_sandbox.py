@@ -163,6 +163,21 @@ def test_pool_answers_an_init_error_to_the_waiting_invocation(tmp_path: Path) ->
     assert json.loads(again.payload)["errorType"] == "Runtime.ImportModuleError"
 
 
+def test_pool_times_out_an_init_that_never_ends(tmp_path: Path) -> None:
+    stuck = make_zip(
+        tmp_path / "stuck.zip",
+        {"stuck.py": "import time\ntime.sleep(120)\n\ndef handler(e, c):\n    return 1\n"},
+    )
+    config = FunctionConfig(handler="stuck.handler", memory_mb=128, timeout_s=1, init_phase_s=0.5)
+    started = time.monotonic()
+    with FunctionPool.from_zip(stuck, config, concurrency=1) as pool:
+        outcome = pool.invoke(b"{}")
+    assert time.monotonic() - started < 10
+    error = json.loads(outcome.payload)
+    assert error["errorType"] == "Sandbox.Timedout"
+    assert error["errorMessage"].endswith("Task timed out after 1.00 seconds")
+
+
 def test_task_dir_is_reused_for_the_same_zip(tmp_path: Path) -> None:
     archive = make_zip(tmp_path / "a.zip", {"tool.sh": "#!/bin/sh\n", "m.py": "x = 1\n"})
     first = prepare_task_dir(archive, cache=tmp_path / "cache")
