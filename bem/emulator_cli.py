@@ -158,7 +158,7 @@ def invoke_command(
 @click.option("--warm/--no-warm", default=True, show_default=True,
               help="Start every sandbox before serving (else on demand).")  # fmt: skip
 @click.option("--alias", "aliases", multiple=True, metavar="NAME[=VERSION]",
-              help="A qualifier accepted besides $LATEST (repeatable).")  # fmt: skip
+              help="A qualifier besides $LATEST: alias[=version] or a version number.")  # fmt: skip
 @click.option("--max-in-flight", type=int, default=None,
               help="Answer 429 (TooManyRequestsException) beyond this many at once.")  # fmt: skip
 @click.option("--quiet", is_flag=True, help="No access log and no function logs on stderr.")
@@ -206,7 +206,7 @@ def serve_command(
     qualifiers = {}
     for alias in aliases:
         name, _, version = alias.partition("=")
-        qualifiers[name] = version or config.version
+        qualifiers[name] = version or (name if name.isdigit() else config.version)
     access_log = None if quiet else lambda line: click.echo(line, err=True)
     try:
         server = InvokeApiServer(
