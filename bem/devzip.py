@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import tempfile
 import tomllib
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -182,7 +183,13 @@ def ensure_deploy_zip(
     built = repo / "deploy.zip"
     build_script = repo / "build"
     if not built.exists() and build_script.is_file() and os.access(build_script, os.X_OK):
-        subprocess.run([str(build_script)], cwd=repo, check=True, capture_output=True)
+        done = subprocess.run([str(build_script)], cwd=repo, capture_output=True, text=True)
+        if done.returncode != 0:
+            warnings.warn(
+                f"./build failed (exit {done.returncode}); emulating a development zip instead:\n"
+                f"{done.stderr[-1500:]}",
+                stacklevel=2,
+            )
     if built.exists():
         return built
     return build_dev_zip(repo, runtime=runtime)
