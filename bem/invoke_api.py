@@ -31,7 +31,7 @@ from urllib.parse import parse_qs, unquote
 
 from bem.apigw import MISSING_TOKEN, HttpAnswer, match_route, proxy_answer, proxy_event
 from bem.emulator import FunctionPool
-from bem.runtime_api import quiet_disconnect
+from bem.runtime_api import quiet_disconnect, read_body
 
 MAX_SYNC_REQUEST_BYTES = 6_291_456
 MAX_ASYNC_REQUEST_BYTES = 1_048_576
@@ -68,24 +68,17 @@ class _Handler(BaseHTTPRequestHandler):
         """Replaced by the access log in `_answer`."""
 
     def _body(self, limit: int) -> bytes | None:
-        """The request body, or None (drained, connection to close) when over `limit`."""
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > limit:
-            remaining = length
-            while remaining > 0:
-                chunk = self.rfile.read(min(remaining, 1 << 20))
-                if not chunk:
-                    break
-                remaining -= len(chunk)
-            self.close_connection = True
-            return None
-        return self.rfile.read(length) if length else b""
+        """The request body, or None (read and discarded) when over `limit`."""
+        body, size = read_body(self.rfile, self.headers, limit)
+        return None if size > limit else body  # drained either way: keep-alive stays usable
 
     def _answer(self, answer: HttpAnswer, started: float) -> None:
         self.send_response(answer.status)
         for name, value in answer.headers:
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(answer.body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(answer.body)

@@ -17,7 +17,9 @@ import socket
 import sys
 import threading
 from collections.abc import Callable
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from io import BufferedIOBase
 from typing import Any, Protocol
 
 from bem.invocation import Invocation
@@ -52,6 +54,37 @@ class RuntimeBackend(Protocol):
         ...
 
 
+def read_body(
+    rfile: BufferedIOBase, headers: Message, limit: int | None = None
+) -> tuple[bytes, int]:
+    """An HTTP request body (sized or chunked) and its full length; past `limit` discarded."""
+    if headers.get("Transfer-Encoding", "").lower() == "chunked":
+        parts: list[bytes] = []
+        total = 0
+        while True:
+            size = int(rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                break
+            chunk = rfile.read(size)
+            rfile.readline()
+            total += size
+            if limit is None or total <= limit:
+                parts.append(chunk)
+        return (b"".join(parts) if limit is None or total <= limit else b""), total
+    length = int(headers.get("Content-Length") or 0)
+    if limit is not None and length > limit:
+        remaining = length
+        while remaining > 0:
+            chunk = rfile.read(min(remaining, 1 << 20))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+        return b"", length
+    return (rfile.read(length) if length else b""), length
+
+
 class _RuntimeApiHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: RuntimeApiServer
@@ -75,32 +108,7 @@ class _RuntimeApiHandler(BaseHTTPRequestHandler):
         self._send(status, json.dumps(document).encode(), {"Content-Type": "application/json"})
 
     def _read_body(self, limit: int | None = None) -> tuple[bytes, int]:
-        """The request body (chunked or sized) and its full length; beyond `limit` discarded."""
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            parts: list[bytes] = []
-            total = 0
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    break
-                chunk = self.rfile.read(size)
-                self.rfile.readline()
-                total += size
-                if limit is None or total <= limit:
-                    parts.append(chunk)
-            return b"".join(parts), total
-        length = int(self.headers.get("Content-Length") or 0)
-        if limit is not None and length > limit:
-            remaining = length
-            while remaining:
-                chunk = self.rfile.read(min(remaining, 1 << 20))
-                if not chunk:
-                    break
-                remaining -= len(chunk)
-            return b"", length
-        return self.rfile.read(length), length
+        return read_body(self.rfile, self.headers, limit)
 
     def do_GET(self) -> None:
         if self.path != f"{API_PREFIX}/invocation/next":

@@ -182,3 +182,18 @@ def test_unknown_path_is_missing_authentication_token(toy_server: InvokeApiServe
 )
 def test_split_function_name_reads_names_and_arns(raw: str, expected: tuple) -> None:
     assert split_function_name(raw) == expected
+
+
+def test_invoke_reads_a_chunked_body(toy_server: InvokeApiServer) -> None:
+    import http.client
+
+    host, port = toy_server.server_address[:2]
+    connection = http.client.HTTPConnection(str(host), int(port), timeout=30)
+    chunks = iter([b'{"chunked":', b" true}"])
+    connection.request(
+        "POST", f"/2015-03-31/functions/{FUNCTION}/invocations", body=chunks, encode_chunked=True
+    )
+    response = connection.getresponse()
+    assert response.status == 200
+    assert json.loads(response.read()) == {"echo": {"chunked": True}}
+    connection.close()
