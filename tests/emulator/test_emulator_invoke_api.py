@@ -109,6 +109,13 @@ def test_invoke_over_6_mb_is_413_request_entity_too_large(toy_client: Any) -> No
     assert toy_client.invoke(FunctionName=FUNCTION, Payload=b"{}")["StatusCode"] == 200
 
 
+def test_invoke_event_over_1_mb_is_413(toy_client: Any) -> None:
+    payload = json.dumps({"pad": "x" * 1_048_576}).encode()
+    with pytest.raises(ClientError) as raised:
+        toy_client.invoke(FunctionName=FUNCTION, InvocationType="Event", Payload=payload)
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 413
+
+
 def test_invoke_body_that_is_not_json_is_invalid_request_content(toy_client: Any) -> None:
     with pytest.raises(toy_client.exceptions.InvalidRequestContentException):
         toy_client.invoke(FunctionName=FUNCTION, Payload=b"{not json")
