@@ -216,6 +216,12 @@ class FunctionPool:
         with self._lock:
             return list(self._live())
 
+    def in_flight(self) -> int:
+        """Invocations queued or running now."""
+        with self._lock:
+            busy = sum(1 for s in self._sandboxes if s.state == "busy")
+        return busy + self._queue.qsize()
+
     @property
     def started_count(self) -> int:
         """How many sandboxes were started (cold starts) so far."""

@@ -162,6 +162,7 @@ def invoke_command(
 @click.option("--max-in-flight", type=int, default=None,
               help="Answer 429 (TooManyRequestsException) beyond this many at once.")  # fmt: skip
 @click.option("--quiet", is_flag=True, help="No access log and no function logs on stderr.")
+@click.option("--reload", is_flag=True, help="Serve a rebuilt zip as soon as it changes.")
 @_function_options
 def serve_command(
     host: str,
@@ -171,6 +172,7 @@ def serve_command(
     aliases: tuple[str, ...],
     max_in_flight: int | None,
     quiet: bool,
+    reload: bool,
     zip_path: Path,
     dev_zip: bool,
     handler: str,
@@ -190,17 +192,19 @@ def serve_command(
     Example: bem serve --port 3000 --concurrency 2
     """
     from bem.invoke_api import InvokeApiServer
+    from bem.reloader import ZipReloader
 
     config = _config(handler, runtime, memory_mb, timeout_s, function_name, region, env)
     log_sink = None if quiet else stderr_log_sink
-    try:
-        pool = FunctionPool.from_zip(
-            _zip(zip_path, dev_zip, runtime),
-            config,
-            concurrency=concurrency,
-            interpreter=python,
-            log_sink=log_sink,
+    served_zip = _zip(zip_path, dev_zip, runtime)
+
+    def make_pool(path: Path) -> FunctionPool:
+        return FunctionPool.from_zip(
+            path, config, concurrency=concurrency, interpreter=python, log_sink=log_sink
         )
+
+    try:
+        pool = make_pool(served_zip)
     except TaskSetupError as error:
         raise click.ClickException(str(error)) from error
     qualifiers = {}
@@ -226,6 +230,11 @@ def serve_command(
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     server.start()
+    reloader = None
+    if reload:
+        report = lambda line: click.echo(line, err=True)  # noqa: E731
+        reloader = ZipReloader(served_zip, server, make_pool, warm=warm, report=report)
+        reloader.start()
     click.echo(
         f"Serving {config.function_name} ({zip_path if not dev_zip else 'dev zip'}) on "
         f"{server.url}\n  Invoke API: endpoint_url={server.url}\n"
@@ -236,5 +245,7 @@ def serve_command(
         while not stop.wait(0.5):
             pass
     finally:
+        if reloader is not None:
+            reloader.stop()
         server.stop()
-        pool.close()
+        server.pool.close()

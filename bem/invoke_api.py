@@ -181,7 +181,8 @@ class InvokeApiServer(ThreadingHTTPServer):
         name, path_qualifier = split_function_name(raw_name)
         query = parse_qs(handler.path.partition("?")[2])
         qualifier = query["Qualifier"][0] if query.get("Qualifier") else path_qualifier
-        config = self.pool.config
+        pool = self.pool  # one pool per request, even if a reload swaps it meanwhile
+        config = pool.config
         if name != config.function_name or (
             qualifier is not None and qualifier not in self.qualifiers
         ):
@@ -218,7 +219,7 @@ class InvokeApiServer(ThreadingHTTPServer):
             return HttpAnswer(204, b"", request_headers)
         context_text = client_context.decode() if client_context is not None else None
         if invocation_type == "Event":
-            self.pool.submit(payload, client_context=context_text, qualifier=qualifier)
+            pool.submit(payload, client_context=context_text, qualifier=qualifier)
             return HttpAnswer(202, b"", request_headers)
         if not self._enter():
             return aws_error(
@@ -228,7 +229,7 @@ class InvokeApiServer(ThreadingHTTPServer):
                 Reason="ReservedFunctionConcurrentInvocationLimitExceeded",
             )
         try:
-            outcome = self.pool.invoke(payload, client_context=context_text, qualifier=qualifier)
+            outcome = pool.invoke(payload, client_context=context_text, qualifier=qualifier)
         finally:
             self._leave()
         answer_headers = [
@@ -259,6 +260,7 @@ class InvokeApiServer(ThreadingHTTPServer):
 
     def api_route(self, handler: _Handler) -> HttpAnswer:
         """One request on `/{stage}/budget_expense_matcher/` through the proxy integration."""
+        pool = self.pool
         body = handler._body(MAX_SYNC_REQUEST_BYTES)
         if body is None:
             return HttpAnswer(
@@ -270,13 +272,13 @@ class InvokeApiServer(ThreadingHTTPServer):
             list(handler.headers.items()),
             body,
             source_ip=handler.client_address[0],
-            account_id=self.pool.config.account_id,
+            account_id=pool.config.account_id,
             host=handler.headers.get("Host", "localhost"),
         )
         if not self._enter():
             return HttpAnswer(429, b'{"message":"Too Many Requests"}')
         try:
-            outcome = self.pool.invoke(json.dumps(event).encode())
+            outcome = pool.invoke(json.dumps(event).encode())
         finally:
             self._leave()
         answer = proxy_answer(outcome.payload, outcome.function_error)
