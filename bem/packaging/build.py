@@ -107,13 +107,24 @@ def _stage_model(opts: BuildOptions, code: Path, task: Path) -> tuple[int | None
 
     out_dir = task / "model"
     out_dir.mkdir(parents=True, exist_ok=True)
-    holdout = np.load(opts.holdout) if opts.holdout else None
+    from bem.lean_export import MIN_CHECK_ROWS
+    from bem.packaging.heldout import heldout_features
+
+    if opts.holdout:
+        holdout, source = np.load(opts.holdout), str(opts.holdout)
+    else:
+        card_path = model_dir / "model.json"
+        card = json.loads(card_path.read_text()) if card_path.exists() else {}
+        holdout, source = heldout_features(card, MIN_CHECK_ROWS), "fresh synthetic users"
+    held = 0 if holdout is None else int(holdout.shape[0])
     try:
         proof = export_model_dir(model_dir, holdout=holdout, out_dir=out_dir)
     except (UnsupportedModel, LeanMismatch, FileNotFoundError) as exc:
         raise BuildFailed(f"lean model: {exc}") from exc
     opts.log(
-        f"lean model: max |lean - predict_proba| = {proof.max_abs_diff:.3g} on {proof.rows} rows"
+        f"lean model: max |lean - predict_proba| = {proof.max_abs_diff:.3g} on {proof.rows} "
+        f"rows ({held} held-out pairs from {source if held else 'nowhere'}, "
+        f"{proof.rows - held} threshold probes)"
     )
     return proof.rows, proof.max_abs_diff
 
