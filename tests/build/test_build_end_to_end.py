@@ -157,3 +157,13 @@ def test_build_sklearn_variant_works_with_the_pickle(build_model_dir: Path, tmp_
     assert any(n.startswith("scipy.libs/") for n in names)
     assert result.verified is not None and 0.0 <= result.verified.score <= 1.0
     assert result.sizes.total_unzipped <= 262_144_000
+
+
+def test_build_layer_puts_dependencies_under_python(build_model_dir: Path, tmp_path: Path) -> None:
+    result = build_once(tmp_path, build_model_dir, layer=True)
+    assert result.layer_zip is not None and result.verified is not None
+    function_tops = {name.split("/")[0] for name in _names(result.function_zip)}
+    assert function_tops <= ALLOWED_CODE | ALLOWED_DIRS
+    layer_names = _names(result.layer_zip)
+    assert all(name.startswith("python/") for name in layer_names)
+    assert any(name.startswith("python/numpy/") for name in layer_names)
