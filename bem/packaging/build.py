@@ -200,7 +200,10 @@ def _install_deps(
     shutil.rmtree(partial, ignore_errors=True)
     shutil.copytree(deps, partial, symlinks=True)
     shutil.rmtree(cached, ignore_errors=True)
-    partial.replace(cached)
+    try:
+        partial.replace(cached)
+    except OSError:  # a concurrent build stored the same tree first
+        shutil.rmtree(partial, ignore_errors=True)
     return deps
 
 
