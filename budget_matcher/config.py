@@ -42,12 +42,17 @@ DEFAULT_LOG_PAYLOAD_CHARS = 2048
 ENV_RESULTS_DB_URL = "BEM_RESULTS_DB_URL"
 ENV_RESULTS_SPOOL_DIR = "BEM_RESULTS_SPOOL_DIR"
 DEFAULT_RESULTS_SPOOL_DIR = Path("/tmp/bem-spool")
+# Compact result log lines for the CloudWatch-export path: on unless "0".
+ENV_RESULTS_LOG = "BEM_RESULTS_LOG"
 
 # Live metrics: CloudWatch EMF on by default; DogStatsD "host:port" when set.
 ENV_EMF_ENABLED = "BEM_EMF_ENABLED"
 ENV_METRICS_NAMESPACE = "BEM_METRICS_NAMESPACE"
 DEFAULT_METRICS_NAMESPACE = "BudgetExpenseMatcher"
 ENV_DOGSTATSD = "BEM_DOGSTATSD"
+# The `service` dimension of the live metrics (Powertools' variable, read the same way).
+ENV_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
+DEFAULT_SERVICE_NAME = "budget_expense_matcher"
 
 
 def env_str(name: str, default: str) -> str:
