@@ -50,6 +50,8 @@ ENV_EMF_ENABLED = "BEM_EMF_ENABLED"
 ENV_METRICS_NAMESPACE = "BEM_METRICS_NAMESPACE"
 DEFAULT_METRICS_NAMESPACE = "BudgetExpenseMatcher"
 ENV_DOGSTATSD = "BEM_DOGSTATSD"
+# SMTP password for `bem monitor report --email-to` (never a command-line argument).
+ENV_SMTP_PASSWORD = "BEM_SMTP_PASSWORD"
 # The `service` dimension of the live metrics (Powertools' variable, read the same way).
 ENV_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
 DEFAULT_SERVICE_NAME = "budget_expense_matcher"

@@ -15,6 +15,7 @@ each tagged `#service:...,model_version:...`. UDP: nothing waits for the agent.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -125,7 +126,9 @@ class LiveMetrics:
         self.namespace = namespace or config.env_str(
             config.ENV_METRICS_NAMESPACE, config.DEFAULT_METRICS_NAMESPACE
         )
-        self.service = service or config.env_str(config.ENV_SERVICE_NAME, config.DEFAULT_SERVICE_NAME)
+        self.service = service or config.env_str(
+            config.ENV_SERVICE_NAME, config.DEFAULT_SERVICE_NAME
+        )
         if emf_enabled is None:
             emf_enabled = os.environ.get(config.ENV_EMF_ENABLED, "1") != "0"
         self.emf_enabled = emf_enabled
@@ -139,9 +142,7 @@ class LiveMetrics:
         """Write the EMF line and send the DogStatsD datagram for one answer."""
         metrics = metrics_from_outcome(outcome)
         if self.emf_enabled:
-            document = emf_document(
-                metrics, self.namespace, self.service, int(self.clock() * 1000)
-            )
+            document = emf_document(metrics, self.namespace, self.service, int(self.clock() * 1000))
             out = self.stream or sys.stdout
             out.write(json.dumps(document, separators=(",", ":")) + "\n")
             out.flush()
@@ -150,10 +151,8 @@ class LiveMetrics:
                 self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
                 self._socket.setblocking(False)
             payload = dogstatsd_payload(metrics, self.service).encode("utf-8")
-            try:
+            with contextlib.suppress(OSError):  # no agent listening: metrics are best effort
                 self._socket.sendto(payload, self.dogstatsd)
-            except OSError:
-                pass  # no agent listening: metrics are best effort
         return metrics
 
     def close(self) -> None:

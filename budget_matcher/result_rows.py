@@ -135,7 +135,9 @@ def _pair_inputs(pairs: _Pairs | None) -> dict[tuple[str | None, str, str], dict
     budgets, items = pairs.budgets, pairs.items
     found: dict[tuple[str | None, str, str], dict[str, Any]] = {}
     for b, i in zip(pairs.budget_index.tolist(), pairs.item_index.tolist(), strict=True):
-        values = {col: _column_value(budgets, field, b, col) for col, field in _BUDGET_INPUTS.items()}
+        values = {
+            col: _column_value(budgets, field, b, col) for col, field in _BUDGET_INPUTS.items()
+        }
         values.update(
             {col: _column_value(items, field, i, col) for col, field in _ITEM_INPUTS.items()}
         )

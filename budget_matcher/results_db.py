@@ -30,7 +30,9 @@ results = sa.Table(
     RESULTS_TABLE,
     metadata,
     *(
-        sa.Column(name, _TYPES[kind](), primary_key=name in RESULT_KEY, nullable=name not in RESULT_KEY)
+        sa.Column(
+            name, _TYPES[kind](), primary_key=name in RESULT_KEY, nullable=name not in RESULT_KEY
+        )
         for name, kind in RESULT_COLUMNS
     ),
     sa.Index("ix_scored_results_scored_at", "scored_at"),
@@ -74,11 +76,9 @@ def insert_results(connection: Connection, rows: Sequence[dict[str, Any]]) -> in
     params = _dedupe(to_db_rows(rows))
     dialect = connection.dialect.name
     if dialect in ("sqlite", "postgresql"):
-        if dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        statement = dialect_insert(results).on_conflict_do_nothing(index_elements=list(RESULT_KEY))
+        statement = dialect_insert(dialect, results).on_conflict_do_nothing(
+            index_elements=list(RESULT_KEY)
+        )
         connection.execute(statement, params)
         return len(rows)
     for row in params:
@@ -88,6 +88,17 @@ def insert_results(connection: Connection, rows: Sequence[dict[str, Any]]) -> in
         if exists is None:
             connection.execute(results.insert(), [row])
     return len(rows)
+
+
+def dialect_insert(dialect: str, table: sa.Table) -> Any:
+    """The INSERT construct of SQLite or PostgreSQL, which knows ON CONFLICT."""
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table)
+    from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+    return postgresql_insert(table)
 
 
 def _dedupe(params: list[dict[str, Any]]) -> list[dict[str, Any]]:

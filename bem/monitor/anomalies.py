@@ -82,8 +82,15 @@ def band_outliers(
         gap = x[t] - band.forecast[t]
         if abs(gap) > band.half_width:
             flags.append(
-                Anomaly(metric, days[t], "ewma_band", "down" if gap < 0 else "up",
-                        float(x[t]), float(band.forecast[t]), sigma)
+                Anomaly(
+                    metric,
+                    days[t],
+                    "ewma_band",
+                    "down" if gap < 0 else "up",
+                    float(x[t]),
+                    float(band.forecast[t]),
+                    sigma,
+                )
             )
     return flags
 
@@ -106,8 +113,15 @@ def mean_shifts(
         jump = after - before
         if abs(jump) >= max(min_shift, 2.0 * sigma):
             flags.append(
-                Anomaly(metric, days[segments.starts[j]], "mean_shift",
-                        "down" if jump < 0 else "up", after, before, sigma)
+                Anomaly(
+                    metric,
+                    days[segments.starts[j]],
+                    "mean_shift",
+                    "down" if jump < 0 else "up",
+                    after,
+                    before,
+                    sigma,
+                )
             )
     return flags
 

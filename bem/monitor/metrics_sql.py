@@ -31,7 +31,7 @@ from bem.monitor.store import labels, results
 ALL_VERSIONS = "all"
 
 
-class day_of(FunctionElement[Any]):  # noqa: N801 - SQL function naming
+class day_of(FunctionElement[Any]):
     """The UTC calendar day of a naive-UTC timestamp."""
 
     inherit_cache = True
@@ -48,7 +48,7 @@ def _day_of_default(element: day_of, compiler: Any, **kw: Any) -> str:
     return f"CAST(CAST({compiler.process(element.clauses, **kw)} AS DATE) AS VARCHAR(10))"
 
 
-class seconds_between(FunctionElement[Any]):  # noqa: N801 - SQL function naming
+class seconds_between(FunctionElement[Any]):
     """seconds_between(a, b) = b − a in seconds."""
 
     inherit_cache = True
@@ -67,7 +67,7 @@ def _seconds_default(element: seconds_between, compiler: Any, **kw: Any) -> str:
     return f"EXTRACT(EPOCH FROM ({b} - {a}))"
 
 
-class score_bucket(FunctionElement[Any]):  # noqa: N801 - SQL function naming
+class score_bucket(FunctionElement[Any]):
     """score_bucket(score, bins) = ⌊score · bins⌋ as an integer (scores are ≥ 0)."""
 
     inherit_cache = True
@@ -136,7 +136,7 @@ def daily_metrics_query(
             labels.c.itemization_id == results.c.itemization_id,
         ),
     )
-    window = [results.c.score.is_not(None)]
+    window: list[ColumnElement[bool]] = [results.c.score.is_not(None)]
     if start is not None:
         window.append(results.c.scored_at >= start)
     if end is not None:

@@ -14,12 +14,12 @@ resolved_at is scored_at + lognormal hours (median 20 h).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
 
-from budget_matcher.result_rows import COLUMN_NAMES, to_iso
+from budget_matcher.result_rows import COLUMN_NAMES
 
 THRESHOLD = 0.5
 _BUDGET_TYPES = ("flight", "hotel", "car", "train")
@@ -57,7 +57,7 @@ def simulate_history(
     """Generate the history (see the module docstring); `drop_day` is an index into the days."""
     rng = np.random.default_rng(seed)
     first_day = end - timedelta(days=days)
-    cutoff = datetime.combine(end, datetime.min.time())
+    cutoff = np.datetime64(end.isoformat(), "us")
     results: list[dict[str, Any]] = []
     labels: list[dict[str, Any]] = []
     for d in range(days):
@@ -70,29 +70,39 @@ def simulate_history(
         fpr = _fpr(prevalence, recall, level)
         matched = np.where(truth, rng.random(n) < recall, rng.random(n) < fpr)
         scores = _scores(rng, truth, matched)
-        seconds = np.sort(rng.uniform(0, 86_400, n))
+        midnight = np.datetime64(day.isoformat(), "us")
+        scored = midnight + np.sort(rng.integers(0, 86_400_000_000, n)).astype("timedelta64[us]")
         labelled = rng.random(n) < label_rate
-        delays = rng.uniform(1, 10, n)
-        hours = rng.lognormal(np.log(20.0), 0.6, n)
+        labeled_at = scored + (rng.uniform(1, 10, n) * 86_400e6).astype("timedelta64[us]")
+        resolved = scored + (rng.lognormal(np.log(20.0), 0.6, n) * 3_600e6).astype(
+            "timedelta64[us]"
+        )
+        inputs = _inputs(rng, n, scored)
         for i in range(n):
-            scored_at = datetime.combine(day, datetime.min.time()) + timedelta(seconds=seconds[i])
             budget_id, item_id = f"b{d:03d}{i:05d}", f"i{d:03d}{i:05d}"
-            results.append(
-                _result_row(rng, f"sim-{d:03d}-{i // 20:04d}", budget_id, item_id, scored_at,
-                            version, float(scores[i]), bool(matched[i]))
+            row: dict[str, Any] = dict.fromkeys(COLUMN_NAMES)
+            row.update({name: column[i] for name, column in inputs.items()})
+            row.update(
+                request_id=f"sim-{d:03d}-{i // 20:04d}",
+                budget_id=budget_id,
+                itemization_id=item_id,
+                scored_at=str(scored[i]),
+                model_version=version,
+                threshold=THRESHOLD,
+                score=float(scores[i]),
+                matched=bool(matched[i]),
             )
-            labeled_at = scored_at + timedelta(days=float(delays[i]))
-            if labelled[i] and labeled_at < cutoff:
-                resolved = scored_at + timedelta(hours=float(hours[i])) if truth[i] else None
+            results.append(row)
+            if labelled[i] and labeled_at[i] < cutoff:
                 labels.append(
                     {
                         "budget_id": budget_id,
                         "itemization_id": item_id,
                         "is_match": bool(truth[i]),
-                        "labeled_at": labeled_at,
-                        "resolved_at": resolved,
+                        "labeled_at": labeled_at[i].item(),
+                        "resolved_at": resolved[i].item() if truth[i] else None,
                         "source": "simulation",
-                        "ingested_at": cutoff,
+                        "ingested_at": cutoff.item(),
                     }
                 )
     drop_date = first_day + timedelta(days=drop_day) if drop_day is not None else None
@@ -108,43 +118,28 @@ def _scores(rng: np.random.Generator, truth: np.ndarray, matched: np.ndarray) ->
     return np.round(np.where(matched, upper, lower), 4)
 
 
-def _result_row(
-    rng: np.random.Generator,
-    request_id: str,
-    budget_id: str,
-    item_id: str,
-    scored_at: datetime,
-    version: str,
-    score: float,
-    matched: bool,
-) -> dict[str, Any]:
-    row: dict[str, Any] = dict.fromkeys(COLUMN_NAMES)
-    vendor = _VENDORS[int(rng.integers(len(_VENDORS)))]
-    start = scored_at + timedelta(days=int(rng.integers(3, 30)))
-    row.update(
-        request_id=request_id,
-        budget_id=budget_id,
-        itemization_id=item_id,
-        scored_at=to_iso(scored_at),
-        model_version=version,
-        threshold=THRESHOLD,
-        score=score,
-        matched=matched,
-        user_id=f"u{int(rng.integers(5000)):04d}",
-        budget_type=_BUDGET_TYPES[int(rng.integers(len(_BUDGET_TYPES)))],
-        travel_vendor=vendor,
-        purchase_vendor=vendor,
-        budget_price=round(float(rng.uniform(80, 900)), 2),
-        actual_cost=round(float(rng.uniform(80, 900)), 2),
-        trip_start=to_iso(start),
-        trip_end=to_iso(start + timedelta(days=int(rng.integers(1, 6)))),
-        budget_generated_at=to_iso(scored_at - timedelta(days=2)),
-        item_amount=round(float(rng.uniform(5, 900)), 2),
-        item_date=to_iso(start),
-        item_vendor=vendor if matched else _VENDORS[int(rng.integers(len(_VENDORS)))],
-        item_type=_ITEM_TYPES[int(rng.integers(len(_ITEM_TYPES)))],
-        item_category="travel",
-        expense_type="Travel",
-        expense_category="travel",
-    )
-    return row
+def _inputs(rng: np.random.Generator, n: int, scored: np.ndarray) -> dict[str, list[Any]]:
+    """Plausible investigation inputs (budget and line-item fields) for n pairs."""
+    vendors = np.array(_VENDORS)
+    vendor = vendors[rng.integers(len(_VENDORS), size=n)].tolist()
+    start = scored + (rng.integers(3, 30, n) * 86_400_000_000).astype("timedelta64[us]")
+    end = start + (rng.integers(1, 6, n) * 86_400_000_000).astype("timedelta64[us]")
+    generated = scored - np.timedelta64(2, "D")
+    return {
+        "user_id": [f"u{u:04d}" for u in rng.integers(5000, size=n).tolist()],
+        "budget_type": np.array(_BUDGET_TYPES)[rng.integers(len(_BUDGET_TYPES), size=n)].tolist(),
+        "travel_vendor": vendor,
+        "purchase_vendor": vendor,
+        "budget_price": np.round(rng.uniform(80, 900, n), 2).tolist(),
+        "actual_cost": np.round(rng.uniform(80, 900, n), 2).tolist(),
+        "trip_start": start.astype(str).tolist(),
+        "trip_end": end.astype(str).tolist(),
+        "budget_generated_at": generated.astype(str).tolist(),
+        "item_amount": np.round(rng.uniform(5, 900, n), 2).tolist(),
+        "item_date": start.astype(str).tolist(),
+        "item_vendor": vendors[rng.integers(len(_VENDORS), size=n)].tolist(),
+        "item_type": np.array(_ITEM_TYPES)[rng.integers(len(_ITEM_TYPES), size=n)].tolist(),
+        "item_category": ["travel"] * n,
+        "expense_type": ["Travel"] * n,
+        "expense_category": ["travel"] * n,
+    }

@@ -17,7 +17,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from budget_matcher import config
-from budget_matcher.results_db import create_engine, insert_results, metadata, results
+from budget_matcher.results_db import (
+    create_engine,
+    dialect_insert,
+    insert_results,
+    metadata,
+    results,
+)
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -127,11 +133,7 @@ def upsert_labels(connection: Connection, rows: Sequence[dict[str, Any]]) -> int
     params = list(latest.values())
     dialect = connection.dialect.name
     if dialect in ("sqlite", "postgresql"):
-        if dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        statement = dialect_insert(labels)
+        statement = dialect_insert(dialect, labels)
         updates = {
             name: statement.excluded[name]
             for name in ("is_match", "labeled_at", "resolved_at", "source", "ingested_at")
@@ -141,8 +143,6 @@ def upsert_labels(connection: Connection, rows: Sequence[dict[str, Any]]) -> int
         )
         return len(params)
     for row in params:
-        connection.execute(
-            labels.delete().where(*(labels.c[k] == row[k] for k in _LABEL_KEY))
-        )
+        connection.execute(labels.delete().where(*(labels.c[k] == row[k] for k in _LABEL_KEY)))
         connection.execute(labels.insert(), [row])
     return len(params)
