@@ -52,9 +52,8 @@ DEFAULT_METRICS_NAMESPACE = "BudgetExpenseMatcher"
 ENV_DOGSTATSD = "BEM_DOGSTATSD"
 # SMTP password for `bem monitor report --email-to` (never a command-line argument).
 ENV_SMTP_PASSWORD = "BEM_SMTP_PASSWORD"
-# The `service` dimension of the live metrics (Powertools' variable, read the same way).
+# The `service` dimension of the live metrics (Powertools' variable; default SERVICE_NAME).
 ENV_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
-DEFAULT_SERVICE_NAME = "budget_expense_matcher"
 
 
 def env_str(name: str, default: str) -> str:

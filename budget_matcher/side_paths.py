@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from budget_matcher.live_metrics import LiveMetrics
+from budget_matcher.outcome import ScoringOutcome
 from budget_matcher.result_rows import rows_from_outcome
 from budget_matcher.results_sink import ResultsSink
 
@@ -38,7 +38,7 @@ def configure(sink: ResultsSink | None = None, metrics: LiveMetrics | None = Non
     _sink, _metrics = sink, metrics
 
 
-def publish(outcome: Any) -> Published:
+def publish(outcome: ScoringOutcome) -> Published:
     """Store the outcome's rows and emit its metrics; logs and swallows every fault."""
     global _sink, _metrics
     published = Published()
@@ -54,8 +54,7 @@ def publish(outcome: Any) -> Published:
     try:
         if _metrics is None:
             _metrics = LiveMetrics()
-        _metrics.emit(outcome)
-        published.metrics = True
+        published.metrics = _metrics.emit(outcome) is not None
     except Exception:
         logger.exception("metrics side path failed")
     return published

@@ -1,0 +1,135 @@
+"""Vendor string similarity, computed once per distinct pair of normalised strings.
+
+Measures (all in [0, 1], 1 = identical), on the normalised forms of budget_matcher.text:
+- jaro_winkler: Jaro-Winkler similarity of the whole strings (prefix weight 0.1);
+- levenshtein: 1 − edit distance / length of the longer string;
+- token_jaccard: |A ∩ B| / |A ∪ B| over the two token sets;
+- monge_elkan: mean over tokens a of A of max over tokens b of B of JaroWinkler(a, b).
+These are the py_stringmatching measures, computed with rapidfuzz in C over arrays
+(`process.cpdist`) instead of one Python call per pair.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from rapidfuzz import process
+from rapidfuzz.distance import JaroWinkler, Levenshtein
+
+from budget_matcher.text import normalise
+
+VENDOR_MEASURES = ("jaro_winkler", "levenshtein", "token_jaccard", "monge_elkan")
+MAX_TOKENS = 8
+
+
+class _Vocabulary:
+    """Distinct normalised strings of one request, each with its token ids."""
+
+    def __init__(self) -> None:
+        self.strings: list[str] = []
+        self._code_of_raw: dict[str, int] = {}
+        self._code_of_normal: dict[str, int] = {}
+
+    def codes(self, texts: Sequence[str | None]) -> np.ndarray:
+        """The vocabulary code of each text (−1 when missing or empty after normalising)."""
+        out = np.empty(len(texts), dtype=np.int64)
+        for row, text in enumerate(texts):
+            out[row] = -1 if text is None else self._code(text)
+        return out
+
+    def _code(self, text: str) -> int:
+        code = self._code_of_raw.get(text)
+        if code is None:
+            normal = normalise(text)
+            if normal is None:
+                code = -1
+            else:
+                code = self._code_of_normal.setdefault(normal, len(self.strings))
+                if code == len(self.strings):
+                    self.strings.append(normal)
+            self._code_of_raw[text] = code
+        return code
+
+    def flat_tokens(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+        """Token ids of all strings end to end, each string's start and length, the tokens."""
+        token_ids: dict[str, int] = {}
+        flat: list[int] = []
+        starts = np.empty(len(self.strings), dtype=np.int64)
+        lengths = np.empty(len(self.strings), dtype=np.int64)
+        for row, text in enumerate(self.strings):
+            words = text.split()[:MAX_TOKENS]
+            starts[row], lengths[row] = len(flat), len(words)
+            flat.extend(token_ids.setdefault(word, len(token_ids)) for word in words)
+        return np.asarray(flat, dtype=np.int64), starts, lengths, list(token_ids)
+
+
+def vendor_similarities(
+    budget_vendor_columns: Sequence[Sequence[str | None]],
+    item_vendors: Sequence[str | None],
+    budget_index: np.ndarray,
+    item_index: np.ndarray,
+) -> np.ndarray:
+    """Per pair, each measure's best value over the budget's vendor fields (NaN if none)."""
+    vocabulary = _Vocabulary()
+    item_codes = vocabulary.codes(item_vendors)[item_index]
+    column_codes = [vocabulary.codes(column)[budget_index] for column in budget_vendor_columns]
+    width = max(len(vocabulary.strings), 1)
+    keys = [
+        np.where((a >= 0) & (item_codes >= 0), a * width + item_codes, -1) for a in column_codes
+    ]
+    stacked = np.concatenate(keys)
+    distinct, inverse = np.unique(stacked, return_inverse=True)
+    known = distinct >= 0
+    table = np.full((distinct.size, len(VENDOR_MEASURES)), np.nan)
+    if known.any():
+        table[known] = _measures(distinct[known] // width, distinct[known] % width, vocabulary)
+    per_column = table[inverse].reshape(len(keys), -1, len(VENDOR_MEASURES))
+    return np.fmax.reduce(per_column, axis=0)
+
+
+def _measures(left: np.ndarray, right: np.ndarray, vocabulary: _Vocabulary) -> np.ndarray:
+    """The four measures for distinct (left, right) string codes, as an (n, 4) array."""
+    strings = vocabulary.strings
+    a = [strings[k] for k in left.tolist()]
+    b = [strings[k] for k in right.tolist()]
+    jaro_winkler = process.cpdist(a, b, scorer=JaroWinkler.normalized_similarity)
+    levenshtein = process.cpdist(a, b, scorer=Levenshtein.normalized_similarity)
+    jaccard, monge_elkan = _token_measures(left, right, vocabulary)
+    return np.column_stack([jaro_winkler, levenshtein, jaccard, monge_elkan])
+
+
+def _token_measures(
+    left: np.ndarray, right: np.ndarray, vocabulary: _Vocabulary
+) -> tuple[np.ndarray, np.ndarray]:
+    """Token Jaccard and Monge-Elkan (Jaro-Winkler inside) for distinct string pairs.
+
+    Every (left token, right token) cell of every pair is laid out flat — pair by pair, left
+    token by left token — so maxima and sums are segment reductions, with no padding.
+    """
+    flat, starts, lengths, token_list = vocabulary.flat_tokens()
+    left_len, right_len = lengths[left], lengths[right]
+    cells_per_pair = left_len * right_len
+    pair_of_cell = np.repeat(np.arange(left.size), cells_per_pair)
+    pair_start = np.r_[0, np.cumsum(cells_per_pair)[:-1]]
+    offset = np.arange(pair_of_cell.size) - pair_start[pair_of_cell]
+    width = right_len[pair_of_cell]
+    left_token = flat[starts[left][pair_of_cell] + offset // width]
+    right_token = flat[starts[right][pair_of_cell] + offset % width]
+
+    same = left_token == right_token
+    intersection = np.add.reduceat(same, pair_start)
+    jaccard = intersection / (left_len + right_len - intersection)
+
+    n_tokens = max(len(token_list), 1)
+    distinct, inverse = np.unique(left_token * n_tokens + right_token, return_inverse=True)
+    firsts = [token_list[k] for k in (distinct // n_tokens).tolist()]
+    seconds = [token_list[k] for k in (distinct % n_tokens).tolist()]
+    cell_scores = process.cpdist(firsts, seconds, scorer=JaroWinkler.normalized_similarity)
+    cell_scores = np.asarray(cell_scores, dtype=np.float64)[inverse]
+    # rows = (pair, left token) segments of length right_len, in order
+    row_starts = np.r_[0, np.cumsum(np.repeat(right_len, left_len))[:-1]]
+    best_per_row = np.maximum.reduceat(cell_scores, row_starts)
+    pair_row_start = np.r_[0, np.cumsum(left_len)[:-1]]
+    monge_elkan = np.add.reduceat(best_per_row, pair_row_start) / left_len
+    return jaccard, monge_elkan
