@@ -78,7 +78,7 @@ def emf_document(
             name="MatchRate", unit=MetricUnit.NoUnit, value=round(metrics.match_rate, 6)
         )
     try:
-        return emitter.serialize_metric_set()
+        return dict(emitter.serialize_metric_set())
     finally:
         emitter.clear_metrics()
 

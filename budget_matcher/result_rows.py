@@ -11,9 +11,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from budget_matcher import contract as c
+
+if TYPE_CHECKING:
+    from budget_matcher.outcome import ScoringOutcome
+    from budget_matcher.pairs import CandidatePairs, RecordTable
 
 TEXT_LIMIT = 256  # characters kept of any free-text input
 
@@ -72,30 +76,7 @@ _ITEM_INPUTS = {
 _KINDS = dict(RESULT_COLUMNS)
 
 
-class _Table(Protocol):
-    ids: list[str]
-    users: list[str | None]
-    numbers: dict[str, list[float]]
-    texts: dict[str, list[str | None]]
-
-
-class _Pairs(Protocol):
-    budgets: _Table
-    items: _Table
-    budget_index: Any
-    item_index: Any
-
-
-class _Outcome(Protocol):
-    request_id: str
-    received_at: datetime
-    model_version: str | None
-    threshold: float | None
-    items: list[dict[str, Any]]
-    pairs: _Pairs | None
-
-
-def rows_from_outcome(outcome: _Outcome) -> list[dict[str, Any]]:
+def rows_from_outcome(outcome: ScoringOutcome) -> list[dict[str, Any]]:
     """One JSON-ready row per response item that names both a budget and a line item.
 
     Items of records that could not be read at all (no budget id or no itemization id) are
@@ -128,7 +109,7 @@ def rows_from_outcome(outcome: _Outcome) -> list[dict[str, Any]]:
     return rows
 
 
-def _pair_inputs(pairs: _Pairs | None) -> dict[tuple[str | None, str, str], dict[str, Any]]:
+def _pair_inputs(pairs: CandidatePairs | None) -> dict[tuple[str | None, str, str], dict[str, Any]]:
     """(user id, budget id, itemization id) -> the investigation inputs of that pair."""
     if pairs is None:
         return {}
@@ -145,7 +126,7 @@ def _pair_inputs(pairs: _Pairs | None) -> dict[tuple[str | None, str, str], dict
     return found
 
 
-def _column_value(table: _Table, field: str, row: int, column: str) -> Any:
+def _column_value(table: RecordTable, field: str, row: int, column: str) -> Any:
     kind = _KINDS[column]
     if field in table.texts:
         text = table.texts[field][row]
