@@ -48,7 +48,7 @@ def quality_plot(
     days: Sequence[date],
     values: Sequence[float],
     smoothed: dict[str, np.ndarray],
-    band: tuple[np.ndarray, float] | None,
+    band: tuple[np.ndarray, np.ndarray] | None,
     anomalies: Sequence[Anomaly],
     alerts: Sequence[Anomaly],
 ) -> str:

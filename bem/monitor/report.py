@@ -77,8 +77,8 @@ def build_report(
     found: list[Anomaly] = []
     analysis: dict[str, Any] = {}
     svgs: dict[str, str] = {}
-    for metric, (days, values) in series.items():
-        found += detect(metric, days, values, options.span, options.k, options.min_shift)
+    for metric, (days, values, weights) in series.items():
+        found += detect(metric, days, values, options.span, options.k, options.min_shift, weights)
         analysis[metric] = _analyse(days, values)
     alert_since = (
         options.end - timedelta(days=options.alert_window_days)
@@ -87,9 +87,9 @@ def build_report(
     )
     raised = alerts(found, since=alert_since)
     for metric in QUALITY_METRICS:
-        days, values = series[metric]
+        days, values, weights = series[metric]
         if len(days) >= 2:
-            band = ewma_band(values, options.span, options.k)
+            band = ewma_band(values, options.span, options.k, weights)
             svgs[metric] = plots.quality_plot(
                 metric,
                 days,
@@ -139,17 +139,28 @@ def build_report(
     return Report(summary, page, bool(raised), found)
 
 
+# the count each daily ratio is computed from: its noise shrinks as 1/√count
+_WEIGHTS = {
+    "precision": lambda d: d.tp + d.fp,
+    "recall": lambda d: d.tp + d.fn,
+    "f1": lambda d: d.tp + d.fp + d.fn,
+    "match_rate": lambda d: d.volume,
+}
+
+
 def _series(
     daily: list[DailyMetrics], metric: str, min_labels: int
-) -> tuple[list[date], list[float]]:
-    days, values = [], []
+) -> tuple[list[date], list[float], list[float]]:
+    """Days, values and weights of one metric; days under `min_labels` labels left out."""
+    days, values, weights = [], [], []
     for row in daily:
-        value = getattr(row, metric)
-        if value is None or (min_labels and row.labeled < min_labels):
+        value, weight = getattr(row, metric), _WEIGHTS[metric](row)
+        if value is None or weight <= 0 or (min_labels and row.labeled < min_labels):
             continue
         days.append(row.day)
         values.append(float(value))
-    return days, values
+        weights.append(float(weight))
+    return days, values, weights
 
 
 def _analyse(days: list[date], values: list[float]) -> dict[str, Any]:

@@ -35,9 +35,11 @@ def _closed_port_url() -> str:
 def _stored(url: str) -> list[Any]:
     engine = open_store(url)
     with engine.connect() as connection:
-        rows = connection.execute(
-            sa.select(results).order_by(results.c.request_id, results.c.budget_id)
-        ).all()
+        rows = list(
+            connection.execute(
+                sa.select(results).order_by(results.c.request_id, results.c.budget_id)
+            ).all()
+        )
     engine.dispose()
     return rows
 
