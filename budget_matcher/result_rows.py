@@ -100,7 +100,7 @@ def rows_from_outcome(outcome: ScoringOutcome) -> list[dict[str, Any]]:
             model_version=outcome.model_version,
             threshold=_finite(outcome.threshold),
             score=_finite(item.get("score")),
-            matched=item.get("matched"),
+            matched=item.get("matched") if isinstance(item.get("matched"), bool) else None,
             user_id=None if user_id is None else str(user_id),
             error_code=error.get("code") if isinstance(error, dict) else None,
         )

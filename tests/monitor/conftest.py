@@ -84,3 +84,13 @@ def tiny_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("BEM_MODEL_DIR", str(directory))
     predict.reset_model_cache()
     return directory
+
+
+@pytest.fixture(autouse=True)
+def _fresh_side_paths() -> Iterator[None]:
+    """Side-path writers are rebuilt from the environment in every test."""
+    from budget_matcher import side_paths
+
+    side_paths.configure(None, None)
+    yield
+    side_paths.configure(None, None)

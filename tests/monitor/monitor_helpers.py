@@ -51,3 +51,45 @@ def make_outcome(
         n_errors=sum(1 for item in items if "error" in item),
         source="direct",
     )
+
+
+class SmtpSink:
+    """A minimal SMTP server on 127.0.0.1 that keeps the raw messages it receives."""
+
+    def __init__(self) -> None:
+        import socketserver
+        import threading
+
+        self.messages: list[bytes] = []
+        sink = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                self.wfile.write(b"220 localhost test SMTP\r\n")
+                while line := self.rfile.readline():
+                    command = line.strip().upper()
+                    if command.startswith((b"EHLO", b"HELO")):
+                        self.wfile.write(b"250 localhost\r\n")
+                    elif command == b"DATA":
+                        self.wfile.write(b"354 end with .\r\n")
+                        body = bytearray()
+                        while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
+                            body += chunk
+                        sink.messages.append(bytes(body))
+                        self.wfile.write(b"250 queued\r\n")
+                    elif command == b"QUIT":
+                        self.wfile.write(b"221 bye\r\n")
+                        return
+                    else:
+                        self.wfile.write(b"250 ok\r\n")
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        """Stop serving."""
+        self.server.shutdown()
+        self.server.server_close()
