@@ -136,3 +136,12 @@ def test_ingest_logs_loads_exports_once(db_url: str, tmp_path: Path, batch_paylo
         assert set(versions) == {"2026.1"}
     engine.dispose()
     assert count == len(rows_a) + len(rows_b)
+
+
+def test_init_db_command_creates_then_reports_up_to_date(db_url: str) -> None:
+    runner = CliRunner()
+    first = runner.invoke(main, ["monitor", "init-db", "--db", db_url])
+    assert first.exit_code == 0, first.output
+    assert "created table scored_results" in first.output
+    second = runner.invoke(main, ["monitor", "init-db", "--db", db_url])
+    assert second.output.strip() == "schema up to date"
