@@ -120,3 +120,15 @@ def test_upward_shifts_and_label_free_metrics_never_alert() -> None:
     down = up[::-1].copy()
     assert alerts(mean_shifts("match_rate", _days(60), down)) == []
     assert len(alerts(mean_shifts("recall", _days(60), down))) == 1
+
+
+def test_band_is_wider_on_days_with_fewer_pairs() -> None:
+    rng = np.random.default_rng(9)
+    weights = np.full(40, 100.0)
+    values = 0.9 + rng.normal(0, 0.3 / np.sqrt(weights))  # σ_t = 0.03 at 100 pairs
+    values[30] = 0.78  # 4σ below at 100 pairs, but only 1.3σ at 10 pairs
+    flagged = band_outliers("precision", _days(40), values, weights=weights)
+    assert date(2026, 1, 31) in [f.day for f in flagged]
+    weights[30] = 10.0
+    quiet = band_outliers("precision", _days(40), values, weights=weights)
+    assert date(2026, 1, 31) not in [f.day for f in quiet]
