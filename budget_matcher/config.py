@@ -65,3 +65,20 @@ def env_str(name: str, default: str) -> str:
 def env_path(name: str, default: Path) -> Path:
     """The environment value of `name` as a path, or `default`."""
     return Path(env_str(name, str(default)))
+
+
+# EMF metric names the handler emits (namespace above, dimensions service + model_version).
+# The deployment's rollback alarm (deploy/template.yaml) watches ErrorItems against PairsScored.
+METRIC_PAIRS_SCORED = "PairsScored"
+METRIC_ERROR_ITEMS = "ErrorItems"
+METRIC_DIMENSION_SERVICE = "service"
+METRIC_DIMENSION_MODEL_VERSION = "model_version"
+
+# Deployment tooling (`bem deploy`; never read inside the Lambda).
+ENV_DEPLOY_FUNCTION_NAME = "BEM_FUNCTION_NAME"
+ENV_DEPLOY_REGIONS = "BEM_DEPLOY_REGIONS"  # comma-separated; the first is the primary
+ENV_DEPLOY_ROLE_ARN = "BEM_DEPLOY_ROLE_ARN"
+ENV_DEPLOY_BUCKET = "BEM_DEPLOY_BUCKET"  # for zips over the direct-upload limit
+ENV_AWS_ENDPOINT_URL = "AWS_ENDPOINT_URL"  # boto3's own; set to a moto server in tests
+DEFAULT_DEPLOY_REGIONS = "us-west-2"
+DEFAULT_ALIAS = "live"

@@ -17,6 +17,18 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
     echo "$want" > "$stamp"
 fi
 
+# aws-sam-cli pins its own (older) boto3, so it gets its own venv; used by the template tests
+# for `sam validate --lint` (offline).
+sam_want=$(sha256sum deploy/requirements-sam.txt | cut -d' ' -f1)
+if [ "${BEM_SKIP_SAM:-}" != "1" ] && { [ ! -x .venv-sam/bin/sam ] \
+    || [ "$(cat .venv-sam/.bootstrap-stamp 2>/dev/null)" != "$sam_want" ]; }; then
+    echo "bootstrap: creating .venv-sam with the pinned aws-sam-cli" >&2
+    python3 -m venv .venv-sam
+    .venv-sam/bin/pip install -q --upgrade pip >/dev/null
+    .venv-sam/bin/pip install -q -r deploy/requirements-sam.txt
+    echo "$sam_want" > .venv-sam/.bootstrap-stamp
+fi
+
 if [ "${BEM_SKIP_CHROMIUM:-}" != "1" ] && ! command -v chromium >/dev/null; then
     echo "bootstrap: installing Debian's chromium for the HTML report tests" >&2
     if [ "$(id -u)" = 0 ]; then

@@ -90,3 +90,54 @@ def test_rank_within_groups_ascending_with_nan() -> None:
     values = np.array([3.0, 1.0, np.nan, 5.0, 2.0])
     assert rank_within(groups, values)[[0, 1, 3, 4]].tolist() == [2.0, 1.0, 2.0, 1.0]
     assert np.isnan(rank_within(groups, values)[2])
+
+
+def test_text_stopwords_and_stems_agree_with_nltk() -> None:
+    import nltk
+    from nltk.corpus.reader import WordListCorpusReader
+    from nltk.stem.snowball import SnowballStemmer
+
+    from budget_matcher import config
+    from budget_matcher.text import _language_tools, read_stopwords
+
+    nltk.data.path.insert(0, str(config.DEFAULT_NLTK_DATA))
+    corpus = nltk.data.find("corpora/stopwords", paths=[str(config.DEFAULT_NLTK_DATA)])
+    reader = WordListCorpusReader(corpus, ["english"])
+    assert read_stopwords() == frozenset(reader.words("english"))
+    _, stem = _language_tools()
+    nltk_stem = SnowballStemmer("english").stem
+    vocabulary = [
+        "airlines",
+        "airline",
+        "airways",
+        "hotels",
+        "lodging",
+        "accommodations",
+        "rentals",
+        "renting",
+        "cars",
+        "trains",
+        "railways",
+        "generously",
+        "running",
+        "flying",
+        "flies",
+        "dying",
+        "lying",
+        "skies",
+        "news",
+        "inning",
+        "outing",
+        "canning",
+        "marriott",
+        "hilton",
+        "southwest",
+        "united",
+        "delta",
+        "hertz",
+        "avis",
+        "enterprise",
+        "amtrak",
+        "restaurants",
+    ]
+    assert [stem(word) for word in vocabulary] == [nltk_stem(word) for word in vocabulary]
