@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -90,3 +92,35 @@ def test_handler_answers_while_the_database_is_down_and_replay_loses_nothing(
     stored = _stored(db_url)
     assert sorted(r.request_id for r in stored) == [f"req-{n}" for n in range(4)]
     assert all(r.score == pytest.approx(answers[0][0]["score"]) for r in stored)
+
+
+def test_handler_without_a_results_database_never_imports_sqlalchemy(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    root = Path(__file__).resolve().parent.parent.parent
+    script = (
+        "import json, sys\n"
+        "import lambda_handler\n"
+        "event = json.load(open(sys.argv[1]))\n"
+        "answer = lambda_handler.handler(event, None)\n"
+        "print('ANSWER', len(answer), answer[0]['score'] is not None)\n"
+        "print('SQLALCHEMY', 'sqlalchemy' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(root / "tests" / "events" / "seed_direct.json")],
+        cwd=root,
+        env={
+            "PYTHONPATH": str(root),
+            "PATH": "/usr/bin:/bin",
+            "BEM_MODEL_DIR": str(tiny_model),
+            "BEM_RESULTS_SPOOL_DIR": str(tmp_path / "spool"),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "ANSWER 1 True" in result.stdout
+    assert "SQLALCHEMY False" in result.stdout
+    assert '"bem_results":1' in result.stdout  # the CloudWatch-export copy is still printed
