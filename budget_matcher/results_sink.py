@@ -135,10 +135,13 @@ class ResultsSink:
     def write(self, rows: Sequence[dict[str, Any]]) -> str:
         """Store `rows`; returns where they went: "db", "spool" or "none" (no database)."""
         if self.log_lines and rows:
-            out = self.stream or sys.stdout
-            for line in result_lines(rows):
-                out.write(line + "\n")
-            out.flush()
+            try:
+                out = self.stream or sys.stdout
+                for line in result_lines(rows):
+                    out.write(line + "\n")
+                out.flush()
+            except Exception as error:  # a broken log stream must not cost the database copy
+                logger.warning("result log lines not written: %s", error)
         if not self.db_url or not rows:
             return "none"
         if self.clock() < self._down_until:

@@ -125,6 +125,7 @@ def score_plot(histogram: dict[str, list[int]], threshold: float | None) -> str:
     axis.set_xlabel("score")
     axis.set_ylabel("share of pairs")
     axis.set_title("Score distribution by model version")
-    axis.legend(fontsize=8)
+    if histogram or threshold is not None:
+        axis.legend(fontsize=8)
     axis.grid(True, alpha=0.3)
     return _svg(figure)

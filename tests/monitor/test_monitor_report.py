@@ -194,3 +194,12 @@ def test_simulate_command_fills_a_store(db_url: str) -> None:
     days = json.loads(metrics.output)
     assert {d["day"] for d in days} >= {"2026-11-14", "2026-11-23"}
     assert {d["model_version"] for d in days} == {"2026.1"}
+
+
+def test_report_on_an_empty_store_says_no_alert(db_url: str) -> None:
+    engine = open_store(db_url)
+    with engine.connect() as connection:
+        report = build_report(connection, ReportOptions(end=END))
+    engine.dispose()
+    assert report.alert is False and report.summary["totals"]["volume"] == 0
+    assert 'id="status">No alert' in report.html

@@ -168,3 +168,19 @@ def test_sink_stops_trying_a_failed_database_then_recovers(
     assert sink.replay().files == 1
     sink.dispose()
     assert len(_stored(url)) == sum(len(b) for b in batches)
+
+
+class _ClosedStream(io.StringIO):
+    def write(self, text: str) -> int:
+        raise ValueError("I/O operation on closed file")
+
+
+def test_broken_log_stream_does_not_cost_the_database_copy(
+    tmp_path: Path, batch_payload: Any
+) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    sink = ResultsSink(db_url=url, log_lines=True, stream=_ClosedStream())
+    rows = rows_from_outcome(make_outcome(batch_payload))
+    assert sink.write(rows) == "db"
+    sink.dispose()
+    assert len(_stored(url)) == len(rows)
