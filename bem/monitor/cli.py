@@ -171,6 +171,47 @@ def _cell(value: object) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
+@monitor_group.command("errors")
+@click.argument("kind", type=click.Choice(["fp", "fn"]))
+@click.option("--db", "db_url", default=None, help=DB_HELP)
+@_end_option("tomorrow, UTC")
+@click.option("--days", default=7, show_default=True, help="Days in the period.")
+@click.option("--model-version", default=None, help="Only this model version.")
+@click.option("--limit", default=100, show_default=True)
+def errors_command(
+    kind: str,
+    db_url: str | None,
+    end: datetime | None,
+    days: int,
+    model_version: str | None,
+    limit: int,
+) -> None:
+    """False positives (fp) or negatives (fn) as CSV, with score, threshold, model version,
+    both sides' inputs and the label; most confident mistakes first.
+
+    Example: bem monitor errors fp --days 3 --model-version 2026.2 > fp.csv
+    """
+    from bem.monitor.investigate import misclassified
+    from bem.monitor.store import open_store
+
+    last = end.date() if end else _today() + timedelta(days=1)
+    with open_store(db_url).connect() as connection:
+        rows = misclassified(
+            connection,
+            kind,
+            limit=limit,
+            model_version=model_version,
+            start=datetime.combine(last - timedelta(days=days), datetime.min.time()),
+            end=datetime.combine(last, datetime.min.time()),
+        )
+    if not rows:
+        click.echo(f"no {kind} in the period", err=True)
+        return
+    writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+
+
 @monitor_group.command("report")
 @click.option("--db", "db_url", default=None, help=DB_HELP)
 @_end_option("tomorrow, UTC")

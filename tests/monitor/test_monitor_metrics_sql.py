@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -138,3 +140,18 @@ def test_metrics_command_prints_csv(db_url: str) -> None:
     lines = result.output.strip().splitlines()
     assert lines[0].startswith("day,model_version,volume")
     assert lines[1].startswith("2026-11-01,all,6,4,5,2,1,1,")
+
+
+def test_errors_command_lists_false_positives_and_negatives(db_url: str) -> None:
+    _load(db_url)
+    runner = CliRunner()
+    common = ["--db", db_url, "--end", "2026-11-03", "--days", "5"]
+    fp = runner.invoke(main, ["monitor", "errors", "fp", *common])
+    assert fp.exit_code == 0, fp.output
+    fp_rows = list(csv.DictReader(io.StringIO(fp.output)))
+    assert [r["budget_id"] for r in fp_rows] == ["b-p2"]
+    assert fp_rows[0]["score"] == "0.8" and fp_rows[0]["is_match"] in ("False", "0")
+    fn = runner.invoke(main, ["monitor", "errors", "fn", *common, "--model-version", "v1"])
+    assert [r["budget_id"] for r in csv.DictReader(io.StringIO(fn.output))] == ["b-p3"]
+    none = runner.invoke(main, ["monitor", "errors", "fn", *common, "--model-version", "v2"])
+    assert none.exit_code == 0 and "b-p" not in none.output
