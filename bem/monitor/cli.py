@@ -57,18 +57,43 @@ def init_db_command(db_url: str | None) -> None:
 
 
 @monitor_group.command("ingest-logs")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--db", "db_url", default=None, help=DB_HELP)
-def ingest_logs_command(paths: tuple[Path, ...], db_url: str | None) -> None:
-    """Load results from exported handler logs (files, .gz, directories; idempotent).
+@click.option("--log-group", default=None, help="Read this CloudWatch log group directly.")
+@click.option(
+    "--since-hours",
+    default=24.0,
+    show_default=True,
+    help="With --log-group: events of the last N hours.",
+)
+@click.option("--region", default=None, help="AWS region of the log group.")
+@click.option("--endpoint-url", default=None, help="CloudWatch Logs endpoint (e.g. a local one).")
+def ingest_logs_command(
+    paths: tuple[Path, ...],
+    db_url: str | None,
+    log_group: str | None,
+    since_hours: float,
+    region: str | None,
+    endpoint_url: str | None,
+) -> None:
+    """Load results from the handler's log lines: exported files (.gz, directories, the JSON of
+    `aws logs filter-log-events`) or a log group. Idempotent: overlaps load once.
 
-    Example: aws logs filter-log-events --log-group-name /aws/lambda/bem
-    --filter-pattern bem_results > events.json && bem monitor ingest-logs events.json
+    Example: bem monitor ingest-logs --log-group /aws/lambda/budget-expense-matcher --since-hours 48
     """
-    from bem.monitor.ingest import ingest_log_files
+    from bem.monitor.ingest import cloudwatch_lines, ingest_lines, ingest_log_files
     from bem.monitor.store import open_store
 
-    report = ingest_log_files(open_store(db_url), paths)
+    if not paths and not log_group:
+        raise click.UsageError("give log files or --log-group")
+    engine = open_store(db_url)
+    report = ingest_log_files(engine, paths)
+    if log_group:
+        import boto3
+
+        client = boto3.client("logs", region_name=region, endpoint_url=endpoint_url)
+        start = datetime.now(UTC) - timedelta(hours=since_hours)
+        report = ingest_lines(engine, cloudwatch_lines(client, log_group, start), report)
     click.echo(f"files {report.files}, result lines {report.lines}, rows {report.rows}")
 
 

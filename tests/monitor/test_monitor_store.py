@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 from monitor_helpers import make_outcome
@@ -145,3 +146,41 @@ def test_init_db_command_creates_then_reports_up_to_date(db_url: str) -> None:
     assert "created table scored_results" in first.output
     second = runner.invoke(main, ["monitor", "init-db", "--db", db_url])
     assert second.output.strip() == "schema up to date"
+
+
+def test_ingest_logs_reads_a_log_group_through_filter_log_events(
+    db_url: str, batch_payload: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+    from moto import mock_aws
+
+    for name, value in (
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_DEFAULT_REGION", "us-west-2"),
+    ):
+        monkeypatch.setenv(name, value)
+    rows = rows_from_outcome(make_outcome(batch_payload, "req-cw"))
+    with mock_aws():
+        logs = boto3.client("logs")
+        logs.create_log_group(logGroupName="/aws/lambda/bem")
+        logs.create_log_stream(
+            logGroupName="/aws/lambda/bem", logStreamName="2026/11/20/[$LATEST]a"
+        )
+        now = int(datetime.now().timestamp() * 1000)
+        messages = ["START RequestId: req-cw", *result_lines(rows), "END RequestId: req-cw"]
+        logs.put_log_events(
+            logGroupName="/aws/lambda/bem",
+            logStreamName="2026/11/20/[$LATEST]a",
+            logEvents=[{"timestamp": now + i, "message": m} for i, m in enumerate(messages)],
+        )
+        result = CliRunner().invoke(
+            main, ["monitor", "ingest-logs", "--db", db_url, "--log-group", "/aws/lambda/bem"]
+        )
+    assert result.exit_code == 0, result.output
+    assert f"result lines 1, rows {len(rows)}" in result.output
+    engine = open_store(db_url)
+    with engine.connect() as connection:
+        stored = connection.execute(sa.select(results.c.request_id)).scalars().all()
+    engine.dispose()
+    assert stored == ["req-cw"] * len(rows)
