@@ -104,7 +104,7 @@ def test_sink_prints_result_lines_without_a_database(batch_payload: Any) -> None
     assert printed == rows
 
 
-def test_database_down_loses_no_result_after_replay(
+def test_sink_database_down_loses_no_result_after_replay(
     db_url: str, batch_payload: Any, tmp_path: Path
 ) -> None:
     spool = tmp_path / "spool"
@@ -175,7 +175,7 @@ class _ClosedStream(io.StringIO):
         raise ValueError("I/O operation on closed file")
 
 
-def test_broken_log_stream_does_not_cost_the_database_copy(
+def test_sink_broken_log_stream_does_not_cost_the_database_copy(
     tmp_path: Path, batch_payload: Any
 ) -> None:
     url = f"sqlite:///{tmp_path / 'store.db'}"

@@ -112,7 +112,7 @@ def test_alerts_need_a_downward_shift_or_two_days_below_the_band() -> None:
     assert [(a.day, a.kind) for a in raised] == [(date(2026, 1, 21), "ewma_band")]
 
 
-def test_upward_shifts_and_label_free_metrics_never_alert() -> None:
+def test_alerts_ignore_upward_shifts_and_label_free_metrics() -> None:
     rng = np.random.default_rng(8)
     up = np.r_[0.8 + rng.normal(0, 0.01, 30), 0.9 + rng.normal(0, 0.01, 30)]
     shifts = mean_shifts("precision", _days(60), up)
@@ -122,7 +122,7 @@ def test_upward_shifts_and_label_free_metrics_never_alert() -> None:
     assert len(alerts(mean_shifts("recall", _days(60), down))) == 1
 
 
-def test_band_is_wider_on_days_with_fewer_pairs() -> None:
+def test_band_outliers_allow_more_on_days_with_fewer_pairs() -> None:
     rng = np.random.default_rng(9)
     weights = np.full(40, 100.0)
     values = 0.9 + rng.normal(0, 0.3 / np.sqrt(weights))  # σ_t = 0.03 at 100 pairs
