@@ -55,6 +55,17 @@ def preload_shared_libraries(lib_dir: Path) -> list[str]:
 
 
 PRELOADED = preload_shared_libraries(config.env_path(config.ENV_LIB_DIR, config.DEFAULT_LIB_DIR))
+
+
+def _warm_model() -> None:
+    """Load the model during Lambda's init phase; a failure is kept and answered per request."""
+    try:
+        predict.get_model()
+    except predict.ModelUnavailable as error:
+        logger.warning("model unavailable", extra={"code": error.code, "reason": error.message})
+
+
+_warm_model()
 _cold_start = True
 
 

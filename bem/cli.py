@@ -21,12 +21,27 @@ COMMANDS: dict[str, str] = {
     "monitor": "bem.monitor.cli:monitor_group",
 }
 
+# command name -> the one-line help `bem --help` shows without importing the command
+SUMMARIES: dict[str, str] = {
+    "train": "Train the model on generated or labeled data; write model/ and its card.",
+    "evaluate": "Evaluate the model and the rule baseline on held-out users.",
+    "synth": "Generate realistic labeled users (budgets, card-feed line items).",
+    "invoke": "Run the built zip once as Lambda would; print the response.",
+    "serve": "Serve the Lambda Invoke API and the API Gateway route locally.",
+    "deploy": "Deploy with boto3: versions, live alias, rollback, mirrors.",
+    "monitor": "Results store, labels, precision/recall over time, report.",
+}
+
 
 class LazyGroup(click.Group):
     """A group whose sub-commands are imported on first use."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, SUMMARIES.get(name, "")) for name in sorted(COMMANDS)])
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         target = COMMANDS.get(cmd_name)

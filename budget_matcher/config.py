@@ -82,3 +82,10 @@ ENV_DEPLOY_BUCKET = "BEM_DEPLOY_BUCKET"  # for zips over the direct-upload limit
 ENV_AWS_ENDPOINT_URL = "AWS_ENDPOINT_URL"  # boto3's own; set to a moto server in tests
 DEFAULT_DEPLOY_REGIONS = "us-west-2"
 DEFAULT_ALIAS = "live"
+
+# Local emulation (tooling only): the target interpreter for `bem invoke`/`bem serve`, the
+# cache of unpacked zips and runtime dirs, and the zip to run.
+ENV_LAMBDA_PYTHON = "BEM_LAMBDA_PYTHON"
+ENV_CACHE_DIR = "BEM_CACHE_DIR"
+ENV_DEPLOY_ZIP = "BEM_DEPLOY_ZIP"
+DEFAULT_DEPLOY_ZIP = Path("deploy.zip")
