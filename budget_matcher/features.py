@@ -1,0 +1,170 @@
+"""The one feature function: candidate pairs → feature matrix.
+
+Used unchanged by training (bem.dataset), the Lambda (predict.py) and batch scoring. Every
+feature is computed column-wise over all pairs; string similarities are computed once per
+distinct pair of normalised strings (see budget_matcher.similarity). Missing inputs give NaN,
+which the model handles natively.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from budget_matcher import contract as c
+from budget_matcher.pairs import CandidatePairs, RecordTable
+from budget_matcher.similarity import VENDOR_MEASURES, vendor_similarities
+from budget_matcher.text import tokens
+
+SECONDS_PER_DAY = 86400.0
+
+# Expense groups by their normalised (stemmed) keywords; the budget type maps to one of them.
+TYPE_GROUPS: dict[str, frozenset[str]] = {
+    "flight": frozenset({"flight", "air", "airfar", "airlin", "airplan", "plane", "aviat", "fli"}),
+    "hotel": frozenset({"hotel", "lodg", "accommod", "motel", "inn", "resort", "room", "stay"}),
+    "car": frozenset({"car", "rental", "vehicl", "auto", "rent"}),
+    "rail": frozenset({"rail", "train", "amtrak", "railway"}),
+    "ground": frozenset({"taxi", "cab", "uber", "lyft", "rideshar", "ride", "shuttl", "park"}),
+    "meal": frozenset({"meal", "food", "restaur", "dinner", "lunch", "breakfast", "coffe"}),
+}
+_EXPENSE_TEXT_FIELDS = (c.ITEM_TYPE_NAME, c.ITEM_CATEGORY, c.EXPENSE_TYPE_NAME, c.EXPENSE_CATEGORY)
+GROUP_CODES = {name: float(code) for code, name in enumerate(TYPE_GROUPS)}
+OTHER_GROUP = float(len(TYPE_GROUPS))
+
+FEATURE_NAMES: tuple[str, ...] = (
+    *(f"vendor_{name}" for name in VENDOR_MEASURES),
+    "amount_rel_diff_actual",
+    "amount_log_ratio_actual",
+    "amount_rel_diff_budgeted",
+    "amount_log_ratio_budgeted",
+    "amount_is_refund",
+    "days_outside_trip",
+    "days_from_trip_start",
+    "days_from_trip_end",
+    "days_since_budget_created",
+    "trip_length_days",
+    "type_match",
+    "budget_type_group",
+    "expense_type_group",
+    "amount_rank_in_budget",
+    "vendor_rank_in_budget",
+    "amount_rank_in_item",
+)
+
+
+def compute_features(pairs: CandidatePairs) -> np.ndarray:
+    """The feature matrix (n_pairs × len(FEATURE_NAMES), float64, NaN = missing)."""
+    n = len(pairs)
+    if n == 0:
+        return np.zeros((0, len(FEATURE_NAMES)), dtype=np.float64)
+    budgets, items = pairs.budgets, pairs.items
+    b, i = pairs.budget_index, pairs.item_index
+
+    vendors = vendor_similarities(
+        [budgets.text(c.BUDGET_TRAVEL_VENDOR), budgets.text(c.BUDGET_PURCHASE_VENDOR)],
+        items.text(c.ITEM_VENDOR),
+        b,
+        i,
+    )
+    amount = items.number(c.ITEM_AMOUNT)[i]
+    actual = budgets.number(c.BUDGET_ACTUAL_COST)[b]
+    budgeted = budgets.number(c.BUDGET_PRICE)[b]
+    date = items.number(c.ITEM_DATE)[i]
+    start = budgets.number(c.BUDGET_TRIP_START)[b]
+    end = budgets.number(c.BUDGET_TRIP_END)[b]
+    created = budgets.number(c.BUDGET_GENERATED_AT)[b]
+
+    rel_actual, log_actual = _amount_distance(amount, actual)
+    rel_budgeted, log_budgeted = _amount_distance(amount, budgeted)
+    # When the actual cost is unknown the budgeted price is the best reference.
+    closeness = np.where(np.isnan(log_actual), log_budgeted, log_actual)
+    closeness = np.abs(closeness)
+    from_start = (date - start) / SECONDS_PER_DAY
+    from_end = (date - end) / SECONDS_PER_DAY
+    outside = np.where(from_start < 0, from_start, np.where(from_end > 0, from_end, 0.0))
+    outside[np.isnan(from_start) & np.isnan(from_end)] = np.nan
+    budget_group = _budget_groups(budgets.text(c.BUDGET_TYPE))[b]
+    expense_group = _expense_groups(items)[i]
+    type_match = np.where(budget_group == expense_group, 1.0, 0.0)
+    type_match[np.isnan(budget_group) | np.isnan(expense_group)] = np.nan
+    best_vendor = vendors[:, VENDOR_MEASURES.index("monge_elkan")]
+
+    columns = [
+        *vendors.T,
+        rel_actual,
+        log_actual,
+        rel_budgeted,
+        log_budgeted,
+        np.where(np.isnan(amount), np.nan, (amount < 0).astype(np.float64)),
+        outside,
+        from_start,
+        from_end,
+        (date - created) / SECONDS_PER_DAY,
+        (end - start) / SECONDS_PER_DAY,
+        type_match,
+        budget_group,
+        expense_group,
+        rank_within(b, closeness),
+        rank_within(b, -best_vendor),
+        rank_within(i, closeness),
+    ]
+    return np.column_stack(columns).astype(np.float64, copy=False)
+
+
+def _amount_distance(amount: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Relative difference |a − r| / max(|r|, 1) and signed log ratio ln(1+|a|) − ln(1+|r|)."""
+    relative = np.abs(amount - reference) / np.maximum(np.abs(reference), 1.0)
+    log_ratio = np.log1p(np.abs(amount)) - np.log1p(np.abs(reference))
+    return relative, log_ratio
+
+
+@lru_cache(maxsize=4096)
+def _group_of(text: str | None) -> float:
+    """The code of the first expense group whose keywords appear in `text` (NaN if no text)."""
+    if text is None:
+        return np.nan
+    words = set(tokens(text))
+    if not words:
+        return np.nan
+    for name, keywords in TYPE_GROUPS.items():
+        if words & keywords:
+            return GROUP_CODES[name]
+    return OTHER_GROUP
+
+
+def _budget_groups(types: list[str | None]) -> np.ndarray:
+    return np.asarray([_group_of(text) for text in types], dtype=np.float64)
+
+
+def _first_group(texts: tuple[str | None, ...]) -> float:
+    """The first known group among `texts`; OTHER only when no text names a known group."""
+    found = np.nan
+    for text in texts:
+        group = _group_of(text)
+        if group == OTHER_GROUP:
+            found = OTHER_GROUP
+        elif not np.isnan(group):
+            return group
+    return found
+
+
+def _expense_groups(items: RecordTable) -> np.ndarray:
+    """Per line item: its group from the itemization's type/category, else the expense's."""
+    sources = zip(*(items.text(name) for name in _EXPENSE_TEXT_FIELDS), strict=True)
+    return np.asarray([_first_group(texts) for texts in sources], dtype=np.float64)
+
+
+def rank_within(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """1-based ascending rank of each value inside its group (ties by position); NaN stays NaN."""
+    n = values.shape[0]
+    if n == 0:
+        return np.zeros(0)
+    order = np.lexsort((values, groups))
+    sorted_groups = groups[order]
+    starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
+    sizes = np.diff(np.r_[starts, n])
+    ranks = np.empty(n, dtype=np.float64)
+    ranks[order] = np.arange(n) - np.repeat(starts, sizes) + 1
+    ranks[np.isnan(values)] = np.nan
+    return ranks

@@ -1,0 +1,85 @@
+"""Candidate pairs as column arrays: the hand-off from flattening to features and scoring.
+
+Budgets and line items of every user in a request sit in two column tables; a pair is two row
+indices into them. Pairs only ever join rows of the same user.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class RecordTable:
+    """Validated records of one kind (budgets or line items), one entry per row in each column."""
+
+    ids: list[str] = field(default_factory=list)
+    users: list[str | None] = field(default_factory=list)
+    numbers: dict[str, list[float]] = field(default_factory=dict)
+    texts: dict[str, list[str | None]] = field(default_factory=dict)
+
+    def append(
+        self,
+        record_id: str,
+        user_id: str | None,
+        numbers: dict[str, float],
+        texts: dict[str, str | None],
+    ) -> int:
+        """Add one row; returns its index."""
+        self.ids.append(record_id)
+        self.users.append(user_id)
+        for name, number in numbers.items():
+            self.numbers.setdefault(name, []).append(number)
+        for name, text in texts.items():
+            self.texts.setdefault(name, []).append(text)
+        return len(self.ids) - 1
+
+    def number(self, name: str) -> np.ndarray:
+        """A numeric column as float64 (NaN = missing)."""
+        return np.asarray(self.numbers.get(name, [np.nan] * len(self.ids)), dtype=np.float64)
+
+    def text(self, name: str) -> list[str | None]:
+        """A text column (None = missing)."""
+        return self.texts.get(name, [None] * len(self.ids))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass
+class CandidatePairs:
+    """Every (budget, line item) pair to score, as indices into the two tables."""
+
+    budgets: RecordTable
+    items: RecordTable
+    budget_index: np.ndarray  # int64, one per pair
+    item_index: np.ndarray  # int64, one per pair
+
+    def __len__(self) -> int:
+        return int(self.budget_index.shape[0])
+
+    @property
+    def budget_ids(self) -> list[str]:
+        """The budget id of each pair."""
+        ids = self.budgets.ids
+        return [ids[i] for i in self.budget_index.tolist()]
+
+    @property
+    def itemization_ids(self) -> list[str]:
+        """The itemization id of each pair."""
+        ids = self.items.ids
+        return [ids[i] for i in self.item_index.tolist()]
+
+    @property
+    def user_ids(self) -> list[str | None]:
+        """The user id of each pair (None when the request named no user)."""
+        users = self.budgets.users
+        return [users[i] for i in self.budget_index.tolist()]
+
+    @classmethod
+    def empty(cls) -> CandidatePairs:
+        """No pairs at all."""
+        none = np.zeros(0, dtype=np.int64)
+        return cls(RecordTable(), RecordTable(), none, none.copy())

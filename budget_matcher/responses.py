@@ -1,0 +1,113 @@
+"""Scores → the response: the seed's list (default) or the envelope, wrapped for HTTP events.
+
+The list holds the scored pairs in pair order (user by user, budget-major), then the error
+items. The envelope adds the model version, threshold, request id and counts around the same
+list. HTTP answers: 200 with the body, 400 with {"error": ...} for an unreadable body, 503 when
+the model cannot be served; headers carry the model version and threshold.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+
+from budget_matcher import SERVICE_NAME, SERVICE_VERSION
+from budget_matcher import contract as c
+from budget_matcher.pairs import CandidatePairs
+
+JSON_CONTENT_TYPE = "application/json"
+
+
+def scored_items(
+    pairs: CandidatePairs, scores: np.ndarray, threshold: float
+) -> list[dict[str, Any]]:
+    """One item per pair: score (rounded to 6 places), ids, matched, user_id when named."""
+    rounded = np.round(scores, 6).tolist()
+    matched = (scores >= threshold).tolist()
+    budget_ids, item_ids, users = pairs.budget_ids, pairs.itemization_ids, pairs.user_ids
+    items: list[dict[str, Any]] = []
+    for k, score in enumerate(rounded):
+        item = {
+            "score": score,
+            "budget_id": budget_ids[k],
+            "itemization_id": item_ids[k],
+            "matched": matched[k],
+        }
+        if users[k] is not None:
+            item[c.USER_ID_KEY] = users[k]
+        items.append(item)
+    return items
+
+
+def unscored_items(pairs: CandidatePairs, code: str, message: str) -> list[dict[str, Any]]:
+    """Every pair as an error item (e.g. when the model cannot be served)."""
+    return [
+        c.error_item(code, message, None, budget_id, item_id, user)
+        for budget_id, item_id, user in zip(
+            pairs.budget_ids, pairs.itemization_ids, pairs.user_ids, strict=True
+        )
+    ]
+
+
+def envelope(
+    items: list[dict[str, Any]],
+    request_id: str,
+    model_version: str | None,
+    threshold: float | None,
+    n_users: int,
+) -> dict[str, Any]:
+    """The opt-in envelope around the result list."""
+    n_errors = sum(1 for item in items if "error" in item)
+    return {
+        "results": items,
+        "model_version": model_version,
+        "threshold": threshold,
+        "request_id": request_id,
+        "counts": {
+            "users": n_users,
+            "items": len(items),
+            "scored": len(items) - n_errors,
+            "errors": n_errors,
+            "matched": sum(1 for item in items if item.get("matched")),
+        },
+    }
+
+
+def service_info(model_version: str | None, threshold: float | None, form: str | None) -> dict:
+    """What GET on the route answers: service, model and a summary of the contract."""
+    return {
+        "service": SERVICE_NAME,
+        "service_version": SERVICE_VERSION,
+        "model_version": model_version,
+        "model_form": form,
+        "threshold": threshold,
+        "contract": {
+            "request": {
+                c.BUDGETS_KEY: list(c.BUDGET_FIELDS),
+                c.LINE_ITEMS_KEY: list(c.ITEM_FIELDS),
+                "batch": f'{{"{c.USERS_KEY}": [{{"{c.USER_ID_KEY}": ..., '
+                f'"{c.BUDGETS_KEY}": [...], "{c.LINE_ITEMS_KEY}": [...]}}]}}',
+                "options": {"response_format": list(c.RESPONSE_FORMATS)},
+            },
+            "response": ["score", "budget_id", "itemization_id", "matched", "error"],
+        },
+    }
+
+
+def http_response(
+    status: int, body: Any, request_id: str, model_version: str | None, threshold: float | None
+) -> dict[str, Any]:
+    """An API Gateway / Function URL proxy response."""
+    headers = {"Content-Type": JSON_CONTENT_TYPE, "X-Request-Id": request_id}
+    if model_version is not None:
+        headers["X-Model-Version"] = model_version
+    if threshold is not None:
+        headers["X-Model-Threshold"] = repr(threshold)
+    return {
+        "statusCode": status,
+        "headers": headers,
+        "body": json.dumps(body, separators=(",", ":")),
+        "isBase64Encoded": False,
+    }

@@ -1,0 +1,251 @@
+"""Payload → validated candidate pairs (column arrays) and per-record error items.
+
+`FlattenedDataPoints(payload).all()` never raises on client data. It accepts one user's seed
+payload, `{"users": [payload, ...]}` or a JSON list of payloads; pairs are the cross product of
+one user's valid budgets and valid line items. Missing values are kept as missing (the model
+handles them); values that are present but unreadable make their record an error, reported once
+per pair the record would have formed. The first record with a given id wins; later duplicates
+are reported as `duplicate_id` errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from budget_matcher import contract as c
+from budget_matcher.pairs import CandidatePairs, RecordTable
+from budget_matcher.values import ValueProblem, parse_amount, parse_datetime, parse_identifier
+from budget_matcher.values import parse_text as parse_text_value
+
+DEFAULT_MAX_PAIRS_PER_USER = 500_000
+
+_BUDGET_NUMBERS = {
+    c.BUDGET_PRICE: parse_amount,
+    c.BUDGET_ACTUAL_COST: parse_amount,
+    c.BUDGET_TRIP_START: parse_datetime,
+    c.BUDGET_TRIP_END: parse_datetime,
+    c.BUDGET_GENERATED_AT: parse_datetime,
+}
+_BUDGET_TEXTS = (c.BUDGET_TYPE, c.BUDGET_TRAVEL_VENDOR, c.BUDGET_PURCHASE_VENDOR)
+_ITEM_NUMBERS = {c.ITEM_AMOUNT: parse_amount, c.ITEM_DATE: parse_datetime}
+_ITEM_TEXTS = (
+    c.ITEM_TYPE_NAME,
+    c.ITEM_CATEGORY,
+    c.ITEM_VENDOR,
+    c.EXPENSE_TYPE_NAME,
+    c.EXPENSE_CATEGORY,
+)
+
+
+@dataclass
+class FlattenedBatch:
+    """The flattened request: pairs to score, error items, and how many users it held."""
+
+    pairs: CandidatePairs
+    error_items: list[dict[str, Any]] = field(default_factory=list)
+    n_users: int = 0
+    response_format: str | None = None
+
+
+@dataclass
+class _Record:
+    """One budget or line item after validation (problem set when it cannot be scored)."""
+
+    record_id: str | None
+    numbers: dict[str, float]
+    texts: dict[str, str | None]
+    problem: dict[str, Any] | None = None
+
+
+class FlattenedDataPoints:
+    """Turns a request payload into candidate pairs plus error items."""
+
+    def __init__(self, payload: object, max_pairs_per_user: int = DEFAULT_MAX_PAIRS_PER_USER):
+        self.payload = payload
+        self.max_pairs_per_user = max_pairs_per_user
+
+    def all(self) -> FlattenedBatch:
+        """Validate every record and build the pairs of every user."""
+        budgets, items = RecordTable(), RecordTable()
+        budget_index: list[np.ndarray] = []
+        item_index: list[np.ndarray] = []
+        errors: list[dict[str, Any]] = []
+        n_users = 0
+        for user in self._users(errors):
+            n_users += 1
+            self._flatten_user(user, budgets, items, budget_index, item_index, errors)
+        pairs = CandidatePairs.empty()
+        if budget_index:
+            pairs = CandidatePairs(
+                budgets, items, np.concatenate(budget_index), np.concatenate(item_index)
+            )
+        return FlattenedBatch(pairs, errors, n_users, self._response_format())
+
+    def _response_format(self) -> str | None:
+        options = self.payload.get(c.OPTIONS_KEY) if isinstance(self.payload, dict) else None
+        wanted = options.get("response_format") if isinstance(options, dict) else None
+        return wanted if wanted in c.RESPONSE_FORMATS else None
+
+    def _users(self, errors: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        payload = self.payload
+        if isinstance(payload, dict) and c.USERS_KEY in payload:
+            payload = payload[c.USERS_KEY]
+            if not isinstance(payload, list):
+                errors.append(c.error_item("invalid_payload", "'users' must be a list", "users"))
+                return
+        if isinstance(payload, dict):
+            payload = [payload]
+        if not isinstance(payload, list):
+            kind = type(payload).__name__
+            errors.append(
+                c.error_item("invalid_payload", f"expected a JSON object or list, got {kind}")
+            )
+            return
+        for position, user in enumerate(payload):
+            if not isinstance(user, dict):
+                errors.append(
+                    c.error_item("invalid_payload", f"users[{position}] is not a JSON object")
+                )
+                continue
+            if c.BUDGETS_KEY not in user and c.LINE_ITEMS_KEY not in user:
+                message = (
+                    f"users[{position}] has neither '{c.BUDGETS_KEY}' nor '{c.LINE_ITEMS_KEY}'"
+                )
+                errors.append(c.error_item("missing_field", message, c.BUDGETS_KEY))
+                continue
+            yield user
+
+    def _flatten_user(
+        self,
+        user: dict[str, Any],
+        budgets: RecordTable,
+        items: RecordTable,
+        budget_index: list[np.ndarray],
+        item_index: list[np.ndarray],
+        errors: list[dict[str, Any]],
+    ) -> None:
+        try:
+            user_id = parse_text_value(user.get(c.USER_ID_KEY))
+        except ValueProblem:
+            user_id = None
+        user_budgets = _records(
+            user, c.BUDGETS_KEY, _BUDGET_NUMBERS, _BUDGET_TEXTS, user_id, errors
+        )
+        user_items = _records(user, c.LINE_ITEMS_KEY, _ITEM_NUMBERS, _ITEM_TEXTS, user_id, errors)
+        n_pairs = max(len(user_budgets), 1) * max(len(user_items), 1)
+        if n_pairs > self.max_pairs_per_user:
+            message = f"{n_pairs} candidate pairs exceed the limit of {self.max_pairs_per_user}"
+            errors.append(c.error_item("too_many_pairs", message, user_id=user_id))
+            return
+        valid_budgets = [
+            budgets.append(r.record_id or "", user_id, r.numbers, r.texts)
+            for r in user_budgets
+            if r.problem is None
+        ]
+        valid_items = [
+            items.append(r.record_id or "", user_id, r.numbers, r.texts)
+            for r in user_items
+            if r.problem is None
+        ]
+        if valid_budgets and valid_items:
+            b = np.asarray(valid_budgets, dtype=np.int64)
+            i = np.asarray(valid_items, dtype=np.int64)
+            budget_index.append(np.repeat(b, i.size))
+            item_index.append(np.tile(i, b.size))
+        errors.extend(_pair_errors(user_budgets, user_items, user_id))
+
+
+def _records(
+    user: dict[str, Any],
+    key: str,
+    number_fields: dict[str, Any],
+    text_fields: tuple[str, ...],
+    user_id: str | None,
+    errors: list[dict[str, Any]],
+) -> list[_Record]:
+    """Validate one list of records; records without a usable id become error items here."""
+    raw = user.get(key)
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        errors.append(c.error_item("invalid_type", f"'{key}' must be a list", key, user_id=user_id))
+        return []
+    id_field = c.BUDGET_ID if key == c.BUDGETS_KEY else c.ITEM_ID
+    seen: set[str] = set()
+    records = []
+    for position, entry in enumerate(raw):
+        where = f"{key}[{position}]"
+        if not isinstance(entry, dict):
+            errors.append(
+                c.error_item(
+                    "invalid_record", f"{where} is not a JSON object", key, user_id=user_id
+                )
+            )
+            continue
+        try:
+            record_id = parse_identifier(entry.get(id_field))
+        except ValueProblem as problem:
+            errors.append(
+                c.error_item(problem.code, f"{where}: {problem.message}", id_field, user_id=user_id)
+            )
+            continue
+        record = _validate(entry, record_id, number_fields, text_fields)
+        if record_id in seen:
+            record.problem = c.error_body(
+                "duplicate_id", f"{where}: {id_field} {record_id!r} already seen", id_field
+            )
+        seen.add(record_id)
+        records.append(record)
+    return records
+
+
+def _validate(
+    entry: dict[str, Any],
+    record_id: str,
+    number_fields: dict[str, Any],
+    text_fields: tuple[str, ...],
+) -> _Record:
+    numbers: dict[str, float] = {}
+    texts: dict[str, str | None] = {}
+    problem = None
+    for name, parse in number_fields.items():
+        try:
+            numbers[name] = parse(entry.get(name))
+        except ValueProblem as error:
+            numbers[name] = float("nan")
+            problem = problem or c.error_body(error.code, f"{name}: {error.message}", name)
+    for name in text_fields:
+        try:
+            texts[name] = parse_text_value(entry.get(name))
+        except ValueProblem as error:
+            texts[name] = None
+            problem = problem or c.error_body(error.code, f"{name}: {error.message}", name)
+    return _Record(record_id, numbers, texts, problem)
+
+
+def _pair_errors(
+    budgets: list[_Record], items: list[_Record], user_id: str | None
+) -> list[dict[str, Any]]:
+    """One error item per pair that involves an invalid record (budget problems first)."""
+    errors = []
+    item_slots: list[_Record | None] = list(items) or [None]
+    budget_slots: list[_Record | None] = list(budgets) or [None]
+    for budget in budget_slots:
+        for item in item_slots:
+            problem = (budget.problem if budget else None) or (item.problem if item else None)
+            if problem is None:
+                continue
+            error = c.error_item(
+                problem["code"],
+                problem["message"],
+                problem["field"],
+                budget_id=budget.record_id if budget else None,
+                itemization_id=item.record_id if item else None,
+                user_id=user_id,
+            )
+            errors.append(error)
+    return errors

@@ -1,0 +1,183 @@
+"""Load the model once per container, verified against its model card, and score pairs.
+
+model/model.json (the card) lists each artefact with its sha256, the library versions it was
+trained with and the feature list. A missing file, a hash, version or feature mismatch raises
+`ModelUnavailable`; the handler turns that into an error item in every answer, never a crash.
+Two forms serve the same model: the pickled scikit-learn Pipeline (model.joblib, the model of
+record) and the numpy-only lean form (model_lean.npz) that the default deploy.zip ships.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from budget_matcher import config
+from budget_matcher.features import FEATURE_NAMES
+
+CARD_FILE = "model.json"
+PICKLE_FILE = "model.joblib"
+LEAN_FILE = "model_lean.npz"
+FORMS = ("sklearn", "lean")
+
+
+class ModelUnavailable(Exception):
+    """The model cannot be served; `code` and `message` go into the error items."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class LoadedModel:
+    """A verified model ready to score feature matrices."""
+
+    form: str
+    card: dict[str, Any]
+    threshold: float
+    predict_positive: Callable[[np.ndarray], np.ndarray] = field(repr=False)
+
+    @property
+    def version(self) -> str:
+        """The model version from the card."""
+        return str(self.card.get("version", "unknown"))
+
+    def score(self, features: np.ndarray) -> np.ndarray:
+        """Probability of a match for each row of `features`, in one vectorised call."""
+        if features.shape[0] == 0:
+            return np.zeros(0)
+        return np.asarray(self.predict_positive(features), dtype=np.float64)
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_card(model_dir: Path) -> dict[str, Any]:
+    """The model card, checked for the fields serving needs."""
+    path = model_dir / CARD_FILE
+    try:
+        card = json.loads(path.read_text())
+    except FileNotFoundError as error:
+        raise ModelUnavailable("model_missing", f"no model card at {path}") from error
+    except (OSError, ValueError) as error:
+        raise ModelUnavailable("model_card_invalid", f"unreadable model card: {error}") from error
+    if not isinstance(card, dict):
+        raise ModelUnavailable("model_card_invalid", "the model card is not a JSON object")
+    features = card.get("features")
+    if features != list(FEATURE_NAMES):
+        raise ModelUnavailable(
+            "model_feature_mismatch",
+            "the model was trained on other features than this code computes "
+            f"(card: {features!r:.200}; code: {list(FEATURE_NAMES)!r:.200})",
+        )
+    return card
+
+
+def verify_artifact(model_dir: Path, card: dict[str, Any], name: str) -> Path:
+    """The artefact's path after checking it exists and matches the card's sha256."""
+    path = model_dir / name
+    expected = (card.get("artifacts") or {}).get(name, {}).get("sha256")
+    if not path.is_file():
+        raise ModelUnavailable("model_missing", f"no model artefact at {path}")
+    if not expected:
+        raise ModelUnavailable("model_card_invalid", f"the model card lists no sha256 for {name}")
+    actual = sha256_of(path)
+    if actual != expected:
+        raise ModelUnavailable(
+            "model_hash_mismatch", f"{name} has sha256 {actual[:12]}…, card says {expected[:12]}…"
+        )
+    return path
+
+
+def _choose_form(model_dir: Path, form: str) -> str:
+    if form in FORMS:
+        return form
+    sklearn_present = importlib.util.find_spec("sklearn") is not None
+    if sklearn_present and (model_dir / PICKLE_FILE).is_file():
+        return "sklearn"
+    return "lean"
+
+
+def _load_pickle(path: Path, card: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
+    try:
+        import joblib
+        import sklearn
+    except ImportError as error:
+        raise ModelUnavailable(
+            "model_runtime_missing", f"scikit-learn is not installed: {error}"
+        ) from error
+    trained_with = (card.get("library_versions") or {}).get("scikit-learn")
+    if trained_with != sklearn.__version__:
+        raise ModelUnavailable(
+            "model_version_mismatch",
+            f"model trained with scikit-learn {trained_with}, runtime has {sklearn.__version__}",
+        )
+    pipeline = joblib.load(path)
+    return lambda features: pipeline.predict_proba(features)[:, 1]
+
+
+def _load_lean(path: Path) -> Callable[[np.ndarray], np.ndarray]:
+    from budget_matcher.lean_model import LeanModel
+
+    lean = LeanModel.load(path)
+    return lean.predict_proba_positive
+
+
+def load_model(model_dir: Path | None = None, form: str | None = None) -> LoadedModel:
+    """Read the card, verify the artefact of the chosen form and load it."""
+    directory = model_dir or config.env_path(config.ENV_MODEL_DIR, config.DEFAULT_MODEL_DIR)
+    chosen = _choose_form(
+        directory, form or config.env_str(config.ENV_MODEL_FORM, config.DEFAULT_MODEL_FORM)
+    )
+    card = read_card(directory)
+    if chosen == "sklearn":
+        predict_positive = _load_pickle(verify_artifact(directory, card, PICKLE_FILE), card)
+    else:
+        predict_positive = _load_lean(verify_artifact(directory, card, LEAN_FILE))
+    return LoadedModel(chosen, card, _threshold(card), predict_positive)
+
+
+def _threshold(card: dict[str, Any]) -> float:
+    override = os.environ.get(config.ENV_THRESHOLD)
+    try:
+        return float(override) if override else float(card["threshold"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise ModelUnavailable("model_card_invalid", f"no usable threshold: {error}") from error
+
+
+_cached: LoadedModel | ModelUnavailable | None = None
+
+
+def get_model() -> LoadedModel:
+    """The container's model, loaded on first use; a load failure is remembered and re-raised."""
+    global _cached
+    if _cached is None:
+        try:
+            _cached = load_model()
+        except ModelUnavailable as error:
+            _cached = error
+    if isinstance(_cached, ModelUnavailable):
+        raise _cached
+    return _cached
+
+
+def reset_model_cache() -> None:
+    """Forget the loaded model (tests, or after replacing model/)."""
+    global _cached
+    _cached = None
