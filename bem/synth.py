@@ -4,8 +4,9 @@ No public labeled data exists for budget-to-expense matching, so `bem synth` mak
 users. A user has 1-6 trips; a trip has 1-4 budgets (flight, hotel, car, rail) with a budgeted
 price, the booked cost, vendors, trip start/end in UTC and the budget's creation time. The
 user's line items over the months around the trips hold the charges that pay for each budget
-(label 1) and everything else (label 0): meals, taxis, parking, fuel, airline fees, hotel
-incidentals, a colleague's ticket on the same airline, travel with no budget, one-off vendors.
+(label 1; a hotel folio's itemizations all belong to the stay) and everything else (label 0):
+meals, taxis, parking, fuel, airline fees, a colleague's ticket on the same airline, travel
+with no budget, one-off vendors.
 
 Noise is set by `NoiseKnobs` (each documented below) and a per-user multiplier drawn from
 [1 - spread, 1 + spread]; `NoiseKnobs.scaled(f)` makes a harsher (f > 1) or gentler set.
@@ -89,6 +90,7 @@ class SynthUser:
     budgets: list[dict[str, str | None]]
     items: list[dict[str, str | None]]
     matches: set[tuple[str, str]]  # (budget_id, itemization_id)
+    tags: dict[str, str]  # itemization_id -> what the item is (flight, companion, trip_meal...)
 
 
 def generate_users(config: SynthConfig) -> list[SynthUser]:
@@ -108,6 +110,7 @@ def generate_users(config: SynthConfig) -> list[SynthUser]:
                 budgets=builder.budgets,
                 items=builder.items,
                 matches=builder.matches,
+                tags=builder.tags,
             )
         )
     return users

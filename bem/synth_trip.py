@@ -83,6 +83,7 @@ class TripBuilder:
         self.budgets: list[Record] = []
         self.items: list[Record] = []
         self.matches: set[tuple[str, str]] = set()
+        self.tags: dict[str, str] = {}  # item id -> what the item is (for error analysis)
 
     # ids, records ---------------------------------------------------------------------------
     def _next_id(self, kind: str) -> str:
@@ -106,7 +107,7 @@ class TripBuilder:
 
     def add_item(self, kind: str, vendor: str, amount: float, day: date,
                  budget_id: str | None = None, item_names: tuple[str, str] | None = None,
-                 expense_names: tuple[str, str] | None = None) -> None:
+                 expense_names: tuple[str, str] | None = None, tag: str = "") -> None:
         """One line item; `budget_id` marks it as a match of that budget."""
         expense_type, expense_category = expense_names or self._kind_names(kind)
         item_type, item_category = item_names or (expense_type, expense_category)
@@ -122,6 +123,7 @@ class TripBuilder:
             contract.EXPENSE_CATEGORY: expense_category,
         }
         self.items.append(self._blank(record, contract.ITEM_ID))
+        self.tags[item_id] = tag or kind
         if budget_id is not None:
             self.matches.add((budget_id, item_id))
 
@@ -152,7 +154,8 @@ class TripBuilder:
             kind = rng.choice(["other", "other", "meal", "taxi", "parking", "fuel"])
             when = profile.period_start + timedelta(days=rng.randrange(span))
             amount = lognormal(rng, 35.0 if kind != "other" else 60.0, 0.9)
-            self.add_item(kind, self.spell(vocab.DISTRACTOR_VENDORS[kind]), amount, when)
+            self.add_item(kind, self.spell(vocab.DISTRACTOR_VENDORS[kind]), amount, when,
+                          tag=f"everyday_{kind}")
         rng.shuffle(self.items)
         rng.shuffle(self.budgets)
 
@@ -176,7 +179,7 @@ class TripBuilder:
         if not types:
             types = [rng.choice(["flight", "car", "rail"])]
         trip = _Trip(start_utc, end_utc, booked, nights, dest_tz, currency, foreign)
-        budgets_before = len(self.budgets)
+        budgets_before, items_before = len(self.budgets), len(self.items)
         for budget_type in types:
             self.build_budget(budget_type, trip)
         self.add_trip_spending(trip, types)
@@ -184,6 +187,9 @@ class TripBuilder:
             unbudgeted = {b[contract.BUDGET_ID] for b in self.budgets[budgets_before:]}
             self.matches = {m for m in self.matches if m[0] not in unbudgeted}
             del self.budgets[budgets_before:]
+            for item in self.items[items_before:]:
+                item_id = str(item[contract.ITEM_ID])
+                self.tags[item_id] = "unbudgeted_" + self.tags[item_id]
 
     def build_budget(self, budget_type: str, trip: _Trip) -> None:
         """A budget of `budget_type` and the charges that pay for it."""
@@ -265,23 +271,25 @@ class TripBuilder:
             share = rng.uniform(0.35, 0.65)
             for part in (share, 1 - share):
                 self.add_item(budget_type, vendor, total * part, self.local_day(when, tz),
-                              budget_id, expense_names=kind_names)
+                              budget_id, expense_names=kind_names, tag=f"{budget_type}_split")
         else:
             extra = rng.uniform(5, 60) if rng.random() < 0.15 else 0.0
             self.add_item(budget_type, vendor, total + extra, self.local_day(when, tz), budget_id,
-                          expense_names=kind_names)
+                          expense_names=kind_names, tag=budget_type)
         if rng.random() < knobs.refund:
             refund_at = when + timedelta(days=rng.uniform(1, 20))
             self.add_item(budget_type, vendor, -total * rng.uniform(0.1, 1.0),
-                          self.local_day(refund_at, tz), budget_id, expense_names=kind_names)
+                          self.local_day(refund_at, tz), budget_id, expense_names=kind_names,
+                          tag="refund")
         if rng.random() < knobs.companion:
             look_alike = when + timedelta(days=rng.uniform(-2, 2))
             self.add_item(budget_type, self.vendor_for(stems, agency if at_booking else None),
-                          total * rng.uniform(0.8, 1.2), self.local_day(look_alike, tz))
+                          total * rng.uniform(0.8, 1.2), self.local_day(look_alike, tz),
+                          tag="companion")
 
     def add_folio(self, budget_id: str, vendor: str, kind_names: tuple[str, str], total: float,
                   tax: float, trip: _Trip) -> None:
-        """A hotel folio itemized: nightly room rate and tax (matches), incidentals (not)."""
+        """A hotel folio itemized: nightly room rate, tax and incidentals, all on the stay."""
         rng = self.rng
         nights = max(trip.nights, 1)
         room = total / (1 + tax)
@@ -289,14 +297,15 @@ class TripBuilder:
         room_names = rng.choice(vocab.HOTEL_ROOM_ITEMS)
         for night in range(nights):
             day = (check_in + timedelta(days=night)).date()
-            self.add_item("hotel", vendor, room / nights, day, budget_id, room_names, kind_names)
+            self.add_item("hotel", vendor, room / nights, day, budget_id, room_names, kind_names,
+                          tag="folio_room")
         tax_day = (check_in + timedelta(days=nights)).date()
         self.add_item("hotel", vendor, total - room, tax_day, budget_id,
-                      rng.choice(vocab.HOTEL_TAX_ITEMS), kind_names)
+                      rng.choice(vocab.HOTEL_TAX_ITEMS), kind_names, tag="folio_tax")
         for _ in range(poisson(rng, 1.0 * self.knobs.distractors)):
             day = (check_in + timedelta(days=rng.randrange(nights + 1))).date()
-            self.add_item("hotel", vendor, lognormal(rng, 25.0, 0.6), day, None,
-                          rng.choice(vocab.HOTEL_INCIDENTALS), kind_names)
+            self.add_item("hotel", vendor, lognormal(rng, 25.0, 0.6), day, budget_id,
+                          rng.choice(vocab.HOTEL_INCIDENTALS), kind_names, tag="folio_incidental")
 
     def add_trip_spending(self, trip: _Trip, types: list[str]) -> None:
         """Meals, taxis, parking, fuel, tolls, airline fees and wifi during the trip."""
@@ -318,7 +327,7 @@ class TripBuilder:
                     stems = trip.airline_stems or rng.choice(vocab.TRAVEL_VENDORS["flight"])[1]
                 vendor = self.spell(stems or ["MISC"])
                 amount = self.converted(lognormal(rng, median, 0.5), trip, abroad=True)
-                self.add_item(kind, vendor, amount, day)
+                self.add_item(kind, vendor, amount, day, tag=f"trip_{kind}")
 
 
 @dataclass
