@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from budget_matcher import contract
-from budget_matcher.features import FEATURE_NAMES, compute_features
+from budget_matcher.features import compute_features
 from flattened_data_points import FlattenedDataPoints
 
 TRUE_LABELS = {"1", "1.0", "true", "t", "yes", "y"}
@@ -76,9 +76,14 @@ class Dataset:
         """The pairs where `mask` is true (pairs object dropped)."""
         index = np.flatnonzero(mask)
         return Dataset(
-            self.features[index], self.labels[index], self.users[index],
-            [self.budget_ids[i] for i in index], [self.itemization_ids[i] for i in index],
-            self.digest, self.n_rows, len(set(self.users[index].tolist())),
+            self.features[index],
+            self.labels[index],
+            self.users[index],
+            [self.budget_ids[i] for i in index],
+            [self.itemization_ids[i] for i in index],
+            self.digest,
+            self.n_rows,
+            len(set(self.users[index].tolist())),
         )
 
 
@@ -125,8 +130,10 @@ def group_rows(rows: Iterable[Row]) -> list[UserRecords]:
         item_id = _text_id(row.get(contract.ITEM_ID))
         if budget_id is not None and budget_id not in user.budgets:
             user.budgets[budget_id] = {f: row.get(f) for f in contract.BUDGET_FIELDS}
+            user.budgets[budget_id][contract.BUDGET_ID] = budget_id
         if item_id is not None and item_id not in user.items:
             user.items[item_id] = {f: row.get(f) for f in contract.ITEM_FIELDS}
+            user.items[item_id][contract.ITEM_ID] = item_id
         label = parse_label(row.get(contract.LABEL))
         if budget_id is not None and item_id is not None and label is not None:
             key = (budget_id, item_id)
@@ -143,23 +150,31 @@ def _text_id(value: Any) -> str | None:
     return text or None
 
 
-def canonical_digest(users: list[UserRecords]) -> str:
-    """sha256 of the training data in a canonical order (independent of row order/layout)."""
+def canonical_digest(users: list[UserRecords], unlisted: str = "negative") -> str:
+    """sha256 of the training data in a canonical order (independent of row order/layout).
+
+    Covers every user's budgets and items sorted by id and the labeled pairs that count: the
+    positives, plus the listed negatives when unlisted pairs are dropped.
+    """
     digest = hashlib.sha256()
     for user in sorted(users, key=lambda u: u.user_id):
+        labels = sorted(
+            [*key, value] for key, value in user.labels.items() if value == 1 or unlisted == "drop"
+        )
         canonical = {
             "user": user.user_id,
             "budgets": [user.budgets[k] for k in sorted(user.budgets)],
             "items": [user.items[k] for k in sorted(user.items)],
-            "labels": sorted([*key, value] for key, value in user.labels.items()),
+            "labels": labels,
         }
         digest.update(json.dumps(canonical, sort_keys=True, default=str).encode())
         digest.update(b"\n")
     return digest.hexdigest()
 
 
-def build_dataset(users: list[UserRecords], unlisted: str = "negative",
-                  n_rows: int | None = None) -> Dataset:
+def build_dataset(
+    users: list[UserRecords], unlisted: str = "negative", n_rows: int | None = None
+) -> Dataset:
     """The feature matrix of every candidate pair of `users`, with labels."""
     if unlisted not in UNLISTED_CHOICES:
         raise ValueError(f"unlisted must be one of {UNLISTED_CHOICES}")
@@ -180,9 +195,16 @@ def build_dataset(users: list[UserRecords], unlisted: str = "negative",
         else:
             labels[position] = label
     dataset = Dataset(
-        features, labels, np.asarray(pair_users, dtype=object), budget_ids, item_ids,
-        canonical_digest(users), n_rows if n_rows is not None else 0, len(users),
-        len(batch.error_items), pairs,
+        features,
+        labels,
+        np.asarray(pair_users, dtype=object),
+        budget_ids,
+        item_ids,
+        canonical_digest(users, unlisted),
+        n_rows if n_rows is not None else 0,
+        len(users),
+        len(batch.error_items),
+        pairs,
     )
     if not keep.all():
         kept = dataset.subset(keep)
@@ -195,4 +217,3 @@ def load_dataset(path: Path, unlisted: str = "negative") -> Dataset:
     """Read a labeled file and build its dataset."""
     rows = read_rows(path)
     return build_dataset(group_rows(rows), unlisted, n_rows=len(rows))
-

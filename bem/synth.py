@@ -28,7 +28,8 @@ from typing import Any
 
 import click
 
-from bem.synth_trip import TripBuilder, UserProfile
+from bem.synth_draws import UserProfile
+from bem.synth_trip import TripBuilder
 from budget_matcher import contract
 
 ROW_FIELDS = (contract.USER_ID_KEY, *contract.BUDGET_FIELDS, *contract.ITEM_FIELDS, contract.LABEL)
@@ -54,6 +55,7 @@ class NoiseKnobs:
     unbudgeted_trip: float = 0.30  # per user: a trip with charges but no budgets
     companion: float = 0.03  # a look-alike charge: a colleague's ticket or room, same vendor
     prepaid: float = 0.15  # a hotel or car paid at booking instead of at checkout/return
+    late_charge: float = 0.15  # a flight or train ticket posted at departure, not at booking
 
     def scaled(self, factor: float) -> NoiseKnobs:
         """Every knob multiplied by `factor` (probabilities capped at 0.9)."""
@@ -78,8 +80,13 @@ class SynthConfig:
 
     def card(self) -> dict[str, Any]:
         """The generator settings as stored in the model card."""
-        return {"generator": "bem.synth", "users": self.users, "seed": self.seed,
-                "noise_spread": self.noise_spread, "knobs": asdict(self.knobs)}
+        return {
+            "generator": "bem.synth",
+            "users": self.users,
+            "seed": self.seed,
+            "noise_spread": self.noise_spread,
+            "knobs": asdict(self.knobs),
+        }
 
 
 @dataclass
@@ -118,13 +125,17 @@ def generate_users(config: SynthConfig) -> list[SynthUser]:
 
 def user_rows(user: SynthUser, layout: str = "compact") -> Iterator[dict[str, str | None]]:
     """The labeled pair rows of one user (see the module docstring for the layouts)."""
-    budgets = {b[contract.BUDGET_ID]: b for b in user.budgets}
-    items = {i[contract.ITEM_ID]: i for i in user.items}
+    budgets = {str(b[contract.BUDGET_ID]): b for b in user.budgets}
+    items = {str(i[contract.ITEM_ID]): i for i in user.items}
 
     def row(budget_id: str, item_id: str) -> dict[str, str | None]:
         label = "1" if (budget_id, item_id) in user.matches else "0"
-        return {contract.USER_ID_KEY: user.user_id, **budgets[budget_id], **items[item_id],
-                contract.LABEL: label}
+        return {
+            contract.USER_ID_KEY: user.user_id,
+            **budgets[budget_id],
+            **items[item_id],
+            contract.LABEL: label,
+        }
 
     if layout == "full":
         for budget_id in budgets:
@@ -179,26 +190,56 @@ def knobs_from_options(noise: float, overrides: tuple[str, ...]) -> NoiseKnobs:
 @click.command("synth")
 @click.option("--users", default=200, show_default=True, help="How many users.")
 @click.option("--seed", default=0, show_default=True, help="Random seed (same seed, same data).")
-@click.option("--noise", default=1.0, show_default=True,
-              help="Scale every noise knob (2.0 = harsher).")
-@click.option("--knob", "overrides", multiple=True, metavar="NAME=VALUE",
-              help="Set one noise knob, e.g. --knob missing=0.2 (see bem.synth.NoiseKnobs).")
-@click.option("--spread", default=0.5, show_default=True,
-              help="Per-user noise multiplier range 1 +/- spread.")
-@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default=None,
-              help="Output format (default: from the file suffix, else csv).")
-@click.option("--layout", type=click.Choice(["compact", "full"]), default="compact",
-              show_default=True, help="compact: each record once + every match; full: all pairs.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Output file (default: stdout).")
-def synth_command(users: int, seed: int, noise: float, overrides: tuple[str, ...], spread: float,
-                  fmt: str | None, layout: str, out: Path | None) -> None:
+@click.option(
+    "--noise", default=1.0, show_default=True, help="Scale every noise knob (2.0 = harsher)."
+)
+@click.option(
+    "--knob",
+    "overrides",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Set one noise knob, e.g. --knob missing=0.2 (see bem.synth.NoiseKnobs).",
+)
+@click.option(
+    "--spread", default=0.5, show_default=True, help="Per-user noise multiplier range 1 +/- spread."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "json"]),
+    default=None,
+    help="Output format (default: from the file suffix, else csv).",
+)
+@click.option(
+    "--layout",
+    type=click.Choice(["compact", "full"]),
+    default="compact",
+    show_default=True,
+    help="compact: each record once + every match; full: all pairs.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Output file (default: stdout).",
+)
+def synth_command(
+    users: int,
+    seed: int,
+    noise: float,
+    overrides: tuple[str, ...],
+    spread: float,
+    fmt: str | None,
+    layout: str,
+    out: Path | None,
+) -> None:
     """Generate labeled synthetic users (seed field names + user_id + is_match).
 
     Example: bem synth --users 500 --seed 7 --noise 2.0 --out harsh.csv
     """
-    config = SynthConfig(users=users, seed=seed, knobs=knobs_from_options(noise, overrides),
-                         noise_spread=spread)
+    config = SynthConfig(
+        users=users, seed=seed, knobs=knobs_from_options(noise, overrides), noise_spread=spread
+    )
     chosen = fmt or ("json" if out is not None and out.suffix == ".json" else "csv")
     count = write_rows(generate_users(config), out, chosen, layout)
     click.echo(f"wrote {count} rows for {users} users", err=True)

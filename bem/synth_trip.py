@@ -9,76 +9,21 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bem import synth_vocab as vocab
+from bem.synth_draws import UserProfile, day_stamp, lognormal, money, poisson, stamp
 from budget_matcher import contract
 
 if TYPE_CHECKING:
     from bem.synth import NoiseKnobs
 
 Record = dict[str, str | None]
-BUDGET_TYPES = ("flight", "hotel", "car", "rail")
-
-
-def poisson(rng: random.Random, mean: float) -> int:
-    """A Poisson draw (Knuth's method; fine for the small means used here)."""
-    limit, count, product = math.exp(-max(mean, 0.0)), 0, rng.random()
-    while product > limit:
-        count += 1
-        product *= rng.random()
-    return count
-
-
-def lognormal(rng: random.Random, median: float, sigma: float) -> float:
-    """A log-normal draw around `median`."""
-    return median * math.exp(rng.gauss(0.0, sigma))
-
-
-def money(value: float) -> str:
-    """An amount as the seed writes it ("24.0", "131.98")."""
-    return str(round(value, 2))
-
-
-def stamp(moment: datetime) -> str:
-    """A timestamp in the seed's format."""
-    return moment.strftime("%Y-%m-%d %H:%M:%S")
-
-
-def day_stamp(day: date) -> str:
-    """A transaction date in the seed's format (local date, midnight)."""
-    return f"{day.isoformat()} 00:00:00"
-
-
-@dataclass
-class UserProfile:
-    """Who the user is: home time zone, company expense types, loyal vendors, active period."""
-
-    home_tz: float
-    company_kinds: dict[str, tuple[str, str]]
-    loyal: dict[str, int]
-    period_start: date
-    trips: int
-    midnight_trips: bool
-
-    @staticmethod
-    def draw(rng: random.Random, knobs: NoiseKnobs, first_year: int, last_year: int) -> UserProfile:
-        """A random profile."""
-        offsets = [tz for tz, _ in vocab.TIMEZONES]
-        weights = [w for _, w in vocab.TIMEZONES]
-        span = (date(last_year, 12, 31) - date(first_year, 1, 1)).days
-        return UserProfile(
-            home_tz=rng.choices(offsets, weights)[0],
-            company_kinds={k: rng.choice(v) for k, v in vocab.EXPENSE_KINDS.items()},
-            loyal={t: rng.randrange(len(vocab.TRAVEL_VENDORS[t])) for t in BUDGET_TYPES},
-            period_start=date(first_year, 1, 1) + timedelta(days=rng.randrange(span)),
-            trips=rng.choices([1, 2, 3, 4, 5, 6], [3, 3, 2, 2, 1, 1])[0],
-            midnight_trips=rng.random() < 0.6,
-        )
 
 
 class TripBuilder:
     """Builds one user's budgets and line items, and records which pairs match."""
 
-    def __init__(self, rng: random.Random, knobs: NoiseKnobs, profile: UserProfile,
-                 counters: dict[str, int]) -> None:
+    def __init__(
+        self, rng: random.Random, knobs: NoiseKnobs, profile: UserProfile, counters: dict[str, int]
+    ) -> None:
         self.rng, self.knobs, self.profile, self.counters = rng, knobs, profile, counters
         self.budgets: list[Record] = []
         self.items: list[Record] = []
@@ -105,9 +50,17 @@ class TripBuilder:
             return self.profile.company_kinds[kind]
         return rng.choice(vocab.EXPENSE_KINDS[kind])
 
-    def add_item(self, kind: str, vendor: str, amount: float, day: date,
-                 budget_id: str | None = None, item_names: tuple[str, str] | None = None,
-                 expense_names: tuple[str, str] | None = None, tag: str = "") -> None:
+    def add_item(
+        self,
+        kind: str,
+        vendor: str,
+        amount: float,
+        day: date,
+        budget_id: str | None = None,
+        item_names: tuple[str, str] | None = None,
+        expense_names: tuple[str, str] | None = None,
+        tag: str = "",
+    ) -> None:
         """One line item; `budget_id` marks it as a match of that budget."""
         expense_type, expense_category = expense_names or self._kind_names(kind)
         item_type, item_category = item_names or (expense_type, expense_category)
@@ -129,7 +82,7 @@ class TripBuilder:
 
     def local_day(self, moment_utc: datetime, tz: float) -> date:
         """The local date of a UTC moment, plus a posting delay of 0..date_delay days."""
-        delay = self.rng.randint(0, int(round(self.knobs.date_delay)))
+        delay = self.rng.randint(0, round(self.knobs.date_delay))
         return (moment_utc + timedelta(hours=tz) + timedelta(days=delay)).date()
 
     def spell(self, stems: list[str]) -> str:
@@ -147,15 +100,21 @@ class TripBuilder:
             self.build_trip(day, nights, budgeted=True)
             day += timedelta(days=nights)
         if rng.random() < self.knobs.unbudgeted_trip:
-            start = profile.period_start + timedelta(days=rng.randint(0, (day - profile.period_start).days + 20))
+            offset = rng.randint(0, (day - profile.period_start).days + 20)
+            start = profile.period_start + timedelta(days=offset)
             self.build_trip(start, rng.randint(1, 4), budgeted=False)
         span = (day - profile.period_start).days + 30
         for _ in range(max(1, poisson(rng, 0.06 * span * self.knobs.distractors))):
             kind = rng.choice(["other", "other", "meal", "taxi", "parking", "fuel"])
             when = profile.period_start + timedelta(days=rng.randrange(span))
             amount = lognormal(rng, 35.0 if kind != "other" else 60.0, 0.9)
-            self.add_item(kind, self.spell(vocab.DISTRACTOR_VENDORS[kind]), amount, when,
-                          tag=f"everyday_{kind}")
+            self.add_item(
+                kind,
+                self.spell(vocab.DISTRACTOR_VENDORS[kind]),
+                amount,
+                when,
+                tag=f"everyday_{kind}",
+            )
         rng.shuffle(self.items)
         rng.shuffle(self.budgets)
 
@@ -167,15 +126,23 @@ class TripBuilder:
         currency = rng.choice(vocab.CURRENCIES) if foreign else ("USD", 1.0)
         depart_hour = 0 if profile.midnight_trips else rng.randint(6, 20)
         start_utc = datetime.combine(start_day, datetime.min.time()) + timedelta(
-            hours=depart_hour - profile.home_tz)
+            hours=depart_hour - profile.home_tz
+        )
         end_hour = 0 if profile.midnight_trips else rng.randint(8, 22)
-        end_utc = datetime.combine(start_day + timedelta(days=max(nights, 1)),
-                                   datetime.min.time()) + timedelta(hours=end_hour - dest_tz)
+        end_utc = datetime.combine(
+            start_day + timedelta(days=max(nights, 1)), datetime.min.time()
+        ) + timedelta(hours=end_hour - dest_tz)
         booked = start_utc - timedelta(days=rng.uniform(2, 45), hours=rng.uniform(0, 12))
-        types = [t for t, p in (("flight", 0.95 if foreign else 0.8),
-                                ("rail", 0.35 if foreign else 0.15),
-                                ("hotel", 0.9 if nights else 0.0),
-                                ("car", 0.15 if foreign else 0.35)) if rng.random() < p]
+        types = [
+            t
+            for t, p in (
+                ("flight", 0.95 if foreign else 0.8),
+                ("rail", 0.35 if foreign else 0.15),
+                ("hotel", 0.9 if nights else 0.0),
+                ("car", 0.15 if foreign else 0.35),
+            )
+            if rng.random() < p
+        ]
         if not types:
             types = [rng.choice(["flight", "car", "rail"])]
         trip = _Trip(start_utc, end_utc, booked, nights, dest_tz, currency, foreign)
@@ -195,7 +162,9 @@ class TripBuilder:
         """A budget of `budget_type` and the charges that pay for it."""
         rng, knobs = self.rng, self.knobs
         vendors = vocab.TRAVEL_VENDORS[budget_type]
-        index = self.profile.loyal[budget_type] if rng.random() < 0.7 else rng.randrange(len(vendors))
+        index = self.profile.loyal[budget_type]
+        if rng.random() < 0.3:
+            index = rng.randrange(len(vendors))
         brand, stems, parents = vendors[index]
         if budget_type == "flight":
             trip.airline_stems = stems
@@ -203,7 +172,8 @@ class TripBuilder:
         units = max(trip.nights, 1)
         tax = 0.0
         if budget_type == "flight":
-            cost = min(max(lognormal(rng, 280.0 * (2.5 if trip.foreign else 1.0), 0.5), 59.0), 4000.0)
+            median = 280.0 * (2.5 if trip.foreign else 1.0)
+            cost = min(max(lognormal(rng, median, 0.5), 59.0), 4000.0)
         elif budget_type == "hotel":
             cost, tax = round(lognormal(rng, 170.0, 0.35), 2) * units, rng.uniform(0.08, 0.18)
         elif budget_type == "car":
@@ -212,15 +182,17 @@ class TripBuilder:
             cost = min(max(lognormal(rng, 90.0, 0.6), 15.0), 900.0)
         cost = round(cost, 2)
         estimate = cost * (1 + tax) * math.exp(rng.gauss(0.05, 0.15))
-        generated = trip.booked - timedelta(days=rng.uniform(0, 3)) if rng.random() < 0.7 \
-            else trip.booked + timedelta(minutes=rng.uniform(1, 600))
+        lead_days = rng.choice([rng.uniform(0, 3), rng.uniform(0, 3), rng.uniform(3, 30)])
+        generated = trip.booked - timedelta(days=lead_days)
+        if rng.random() < 0.3:  # budget generated from the booked itinerary
+            generated = trip.booked + timedelta(minutes=rng.uniform(1, 600))
         actual = None if rng.random() < 0.12 else cost * (1 + tax if rng.random() < 0.4 else 1)
         budget_id = self._next_id("budget")
         purchase = agency or (rng.choice(parents) if rng.random() < 0.2 else brand)
         record: Record = {
             contract.BUDGET_ID: budget_id,
             contract.BUDGET_TYPE: budget_type if rng.random() > 0.05 else budget_type.title(),
-            contract.BUDGET_PRICE: money(float(round(estimate)) if rng.random() < 0.5 else estimate),
+            contract.BUDGET_PRICE: money(round(estimate, 0 if rng.random() < 0.5 else 2)),
             contract.BUDGET_ACTUAL_COST: None if actual is None else money(actual),
             contract.BUDGET_TRAVEL_VENDOR: vocab.tool_spelling(rng, brand, knobs.vendor),
             contract.BUDGET_PURCHASE_VENDOR: vocab.tool_spelling(rng, purchase, knobs.vendor),
@@ -255,12 +227,22 @@ class TripBuilder:
             drift *= 1.03 if rng.random() < 0.3 else math.exp(rng.gauss(0.0, 0.02))
         return amount * drift
 
-    def add_charges(self, budget_type: str, budget_id: str, stems: list[str],
-                    agency: str | None, cost: float, tax: float, trip: _Trip) -> None:
+    def add_charges(
+        self,
+        budget_type: str,
+        budget_id: str,
+        stems: list[str],
+        agency: str | None,
+        cost: float,
+        tax: float,
+        trip: _Trip,
+    ) -> None:
         """The matching charges of one budget (label 1) and a look-alike (label 0)."""
         rng, knobs = self.rng, self.knobs
         at_booking = budget_type in ("flight", "rail") or rng.random() < knobs.prepaid
         when = trip.booked if at_booking else trip.end_utc
+        if budget_type in ("flight", "rail") and rng.random() < knobs.late_charge:
+            when = trip.start_utc  # posted at departure (lodged card, pay-at-station)
         tz = self.profile.home_tz if at_booking else trip.dest_tz
         total = self.converted(cost * (1 + tax), trip, abroad=not at_booking or trip.foreign)
         vendor = self.vendor_for(stems, agency if at_booking else None)
@@ -270,25 +252,56 @@ class TripBuilder:
         elif rng.random() < knobs.split:
             share = rng.uniform(0.35, 0.65)
             for part in (share, 1 - share):
-                self.add_item(budget_type, vendor, total * part, self.local_day(when, tz),
-                              budget_id, expense_names=kind_names, tag=f"{budget_type}_split")
+                self.add_item(
+                    budget_type,
+                    vendor,
+                    total * part,
+                    self.local_day(when, tz),
+                    budget_id,
+                    expense_names=kind_names,
+                    tag=f"{budget_type}_split",
+                )
         else:
             extra = rng.uniform(5, 60) if rng.random() < 0.15 else 0.0
-            self.add_item(budget_type, vendor, total + extra, self.local_day(when, tz), budget_id,
-                          expense_names=kind_names, tag=budget_type)
+            self.add_item(
+                budget_type,
+                vendor,
+                total + extra,
+                self.local_day(when, tz),
+                budget_id,
+                expense_names=kind_names,
+                tag=budget_type,
+            )
         if rng.random() < knobs.refund:
             refund_at = when + timedelta(days=rng.uniform(1, 20))
-            self.add_item(budget_type, vendor, -total * rng.uniform(0.1, 1.0),
-                          self.local_day(refund_at, tz), budget_id, expense_names=kind_names,
-                          tag="refund")
+            self.add_item(
+                budget_type,
+                vendor,
+                -total * rng.uniform(0.1, 1.0),
+                self.local_day(refund_at, tz),
+                budget_id,
+                expense_names=kind_names,
+                tag="refund",
+            )
         if rng.random() < knobs.companion:
             look_alike = when + timedelta(days=rng.uniform(-2, 2))
-            self.add_item(budget_type, self.vendor_for(stems, agency if at_booking else None),
-                          total * rng.uniform(0.8, 1.2), self.local_day(look_alike, tz),
-                          tag="companion")
+            self.add_item(
+                budget_type,
+                self.vendor_for(stems, agency if at_booking else None),
+                total * rng.uniform(0.8, 1.2),
+                self.local_day(look_alike, tz),
+                tag="companion",
+            )
 
-    def add_folio(self, budget_id: str, vendor: str, kind_names: tuple[str, str], total: float,
-                  tax: float, trip: _Trip) -> None:
+    def add_folio(
+        self,
+        budget_id: str,
+        vendor: str,
+        kind_names: tuple[str, str],
+        total: float,
+        tax: float,
+        trip: _Trip,
+    ) -> None:
         """A hotel folio itemized: nightly room rate, tax and incidentals, all on the stay."""
         rng = self.rng
         nights = max(trip.nights, 1)
@@ -297,15 +310,39 @@ class TripBuilder:
         room_names = rng.choice(vocab.HOTEL_ROOM_ITEMS)
         for night in range(nights):
             day = (check_in + timedelta(days=night)).date()
-            self.add_item("hotel", vendor, room / nights, day, budget_id, room_names, kind_names,
-                          tag="folio_room")
+            self.add_item(
+                "hotel",
+                vendor,
+                room / nights,
+                day,
+                budget_id,
+                room_names,
+                kind_names,
+                tag="folio_room",
+            )
         tax_day = (check_in + timedelta(days=nights)).date()
-        self.add_item("hotel", vendor, total - room, tax_day, budget_id,
-                      rng.choice(vocab.HOTEL_TAX_ITEMS), kind_names, tag="folio_tax")
+        self.add_item(
+            "hotel",
+            vendor,
+            total - room,
+            tax_day,
+            budget_id,
+            rng.choice(vocab.HOTEL_TAX_ITEMS),
+            kind_names,
+            tag="folio_tax",
+        )
         for _ in range(poisson(rng, 1.0 * self.knobs.distractors)):
             day = (check_in + timedelta(days=rng.randrange(nights + 1))).date()
-            self.add_item("hotel", vendor, lognormal(rng, 25.0, 0.6), day, budget_id,
-                          rng.choice(vocab.HOTEL_INCIDENTALS), kind_names, tag="folio_incidental")
+            self.add_item(
+                "hotel",
+                vendor,
+                lognormal(rng, 25.0, 0.6),
+                day,
+                budget_id,
+                rng.choice(vocab.HOTEL_INCIDENTALS),
+                kind_names,
+                tag="folio_incidental",
+            )
 
     def add_trip_spending(self, trip: _Trip, types: list[str]) -> None:
         """Meals, taxis, parking, fuel, tolls, airline fees and wifi during the trip."""
@@ -314,7 +351,8 @@ class TripBuilder:
         first = (trip.start_utc + timedelta(hours=trip.dest_tz)).date()
         plan = [("meal", 1.2 * days, 25.0), ("taxi", 0.7 * days, 30.0)]
         if "flight" in types:
-            plan += [("parking", 0.3, 15.0 * days), ("airline_fee", 0.25, 45.0), ("wifi", 0.1, 12.0)]
+            plan += [("parking", 0.3, 15.0 * days), ("airline_fee", 0.25, 45.0)]
+            plan += [("wifi", 0.1, 12.0)]
         if "car" in types:
             plan += [("fuel", 0.6, 45.0), ("toll", 0.2, 8.0)]
         for kind, mean, median in plan:

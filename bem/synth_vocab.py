@@ -80,75 +80,208 @@ TRAVEL_VENDORS: dict[str, list[tuple[str, list[str], list[str]]]] = {
     ],
 }
 
-AGENCIES = ["Expedia", "Egencia", "Concur Travel", "BCD Travel", "AMEX GBT", "Booking.com",
-            "Navan", "CWT"]
-AGENCY_CARD = {"Expedia": "EXPEDIA", "Egencia": "EGENCIA", "Concur Travel": "CONCUR TRAVEL",
-               "BCD Travel": "BCD TRAVEL", "AMEX GBT": "AMEX GBT", "Booking.com": "BOOKING.COM",
-               "Navan": "NAVAN", "CWT": "CWT CARLSON"}
+AGENCIES = [
+    "Expedia",
+    "Egencia",
+    "Concur Travel",
+    "BCD Travel",
+    "AMEX GBT",
+    "Booking.com",
+    "Navan",
+    "CWT",
+]
+AGENCY_CARD = {
+    "Expedia": "EXPEDIA",
+    "Egencia": "EGENCIA",
+    "Concur Travel": "CONCUR TRAVEL",
+    "BCD Travel": "BCD TRAVEL",
+    "AMEX GBT": "AMEX GBT",
+    "Booking.com": "BOOKING.COM",
+    "Navan": "NAVAN",
+    "CWT": "CWT CARLSON",
+}
 
 # distractor kind -> card-feed stems
 DISTRACTOR_VENDORS: dict[str, list[str]] = {
-    "meal": ["STARBUCKS", "CHIPOTLE", "PANERA BREAD", "MCDONALD'S", "PRET A MANGER", "SUBWAY",
-             "SHAKE SHACK", "JOE'S CRAB SHACK", "CAFÉ DE FLORE", "SUSHI ZEN", "DOORDASH*",
-             "UBER EATS", "HUDSON NEWS", "DUNKIN", "OLIVE GARDEN", "BRASSERIE LIPP",
-             "THE CAPITAL GRILLE", "TST* BLUE BOTTLE", "SQ *FOOD TRUCK", "HOTEL BAR"],
-    "taxi": ["UBER *TRIP", "UBER", "LYFT *RIDE", "LYFT", "YELLOW CAB", "NYC TAXI", "TAXI",
-             "CURB", "BOLT.EU", "FREE NOW", "SUPER SHUTTLE", "BLACKLANE"],
-    "parking": ["SFO PARKING", "LAZ PARKING", "SP+ PARKING", "ABM PARKING", "PARKWHIZ",
-                "ORD PARKING", "AIRPORT PARKING"],
+    "meal": [
+        "STARBUCKS",
+        "CHIPOTLE",
+        "PANERA BREAD",
+        "MCDONALD'S",
+        "PRET A MANGER",
+        "SUBWAY",
+        "SHAKE SHACK",
+        "JOE'S CRAB SHACK",
+        "CAFÉ DE FLORE",
+        "SUSHI ZEN",
+        "DOORDASH*",
+        "UBER EATS",
+        "HUDSON NEWS",
+        "DUNKIN",
+        "OLIVE GARDEN",
+        "BRASSERIE LIPP",
+        "THE CAPITAL GRILLE",
+        "TST* BLUE BOTTLE",
+        "SQ *FOOD TRUCK",
+        "HOTEL BAR",
+    ],
+    "taxi": [
+        "UBER *TRIP",
+        "UBER",
+        "LYFT *RIDE",
+        "LYFT",
+        "YELLOW CAB",
+        "NYC TAXI",
+        "TAXI",
+        "CURB",
+        "BOLT.EU",
+        "FREE NOW",
+        "SUPER SHUTTLE",
+        "BLACKLANE",
+    ],
+    "parking": [
+        "SFO PARKING",
+        "LAZ PARKING",
+        "SP+ PARKING",
+        "ABM PARKING",
+        "PARKWHIZ",
+        "ORD PARKING",
+        "AIRPORT PARKING",
+    ],
     "fuel": ["SHELL OIL", "CHEVRON", "EXXONMOBIL", "BP", "76", "ARCO", "TOTAL ENERGIES"],
     "toll": ["E-ZPASS", "FASTRAK", "SUNPASS", "ILLINOIS TOLLWAY"],
     "wifi": ["GOGOAIR.COM", "VIASAT IN-FLIGHT WIFI", "PANASONIC WIFI"],
-    "other": ["STAPLES", "AMAZON.COM*", "ZOOM.US", "ADOBE *CREATIVE CLD", "FEDEX OFFICE",
-              "EVENTBRITE", "LINKEDIN PREMIUM", "OFFICE DEPOT", "WALGREENS", "CVS/PHARMACY",
-              "VERIZON WRLS", "APPLE.COM/BILL", "DROPBOX", "USPS", "BEST BUY",
-              "REGISTRATION FEE CONF", "WEWORK", "SLACK TECHNOLOGIES"],
+    "other": [
+        "STAPLES",
+        "AMAZON.COM*",
+        "ZOOM.US",
+        "ADOBE *CREATIVE CLD",
+        "FEDEX OFFICE",
+        "EVENTBRITE",
+        "LINKEDIN PREMIUM",
+        "OFFICE DEPOT",
+        "WALGREENS",
+        "CVS/PHARMACY",
+        "VERIZON WRLS",
+        "APPLE.COM/BILL",
+        "DROPBOX",
+        "USPS",
+        "BEST BUY",
+        "REGISTRATION FEE CONF",
+        "WEWORK",
+        "SLACK TECHNOLOGIES",
+    ],
 }
 
 # Canonical expense kinds and the names companies give them: (type name, category).
 EXPENSE_KINDS: dict[str, list[tuple[str, str]]] = {
-    "flight": [("Airfare", "airfare"), ("Air Travel", "air"), ("Flights", "travel"),
-               ("Airline Tickets", "airfare"), ("Air", "air_travel")],
-    "hotel": [("Hotel", "lodging"), ("Lodging", "lodging"), ("Hotel Room", "hotel"),
-              ("Accommodation", "travel")],
-    "car": [("Car Rental", "car_rental"), ("Rental Car", "car rental"),
-            ("Auto Rental", "ground"), ("Vehicle Rental", "car_rental")],
-    "rail": [("Train", "rail"), ("Rail", "rail"), ("Train/Rail", "ground"),
-             ("Ground Transportation - Rail", "ground_transportation")],
-    "meal": [("Meals", "meals"), ("Business Meals", "meals"), ("Individual Meals", "meals"),
-             ("Dinner", "meals"), ("Lunch", "food"), ("Breakfast", "meals")],
-    "taxi": [("Taxi", "taxi"), ("Taxi/Uber", "taxi"), ("Ground Transportation", "ground"),
-             ("Rideshare", "taxi")],
+    "flight": [
+        ("Airfare", "airfare"),
+        ("Air Travel", "air"),
+        ("Flights", "travel"),
+        ("Airline Tickets", "airfare"),
+        ("Air", "air_travel"),
+    ],
+    "hotel": [
+        ("Hotel", "lodging"),
+        ("Lodging", "lodging"),
+        ("Hotel Room", "hotel"),
+        ("Accommodation", "travel"),
+    ],
+    "car": [
+        ("Car Rental", "car_rental"),
+        ("Rental Car", "car rental"),
+        ("Auto Rental", "ground"),
+        ("Vehicle Rental", "car_rental"),
+    ],
+    "rail": [
+        ("Train", "rail"),
+        ("Rail", "rail"),
+        ("Train/Rail", "ground"),
+        ("Ground Transportation - Rail", "ground_transportation"),
+    ],
+    "meal": [
+        ("Meals", "meals"),
+        ("Business Meals", "meals"),
+        ("Individual Meals", "meals"),
+        ("Dinner", "meals"),
+        ("Lunch", "food"),
+        ("Breakfast", "meals"),
+    ],
+    "taxi": [
+        ("Taxi", "taxi"),
+        ("Taxi/Uber", "taxi"),
+        ("Ground Transportation", "ground"),
+        ("Rideshare", "taxi"),
+    ],
     "parking": [("Parking", "parking"), ("Parking/Tolls", "car")],
     "fuel": [("Fuel", "fuel"), ("Gasoline", "car"), ("Mileage/Fuel", "car")],
     "toll": [("Tolls", "tolls"), ("Parking/Tolls", "car")],
     "wifi": [("Internet/Wi-Fi", "communications"), ("Wi-Fi", "telecom")],
-    "airline_fee": [("Airline Fees", "airfare"), ("Baggage Fees", "air"),
-                    ("Seat Upgrade", "airfare")],
-    "other": [("Office Supplies", "office"), ("Software", "software"),
-              ("Conference Fees", "conference"), ("Miscellaneous", "other"),
-              ("Mobile Phone", "communications"), ("Shipping", "office")],
+    "airline_fee": [
+        ("Airline Fees", "airfare"),
+        ("Baggage Fees", "air"),
+        ("Seat Upgrade", "airfare"),
+    ],
+    "other": [
+        ("Office Supplies", "office"),
+        ("Software", "software"),
+        ("Conference Fees", "conference"),
+        ("Miscellaneous", "other"),
+        ("Mobile Phone", "communications"),
+        ("Shipping", "office"),
+    ],
 }
 # Hotel folio itemizations: (type name, category); room rate and tax belong to the stay.
-HOTEL_ROOM_ITEMS = [("Room Rate", "lodging"), ("Room Charges", "lodging"),
-                    ("Hotel Room", "hotel")]
-HOTEL_TAX_ITEMS = [("Room Tax", "lodging"), ("Hotel Tax", "taxes"),
-                   ("Lodging Tax", "lodging")]
-HOTEL_INCIDENTALS = [("Hotel Breakfast", "meals"), ("Hotel Parking", "parking"),
-                     ("Room Service", "meals"), ("Hotel Internet", "communications"),
-                     ("Minibar", "meals"), ("Laundry", "other")]
+HOTEL_ROOM_ITEMS = [("Room Rate", "lodging"), ("Room Charges", "lodging"), ("Hotel Room", "hotel")]
+HOTEL_TAX_ITEMS = [("Room Tax", "lodging"), ("Hotel Tax", "taxes"), ("Lodging Tax", "lodging")]
+HOTEL_INCIDENTALS = [
+    ("Hotel Breakfast", "meals"),
+    ("Hotel Parking", "parking"),
+    ("Room Service", "meals"),
+    ("Hotel Internet", "communications"),
+    ("Minibar", "meals"),
+    ("Laundry", "other"),
+]
 VAGUE_KINDS = [("Travel - Other", "travel"), ("Miscellaneous", "other"), ("Travel", "travel")]
 
-CITIES = ["SAN FRAN", "SAN FRANCISCO", "NEW YORK", "NEW YORK NY", "CHICAGO", "BOSTON",
-          "SEATTLE", "AUSTIN", "DENVER", "ATLANTA", "LOS ANGELES", "MIAMI", "PARIS", "LONDON",
-          "MÜNCHEN", "ZÜRICH", "TORONTO", "TOKYO", "DALLAS", "PORTLAND", "SÃO PAULO", "KÖLN"]
+CITIES = [
+    "SAN FRAN",
+    "SAN FRANCISCO",
+    "NEW YORK",
+    "NEW YORK NY",
+    "CHICAGO",
+    "BOSTON",
+    "SEATTLE",
+    "AUSTIN",
+    "DENVER",
+    "ATLANTA",
+    "LOS ANGELES",
+    "MIAMI",
+    "PARIS",
+    "LONDON",
+    "MÜNCHEN",
+    "ZÜRICH",
+    "TORONTO",
+    "TOKYO",
+    "DALLAS",
+    "PORTLAND",
+    "SÃO PAULO",
+    "KÖLN",
+]
 
 # Time zones by region: (UTC offset hours, weight).
 TIMEZONES = [(-8, 3), (-7, 2), (-6, 3), (-5, 4), (0, 1), (1, 2), (2, 1), (9, 1), (5.5, 1)]
 
 # Currency of a foreign trip: (code, units per USD).
-CURRENCIES = [("EUR", 0.92), ("GBP", 0.79), ("CAD", 1.36), ("JPY", 151.0), ("CHF", 0.88),
-              ("INR", 83.0)]
+CURRENCIES = [
+    ("EUR", 0.92),
+    ("GBP", 0.79),
+    ("CAD", 1.36),
+    ("JPY", 151.0),
+    ("CHF", 0.88),
+    ("INR", 83.0),
+]
 
 CARD_FIELD_WIDTH = 25  # card networks carry about 22-25 characters of merchant name
 

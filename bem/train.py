@@ -28,6 +28,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import Pipeline
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from bem.baseline import fit_baseline
@@ -43,16 +44,29 @@ DEFAULT_TARGET_PRECISION = 0.95
 # leaves). "quick" is for smoke tests and tiny data.
 CANDIDATES: dict[str, list[dict[str, Any]]] = {
     "quick": [
-        {"max_iter": 60, "max_leaf_nodes": 15, "learning_rate": 0.15, "min_samples_leaf": 20,
-         "l2_regularization": 1.0},
+        {
+            "max_iter": 60,
+            "max_leaf_nodes": 15,
+            "learning_rate": 0.15,
+            "min_samples_leaf": 20,
+            "l2_regularization": 1.0,
+        },
     ],
     "standard": [
-        {"max_iter": 150, "max_leaf_nodes": 15, "learning_rate": 0.1, "min_samples_leaf": 40,
-         "l2_regularization": 1.0},
-        {"max_iter": 200, "max_leaf_nodes": 31, "learning_rate": 0.08, "min_samples_leaf": 40,
-         "l2_regularization": 1.0},
-        {"max_iter": 300, "max_leaf_nodes": 31, "learning_rate": 0.05, "min_samples_leaf": 100,
-         "l2_regularization": 3.0},
+        {
+            "max_iter": 200,
+            "max_leaf_nodes": 31,
+            "learning_rate": 0.08,
+            "min_samples_leaf": 40,
+            "l2_regularization": 1.0,
+        },
+        {
+            "max_iter": 300,
+            "max_leaf_nodes": 31,
+            "learning_rate": 0.05,
+            "min_samples_leaf": 100,
+            "l2_regularization": 3.0,
+        },
     ],
 }
 
@@ -68,6 +82,7 @@ class TrainSettings:
     candidates: str = "standard"
     calibration: str = "auto"  # "auto", "sigmoid" or "isotonic"
     progress: bool = True
+    threads: int | None = None  # OpenMP threads for the booster (None: library default)
 
 
 @dataclass
@@ -88,7 +103,7 @@ def split_users(users: np.ndarray, holdout: float, seed: int) -> tuple[np.ndarra
     """Boolean masks (train, held-out) over pairs, splitting by user."""
     distinct = np.asarray(sorted(set(users.tolist())), dtype=object)
     rng = np.random.default_rng(seed)
-    n_holdout = int(round(holdout * distinct.size)) if distinct.size > 1 else 0
+    n_holdout = round(holdout * distinct.size) if distinct.size > 1 else 0
     held = set(rng.permutation(distinct)[:n_holdout].tolist())
     held_mask = np.asarray([u in held for u in users.tolist()], dtype=bool)
     return ~held_mask, held_mask
@@ -108,9 +123,14 @@ def booster(params: dict[str, Any], seed: int) -> HistGradientBoostingClassifier
     return HistGradientBoostingClassifier(**params, early_stopping=False, random_state=seed)
 
 
-def out_of_fold(params: dict[str, Any], features: np.ndarray, labels: np.ndarray,
-                splits: list[tuple[np.ndarray, np.ndarray]], seed: int,
-                bar: tqdm | None = None) -> np.ndarray:
+def out_of_fold(
+    params: dict[str, Any],
+    features: np.ndarray,
+    labels: np.ndarray,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    seed: int,
+    bar: tqdm | None = None,
+) -> np.ndarray:
     """Out-of-fold decision values of one configuration."""
     decision = np.zeros(labels.shape[0])
     for train_index, test_index in splits:
@@ -130,14 +150,24 @@ def calibration_method(settings: TrainSettings, labels: np.ndarray) -> str:
 
 def train(dataset: Dataset, settings: TrainSettings) -> TrainResult:
     """Select, calibrate and fit the model; score held-out users with it and the baseline."""
+    with threadpool_limits(limits=settings.threads, user_api="openmp"):
+        return _train(dataset, settings)
+
+
+def _train(dataset: Dataset, settings: TrainSettings) -> TrainResult:
     if dataset.labels.sum() == 0:
         raise ValueError("the training data hold no positive pair")
     train_mask, holdout_mask = split_users(dataset.users, settings.holdout, settings.seed)
-    X, y, groups = dataset.features[train_mask], dataset.labels[train_mask], dataset.users[train_mask]
+    X, y = dataset.features[train_mask], dataset.labels[train_mask]
+    groups = dataset.users[train_mask]
     splits = grouped_splits(groups, settings.folds)
     candidates = CANDIDATES[settings.candidates]
-    bar = tqdm(total=len(candidates) * len(splits) + 1, desc="train", unit="fit",
-               disable=not settings.progress)
+    bar = tqdm(
+        total=len(candidates) * len(splits) + 1,
+        desc="train",
+        unit="fit",
+        disable=not settings.progress,
+    )
     selection = []
     best: tuple[float, int] | None = None
     best_decision = np.zeros(0)
@@ -145,15 +175,21 @@ def train(dataset: Dataset, settings: TrainSettings) -> TrainResult:
         decision = out_of_fold(params, X, y, splits, settings.seed, bar)
         fold_scores = [pr_auc(y[test], decision[test]) for _, test in splits]
         mean = float(np.nanmean(fold_scores))
-        selection.append({"params": params, "cv_pr_auc_mean": round(mean, 4),
-                          "cv_pr_auc_std": round(float(np.nanstd(fold_scores)), 4)})
+        selection.append(
+            {
+                "params": params,
+                "cv_pr_auc_mean": round(mean, 4),
+                "cv_pr_auc_std": round(float(np.nanstd(fold_scores)), 4),
+            }
+        )
         if best is None or mean > best[0] + 1e-4:
             best, best_decision = (mean, position), decision
     assert best is not None
     params = candidates[best[1]]
     method = calibration_method(settings, y)
-    calibrated = CalibratedClassifierCV(booster(params, settings.seed), method=method,
-                                        cv=splits, ensemble=False)
+    calibrated = CalibratedClassifierCV(
+        booster(params, settings.seed), method=method, cv=splits, ensemble=False
+    )
     pipeline = Pipeline([("model", calibrated)]).fit(X, y)
     bar.update(1)
     bar.close()
@@ -169,9 +205,16 @@ def train(dataset: Dataset, settings: TrainSettings) -> TrainResult:
         Xh, yh = dataset.features[holdout_mask], dataset.labels[holdout_mask]
         metrics["held_out"] = summary(yh, pipeline.predict_proba(Xh)[:, 1], threshold)
         metrics["baseline_held_out"] = summary(yh, baseline.score(Xh), 4 / 4.01)
-    return TrainResult(pipeline, threshold, params, method, metrics,
-                       sorted(set(groups.tolist())),
-                       sorted(set(dataset.users[holdout_mask].tolist())), baseline.card())
+    return TrainResult(
+        pipeline,
+        threshold,
+        params,
+        method,
+        metrics,
+        sorted(set(groups.tolist())),
+        sorted(set(dataset.users[holdout_mask].tolist())),
+        baseline.card(),
+    )
 
 
 def library_versions() -> dict[str, str]:
@@ -179,8 +222,12 @@ def library_versions() -> dict[str, str]:
     import joblib
     import sklearn
 
-    return {"python": platform.python_version(), "numpy": np.__version__,
-            "scikit-learn": sklearn.__version__, "joblib": joblib.__version__}
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scikit-learn": sklearn.__version__,
+        "joblib": joblib.__version__,
+    }
 
 
 def next_version(model_dir: Path) -> str:
@@ -193,9 +240,15 @@ def next_version(model_dir: Path) -> str:
     return f"{major}.{minor + 1}.0"
 
 
-def write_model(result: TrainResult, dataset: Dataset, settings: TrainSettings, model_dir: Path,
-                training_source: dict[str, Any], version: str | None = None,
-                clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> dict[str, Any]:
+def write_model(
+    result: TrainResult,
+    dataset: Dataset,
+    settings: TrainSettings,
+    model_dir: Path,
+    training_source: dict[str, Any],
+    version: str | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> dict[str, Any]:
     """Write model.joblib and model.json into `model_dir`; returns the card."""
     import joblib
 
@@ -209,19 +262,30 @@ def write_model(result: TrainResult, dataset: Dataset, settings: TrainSettings, 
         "name": MODEL_NAME,
         "version": chosen_version,
         "created_at": clock().strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "artifacts": {PICKLE_FILE: {"sha256": sha256_of(pickle_path),
-                                    "bytes": pickle_path.stat().st_size}},
+        "artifacts": {
+            PICKLE_FILE: {"sha256": sha256_of(pickle_path), "bytes": pickle_path.stat().st_size}
+        },
         "library_versions": library_versions(),
         "features": list(FEATURE_NAMES),
         "threshold": round(result.threshold, 6),
         "target_precision": settings.target_precision,
-        "estimator": {"kind": "HistGradientBoostingClassifier", "params": result.params,
-                      "calibration": result.method, "calibration_ensemble": False},
+        "estimator": {
+            "kind": "HistGradientBoostingClassifier",
+            "params": result.params,
+            "calibration": result.method,
+            "calibration_ensemble": False,
+        },
         "training_data": {
-            "digest": dataset.digest, "rows": dataset.n_rows, "users": dataset.n_users,
-            "pairs": len(dataset), "positives": int(dataset.labels.sum()),
-            "train_users": len(result.train_users), "holdout_users": len(result.holdout_users),
-            "holdout_share": settings.holdout, "split_seed": settings.seed, **training_source,
+            "digest": dataset.digest,
+            "rows": dataset.n_rows,
+            "users": dataset.n_users,
+            "pairs": len(dataset),
+            "positives": int(dataset.labels.sum()),
+            "train_users": len(result.train_users),
+            "holdout_users": len(result.holdout_users),
+            "holdout_share": settings.holdout,
+            "split_seed": settings.seed,
+            **training_source,
         },
         "baseline": result.baseline,
         "metrics": result.metrics,
