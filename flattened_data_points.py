@@ -141,22 +141,25 @@ class FlattenedDataPoints:
             message = f"{n_pairs} candidate pairs exceed the limit of {self.max_pairs_per_user}"
             errors.append(c.error_item("too_many_pairs", message, user_id=user_id))
             return
-        valid_budgets = [
-            budgets.append(r.record_id or "", user_id, r.numbers, r.texts)
-            for r in user_budgets
-            if r.problem is None
-        ]
-        valid_items = [
-            items.append(r.record_id or "", user_id, r.numbers, r.texts)
-            for r in user_items
-            if r.problem is None
-        ]
+        valid_budgets = _add_valid(budgets, user_budgets, user_id)
+        valid_items = _add_valid(items, user_items, user_id)
         if valid_budgets and valid_items:
-            b = np.asarray(valid_budgets, dtype=np.int64)
-            i = np.asarray(valid_items, dtype=np.int64)
+            b = np.arange(valid_budgets.start, valid_budgets.stop, dtype=np.int64)
+            i = np.arange(valid_items.start, valid_items.stop, dtype=np.int64)
             budget_index.append(np.repeat(b, i.size))
             item_index.append(np.tile(i, b.size))
-        errors.extend(_pair_errors(user_budgets, user_items, user_id))
+        if any(r.problem for r in user_budgets) or any(r.problem for r in user_items):
+            errors.extend(_pair_errors(user_budgets, user_items, user_id))
+
+
+def _add_valid(table: RecordTable, records: list[_Record], user_id: str | None) -> range:
+    """Append the records without problems to `table`, column by column."""
+    valid = [r for r in records if r.problem is None]
+    if not valid:
+        return range(0)
+    numbers = {name: [r.numbers[name] for r in valid] for name in valid[0].numbers}
+    texts = {name: [r.texts[name] for r in valid] for name in valid[0].texts}
+    return table.extend([r.record_id or "" for r in valid], user_id, numbers, texts)
 
 
 def _records(

@@ -20,21 +20,25 @@ class RecordTable:
     numbers: dict[str, list[float]] = field(default_factory=dict)
     texts: dict[str, list[str | None]] = field(default_factory=dict)
 
-    def append(
+    def extend(
         self,
-        record_id: str,
+        record_ids: list[str],
         user_id: str | None,
-        numbers: dict[str, float],
-        texts: dict[str, str | None],
-    ) -> int:
-        """Add one row; returns its index."""
-        self.ids.append(record_id)
-        self.users.append(user_id)
-        for name, number in numbers.items():
-            self.numbers.setdefault(name, []).append(number)
-        for name, text in texts.items():
-            self.texts.setdefault(name, []).append(text)
-        return len(self.ids) - 1
+        numbers: dict[str, list[float]],
+        texts: dict[str, list[str | None]],
+    ) -> range:
+        """Add rows column by column (every column list as long as `record_ids`).
+
+        Returns the new rows' indices.
+        """
+        first = len(self.ids)
+        self.ids.extend(record_ids)
+        self.users.extend([user_id] * len(record_ids))
+        for name, column in numbers.items():
+            self.numbers.setdefault(name, [np.nan] * first).extend(column)
+        for name, text_column in texts.items():
+            self.texts.setdefault(name, [None] * first).extend(text_column)
+        return range(first, len(self.ids))
 
     def number(self, name: str) -> np.ndarray:
         """A numeric column as float64 (NaN = missing)."""

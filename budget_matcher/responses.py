@@ -24,19 +24,23 @@ def scored_items(
     pairs: CandidatePairs, scores: np.ndarray, threshold: float
 ) -> list[dict[str, Any]]:
     """One item per pair: score (rounded to 6 places), ids, matched, user_id when named."""
-    rounded = np.round(scores, 6).tolist()
-    matched = (scores >= threshold).tolist()
-    budget_ids, item_ids, users = pairs.budget_ids, pairs.itemization_ids, pairs.user_ids
-    items: list[dict[str, Any]] = []
-    for k, score in enumerate(rounded):
-        item = {
-            "score": score,
-            "budget_id": budget_ids[k],
-            "itemization_id": item_ids[k],
-            "matched": matched[k],
-        }
-        if users[k] is not None:
-            item[c.USER_ID_KEY] = users[k]
+    columns = (
+        np.round(scores, 6).tolist(),
+        pairs.budget_ids,
+        pairs.itemization_ids,
+        (scores >= threshold).tolist(),
+    )
+    users = pairs.user_ids
+    if all(user is None for user in users):
+        return [
+            {"score": s, "budget_id": b, "itemization_id": i, "matched": m}
+            for s, b, i, m in zip(*columns, strict=True)
+        ]
+    items = []
+    for s, b, i, m, user in zip(*columns, users, strict=True):
+        item = {"score": s, "budget_id": b, "itemization_id": i, "matched": m}
+        if user is not None:
+            item[c.USER_ID_KEY] = user
         items.append(item)
     return items
 

@@ -11,6 +11,8 @@ These are the py_stringmatching measures, computed with rapidfuzz in C over arra
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler, Levenshtein
@@ -29,7 +31,7 @@ class _Vocabulary:
         self._code_of_raw: dict[str, int] = {}
         self._code_of_normal: dict[str, int] = {}
 
-    def codes(self, texts: list[str | None]) -> np.ndarray:
+    def codes(self, texts: Sequence[str | None]) -> np.ndarray:
         """The vocabulary code of each text (−1 when missing or empty after normalising)."""
         out = np.empty(len(texts), dtype=np.int64)
         for row, text in enumerate(texts):
@@ -49,19 +51,22 @@ class _Vocabulary:
             self._code_of_raw[text] = code
         return code
 
-    def token_matrix(self) -> tuple[np.ndarray, list[str]]:
-        """Token ids per string (padded with −1, at most MAX_TOKENS) and the token list."""
+    def flat_tokens(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+        """Token ids of all strings end to end, each string's start and length, the tokens."""
         token_ids: dict[str, int] = {}
-        matrix = np.full((len(self.strings), MAX_TOKENS), -1, dtype=np.int64)
+        flat: list[int] = []
+        starts = np.empty(len(self.strings), dtype=np.int64)
+        lengths = np.empty(len(self.strings), dtype=np.int64)
         for row, text in enumerate(self.strings):
-            for column, token in enumerate(text.split()[:MAX_TOKENS]):
-                matrix[row, column] = token_ids.setdefault(token, len(token_ids))
-        return matrix, list(token_ids)
+            words = text.split()[:MAX_TOKENS]
+            starts[row], lengths[row] = len(flat), len(words)
+            flat.extend(token_ids.setdefault(word, len(token_ids)) for word in words)
+        return np.asarray(flat, dtype=np.int64), starts, lengths, list(token_ids)
 
 
 def vendor_similarities(
-    budget_vendor_columns: list[list[str | None]],
-    item_vendors: list[str | None],
+    budget_vendor_columns: Sequence[Sequence[str | None]],
+    item_vendors: Sequence[str | None],
     budget_index: np.ndarray,
     item_index: np.ndarray,
 ) -> np.ndarray:
@@ -90,36 +95,41 @@ def _measures(left: np.ndarray, right: np.ndarray, vocabulary: _Vocabulary) -> n
     b = [strings[k] for k in right.tolist()]
     jaro_winkler = process.cpdist(a, b, scorer=JaroWinkler.normalized_similarity)
     levenshtein = process.cpdist(a, b, scorer=Levenshtein.normalized_similarity)
-    tokens, token_list = vocabulary.token_matrix()
-    jaccard, monge_elkan = _token_measures(tokens[left], tokens[right], token_list)
+    jaccard, monge_elkan = _token_measures(left, right, vocabulary)
     return np.column_stack([jaro_winkler, levenshtein, jaccard, monge_elkan])
 
 
 def _token_measures(
-    left: np.ndarray, right: np.ndarray, token_list: list[str]
+    left: np.ndarray, right: np.ndarray, vocabulary: _Vocabulary
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Token Jaccard and Monge-Elkan (Jaro-Winkler inside) for padded token-id rows."""
-    lt = left[:, :, None]
-    rt = right[:, None, :]
-    valid = (lt >= 0) & (rt >= 0)
-    intersection = ((lt == rt) & valid).sum(axis=(1, 2))
-    left_size = (left >= 0).sum(axis=1)
-    right_size = (right >= 0).sum(axis=1)
-    union = left_size + right_size - intersection
-    jaccard = np.divide(intersection, union, out=np.zeros(len(left)), where=union > 0)
+    """Token Jaccard and Monge-Elkan (Jaro-Winkler inside) for distinct string pairs.
+
+    Every (left token, right token) cell of every pair is laid out flat — pair by pair, left
+    token by left token — so maxima and sums are segment reductions, with no padding.
+    """
+    flat, starts, lengths, token_list = vocabulary.flat_tokens()
+    left_len, right_len = lengths[left], lengths[right]
+    cells_per_pair = left_len * right_len
+    pair_of_cell = np.repeat(np.arange(left.size), cells_per_pair)
+    pair_start = np.r_[0, np.cumsum(cells_per_pair)[:-1]]
+    offset = np.arange(pair_of_cell.size) - pair_start[pair_of_cell]
+    width = right_len[pair_of_cell]
+    left_token = flat[starts[left][pair_of_cell] + offset // width]
+    right_token = flat[starts[right][pair_of_cell] + offset % width]
+
+    same = left_token == right_token
+    intersection = np.add.reduceat(same, pair_start)
+    jaccard = intersection / (left_len + right_len - intersection)
 
     n_tokens = max(len(token_list), 1)
-    codes = np.where(valid, lt * n_tokens + rt, -1)
-    distinct, inverse = np.unique(codes, return_inverse=True)
-    scores = np.zeros(distinct.size)
-    known = distinct >= 0
-    if known.any():
-        firsts = [token_list[k] for k in (distinct[known] // n_tokens).tolist()]
-        seconds = [token_list[k] for k in (distinct[known] % n_tokens).tolist()]
-        scores[known] = process.cpdist(firsts, seconds, scorer=JaroWinkler.normalized_similarity)
-    cell = scores[inverse.reshape(codes.shape)]
-    cell[~valid] = -1.0
-    best = cell.max(axis=2)
-    rows = left >= 0
-    monge_elkan = np.where(rows, best, 0.0).sum(axis=1) / np.maximum(left_size, 1)
+    distinct, inverse = np.unique(left_token * n_tokens + right_token, return_inverse=True)
+    firsts = [token_list[k] for k in (distinct // n_tokens).tolist()]
+    seconds = [token_list[k] for k in (distinct % n_tokens).tolist()]
+    cell_scores = process.cpdist(firsts, seconds, scorer=JaroWinkler.normalized_similarity)
+    cell_scores = np.asarray(cell_scores, dtype=np.float64)[inverse]
+    # rows = (pair, left token) segments of length right_len, in order
+    row_starts = np.r_[0, np.cumsum(np.repeat(right_len, left_len))[:-1]]
+    best_per_row = np.maximum.reduceat(cell_scores, row_starts)
+    pair_row_start = np.r_[0, np.cumsum(left_len)[:-1]]
+    monge_elkan = np.add.reduceat(best_per_row, pair_row_start) / left_len
     return jaccard, monge_elkan

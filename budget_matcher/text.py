@@ -2,14 +2,21 @@
 
 normalise("SOUTHWEST AIR 5262134519") == "southwest air"; normalise("Southwest Airlines") ==
 "southwest airlin": transliterate (unidecode), lower-case, drop digits and punctuation, drop
-English stopwords (NLTK's list, read from nltk_data/ through NLTK), Snowball-stem each token.
-Results are cached: card feeds repeat the same few hundred vendor strings endlessly.
+English stopwords (NLTK's list, in NLTK's corpus layout under nltk_data/), stem each token with
+the English Snowball (Porter2) stemmer. Results are cached: card feeds repeat the same few
+hundred vendor strings endlessly.
+
+The runtime reads the stopword file and stems with `snowballstemmer` (the Snowball project's
+own Python port) instead of importing NLTK: `import nltk` loads ~560 modules (0.26 s of a
+cold start). The tests check both against NLTK itself (nltk.corpus.stopwords on nltk_data/ and
+nltk's SnowballStemmer) so the two never drift.
 """
 
 from __future__ import annotations
 
 import re
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from unidecode import unidecode
@@ -25,19 +32,22 @@ _FEED_NOISE = frozenset({"inc", "llc", "ltd", "co", "corp", "com", "www", "pos",
 _CACHE_SIZE = 65536
 
 
+STOPWORDS_FILE = Path("corpora") / "stopwords" / "english"
+
+
+def read_stopwords(data_dir: Path | None = None) -> frozenset[str]:
+    """NLTK's English stopword list from an nltk_data directory (one word per line)."""
+    directory = data_dir or config.env_path(config.ENV_NLTK_DATA, config.DEFAULT_NLTK_DATA)
+    lines = (directory / STOPWORDS_FILE).read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip() for line in lines if line.strip())
+
+
 @lru_cache(maxsize=1)
 def _language_tools() -> tuple[frozenset[str], Callable[[str], str]]:
-    """NLTK's English stopwords and Snowball stemmer, loaded once per process."""
-    import nltk
+    """The stopword set and the English Snowball stemmer, loaded once per process."""
+    import snowballstemmer
 
-    data_dir = str(config.env_path(config.ENV_NLTK_DATA, config.DEFAULT_NLTK_DATA))
-    if data_dir not in nltk.data.path:
-        nltk.data.path.insert(0, data_dir)
-    from nltk.corpus import stopwords
-    from nltk.stem.snowball import SnowballStemmer
-
-    words = frozenset(stopwords.words("english")) | _FEED_NOISE
-    return words, SnowballStemmer("english", ignore_stopwords=False).stem
+    return read_stopwords() | _FEED_NOISE, snowballstemmer.stemmer("english").stemWord
 
 
 @lru_cache(maxsize=_CACHE_SIZE)

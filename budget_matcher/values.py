@@ -9,10 +9,12 @@ from __future__ import annotations
 import math
 import re
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 import pytz
 
 MISSING = float("nan")
+_CACHE_SIZE = 65536  # distinct strings remembered per container (dates and amounts repeat)
 
 
 class ValueProblem(ValueError):
@@ -24,11 +26,11 @@ class ValueProblem(ValueError):
         self.message = message
 
 
-_CURRENCY = re.compile(r"^(?:[A-Za-z]{3}\s*)?[$€£¥]?\s*|\s*(?:[$€£¥]|[A-Za-z]{3})?$")
+# A leading or trailing ISO currency code (upper case) or currency sign.
+_CURRENCY = re.compile(r"^(?:[A-Z]{3}\s*)?[$€£¥]?\s*|\s*(?:[$€£¥]|[A-Z]{3})?$")
 _THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
 _DECIMAL_COMMA = re.compile(r"^\d+,\d{1,2}$")
 _PLAIN_NUMBER = re.compile(r"^\d+(\.\d*)?$|^\.\d+$")
-_ISO_Z = re.compile(r"Z$")
 _TRAILING_ZONE = re.compile(
     r"^(?P<stamp>.+?)\s+(?P<zone>[A-Za-z_]+(?:/[A-Za-z_+\-0-9]+)+|UTC|GMT)$"
 )
@@ -68,11 +70,27 @@ def parse_amount(value: object) -> float:
 
     Missing → NaN. Text that is no amount, booleans, containers, NaN/inf → ValueProblem.
     """
-    if is_missing(value):
+    if type(value) is str:
+        return _amount_from_text(value)
+    if value is None:
         return MISSING
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise ValueProblem("invalid_type", f"expected an amount string, got {type(value).__name__}")
-    number = float(value) if isinstance(value, (int, float)) else _parse_amount_text(value)
+    return _finite(float(value), value)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _amount_from_text(text: str) -> float:
+    if not text.strip():
+        return MISSING
+    try:
+        number = float(text)
+    except ValueError:
+        number = _parse_amount_text(text)
+    return _finite(number, text)
+
+
+def _finite(number: float, value: object) -> float:
     if not math.isfinite(number):
         raise ValueProblem("invalid_amount", f"amount is not finite: {value!r}")
     return number
@@ -106,11 +124,23 @@ def parse_datetime(value: object) -> float:
     resolved with pytz) and epoch seconds or milliseconds as numbers. Naive times are UTC.
     Missing → NaN; unreadable or implausible (before 1990, after 2100) → ValueProblem.
     """
-    if is_missing(value):
+    if type(value) is str:
+        return _datetime_from_text(value)
+    if value is None:
         return MISSING
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueProblem("invalid_type", f"expected a date string, got {type(value).__name__}")
-    moment = _epoch_number(float(value)) if isinstance(value, (int, float)) else _parse_text(value)
+    return _seconds(_epoch_number(float(value)), value)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _datetime_from_text(text: str) -> float:
+    if not text.strip():
+        return MISSING
+    return _seconds(_parse_text(text), text)
+
+
+def _seconds(moment: datetime, value: object) -> float:
     if not _EARLIEST <= moment < _LATEST:
         raise ValueProblem("invalid_date", f"date out of range: {_clip(str(value))!r}")
     return (moment - _EPOCH).total_seconds()
@@ -138,7 +168,7 @@ def _parse_text(text: str) -> datetime:
         except pytz.UnknownTimeZoneError as error:
             raise ValueProblem("invalid_date", f"unknown time zone in {_clip(text)!r}") from error
         raw = zoned.group("stamp")
-    moment = _parse_stamp(_ISO_Z.sub("+00:00", raw))
+    moment = _parse_stamp(raw)
     if moment is None:
         raise ValueProblem("invalid_date", f"not a date: {_clip(text)!r}")
     if moment.tzinfo is None:
@@ -170,7 +200,9 @@ def parse_identifier(value: object) -> str:
 
 def parse_text(value: object) -> str | None:
     """A free-text field: strings pass, numbers become text, missing → None."""
-    if is_missing(value):
+    if type(value) is str:
+        return value if value.strip() else None
+    if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise ValueProblem("invalid_type", f"expected a string, got {type(value).__name__}")
