@@ -191,6 +191,8 @@ def _train(dataset: Dataset, settings: TrainSettings) -> TrainResult:
         booster(params, settings.seed), method=method, cv=splits, ensemble=False
     )
     pipeline = Pipeline([("model", calibrated)]).fit(X, y)
+    # The fold index arrays are only needed to fit; kept, they would make the pickle ~25 MB.
+    calibrated.cv = len(splits)
     bar.update(1)
     bar.close()
     calibrator = calibrated.calibrated_classifiers_[0].calibrators[0]

@@ -27,6 +27,7 @@ def test_committed_model_card_describes_the_artefact(committed) -> None:
         MODEL_DIR / "model.joblib"
     )
     assert card["target_precision"] == 0.95
+    assert card["artifacts"]["model.joblib"]["bytes"] < 3_000_000  # loads at cold start
     data = card["training_data"]
     assert data["source"] == "synthetic" and len(data["digest"]) == 64
     assert data["generator"]["seed"] is not None

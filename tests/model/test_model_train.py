@@ -43,6 +43,7 @@ def test_train_pipeline_has_only_exportable_steps(quick_result) -> None:
     booster = steps[0].calibrated_classifiers_[0].estimator
     assert isinstance(booster, HistGradientBoostingClassifier)
     assert booster.n_iter_ <= 300 and booster.max_leaf_nodes <= 31
+    assert isinstance(steps[0].cv, int)  # no fold index arrays left in the pickle
 
 
 def test_train_threshold_reaches_target_precision_out_of_fold(quick_result, quick_settings) -> None:
