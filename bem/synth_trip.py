@@ -99,10 +99,11 @@ class TripBuilder:
             nights = rng.choices(range(0, 8), [1, 4, 5, 5, 3, 2, 1, 1])[0]
             self.build_trip(day, nights, budgeted=True)
             day += timedelta(days=nights)
-        if rng.random() < self.knobs.unbudgeted_trip:
-            offset = rng.randint(0, (day - profile.period_start).days + 20)
-            start = profile.period_start + timedelta(days=offset)
-            self.build_trip(start, rng.randint(1, 4), budgeted=False)
+        if rng.random() < self.knobs.unbudgeted_trip:  # a separate trip nobody budgeted
+            day += timedelta(days=rng.randint(3, 40))
+            nights = rng.randint(1, 4)
+            self.build_trip(day, nights, budgeted=False)
+            day += timedelta(days=nights)
         span = (day - profile.period_start).days + 30
         for _ in range(max(1, poisson(rng, 0.06 * span * self.knobs.distractors))):
             kind = rng.choice(["other", "other", "meal", "taxi", "parking", "fuel"])
@@ -205,17 +206,26 @@ class TripBuilder:
             return
         self.add_charges(budget_type, budget_id, stems, agency, cost, tax, trip)
 
-    def vendor_for(self, stems: list[str], agency: str | None, brand_stems: bool = True) -> str:
-        """How the card feed names the merchant of a charge."""
+    def brand_stem(self, stems: list[str]) -> str:
+        """A brand's card-feed stem: its usual one mostly, codes and variants sometimes."""
+        return stems[0] if self.rng.random() < 0.6 else self.rng.choice(stems)
+
+    def vendor_for(self, budget_type: str, stems: list[str], agency: str | None) -> str:
+        """How the card feed names the merchant of a charge.
+
+        A ticket bought through an agency is mostly settled by the carrier (the carrier is the
+        merchant); a prepaid hotel or car through an agency shows the agency.
+        """
         rng = self.rng
-        if agency is not None and brand_stems:
+        ticket = budget_type in ("flight", "rail")
+        if agency is not None and (not ticket or rng.random() < 0.15):
             stem = vocab.AGENCY_CARD[agency]
             if rng.random() < 0.5:
-                stem += "*" + rng.choice(stems)
+                stem += "*" + self.brand_stem(stems)
             return vocab.card_spelling(rng, stem, self.knobs.vendor)
         if rng.random() < 0.15:
-            return vocab.tool_spelling(rng, rng.choice(stems).title(), self.knobs.vendor)
-        return self.spell(stems)
+            return vocab.tool_spelling(rng, self.brand_stem(stems).title(), self.knobs.vendor)
+        return vocab.card_spelling(rng, self.brand_stem(stems), self.knobs.vendor)
 
     def converted(self, amount: float, trip: _Trip, abroad: bool) -> float:
         """The charge in the report currency: FX drift, foreign fees, or a currency slip."""
@@ -245,8 +255,15 @@ class TripBuilder:
             when = trip.start_utc  # posted at departure (lodged card, pay-at-station)
         tz = self.profile.home_tz if at_booking else trip.dest_tz
         total = self.converted(cost * (1 + tax), trip, abroad=not at_booking or trip.foreign)
-        vendor = self.vendor_for(stems, agency if at_booking else None)
+        vendor = self.vendor_for(budget_type, stems, agency if at_booking else None)
         kind_names = self._kind_names(budget_type)
+        if agency is not None and at_booking and rng.random() < 0.7:
+            self.add_item(
+                "agency_fee",
+                vocab.card_spelling(rng, vocab.AGENCY_CARD[agency], knobs.vendor),
+                rng.uniform(5, 40),
+                self.local_day(trip.booked, tz),
+            )
         if budget_type == "hotel" and not at_booking and rng.random() < knobs.itemize:
             self.add_folio(budget_id, vendor, kind_names, total, tax, trip)
         elif rng.random() < knobs.split:
@@ -287,7 +304,7 @@ class TripBuilder:
             look_alike = when + timedelta(days=rng.uniform(-2, 2))
             self.add_item(
                 budget_type,
-                self.vendor_for(stems, agency if at_booking else None),
+                self.vendor_for(budget_type, stems, agency if at_booking else None),
                 total * rng.uniform(0.8, 1.2),
                 self.local_day(look_alike, tz),
                 tag="companion",
@@ -360,10 +377,12 @@ class TripBuilder:
                 day = first + timedelta(days=rng.randrange(days))
                 if kind in ("airline_fee", "wifi"):
                     day = first
-                stems = vocab.DISTRACTOR_VENDORS.get(kind)
                 if kind == "airline_fee":
                     stems = trip.airline_stems or rng.choice(vocab.TRAVEL_VENDORS["flight"])[1]
-                vendor = self.spell(stems or ["MISC"])
+                    stem = self.brand_stem(stems)
+                else:
+                    stem = rng.choice(vocab.DISTRACTOR_VENDORS[kind])
+                vendor = vocab.card_spelling(rng, stem, self.knobs.vendor)
                 amount = self.converted(lognormal(rng, median, 0.5), trip, abroad=True)
                 self.add_item(kind, vendor, amount, day, tag=f"trip_{kind}")
 

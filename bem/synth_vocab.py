@@ -223,6 +223,11 @@ EXPENSE_KINDS: dict[str, list[tuple[str, str]]] = {
         ("Baggage Fees", "air"),
         ("Seat Upgrade", "airfare"),
     ],
+    "agency_fee": [
+        ("Travel Agency Fee", "travel"),
+        ("Booking Fee", "fees"),
+        ("Airfare Service Fee", "airfare"),
+    ],
     "other": [
         ("Office Supplies", "office"),
         ("Software", "software"),
