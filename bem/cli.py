@@ -12,7 +12,7 @@ import click
 
 # command name -> "module:attribute" of a click.Command
 COMMANDS: dict[str, str] = {
-    "train": "bem.train:train_command",
+    "train": "bem.train_cli:train_command",
     "evaluate": "bem.evaluate:evaluate_command",
     "synth": "bem.synth:synth_command",
     "invoke": "bem.emulator_cli:invoke_command",

@@ -42,12 +42,18 @@ DEFAULT_LOG_PAYLOAD_CHARS = 2048
 ENV_RESULTS_DB_URL = "BEM_RESULTS_DB_URL"
 ENV_RESULTS_SPOOL_DIR = "BEM_RESULTS_SPOOL_DIR"
 DEFAULT_RESULTS_SPOOL_DIR = Path("/tmp/bem-spool")
+# Compact result log lines for the CloudWatch-export path: on unless "0".
+ENV_RESULTS_LOG = "BEM_RESULTS_LOG"
 
 # Live metrics: CloudWatch EMF on by default; DogStatsD "host:port" when set.
 ENV_EMF_ENABLED = "BEM_EMF_ENABLED"
 ENV_METRICS_NAMESPACE = "BEM_METRICS_NAMESPACE"
 DEFAULT_METRICS_NAMESPACE = "BudgetExpenseMatcher"
 ENV_DOGSTATSD = "BEM_DOGSTATSD"
+# SMTP password for `bem monitor report --email-to` (never a command-line argument).
+ENV_SMTP_PASSWORD = "BEM_SMTP_PASSWORD"
+# The `service` dimension of the live metrics (Powertools' variable; default SERVICE_NAME).
+ENV_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
 
 # Build tooling: cache of wheels (~/.cache/bem by default) and target interpreters
 # (BEM_TARGET_PYTHON_3_12=/path/to/python3.12 overrides the pyenv lookup).

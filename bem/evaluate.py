@@ -1,0 +1,254 @@
+"""Evaluation of the served model against the rule baseline on the same users.
+
+Figures per scorer: PR-AUC, precision, recall, F1, the confusion matrix at the threshold, the
+best precision at recall ≥ 0.90, and a PR-curve plot (PNG) with both curves. The model is
+loaded through predict.load_model, so what is evaluated is what the Lambda serves; the rule
+baseline uses the parameters the training run fitted on its training users (model card).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+from bem.baseline import RuleBaseline
+from bem.dataset import Dataset, build_dataset, group_rows, load_dataset
+from bem.model_metrics import summary
+from bem.synth import SynthConfig, generate_users, knobs_from_options, user_rows
+from budget_matcher.features import compute_features
+from flattened_data_points import FlattenedDataPoints
+
+BASELINE_THRESHOLD = 4 / 4.01  # all four rules met (see bem.baseline)
+
+# The 2017 field report's example: a Southwest flight budget against a $24 taxi ride.
+SEED_EXAMPLE: dict[str, Any] = {
+    "budgets": [
+        {
+            "budget_price_budget": "140.0",
+            "travel_vendor_receipts": "Southwest Airlines",
+            "purchase_vendor_receipts": "Southwest Airlines",
+            "budget_id": "309366",
+            "start_datetime_trips": "2017-04-18 04:00:00",
+            "generated_at_budget": "2017-04-08 14:55:39",
+            "budget_type_budget": "flight",
+            "actual_cost_budget": "131.98",
+            "end_datetime_trips": "2017-04-19 04:00:00",
+        }
+    ],
+    "all_user_expense_lineitems": [
+        {
+            "expensed_amount_itemization": "24.0",
+            "expense_type_name_itemization": "Taxi",
+            "transaction_date_itemization": "2017-04-25 00:00:00",
+            "itemization_id": "4659496",
+            "expense_category_itemization": "taxi",
+            "vendor_name_expense": "taxi",
+            "expense_type_name_expense": "Taxi",
+            "expense_category_expense": "taxi",
+        }
+    ],
+}
+
+
+def seed_example_features() -> np.ndarray:
+    """Features of the seed example's one pair."""
+    return compute_features(FlattenedDataPoints(SEED_EXAMPLE).all().pairs)
+
+
+def compare(
+    labels: np.ndarray,
+    model_scores: np.ndarray,
+    threshold: float,
+    features: np.ndarray,
+    baseline: RuleBaseline,
+) -> dict[str, Any]:
+    """Model and baseline figures on the same pairs."""
+    return {
+        "model": summary(labels, model_scores, threshold),
+        "baseline": summary(labels, baseline.score(features), BASELINE_THRESHOLD),
+        "baseline_params": baseline.card(),
+    }
+
+
+def plot_pr_curves(
+    labels: np.ndarray, curves: dict[str, np.ndarray], path: Path, title: str
+) -> None:
+    """A PNG with one precision-recall curve per scorer."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import average_precision_score, precision_recall_curve
+
+    figure, axes = plt.subplots(figsize=(6, 4.5), dpi=100)
+    for name, scores in curves.items():
+        precision, recall, _ = precision_recall_curve(labels, scores)
+        ap = average_precision_score(labels, scores)
+        axes.step(recall, precision, where="post", label=f"{name} (PR-AUC {ap:.3f})")
+    axes.set_xlabel("recall")
+    axes.set_ylabel("precision")
+    axes.set_xlim(0, 1.01)
+    axes.set_ylim(0, 1.01)
+    axes.grid(alpha=0.3)
+    axes.legend(loc="lower left")
+    axes.set_title(title)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The report as a small Markdown table."""
+    lines = [
+        f"# {report['title']}",
+        "",
+        f"Data: {report['data']}",
+        "",
+        "| scorer | PR-AUC | precision | recall | F1 | P@R≥0.90 | tp | fp | fn | tn |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name in ("model", "baseline"):
+        figures = report[name]
+        c = figures["confusion"]
+        lines.append(
+            f"| {name} | {figures['pr_auc']} | {figures['precision']} | {figures['recall']} | "
+            f"{figures['f1']} | {figures['precision_at_recall_0.90']} | {c['tp']} | {c['fp']} | "
+            f"{c['fn']} | {c['tn']} |"
+        )
+    lines += [
+        "",
+        f"Model threshold {report['model']['threshold']}; baseline rules "
+        f"{report['baseline_params']}.",
+        "",
+    ]
+    if "seed_example_score" in report:
+        lines.append(
+            f"Seed example (flight budget vs $24 taxi): score {report['seed_example_score']:.4f}."
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_report(
+    report: dict[str, Any],
+    labels: np.ndarray,
+    curves: dict[str, np.ndarray],
+    directory: Path,
+    name: str,
+) -> list[Path]:
+    """`name`.json, `name`.md and `name`_pr.png in `directory`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = [directory / f"{name}.json", directory / f"{name}.md", directory / f"{name}_pr.png"]
+    paths[0].write_text(json.dumps(report, indent=2) + "\n")
+    paths[1].write_text(markdown(report))
+    plot_pr_curves(labels, curves, paths[2], report["title"])
+    return paths
+
+
+def evaluate_model(
+    model: Any, dataset: Dataset, baseline: RuleBaseline, title: str, data: str
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Score `dataset` with a LoadedModel (or anything with .score and .threshold)."""
+    scores = model.score(dataset.features)
+    report = {
+        "title": title,
+        "data": data,
+        "users": dataset.n_users,
+        **compare(dataset.labels, scores, model.threshold, dataset.features, baseline),
+        "seed_example_score": float(model.score(seed_example_features())[0]),
+    }
+    return report, {"model": scores, "rule baseline": baseline.score(dataset.features)}
+
+
+def synthetic_dataset(
+    users: int, seed: int, noise: float, overrides: tuple[str, ...] = ()
+) -> tuple[Dataset, SynthConfig]:
+    """A labeled dataset of freshly generated users."""
+    config = SynthConfig(users=users, seed=seed, knobs=knobs_from_options(noise, overrides))
+    generated = generate_users(config)
+    rows = [row for user in generated for row in user_rows(user)]
+    return build_dataset(group_rows(rows), n_rows=len(rows)), config
+
+
+@click.command("evaluate")
+@click.option(
+    "--model-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Model directory (default: model/ or $BEM_MODEL_DIR).",
+)
+@click.option(
+    "--form",
+    type=click.Choice(["sklearn", "lean"]),
+    default=None,
+    help="Which form of the model to evaluate (default: as served).",
+)
+@click.option(
+    "--data",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Labeled CSV/JSON (seed fields + user_id + is_match).",
+)
+@click.option(
+    "--unlisted",
+    type=click.Choice(["negative", "drop"]),
+    default="negative",
+    show_default=True,
+    help="Pairs no row lists: negatives, or left out.",
+)
+@click.option(
+    "--synth-users",
+    default=400,
+    show_default=True,
+    help="Without --data: how many synthetic users to generate.",
+)
+@click.option("--seed", default=1001, show_default=True, help="Seed of the synthetic users.")
+@click.option("--noise", default=1.0, show_default=True, help="Noise scale of synthetic users.")
+@click.option(
+    "--knob",
+    "overrides",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="One synthetic noise knob (see bem synth --help).",
+)
+@click.option(
+    "--report-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("reports"),
+    show_default=True,
+    help="Where the report goes.",
+)
+@click.option("--name", default="evaluation", show_default=True, help="Report file stem.")
+def evaluate_command(
+    model_dir: Path | None,
+    form: str | None,
+    data: Path | None,
+    unlisted: str,
+    synth_users: int,
+    seed: int,
+    noise: float,
+    overrides: tuple[str, ...],
+    report_dir: Path,
+    name: str,
+) -> None:
+    """Evaluate the model and the rule baseline on the same labeled users.
+
+    Example: bem evaluate --synth-users 500 --seed 2024 --noise 2.0 --name harsh
+    """
+    import predict
+
+    model = predict.load_model(model_dir, form)
+    baseline = RuleBaseline(**(model.card.get("baseline") or {}))
+    if data is not None:
+        dataset, described = load_dataset(data, unlisted), str(data)
+    else:
+        dataset, _ = synthetic_dataset(synth_users, seed, noise, overrides)
+        described = f"synthetic users={synth_users} seed={seed} noise={noise} {list(overrides)}"
+    title = f"model {model.version} vs rule baseline"
+    report, curves = evaluate_model(model, dataset, baseline, title, described)
+    paths = write_report(report, dataset.labels, curves, report_dir, name)
+    click.echo(markdown(report))
+    click.echo("wrote " + ", ".join(str(p) for p in paths), err=True)

@@ -1,0 +1,1 @@
+"""Monitoring tools: results store, labels, daily metrics, smoothing, anomalies, report."""

@@ -1,0 +1,148 @@
+"""The monitoring store: scored results, delayed labels and the schema version (SQLAlchemy Core).
+
+A SQLite file by default (`sqlite:///results.db`), PostgreSQL or anything SQLAlchemy speaks by
+URL (`--db` > `BEM_RESULTS_DB_URL` > default). `ensure_schema` is idempotent: it creates missing
+tables and indexes and adds columns that a newer version of the code declares (nullable, so old
+rows stay valid); it never drops or rewrites anything.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from budget_matcher import config
+from budget_matcher.results_db import (
+    create_engine,
+    dialect_insert,
+    insert_results,
+    metadata,
+    results,
+)
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "ensure_schema",
+    "insert_results",
+    "labels",
+    "metadata",
+    "open_store",
+    "resolve_url",
+    "results",
+    "upsert_labels",
+]
+
+SCHEMA_VERSION = 1
+DEFAULT_DB_URL = "sqlite:///results.db"
+
+labels = sa.Table(
+    "match_labels",
+    metadata,
+    sa.Column("budget_id", sa.String(), primary_key=True),
+    sa.Column("itemization_id", sa.String(), primary_key=True),
+    sa.Column("is_match", sa.Boolean(), nullable=False),
+    sa.Column("labeled_at", sa.DateTime(), nullable=False),
+    sa.Column("resolved_at", sa.DateTime(), nullable=True),
+    sa.Column("source", sa.String(), nullable=True),
+    sa.Column("ingested_at", sa.DateTime(), nullable=True),
+)
+
+schema_info = sa.Table(
+    "bem_schema",
+    metadata,
+    sa.Column("name", sa.String(), primary_key=True),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Column("migrated_at", sa.DateTime(), nullable=False),
+)
+
+_LABEL_KEY = ("budget_id", "itemization_id")
+
+
+def resolve_url(url: str | None = None) -> str:
+    """Explicit URL > `BEM_RESULTS_DB_URL` > `sqlite:///results.db`."""
+    return url or os.environ.get(config.ENV_RESULTS_DB_URL) or DEFAULT_DB_URL
+
+
+def open_store(url: str | None = None) -> Engine:
+    """An engine on the store, its schema created or migrated."""
+    engine = create_engine(resolve_url(url))
+    ensure_schema(engine)
+    return engine
+
+
+def ensure_schema(engine: Engine) -> list[str]:
+    """Create missing tables, add missing columns, record the version; returns what it did."""
+    actions: list[str] = []
+    with engine.begin() as connection:
+        inspector = sa.inspect(connection)
+        present = set(inspector.get_table_names())
+        for table in metadata.sorted_tables:
+            if table.name not in present:
+                table.create(connection)
+                actions.append(f"created table {table.name}")
+                continue
+            have = {column["name"] for column in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in have:
+                    _add_column(connection, table.name, column)
+                    actions.append(f"added column {table.name}.{column.name}")
+        _record_version(connection)
+    return actions
+
+
+def _add_column(connection: Connection, table_name: str, column: sa.Column[Any]) -> None:
+    preparer = connection.dialect.identifier_preparer
+    column_type = column.type.compile(dialect=connection.dialect)
+    connection.execute(
+        sa.text(
+            f"ALTER TABLE {preparer.quote(table_name)} "
+            f"ADD COLUMN {preparer.quote(column.name)} {column_type}"
+        )
+    )
+
+
+def _record_version(connection: Connection) -> None:
+    now = datetime.now(UTC).replace(tzinfo=None)
+    current = connection.execute(
+        sa.select(schema_info.c.version).where(schema_info.c.name == "store")
+    ).scalar()
+    if current is None:
+        connection.execute(
+            schema_info.insert().values(name="store", version=SCHEMA_VERSION, migrated_at=now)
+        )
+    elif current < SCHEMA_VERSION:
+        connection.execute(
+            schema_info.update()
+            .where(schema_info.c.name == "store")
+            .values(version=SCHEMA_VERSION, migrated_at=now)
+        )
+
+
+def upsert_labels(connection: Connection, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert labels; a label for a pair already labelled replaces it (the newest word wins)."""
+    if not rows:
+        return 0
+    latest: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        latest[tuple(row[k] for k in _LABEL_KEY)] = row
+    params = list(latest.values())
+    dialect = connection.dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        statement = dialect_insert(dialect, labels)
+        updates = {
+            name: statement.excluded[name]
+            for name in ("is_match", "labeled_at", "resolved_at", "source", "ingested_at")
+        }
+        connection.execute(
+            statement.on_conflict_do_update(index_elements=list(_LABEL_KEY), set_=updates), params
+        )
+        return len(params)
+    for row in params:
+        connection.execute(labels.delete().where(*(labels.c[k] == row[k] for k in _LABEL_KEY)))
+        connection.execute(labels.insert(), [row])
+    return len(params)

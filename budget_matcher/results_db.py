@@ -1,0 +1,113 @@
+"""The `scored_results` table and its idempotent insert (SQLAlchemy Core).
+
+Imported only when a results database is configured: SQLAlchemy ships in the zip only with
+`./build --with-results-db`. The monitoring tools (`bem.monitor.store`) add the labels table
+and migrations on the same metadata.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from budget_matcher.result_rows import RESULT_COLUMNS, RESULT_KEY, parse_iso
+
+RESULTS_TABLE = "scored_results"
+
+_TYPES: dict[str, Any] = {
+    "str": sa.String,
+    "float": sa.Float,
+    "bool": sa.Boolean,
+    "datetime": sa.DateTime,
+}
+
+metadata = sa.MetaData()
+
+results = sa.Table(
+    RESULTS_TABLE,
+    metadata,
+    *(
+        sa.Column(
+            name, _TYPES[kind](), primary_key=name in RESULT_KEY, nullable=name not in RESULT_KEY
+        )
+        for name, kind in RESULT_COLUMNS
+    ),
+    sa.Index("ix_scored_results_scored_at", "scored_at"),
+    sa.Index("ix_scored_results_pair", "budget_id", "itemization_id"),
+)
+
+_DATETIME_COLUMNS = tuple(name for name, kind in RESULT_COLUMNS if kind == "datetime")
+
+
+def create_engine(url: str, connect_timeout_s: int = 3) -> Engine:
+    """An engine that gives up quickly when the database is unreachable."""
+    connect_args: dict[str, Any] = {}
+    if url.startswith("postgresql"):
+        connect_args["connect_timeout"] = max(2, connect_timeout_s)
+    elif url.startswith("sqlite"):
+        connect_args["timeout"] = connect_timeout_s
+    return sa.create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+
+
+def to_db_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """JSON rows (ISO timestamps) as DB-API parameters (datetime objects)."""
+    converted = []
+    for row in rows:
+        params = {name: row.get(name) for name, _ in RESULT_COLUMNS}
+        for name in _DATETIME_COLUMNS:
+            value = params[name]
+            if isinstance(value, str):
+                params[name] = parse_iso(value)
+        converted.append(params)
+    return converted
+
+
+def insert_results(connection: Connection, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert rows, skipping any whose (request_id, budget_id, itemization_id) is stored.
+
+    Returns the number of rows offered. Uses INSERT .. ON CONFLICT DO NOTHING on SQLite and
+    PostgreSQL; on other databases it skips keys it finds already present.
+    """
+    if not rows:
+        return 0
+    params = _dedupe(to_db_rows(rows))
+    dialect = connection.dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        statement = dialect_insert(dialect, results).on_conflict_do_nothing(
+            index_elements=list(RESULT_KEY)
+        )
+        connection.execute(statement, params)
+        return len(rows)
+    for row in params:
+        exists = connection.execute(
+            sa.select(sa.literal(1)).where(*(results.c[k] == row[k] for k in RESULT_KEY))
+        ).first()
+        if exists is None:
+            connection.execute(results.insert(), [row])
+    return len(rows)
+
+
+def dialect_insert(dialect: str, table: sa.Table) -> Any:
+    """The INSERT construct of SQLite or PostgreSQL, which knows ON CONFLICT."""
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table)
+    from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+    return postgresql_insert(table)
+
+
+def _dedupe(params: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Keep the first row per key: one statement must not carry the same key twice."""
+    seen: set[tuple[Any, ...]] = set()
+    unique = []
+    for row in params:
+        key = tuple(row[k] for k in RESULT_KEY)
+        if key not in seen:
+            seen.add(key)
+            unique.append(row)
+    return unique

@@ -1,0 +1,209 @@
+"""Runtime writer of scored results: results database, local spool on faults, result log lines.
+
+- With `BEM_RESULTS_DB_URL` set, each answer's rows go to the `scored_results` table
+  (SQLAlchemy is imported only then). Any database fault spools the rows to
+  `BEM_RESULTS_SPOOL_DIR` as one JSON-lines file per answer (written to a temporary name and
+  renamed, so a reader never sees half a file); `bem monitor replay` or the next successful
+  write loads them. After a fault the database is not tried again for `retry_after_s`, so an
+  outage costs one connect timeout, not one per request.
+- Unless `BEM_RESULTS_LOG=0`, the rows are also printed as compact JSON log lines
+  (`{"bem_results": 1, ...}`, under 200 kB each) that `bem monitor ingest-logs` loads from a
+  CloudWatch export: the durable copy when the spool's /tmp disappears with its container.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from budget_matcher import config
+from budget_matcher.result_rows import COLUMN_NAMES, rows_from_compact, rows_to_compact
+
+logger = logging.getLogger(__name__)
+
+LOG_MARKER = "bem_results"
+LOG_LINE_MAX_BYTES = 200_000
+SPOOL_SUFFIX = ".jsonl"
+
+
+@dataclass
+class ReplayReport:
+    """What one replay of the spool did."""
+
+    files: int = 0
+    rows: int = 0
+    failed_files: int = 0
+
+
+def result_lines(rows: Sequence[dict[str, Any]], max_bytes: int = LOG_LINE_MAX_BYTES) -> list[str]:
+    """Rows as compact JSON lines, `{"bem_results": 1, "cols": [...], "rows": [[...]]}`.
+
+    Rows are split across lines so no line exceeds `max_bytes` (CloudWatch caps an event at
+    256 KiB); a single row longer than that still gets a line of its own.
+    """
+    lines: list[str] = []
+    chunk: list[str] = []
+    head = json.dumps({LOG_MARKER: 1, "cols": list(COLUMN_NAMES)}, separators=(",", ":"))[:-1]
+    size = len(head)
+    for values in rows_to_compact(rows):
+        encoded = json.dumps(values, separators=(",", ":"), default=str)
+        if chunk and size + len(encoded) + 12 > max_bytes:
+            lines.append(f'{head},"rows":[{",".join(chunk)}]}}')
+            chunk, size = [], len(head)
+        chunk.append(encoded)
+        size += len(encoded) + 1
+    if chunk:
+        lines.append(f'{head},"rows":[{",".join(chunk)}]}}')
+    return lines
+
+
+def rows_from_line(line: str) -> list[dict[str, Any]] | None:
+    """The rows of one result line (also when wrapped in a log prefix or a JSON `message`)."""
+    start = line.find("{")
+    if start < 0 or LOG_MARKER not in line:
+        return None
+    try:
+        document, _ = json.JSONDecoder().raw_decode(line, start)
+    except ValueError:
+        return None
+    return _rows_from_document(document)
+
+
+def _rows_from_document(document: Any) -> list[dict[str, Any]] | None:
+    if not isinstance(document, dict):
+        return None
+    if document.get(LOG_MARKER) == 1 and isinstance(document.get("rows"), list):
+        return rows_from_compact(document.get("cols", COLUMN_NAMES), document["rows"])
+    message = document.get("message")
+    if isinstance(message, dict):
+        return _rows_from_document(message)
+    if isinstance(message, str):
+        return rows_from_line(message)
+    return None
+
+
+def spool_files(spool_dir: Path) -> list[Path]:
+    """Complete spool files, oldest first."""
+    if not spool_dir.is_dir():
+        return []
+    return sorted(spool_dir.glob(f"*{SPOOL_SUFFIX}"))
+
+
+def read_spool_file(path: Path) -> Iterator[dict[str, Any]]:
+    """The rows of one spool file."""
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            rows = rows_from_line(line)
+            if rows:
+                yield from rows
+
+
+class ResultsSink:
+    """Writes each answer's rows to the database, or spools them; prints result log lines."""
+
+    def __init__(
+        self,
+        db_url: str | None = None,
+        spool_dir: Path | None = None,
+        log_lines: bool | None = None,
+        stream: TextIO | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        retry_after_s: float = 30.0,
+    ) -> None:
+        self.db_url = db_url if db_url is not None else os.environ.get(config.ENV_RESULTS_DB_URL)
+        self.spool_dir = spool_dir or config.env_path(
+            config.ENV_RESULTS_SPOOL_DIR, config.DEFAULT_RESULTS_SPOOL_DIR
+        )
+        if log_lines is None:
+            log_lines = os.environ.get(config.ENV_RESULTS_LOG, "1") != "0"
+        self.log_lines = log_lines
+        self.stream = stream
+        self.clock = clock
+        self.retry_after_s = retry_after_s
+        self._engine: Any = None
+        self._schema_ready = False
+        self._down_until = float("-inf")
+
+    def write(self, rows: Sequence[dict[str, Any]]) -> str:
+        """Store `rows`; returns where they went: "db", "spool" or "none" (no database)."""
+        if self.log_lines and rows:
+            try:
+                out = self.stream or sys.stdout
+                for line in result_lines(rows):
+                    out.write(line + "\n")
+                out.flush()
+            except Exception as error:  # a broken log stream must not cost the database copy
+                logger.warning("result log lines not written: %s", error)
+        if not self.db_url or not rows:
+            return "none"
+        if self.clock() < self._down_until:
+            self._spool(rows)
+            return "spool"
+        try:
+            self._insert(rows)
+        except Exception as error:  # any driver, network or schema fault
+            self._down_until = self.clock() + self.retry_after_s
+            logger.warning("results database unavailable (%s); spooling %d rows", error, len(rows))
+            self._spool(rows)
+            return "spool"
+        if spool_files(self.spool_dir):
+            try:
+                self.replay(max_files=1)
+            except Exception as error:
+                logger.warning("spool replay failed: %s", error)
+        return "db"
+
+    def replay(self, max_files: int | None = None) -> ReplayReport:
+        """Load spooled files into the database (idempotent) and delete each one loaded."""
+        report = ReplayReport()
+        for path in spool_files(self.spool_dir)[:max_files]:
+            rows = list(read_spool_file(path))
+            try:
+                self._insert(rows)
+            except Exception as error:
+                logger.warning("replay of %s failed: %s", path.name, error)
+                report.failed_files += 1
+                continue
+            path.unlink()
+            report.files += 1
+            report.rows += len(rows)
+        return report
+
+    def _insert(self, rows: Sequence[dict[str, Any]]) -> None:
+        from budget_matcher import results_db
+
+        if self._engine is None:
+            if not self.db_url:
+                raise RuntimeError(f"{config.ENV_RESULTS_DB_URL} is not set")
+            self._engine = results_db.create_engine(self.db_url)
+        with self._engine.begin() as connection:
+            if not self._schema_ready:
+                results_db.metadata.create_all(connection, tables=[results_db.results])
+            results_db.insert_results(connection, rows)
+        self._schema_ready = True
+
+    def _spool(self, rows: Sequence[dict[str, Any]]) -> Path:
+        self.spool_dir.mkdir(parents=True, exist_ok=True)
+        name = f"results-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:12]}"
+        temporary = self.spool_dir / f".{name}.tmp"
+        with temporary.open("w", encoding="utf-8") as handle:
+            for line in result_lines(rows):
+                handle.write(line + "\n")
+        final = self.spool_dir / f"{name}{SPOOL_SUFFIX}"
+        os.replace(temporary, final)
+        return final
+
+    def dispose(self) -> None:
+        """Close pooled connections."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+            self._schema_ready = False

@@ -1,0 +1,55 @@
+"""The committed model of record: loads as served, card consistent, meets the bar it reports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import predict
+from bem.baseline import RuleBaseline
+from bem.evaluate import evaluate_model, seed_example_features, synthetic_dataset
+from budget_matcher.features import FEATURE_NAMES
+
+MODEL_DIR = Path(__file__).resolve().parents[2] / "model"
+
+
+@pytest.fixture(scope="module")
+def committed():
+    return predict.load_model(MODEL_DIR, "sklearn")
+
+
+def test_committed_model_card_describes_the_artefact(committed) -> None:
+    card = committed.card
+    assert card["features"] == list(FEATURE_NAMES)
+    assert card["artifacts"]["model.joblib"]["sha256"] == predict.sha256_of(
+        MODEL_DIR / "model.joblib"
+    )
+    assert card["target_precision"] == 0.95
+    assert card["artifacts"]["model.joblib"]["bytes"] < 3_000_000  # loads at cold start
+    data = card["training_data"]
+    assert data["source"] == "synthetic" and len(data["digest"]) == 64
+    assert data["generator"]["seed"] is not None
+
+
+def test_committed_model_meets_the_bar_it_reports(committed) -> None:
+    held = committed.card["metrics"]["held_out"]
+    baseline = committed.card["metrics"]["baseline_held_out"]
+    assert held["pr_auc"] >= 0.97
+    assert held["precision_at_recall_0.90"] >= 0.95
+    assert held["pr_auc"] - baseline["pr_auc"] >= 0.10
+
+
+def test_committed_model_scores_seed_example_below_threshold(committed) -> None:
+    assert committed.score(seed_example_features())[0] < committed.threshold
+
+
+@pytest.mark.slow
+def test_committed_model_on_fresh_users_beats_baseline(committed) -> None:
+    dataset, _ = synthetic_dataset(150, seed=4242, noise=1.0)
+    baseline = RuleBaseline(**committed.card["baseline"])
+    report, _ = evaluate_model(committed, dataset, baseline, "fresh", "seed 4242")
+    assert report["model"]["pr_auc"] >= 0.95
+    assert report["model"]["pr_auc"] - report["baseline"]["pr_auc"] >= 0.10
+    json.dumps(report)  # the report is plain JSON

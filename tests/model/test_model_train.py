@@ -1,0 +1,165 @@
+"""Training: grouped folds, calibrated pipeline of the allowed shape, threshold, model card."""
+
+from __future__ import annotations
+
+import json
+
+import joblib
+import numpy as np
+import pytest
+import sklearn
+from click.testing import CliRunner
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
+
+import predict
+from bem.model_metrics import precision_recall_f1, summary
+from bem.train import grouped_splits, next_version, split_users, train
+from bem.train_cli import train_command
+from budget_matcher.features import FEATURE_NAMES
+
+
+def test_split_users_never_splits_a_user(small_dataset) -> None:
+    train_mask, held_mask = split_users(small_dataset.users, 0.25, seed=3)
+    assert not (train_mask & held_mask).any() and (train_mask | held_mask).all()
+    train_users = set(small_dataset.users[train_mask].tolist())
+    held_users = set(small_dataset.users[held_mask].tolist())
+    assert not train_users & held_users
+    assert len(held_users) == 30
+
+
+def test_grouped_splits_keep_users_in_one_fold(small_dataset) -> None:
+    for train_index, test_index in grouped_splits(small_dataset.users, 3):
+        assert not set(small_dataset.users[train_index]) & set(small_dataset.users[test_index])
+
+
+def test_train_pipeline_has_only_exportable_steps(quick_result) -> None:
+    steps = [step for _, step in quick_result.pipeline.steps]
+    if isinstance(steps[0], SimpleImputer):
+        steps = steps[1:]
+    assert len(steps) == 1 and isinstance(steps[0], CalibratedClassifierCV)
+    assert steps[0].ensemble is False and steps[0].method in ("sigmoid", "isotonic")
+    booster = steps[0].calibrated_classifiers_[0].estimator
+    assert isinstance(booster, HistGradientBoostingClassifier)
+    assert booster.n_iter_ <= 300 and booster.max_leaf_nodes <= 31
+    assert isinstance(steps[0].cv, int)  # no fold index arrays left in the pickle
+
+
+def test_train_threshold_reaches_target_precision_out_of_fold(quick_result, quick_settings) -> None:
+    cross_validated = quick_result.metrics["cross_validated"]
+    assert cross_validated["precision"] >= quick_settings.target_precision
+    assert 0.0 < quick_result.threshold < 1.0
+
+
+def test_train_reports_held_out_and_baseline(quick_result) -> None:
+    held, baseline = quick_result.metrics["held_out"], quick_result.metrics["baseline_held_out"]
+    assert held["pairs"] == baseline["pairs"] > 0
+    assert held["pr_auc"] > baseline["pr_auc"]
+    assert held["pr_auc"] > 0.85  # even 90 users and 60 trees learn the task
+
+
+def test_train_is_reproducible_from_seed(small_dataset, quick_result, quick_settings) -> None:
+    again = train(small_dataset, quick_settings)
+    sample = small_dataset.features[:2000]
+    np.testing.assert_array_equal(
+        again.pipeline.predict_proba(sample), quick_result.pipeline.predict_proba(sample)
+    )
+    assert again.threshold == quick_result.threshold
+
+
+def test_train_refuses_data_without_matches(small_dataset, quick_settings) -> None:
+    negative = small_dataset.subset(small_dataset.labels == 0)
+    with pytest.raises(ValueError, match="no positive"):
+        train(negative, quick_settings)
+
+
+def test_write_model_card_is_what_predict_checks(quick_model_dir) -> None:
+    card = json.loads((quick_model_dir / "model.json").read_text())
+    assert card["features"] == list(FEATURE_NAMES)
+    assert card["version"] == "0.1.0"
+    pickle = quick_model_dir / "model.joblib"
+    assert card["artifacts"]["model.joblib"] == {
+        "sha256": predict.sha256_of(pickle),
+        "bytes": pickle.stat().st_size,
+    }
+    assert card["library_versions"]["scikit-learn"] == sklearn.__version__
+    assert card["library_versions"]["joblib"] == joblib.__version__
+    assert set(card["training_data"]) >= {"digest", "rows", "users", "source"}
+    assert card["created_at"].endswith("Z")
+
+
+def test_write_model_loads_through_predict(quick_model_dir, small_dataset, quick_result) -> None:
+    model = predict.load_model(quick_model_dir, "sklearn")
+    assert model.threshold == pytest.approx(quick_result.threshold, abs=1e-6)
+    scores = model.score(small_dataset.features[:500])
+    np.testing.assert_allclose(
+        scores, quick_result.pipeline.predict_proba(small_dataset.features[:500])[:, 1]
+    )
+
+
+def test_write_model_tampered_pickle_is_refused(tmp_path, quick_model_dir) -> None:
+    for name in ("model.joblib", "model.json"):
+        (tmp_path / name).write_bytes((quick_model_dir / name).read_bytes())
+    with (tmp_path / "model.joblib").open("ab") as handle:
+        handle.write(b"\0")
+    with pytest.raises(predict.ModelUnavailable) as error:
+        predict.load_model(tmp_path, "sklearn")
+    assert error.value.code == "model_hash_mismatch"
+
+
+def test_next_version_bumps_minor(tmp_path, quick_model_dir) -> None:
+    assert next_version(tmp_path) == "1.0.0"
+    assert next_version(quick_model_dir) == "0.2.0"
+
+
+def test_summary_counts_are_consistent(quick_result, small_dataset) -> None:
+    labels = small_dataset.labels
+    scores = quick_result.pipeline.predict_proba(small_dataset.features)[:, 1]
+    figures = summary(labels, scores, quick_result.threshold)
+    counts = figures["confusion"]
+    assert sum(counts.values()) == len(labels)
+    assert figures["precision"] == round(precision_recall_f1(counts)[0], 4)
+
+
+@pytest.mark.slow
+def test_train_command_writes_model_and_reports(tmp_path) -> None:
+    from pathlib import Path
+
+    data = tmp_path / "history.csv"
+    from bem.synth import synth_command
+
+    runner = CliRunner()
+    made = runner.invoke(synth_command, ["--users", "60", "--seed", "9", "--out", str(data)])
+    assert made.exit_code == 0, made.output
+    model_dir, reports = tmp_path / "model", tmp_path / "reports"
+    args = [
+        "--data",
+        str(data),
+        "--model-dir",
+        str(model_dir),
+        "--report-dir",
+        str(reports),
+        "--candidates",
+        "quick",
+        "--folds",
+        "2",
+        "--harsh-noise",
+        "2",
+        "--harsh-users",
+        "20",
+        "--quiet",
+        "--seed",
+        "1",
+    ]
+    result = runner.invoke(train_command, args)
+    assert result.exit_code == 0, result.output
+    card = json.loads((model_dir / "model.json").read_text())
+    assert card["version"] == "1.0.0" and card["training_data"]["source"] == "history.csv"
+    assert "harsher_noise" in card["metrics"]
+    assert {p.name for p in Path(reports).iterdir()} >= {
+        "held_out.md",
+        "held_out_pr.png",
+        "harsher_noise.json",
+    }
+    assert predict.load_model(model_dir, "sklearn").version == "1.0.0"

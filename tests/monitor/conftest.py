@@ -1,0 +1,96 @@
+"""Fixtures for monitoring: a store on SQLite and on the local PostgreSQL, outcomes, a model."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import psycopg
+import pytest
+import sklearn
+from monitor_helpers import load_event
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.pipeline import Pipeline
+
+import predict
+from budget_matcher.features import FEATURE_NAMES
+
+PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=5"
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A throwaway PostgreSQL database for this test session, dropped afterwards."""
+    name = f"bem_monitor_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = psycopg.connect(PG_ADMIN, autocommit=True)
+    except psycopg.OperationalError as error:
+        pytest.fail(f"PostgreSQL at 127.0.0.1:5432 is required for these tests: {error}")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield name
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty store: a SQLite file, or a fresh schema in the session's PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    database = request.getfixturevalue("pg_database")
+    schema = f"s_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(
+        f"host=127.0.0.1 port=5432 user=postgres dbname={database}", autocommit=True
+    ) as connection:
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+    return (
+        f"postgresql+psycopg://postgres@127.0.0.1:5432/{database}?options=-csearch_path%3D{schema}"
+    )
+
+
+@pytest.fixture
+def batch_payload() -> Any:
+    """Three users' budgets and line items in one request."""
+    return load_event("batch_three_users.json")
+
+
+@pytest.fixture
+def tiny_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """BEM_MODEL_DIR pointing at a quickly trained model with a correct card."""
+    directory = tmp_path / "model"
+    directory.mkdir()
+    rng = np.random.default_rng(0)
+    features = rng.random((300, len(FEATURE_NAMES)))
+    pipeline = Pipeline([("classifier", HistGradientBoostingClassifier(max_iter=5))])
+    pipeline.fit(features, (features[:, 0] > 0.5).astype(int))
+    joblib.dump(pipeline, directory / predict.PICKLE_FILE)
+    card = {
+        "name": "monitor-test-model",
+        "version": "9.9.9-monitor",
+        "artifacts": {
+            predict.PICKLE_FILE: {"sha256": predict.sha256_of(directory / predict.PICKLE_FILE)}
+        },
+        "library_versions": {"scikit-learn": sklearn.__version__},
+        "features": list(FEATURE_NAMES),
+        "threshold": 0.5,
+    }
+    (directory / predict.CARD_FILE).write_text(json.dumps(card))
+    monkeypatch.setenv("BEM_MODEL_DIR", str(directory))
+    predict.reset_model_cache()
+    return directory
+
+
+@pytest.fixture(autouse=True)
+def _fresh_side_paths() -> Iterator[None]:
+    """Side-path writers are rebuilt from the environment in every test."""
+    from budget_matcher import side_paths
+
+    side_paths.configure(None, None)
+    yield
+    side_paths.configure(None, None)
