@@ -45,7 +45,9 @@ _DATETIME_COLUMNS = tuple(name for name, kind in RESULT_COLUMNS if kind == "date
 def create_engine(url: str, connect_timeout_s: int = 3) -> Engine:
     """An engine that gives up quickly when the database is unreachable."""
     connect_args: dict[str, Any] = {}
-    if url.startswith("postgresql"):
+    if url.startswith("postgresql+pg8000"):  # the pure-Python driver of the Lambda zip
+        connect_args["timeout"] = max(2, connect_timeout_s)
+    elif url.startswith("postgresql"):
         connect_args["connect_timeout"] = max(2, connect_timeout_s)
     elif url.startswith("sqlite"):
         connect_args["timeout"] = connect_timeout_s

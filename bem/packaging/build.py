@@ -52,6 +52,7 @@ class BuildOptions:
     revision: str = "HEAD"
     interpreter: Path | None = None
     compress_level: int = assemble.COMPRESS_LEVEL
+    verify_db_url: str | None = None
     log: Callable[[str], None] = field(default=lambda m: print(m, file=sys.stderr, flush=True))
 
 
@@ -267,6 +268,19 @@ def run_build(opts: BuildOptions) -> BuildResult:
             )
         except (verify.VerifyFailed, ProbeFailed, subprocess.TimeoutExpired) as exc:
             raise BuildFailed(f"verify: {exc}") from exc
+        if target.with_results_db:
+            try:
+                dialect = verify.verify_results_db(
+                    function_zip,
+                    interpreter,
+                    staging / "verify-db",
+                    target.runtime,
+                    layer_zip,
+                    opts.verify_db_url,
+                )
+            except (verify.VerifyFailed, ProbeFailed, subprocess.TimeoutExpired, OSError) as exc:
+                raise BuildFailed(f"verify with the results store: {exc}") from exc
+            opts.log(f"verify: the seed's results stored through the zip's SQLAlchemy ({dialect})")
         opts.log(
             f"verify: {verified.python} isolated, seed score {verified.score:.6f}, first "
             f"response {verified.first_response_seconds:.3f} s, peak RSS "
@@ -323,6 +337,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--staging", type=Path, help="work directory (default build_out/)")
     parser.add_argument("--revision", default="HEAD", help="git revision of the code")
     parser.add_argument("--interpreter", type=Path, help="target interpreter to use")
+    parser.add_argument(
+        "--verify-db-url",
+        help="with --with-results-db: database to verify against (default SQLite)",
+    )
     return parser.parse_args(argv)
 
 
@@ -353,6 +371,7 @@ def main(argv: list[str] | None = None) -> int:
                 staging=args.staging,
                 revision=args.revision,
                 interpreter=args.interpreter,
+                verify_db_url=args.verify_db_url,
             )
         )
     except (BuildFailed, UnsupportedTarget) as exc:

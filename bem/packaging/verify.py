@@ -80,6 +80,7 @@ def verify(
     runtime: str,
     layer_zip: Path | None = None,
     event: dict[str, Any] | None = None,
+    env: dict[str, str] | None = None,
 ) -> Verified:
     """Unzip like Lambda (/var/task, /opt) and score the seed example in isolation."""
     task = workdir / "task"
@@ -89,7 +90,7 @@ def verify(
         opt = workdir / "opt"
         extract_zip(layer_zip, opt)
         roots.append(opt / "python")
-    result = run_probe(interpreter, roots, event=event or SEED_EVENT, cwd=task)
+    result = run_probe(interpreter, roots, event=event or SEED_EVENT, env=env, cwd=task)
     score = check_response(result.response)
     check_modules(result, roots, runtime)
     return Verified(
@@ -99,3 +100,39 @@ def verify(
         python=result.python,
         modules=len(result.modules),
     )
+
+
+def verify_results_db(
+    function_zip: Path,
+    interpreter: Path,
+    workdir: Path,
+    runtime: str,
+    layer_zip: Path | None = None,
+    db_url: str | None = None,
+) -> str:
+    """Score the seed with BEM_RESULTS_DB_URL set and check the zip's SQLAlchemy stored it.
+
+    Default database: SQLite in `workdir` (read back here); another URL (e.g. the local
+    PostgreSQL through pg8000) is checked by the rows it reports, not read back.
+    """
+    import sqlite3
+
+    from budget_matcher import config
+
+    sqlite_path = workdir / "verify-results.db"
+    sqlite_path.unlink(missing_ok=True)
+    url = db_url or f"sqlite:///{sqlite_path}"
+    env = {
+        config.ENV_RESULTS_DB_URL: url,
+        config.ENV_RESULTS_SPOOL_DIR: str(workdir / "spool"),
+    }
+    verify(function_zip, interpreter, workdir, runtime, layer_zip, env=env)
+    spooled = list((workdir / "spool").glob("*")) if (workdir / "spool").exists() else []
+    if spooled:
+        raise VerifyFailed(f"the results went to the spool, not to {url}: {spooled[0].name}")
+    if db_url is None:
+        with sqlite3.connect(sqlite_path) as connection:
+            (count,) = connection.execute("SELECT count(*) FROM scored_results").fetchone()
+        if count < 1:
+            raise VerifyFailed("no row in scored_results after scoring the seed")
+    return url.split("://", 1)[0]
