@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 import zipfile
@@ -167,3 +168,16 @@ def test_build_layer_puts_dependencies_under_python(build_model_dir: Path, tmp_p
     layer_names = _names(result.layer_zip)
     assert all(name.startswith("python/") for name in layer_names)
     assert any(name.startswith("python/numpy/") for name in layer_names)
+
+
+def test_build_with_results_db_stores_through_the_zips_sqlalchemy(
+    build_model_dir: Path, tmp_path: Path
+) -> None:
+    result = build_once(tmp_path, build_model_dir, targets.BuildTarget(with_results_db=True))
+    tops = {name.split("/")[0] for name in _names(result.function_zip)}
+    assert {"sqlalchemy", "pg8000", "scramp"} <= tops
+    stored = tmp_path / "staging" / "py3.12-x86_64-lean-rdb" / "verify-db" / "verify-results.db"
+    with sqlite3.connect(stored) as connection:
+        rows = connection.execute("SELECT budget_id, itemization_id FROM scored_results").fetchall()
+    assert rows == [("309366", "4659496")]
+    assert result.verified is not None
