@@ -14,6 +14,7 @@ import os
 import shutil
 import struct
 import subprocess
+import threading
 import time
 import zipfile
 import zlib
@@ -107,7 +108,8 @@ def _deflate(data: bytes, level: int, cache: Path | None) -> bytes:
     stream = compressor.compress(data) + compressor.flush()
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+        # Unique per thread: identical files in one zip deflate concurrently.
+        partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.partial")
         partial.write_bytes(stream)
         partial.replace(path)
     return stream

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -115,8 +117,6 @@ def test_compile_bytecode_sourceless_is_deterministic_and_loadable(tmp_path: Pat
         assert not (package / "__init__.py").exists()
     first = (tmp_path / "a/pkg/__init__.pyc").read_bytes()
     assert first == (tmp_path / "b/pkg/__init__.pyc").read_bytes()
-    import subprocess
-
     done = subprocess.run(
         [
             str(interpreter),
@@ -234,3 +234,18 @@ def test_heldout_seed_comes_from_the_card_and_rows_have_the_feature_width() -> N
         assert rows is None  # no generator: the proof uses threshold probes alone
     else:
         assert rows is not None and rows.shape == (200, len(FEATURE_NAMES))
+
+
+def test_write_zip_deflate_cache_takes_identical_files_in_parallel(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    content = random.Random(0).randbytes(2_000_000)  # slow to deflate: threads overlap
+    for index in range(16):
+        (tree / f"pkg{index}").mkdir(parents=True)
+        (tree / f"pkg{index}/data.bin").write_bytes(content)
+    cache = tmp_path / "deflate"
+    assemble.write_zip(tmp_path / "cold.zip", [(tree, "")], epoch=0, cache=cache)
+    assemble.write_zip(tmp_path / "warm.zip", [(tree, "")], epoch=0, cache=cache)
+    assert (tmp_path / "cold.zip").read_bytes() == (tmp_path / "warm.zip").read_bytes()
+    assert len([p for p in cache.rglob("*") if p.is_file()]) == 1
+    with zipfile.ZipFile(tmp_path / "warm.zip") as archive:
+        assert archive.testzip() is None
