@@ -11,13 +11,14 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from budget_matcher import contract as c
 
 if TYPE_CHECKING:
     from budget_matcher.outcome import ScoringOutcome
-    from budget_matcher.pairs import CandidatePairs, RecordTable
+    from budget_matcher.pairs import RecordTable
 
 TEXT_LIMIT = 256  # characters kept of any free-text input
 
@@ -79,64 +80,77 @@ _KINDS = dict(RESULT_COLUMNS)
 def rows_from_outcome(outcome: ScoringOutcome) -> list[dict[str, Any]]:
     """One JSON-ready row per response item that names both a budget and a line item.
 
-    Items of records that could not be read at all (no budget id or no itemization id) are
-    counted by the live metrics but not stored: they have no pair to investigate.
+    The response lists the candidate pairs first, in pair order (budget_matcher.responses),
+    so item k < len(pairs) is pair k and takes that pair's inputs; the error items after them
+    belong to records that never became pairs and carry no inputs. Inputs are converted once
+    per budget and per line item, not once per pair. Items of records that could not be read
+    at all (no budget id or no itemization id) are counted by the live metrics but not
+    stored: they have no pair to investigate.
     """
-    inputs = _pair_inputs(outcome.pairs)
-    scored_at = to_iso(outcome.received_at)
+    template: dict[str, Any] = dict.fromkeys(COLUMN_NAMES)
+    template.update(
+        request_id=str(outcome.request_id),
+        scored_at=to_iso(outcome.received_at),
+        model_version=outcome.model_version,
+        threshold=_finite(outcome.threshold),
+    )
+    pairs = outcome.pairs
+    n_pairs = len(pairs) if pairs is not None else 0
+    budget_inputs = _record_inputs(pairs.budgets, _BUDGET_INPUTS) if pairs is not None else []
+    item_inputs = _record_inputs(pairs.items, _ITEM_INPUTS) if pairs is not None else []
+    budget_of = pairs.budget_index.tolist() if pairs is not None else []
+    item_of = pairs.item_index.tolist() if pairs is not None else []
     rows = []
-    for item in outcome.items:
+    for position, item in enumerate(outcome.items):
         budget_id, item_id = item.get(c.BUDGET_ID), item.get(c.ITEM_ID)
         if budget_id is None or item_id is None:
             continue
         user_id = item.get(c.USER_ID_KEY)
         error = item.get("error")
-        row: dict[str, Any] = dict.fromkeys(COLUMN_NAMES)
-        row.update(
-            request_id=str(outcome.request_id),
-            budget_id=str(budget_id),
-            itemization_id=str(item_id),
-            scored_at=scored_at,
-            model_version=outcome.model_version,
-            threshold=_finite(outcome.threshold),
-            score=_finite(item.get("score")),
-            matched=item.get("matched") if isinstance(item.get("matched"), bool) else None,
-            user_id=None if user_id is None else str(user_id),
-            error_code=error.get("code") if isinstance(error, dict) else None,
-        )
-        row.update(inputs.get((row["user_id"], row["budget_id"], row["itemization_id"]), {}))
+        matched = item.get("matched")
+        row = {
+            **template,
+            "budget_id": str(budget_id),
+            "itemization_id": str(item_id),
+            "score": _finite(item.get("score")),
+            "matched": matched if isinstance(matched, bool) else None,
+            "user_id": None if user_id is None else str(user_id),
+            "error_code": error.get("code") if isinstance(error, dict) else None,
+        }
+        if position < n_pairs:
+            row.update(budget_inputs[budget_of[position]])
+            row.update(item_inputs[item_of[position]])
         rows.append(row)
     return rows
 
 
-def _pair_inputs(pairs: CandidatePairs | None) -> dict[tuple[str | None, str, str], dict[str, Any]]:
-    """(user id, budget id, itemization id) -> the investigation inputs of that pair."""
-    if pairs is None:
-        return {}
-    budgets, items = pairs.budgets, pairs.items
-    found: dict[tuple[str | None, str, str], dict[str, Any]] = {}
-    for b, i in zip(pairs.budget_index.tolist(), pairs.item_index.tolist(), strict=True):
-        values = {
-            col: _column_value(budgets, field, b, col) for col, field in _BUDGET_INPUTS.items()
-        }
-        values.update(
-            {col: _column_value(items, field, i, col) for col, field in _ITEM_INPUTS.items()}
-        )
-        found[(budgets.users[b], budgets.ids[b], items.ids[i])] = values
-    return found
+def _record_inputs(table: RecordTable, inputs: dict[str, str]) -> list[dict[str, Any]]:
+    """Per record of `table`: its investigation inputs, converted column by column."""
+    columns = {column: _column_values(table, field, column) for column, field in inputs.items()}
+    names = list(columns)
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)]
 
 
-def _column_value(table: RecordTable, field: str, row: int, column: str) -> Any:
-    kind = _KINDS[column]
+def _column_values(table: RecordTable, field: str, column: str) -> list[Any]:
+    """One input column as row values: clipped text, finite numbers, ISO datetimes."""
     if field in table.texts:
-        text = table.texts[field][row]
-        return None if text is None else str(text)[:TEXT_LIMIT]
-    if field in table.numbers:
-        number = _finite(table.numbers[field][row])
-        if number is None or kind != "datetime":
-            return number
-        return to_iso(datetime.fromtimestamp(number, tz=UTC))
-    return None
+        return [None if t is None else str(t)[:TEXT_LIMIT] for t in table.texts[field]]
+    if field not in table.numbers:
+        return [None] * len(table)
+    numbers = [_finite(number) for number in table.numbers[field]]
+    if _KINDS[column] != "datetime":
+        return numbers
+    seen: dict[float, str] = {}
+    return [
+        None
+        if number is None
+        else seen.get(number) or seen.setdefault(number, _iso_of_epoch(number))
+        for number in numbers
+    ]
+
+
+def _iso_of_epoch(seconds: float) -> str:
+    return to_iso(datetime.fromtimestamp(seconds, tz=UTC))
 
 
 def _finite(value: Any) -> float | None:
@@ -167,9 +181,10 @@ def parse_iso(text: str | None) -> datetime | None:
     return moment
 
 
-def rows_to_compact(rows: Sequence[dict[str, Any]]) -> list[list[Any]]:
-    """Rows as lists in `COLUMN_NAMES` order (the compact log-line form)."""
-    return [[row.get(name) for name in COLUMN_NAMES] for row in rows]
+def rows_to_compact(rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """Rows as tuples in `COLUMN_NAMES` order (the compact log-line form)."""
+    pick = itemgetter(*COLUMN_NAMES)
+    return [pick(row) for row in rows]
 
 
 def rows_from_compact(columns: Sequence[str], values: Iterable[Sequence[Any]]) -> list[dict]:

@@ -47,22 +47,36 @@ def result_lines(rows: Sequence[dict[str, Any]], max_bytes: int = LOG_LINE_MAX_B
     """Rows as compact JSON lines, `{"bem_results": 1, "cols": [...], "rows": [[...]]}`.
 
     Rows are split across lines so no line exceeds `max_bytes` (CloudWatch caps an event at
-    256 KiB); a single row longer than that still gets a line of its own.
+    256 KiB); a single row longer than that still gets a line of its own. Blocks of rows are
+    encoded in one `json.dumps` call each, sized from the first row and halved when too big.
     """
-    lines: list[str] = []
-    chunk: list[str] = []
+    compact = rows_to_compact(rows)
+    if not compact:
+        return []
     head = json.dumps({LOG_MARKER: 1, "cols": list(COLUMN_NAMES)}, separators=(",", ":"))[:-1]
-    size = len(head)
-    for values in rows_to_compact(rows):
-        encoded = json.dumps(values, separators=(",", ":"), default=str)
-        if chunk and size + len(encoded) + 12 > max_bytes:
-            lines.append(f'{head},"rows":[{",".join(chunk)}]}}')
-            chunk, size = [], len(head)
-        chunk.append(encoded)
-        size += len(encoded) + 1
-    if chunk:
-        lines.append(f'{head},"rows":[{",".join(chunk)}]}}')
+    first_row_bytes = len(_encode(compact[:1])) + 1
+    per_line = max(1, (max_bytes - len(head) - 16) // (2 * first_row_bytes))
+    lines: list[str] = []
+    for start in range(0, len(compact), per_line):
+        _append_lines(compact[start : start + per_line], head, max_bytes, lines)
     return lines
+
+
+def _encode(block: Sequence[Sequence[Any]]) -> str:
+    return json.dumps(block, separators=(",", ":"), default=str)
+
+
+def _append_lines(
+    block: Sequence[Sequence[Any]], head: str, max_bytes: int, lines: list[str]
+) -> None:
+    """Append `block` as one line, or as halves (recursively) when the line would be too long."""
+    line = f'{head},"rows":{_encode(block)}}}'
+    if len(line) <= max_bytes or len(block) == 1:
+        lines.append(line)
+        return
+    middle = len(block) // 2
+    _append_lines(block[:middle], head, max_bytes, lines)
+    _append_lines(block[middle:], head, max_bytes, lines)
 
 
 def rows_from_line(line: str) -> list[dict[str, Any]] | None:
