@@ -19,6 +19,9 @@ from pathlib import Path
 import boto3
 from botocore.config import Config
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from budget_matcher import SERVICE_NAME
+
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "tests" / "events" / "seed_direct.json"
 ROUTE = "/test/budget_expense_matcher/"
@@ -70,7 +73,7 @@ def main() -> None:
             aws_secret_access_key="local",
             config=Config(retries={"max_attempts": 0}),
         )
-        response = client.invoke(FunctionName="budget_expense_matcher", Payload=body)
+        response = client.invoke(FunctionName=SERVICE_NAME, Payload=body)
         print(f"boto3 invoke -> {response['StatusCode']}")
         print(json.dumps(json.loads(response["Payload"].read()), indent=2))
     finally:
