@@ -106,38 +106,16 @@ def test_text_stopwords_and_stems_agree_with_nltk() -> None:
     assert read_stopwords() == frozenset(reader.words("english"))
     _, stem = _language_tools()
     nltk_stem = SnowballStemmer("english").stem
-    vocabulary = [
-        "airlines",
-        "airline",
-        "airways",
-        "hotels",
-        "lodging",
-        "accommodations",
-        "rentals",
-        "renting",
-        "cars",
-        "trains",
-        "railways",
-        "generously",
-        "running",
-        "flying",
-        "flies",
-        "dying",
-        "lying",
-        "skies",
-        "news",
-        "inning",
-        "outing",
-        "canning",
-        "marriott",
-        "hilton",
-        "southwest",
-        "united",
-        "delta",
-        "hertz",
-        "avis",
-        "enterprise",
-        "amtrak",
-        "restaurants",
-    ]
-    assert [stem(word) for word in vocabulary] == [nltk_stem(word) for word in vocabulary]
+    # The vocabulary the product meets: the generator's vendor and expense words, the README.
+    import inspect
+    import re
+
+    import bem.synth_vocab
+
+    text = inspect.getsource(bem.synth_vocab) + (config.TASK_ROOT / "README.md").read_text()
+    vocabulary = sorted({word.lower() for word in re.findall(r"[A-Za-z]{2,}", text)})
+    differing = [word for word in vocabulary if stem(word) != nltk_stem(word)]
+    # snowballstemmer follows the current Snowball English rules; NLTK an older revision
+    # (e.g. "added": "add" vs "ad"). Both sides of the model use the same one.
+    assert len(vocabulary) > 1000
+    assert len(differing) / len(vocabulary) < 0.01, differing
