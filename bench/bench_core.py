@@ -27,10 +27,9 @@ import py_stringmatching as sm
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bem.synth import SynthConfig, generate_users  # noqa: E402
-
 import lambda_handler  # noqa: E402
 import predict  # noqa: E402
+from bem.synth import SynthConfig, generate_users  # noqa: E402
 from budget_matcher import contract as c  # noqa: E402
 from budget_matcher.features import FEATURE_NAMES, TYPE_GROUPS, rank_within  # noqa: E402
 from budget_matcher.text import normalise, tokens  # noqa: E402
