@@ -98,8 +98,14 @@ def _tracked_runtime_files(repo: Path) -> list[str]:
     return [name for name in listed if (repo / name).is_file()]
 
 
-def write_placeholder_model(directory: Path) -> Path:
-    """A small HistGradientBoosting Pipeline on random features with a correct model card."""
+def write_placeholder_model(
+    directory: Path, version: str = "0.0.0-placeholder", name: str = "placeholder-model"
+) -> Path:
+    """A small HistGradientBoosting Pipeline on random features with a correct model card.
+
+    Its scores mean nothing; it lets the service, emulator and tests run without the model of
+    record.
+    """
     import joblib
     import numpy as np
     import sklearn
@@ -117,8 +123,8 @@ def write_placeholder_model(directory: Path) -> Path:
     pipeline.fit(features, labels)
     joblib.dump(pipeline, directory / predict.PICKLE_FILE)
     card = {
-        "name": "placeholder-emulator-model",
-        "version": "0.0.0-placeholder",
+        "name": name,
+        "version": version,
         "artifacts": {
             predict.PICKLE_FILE: {"sha256": predict.sha256_of(directory / predict.PICKLE_FILE)}
         },

@@ -19,39 +19,11 @@ from bem.baseline import RuleBaseline
 from bem.dataset import Dataset, build_dataset, group_rows, load_dataset
 from bem.model_metrics import summary
 from bem.synth import SynthConfig, generate_users, knobs_from_options, user_rows
+from budget_matcher.contract import SEED_EXAMPLE
 from budget_matcher.features import compute_features
 from flattened_data_points import FlattenedDataPoints
 
 BASELINE_THRESHOLD = 4 / 4.01  # all four rules met (see bem.baseline)
-
-# The 2017 field report's example: a Southwest flight budget against a $24 taxi ride.
-SEED_EXAMPLE: dict[str, Any] = {
-    "budgets": [
-        {
-            "budget_price_budget": "140.0",
-            "travel_vendor_receipts": "Southwest Airlines",
-            "purchase_vendor_receipts": "Southwest Airlines",
-            "budget_id": "309366",
-            "start_datetime_trips": "2017-04-18 04:00:00",
-            "generated_at_budget": "2017-04-08 14:55:39",
-            "budget_type_budget": "flight",
-            "actual_cost_budget": "131.98",
-            "end_datetime_trips": "2017-04-19 04:00:00",
-        }
-    ],
-    "all_user_expense_lineitems": [
-        {
-            "expensed_amount_itemization": "24.0",
-            "expense_type_name_itemization": "Taxi",
-            "transaction_date_itemization": "2017-04-25 00:00:00",
-            "itemization_id": "4659496",
-            "expense_category_itemization": "taxi",
-            "vendor_name_expense": "taxi",
-            "expense_type_name_expense": "Taxi",
-            "expense_category_expense": "taxi",
-        }
-    ],
-}
 
 
 def seed_example_features() -> np.ndarray:

@@ -11,7 +11,6 @@ Command: python -m bem.lean_export [MODEL_DIR]  (writes model_lean.npz, updates 
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import sys
@@ -23,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from budget_matcher.lean_model import FORMAT_NAME, FORMAT_VERSION, LeanModel
+from predict import sha256_of
 
 LEAN_FILENAME = "model_lean.npz"
 PICKLE_FILENAME = "model.joblib"
@@ -46,15 +46,6 @@ class EquivalenceReport:
 
     rows: int
     max_abs_diff: float
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _unwrap_frozen(estimator: Any) -> Any:
@@ -312,7 +303,7 @@ def update_card(card_path: Path, lean_path: Path) -> None:
     card = json.loads(card_path.read_text())
     artifacts = card.setdefault("artifacts", {})
     artifacts[lean_path.name] = {
-        "sha256": sha256_file(lean_path),
+        "sha256": sha256_of(lean_path),
         "bytes": lean_path.stat().st_size,
     }
     card_path.write_text(json.dumps(card, indent=2) + "\n")
@@ -332,7 +323,7 @@ def export_model_dir(
     pickle_path = model_dir / PICKLE_FILENAME
     model = joblib.load(pickle_path)
     lean_path = out_dir / LEAN_FILENAME
-    lean = export_pipeline(model, lean_path, sha256_file(pickle_path))
+    lean = export_pipeline(model, lean_path, sha256_of(pickle_path))
     rows = [np.asarray(holdout, dtype=np.float64)] if holdout is not None else []
     have = sum(r.shape[0] for r in rows)
     rows.append(probe_rows(lean, max(MIN_CHECK_ROWS - have, MIN_CHECK_ROWS // 2)))

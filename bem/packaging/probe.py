@@ -15,36 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from budget_matcher.contract import SEED_EXAMPLE
+
 PROBE_SCRIPT = Path(__file__).with_name("runtime_probe.py")
 
-# The 2017 seed example: one budget, one line item (deployment notes, "Request Format").
-SEED_EVENT: dict[str, Any] = {
-    "budgets": [
-        {
-            "budget_price_budget": "140.0",
-            "travel_vendor_receipts": "Southwest Airlines",
-            "purchase_vendor_receipts": "Southwest Airlines",
-            "budget_id": "309366",
-            "start_datetime_trips": "2017-04-18 04:00:00",
-            "generated_at_budget": "2017-04-08 14:55:39",
-            "budget_type_budget": "flight",
-            "actual_cost_budget": "131.98",
-            "end_datetime_trips": "2017-04-19 04:00:00",
-        }
-    ],
-    "all_user_expense_lineitems": [
-        {
-            "expensed_amount_itemization": "24.0",
-            "expense_type_name_itemization": "Taxi",
-            "transaction_date_itemization": "2017-04-25 00:00:00",
-            "itemization_id": "4659496",
-            "expense_category_itemization": "taxi",
-            "vendor_name_expense": "taxi",
-            "expense_type_name_expense": "Taxi",
-            "expense_category_expense": "taxi",
-        }
-    ],
-}
 
 # Environment of a Lambda sandbox the handler may read (no credentials, no network use).
 LAMBDA_ENV = {
@@ -87,7 +61,7 @@ def run_probe(
     with tempfile.TemporaryDirectory(prefix="bem-probe-") as scratch:
         event_path = Path(scratch) / "event.json"
         result_path = Path(scratch) / "result.json"
-        event_path.write_text(json.dumps(SEED_EVENT if event is None else event))
+        event_path.write_text(json.dumps(SEED_EXAMPLE if event is None else event))
         spec = {
             "paths": [str(p) for p in paths],
             "event": str(event_path),

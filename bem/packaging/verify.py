@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from bem.packaging.assemble import extract_zip
-from bem.packaging.probe import SEED_EVENT, ProbeResult, run_probe
+from bem.packaging.probe import ProbeResult, run_probe
+from budget_matcher.contract import SEED_EXAMPLE
 
 SEED_BUDGET_ID = "309366"
 SEED_ITEM_ID = "4659496"
@@ -90,7 +91,7 @@ def verify(
         opt = workdir / "opt"
         extract_zip(layer_zip, opt)
         roots.append(opt / "python")
-    result = run_probe(interpreter, roots, event=event or SEED_EVENT, env=env, cwd=task)
+    result = run_probe(interpreter, roots, event=event or SEED_EXAMPLE, env=env, cwd=task)
     score = check_response(result.response)
     check_modules(result, roots, runtime)
     return Verified(

@@ -93,3 +93,9 @@ def test_flatten_caps_pairs_per_user(seed_payload: dict[str, Any]) -> None:
     batch = FlattenedDataPoints({"users": [user]}, max_pairs_per_user=1000).all()
     assert len(batch.pairs) == 0
     assert batch.error_items[0]["error"]["code"] == "too_many_pairs"
+
+
+def test_flatten_seed_fixture_is_the_contract_example(seed_payload: dict[str, Any]) -> None:
+    from budget_matcher.contract import SEED_EXAMPLE
+
+    assert seed_payload == SEED_EXAMPLE

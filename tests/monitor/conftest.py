@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import joblib
-import numpy as np
 import psycopg
 import pytest
-import sklearn
 from monitor_helpers import load_event
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.pipeline import Pipeline
 
 import predict
-from budget_matcher.features import FEATURE_NAMES
+from bem.devzip import write_placeholder_model
 
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=5"
 
@@ -63,24 +57,7 @@ def batch_payload() -> Any:
 @pytest.fixture
 def tiny_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """BEM_MODEL_DIR pointing at a quickly trained model with a correct card."""
-    directory = tmp_path / "model"
-    directory.mkdir()
-    rng = np.random.default_rng(0)
-    features = rng.random((300, len(FEATURE_NAMES)))
-    pipeline = Pipeline([("classifier", HistGradientBoostingClassifier(max_iter=5))])
-    pipeline.fit(features, (features[:, 0] > 0.5).astype(int))
-    joblib.dump(pipeline, directory / predict.PICKLE_FILE)
-    card = {
-        "name": "monitor-test-model",
-        "version": "9.9.9-monitor",
-        "artifacts": {
-            predict.PICKLE_FILE: {"sha256": predict.sha256_of(directory / predict.PICKLE_FILE)}
-        },
-        "library_versions": {"scikit-learn": sklearn.__version__},
-        "features": list(FEATURE_NAMES),
-        "threshold": 0.5,
-    }
-    (directory / predict.CARD_FILE).write_text(json.dumps(card))
+    directory = write_placeholder_model(tmp_path / "model", "9.9.9-monitor", "monitor-test-model")
     monkeypatch.setenv("BEM_MODEL_DIR", str(directory))
     predict.reset_model_cache()
     return directory
