@@ -11,9 +11,7 @@ on a prefix of the same batch, extrapolated linearly to the whole batch (it is l
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
 import statistics
 import sys
 import time
@@ -26,6 +24,8 @@ import py_stringmatching as sm
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench_support import quiet_stdout  # noqa: E402
 
 import lambda_handler  # noqa: E402
 import predict  # noqa: E402
@@ -56,19 +56,6 @@ def batch_payload(target_pairs: int, seed: int = 7) -> dict[str, Any]:
 def percentile(values: list[float], q: float) -> float:
     """The q-th percentile of `values`."""
     return float(np.percentile(np.asarray(values), q))
-
-
-@contextlib.contextmanager
-def quiet_stdout():
-    """Send the handler's log lines to /dev/null while timing."""
-    saved = os.dup(1)
-    with open(os.devnull, "w") as sink:
-        os.dup2(sink.fileno(), 1)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 1)
-            os.close(saved)
 
 
 def time_seed(calls: int) -> list[float]:

@@ -15,7 +15,6 @@ HistGradientBoosting model of 200 trees is trained so the timing has the same sh
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import json
 import os
@@ -25,7 +24,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +32,8 @@ from typing import Any
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench_support import quiet_stdout  # noqa: E402
 
 from budget_matcher import config  # noqa: E402
 from budget_matcher.features import FEATURE_NAMES  # noqa: E402
@@ -135,19 +135,6 @@ def throwaway_model(directory: Path) -> None:
         "library_versions": {"scikit-learn": sklearn.__version__},
     }
     (directory / "model.json").write_text(json.dumps(card))
-
-
-@contextlib.contextmanager
-def quiet_stdout() -> Iterator[None]:
-    """Send the handler's log lines to /dev/null while timing."""
-    saved = os.dup(1)
-    with open(os.devnull, "w") as sink:
-        os.dup2(sink.fileno(), 1)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 1)
-            os.close(saved)
 
 
 def timed_call(handler: Any, body: str) -> tuple[float, int]:
