@@ -163,6 +163,33 @@ class NaiveScorer:
             eg,
         ]
 
+    def window_sum(self, row: pd.Series, items: list[dict[str, Any]]) -> float:
+        """Per pair, a scan of the user's items: same-vendor charges in the budget's window."""
+
+        def when(record: Any, name: str) -> float:
+            stamp = pd.to_datetime(record.get(name), errors="coerce", utc=True)
+            return np.nan if pd.isna(stamp) else stamp.timestamp()
+
+        vendor = (
+            normalise(row.get(c.ITEM_VENDOR)) if isinstance(row.get(c.ITEM_VENDOR), str) else None
+        )
+        day = 86400.0
+        low = np.fmin(when(row, c.BUDGET_GENERATED_AT), when(row, c.BUDGET_TRIP_START)) - 2 * day
+        high = when(row, c.BUDGET_TRIP_END) + 5 * day
+        reference = pd.to_numeric(row.get(c.BUDGET_ACTUAL_COST), errors="coerce")
+        if pd.isna(reference):
+            reference = pd.to_numeric(row.get(c.BUDGET_PRICE), errors="coerce")
+        if vendor is None or np.isnan(when(row, c.ITEM_DATE)) or np.isnan(low + high):
+            return np.nan
+        total = 0.0
+        for item in items:
+            other = item.get(c.ITEM_VENDOR)
+            same = isinstance(other, str) and normalise(other) == vendor
+            if same and low <= when(item, c.ITEM_DATE) <= high:
+                value = pd.to_numeric(item.get(c.ITEM_AMOUNT), errors="coerce")
+                total += 0.0 if pd.isna(value) else float(value)
+        return float(np.log1p(abs(total)) - np.log1p(abs(float(reference))))
+
     def score(self, payload: dict[str, Any], limit: int) -> int:
         """Score up to `limit` pairs one at a time; returns how many were scored."""
         done = 0
@@ -181,8 +208,10 @@ class NaiveScorer:
                 rank_within(budget_of, -features[:, 3]),
                 rank_within(item_of, closeness),
             ]
+            items = user["all_user_expense_lineitems"]
             for k in range(len(rows)):
-                vector = np.r_[features[k], [r[k] for r in ranks]].reshape(1, -1)
+                window_sum = self.window_sum(rows[k], items)
+                vector = np.r_[features[k], [r[k] for r in ranks], window_sum].reshape(1, -1)
                 self.model.score(vector)
             done += len(rows)
             if done >= limit:

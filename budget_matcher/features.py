@@ -15,7 +15,7 @@ import numpy as np
 from budget_matcher import contract as c
 from budget_matcher.pairs import CandidatePairs, RecordTable
 from budget_matcher.similarity import VENDOR_MEASURES, vendor_similarities
-from budget_matcher.text import tokens
+from budget_matcher.text import normalise, tokens
 
 SECONDS_PER_DAY = 86400.0
 
@@ -50,7 +50,12 @@ FEATURE_NAMES: tuple[str, ...] = (
     "amount_rank_in_budget",
     "vendor_rank_in_budget",
     "amount_rank_in_item",
+    # ln(1+|Σ same-vendor charges in the budget's window|) − ln(1+|cost|): split tickets, folio
+    # lines and refunds are each a fraction of the booked cost but together add up to it.
+    "vendor_window_sum_log_ratio",
 )
+WINDOW_BEFORE_DAYS = 2.0  # before min(budget creation, trip start)
+WINDOW_AFTER_DAYS = 5.0  # after trip end
 
 
 def compute_features(pairs: CandidatePairs) -> np.ndarray:
@@ -108,6 +113,9 @@ def compute_features(pairs: CandidatePairs) -> np.ndarray:
         rank_within(b, closeness),
         rank_within(b, -best_vendor),
         rank_within(i, closeness),
+        _vendor_window_sum_log_ratio(
+            pairs, amount, date, np.where(np.isnan(actual), budgeted, actual)
+        ),
     ]
     return np.column_stack(columns).astype(np.float64, copy=False)
 
@@ -117,6 +125,60 @@ def _amount_distance(amount: np.ndarray, reference: np.ndarray) -> tuple[np.ndar
     relative = np.abs(amount - reference) / np.maximum(np.abs(reference), 1.0)
     log_ratio = np.log1p(np.abs(amount)) - np.log1p(np.abs(reference))
     return relative, log_ratio
+
+
+def _vendor_window_sum_log_ratio(
+    pairs: CandidatePairs, amount: np.ndarray, date: np.ndarray, reference: np.ndarray
+) -> np.ndarray:
+    """Per pair (b, i): ln(1+|S|) − ln(1+|ref|), S = Σ amounts of b's candidate items with i's
+    normalised vendor dated in [min(created, start) − 2 d, end + 5 d] of b; NaN when i has no
+    vendor or date, b no window or no cost. Pairs of b are exactly its user's items, so the sum
+    runs over b's pairs: sort them by (budget, vendor, date), prefix-sum, searchsorted the window.
+    """
+    budgets, b = pairs.budgets, pairs.budget_index
+    codes = _vendor_codes(pairs.items.text(c.ITEM_VENDOR))[pairs.item_index]
+    created = budgets.number(c.BUDGET_GENERATED_AT)
+    low = (np.fmin(created, budgets.number(c.BUDGET_TRIP_START)) / SECONDS_PER_DAY)[b]
+    high = (budgets.number(c.BUDGET_TRIP_END) / SECONDS_PER_DAY)[b]
+    low, high = low - WINDOW_BEFORE_DAYS, high + WINDOW_AFTER_DAYS
+    days = date / SECONDS_PER_DAY
+    result = np.full(b.shape[0], np.nan)
+    valid = (codes >= 0) & ~np.isnan(days)
+    if not valid.any():
+        return result
+    # One group per (budget row, vendor code); a group's key band is [gid·width, gid·width + span].
+    _, group = np.unique(b[valid] * (int(codes.max()) + 1) + codes[valid], return_inverse=True)
+    first = float(np.min(days[valid]))
+    width = float(np.max(days[valid])) - first + 2.0
+    keys = group * width + (days[valid] - first)
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    cumulative = np.r_[0.0, np.cumsum(np.nan_to_num(amount[valid])[order])]
+    base = group * width
+    low_keys = base + np.clip(low[valid] - first, 0.0, width - 1.0)
+    high_keys = base + np.clip(high[valid] - first, -0.5, width - 1.0)
+    start = np.searchsorted(sorted_keys, low_keys, side="left")
+    stop = np.searchsorted(sorted_keys, high_keys, side="right")
+    total = cumulative[np.maximum(stop, start)] - cumulative[start]
+    ratio = np.log1p(np.abs(total)) - np.log1p(np.abs(reference[valid]))
+    ratio[np.isnan(low[valid]) | np.isnan(high[valid])] = np.nan
+    result[valid] = ratio
+    return result
+
+
+def _vendor_codes(vendors: list[str | None]) -> np.ndarray:
+    """An int code per row for its normalised vendor (−1 when missing)."""
+    index: dict[str, int] = {}
+    normalised = [_normalise_cached(text) for text in vendors]
+    return np.asarray(
+        [-1 if text is None else index.setdefault(text, len(index)) for text in normalised],
+        dtype=np.int64,
+    )
+
+
+@lru_cache(maxsize=65536)
+def _normalise_cached(text: str | None) -> str | None:
+    return normalise(text)
 
 
 @lru_cache(maxsize=4096)

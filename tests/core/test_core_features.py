@@ -119,3 +119,51 @@ def test_text_stopwords_and_stems_agree_with_nltk() -> None:
     # (e.g. "added": "add" vs "ad"). Both sides of the model use the same one.
     assert len(vocabulary) > 1000
     assert len(differing) / len(vocabulary) < 0.01, differing
+
+
+def _line_item(item_id: str, amount: str, date: str, vendor: str | None) -> dict[str, Any]:
+    return {
+        "itemization_id": item_id,
+        "expensed_amount_itemization": amount,
+        "transaction_date_itemization": date,
+        "vendor_name_expense": vendor,
+        "expense_type_name_itemization": "Airfare",
+    }
+
+
+def test_vendor_window_sum_log_ratio_adds_split_charges_in_window() -> None:
+    budget: dict[str, str | None] = {
+        "budget_id": "b1",
+        "budget_type_budget": "flight",
+        "budget_price_budget": "450.0",
+        "actual_cost_budget": "400.0",
+        "travel_vendor_receipts": "Southwest Airlines",
+        "generated_at_budget": "2017-04-08 14:55:39",
+        "start_datetime_trips": "2017-04-18 04:00:00",
+        "end_datetime_trips": "2017-04-19 04:00:00",
+    }
+    items = [
+        _line_item("split-1", "250.0", "2017-04-08 00:00:00", "SOUTHWEST AIR 5262134519"),
+        _line_item("split-2", "150.0", "2017-04-18 00:00:00", "Southwest Air #88"),
+        _line_item("other-vendor", "90.0", "2017-04-18 00:00:00", "Marriott"),
+        _line_item("outside", "75.0", "2017-04-25 00:00:00", "SOUTHWEST AIR"),
+        _line_item("no-vendor", "400.0", "2017-04-18 00:00:00", None),
+    ]
+    payload = {"budgets": [budget], "all_user_expense_lineitems": items}
+    pairs = FlattenedDataPoints(payload).all().pairs
+    column = compute_features(pairs)[:, _column("vendor_window_sum_log_ratio")]
+    value = dict(zip(pairs.itemization_ids, column.tolist(), strict=True))
+    assert FEATURE_NAMES[-1] == "vendor_window_sum_log_ratio"
+    # 250 + 150 = the actual cost; the $75 charge is after end + 5 days, so it is left out.
+    assert value["split-1"] == pytest.approx(0.0)
+    assert value["split-2"] == pytest.approx(0.0)
+    assert value["outside"] == pytest.approx(0.0)
+    # Another vendor sums only its own charge.
+    assert value["other-vendor"] == pytest.approx(np.log1p(90.0) - np.log1p(400.0))
+    assert np.isnan(value["no-vendor"])
+    # Without an actual cost the budgeted price is the reference; without a window, NaN.
+    budget.update(actual_cost_budget=None)
+    column = compute_features(FlattenedDataPoints(payload).all().pairs)
+    assert column[0, -1] == pytest.approx(np.log1p(400.0) - np.log1p(450.0))
+    budget.update(end_datetime_trips=None)
+    assert np.isnan(compute_features(FlattenedDataPoints(payload).all().pairs)[0, -1])
