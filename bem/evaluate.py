@@ -16,6 +16,7 @@ import click
 import numpy as np
 
 from bem.baseline import RuleBaseline
+from bem.data_options import data_source_options
 from bem.dataset import Dataset, build_dataset, group_rows, load_dataset
 from bem.model_metrics import summary
 from bem.synth import SynthConfig, generate_users, knobs_from_options, user_rows
@@ -158,33 +159,11 @@ def synthetic_dataset(
     default=None,
     help="Which form of the model to evaluate (default: as served).",
 )
-@click.option(
-    "--data",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="Labeled CSV/JSON (seed fields + user_id + is_match).",
-)
-@click.option(
-    "--unlisted",
-    type=click.Choice(["negative", "drop"]),
-    default="negative",
-    show_default=True,
-    help="Pairs no row lists: negatives, or left out.",
-)
-@click.option(
-    "--synth-users",
-    default=400,
-    show_default=True,
-    help="Without --data: how many synthetic users to generate.",
-)
-@click.option("--seed", default=1001, show_default=True, help="Seed of the synthetic users.")
-@click.option("--noise", default=1.0, show_default=True, help="Noise scale of synthetic users.")
-@click.option(
-    "--knob",
-    "overrides",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="One synthetic noise knob (see bem synth --help).",
+@data_source_options(
+    synth_users=400,
+    seed=1001,
+    users_help="Without --data: how many synthetic users to generate.",
+    seed_help="Seed of the synthetic users.",
 )
 @click.option(
     "--report-dir",

@@ -10,6 +10,7 @@ import click
 import numpy as np
 from sklearn.pipeline import Pipeline
 
+from bem.data_options import data_source_options
 from bem.train import (
     CANDIDATES,
     DEFAULT_TARGET_PRECISION,
@@ -31,33 +32,11 @@ class _FittedScorer:
 
 
 @click.command("train")
-@click.option(
-    "--data",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="Labeled CSV/JSON (seed fields + user_id + is_match).",
-)
-@click.option(
-    "--unlisted",
-    type=click.Choice(["negative", "drop"]),
-    default="negative",
-    show_default=True,
-    help="Pairs no row lists: negatives, or left out.",
-)
-@click.option(
-    "--synth-users",
-    default=2000,
-    show_default=True,
-    help="Without --data: train on this many synthetic users.",
-)
-@click.option("--seed", default=0, show_default=True, help="Seed of data, split and model.")
-@click.option("--noise", default=1.0, show_default=True, help="Noise scale of synthetic users.")
-@click.option(
-    "--knob",
-    "overrides",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="One synthetic noise knob (see bem synth --help).",
+@data_source_options(
+    synth_users=2000,
+    seed=0,
+    users_help="Without --data: train on this many synthetic users.",
+    seed_help="Seed of data, split and model.",
 )
 @click.option(
     "--model-dir",
