@@ -163,3 +163,16 @@ def test_train_command_writes_model_and_reports(tmp_path) -> None:
         "harsher_noise.json",
     }
     assert predict.load_model(model_dir, "sklearn").version == "1.0.0"
+
+
+def test_choose_candidate_prefers_the_cheaper_model_within_tolerance() -> None:
+    from bem.train import SELECTION_TOLERANCE, choose_candidate
+
+    selection = [
+        {"cv_pr_auc_mean": 0.980, "serving_cost": 300 * 31},
+        {"cv_pr_auc_mean": 0.980 - SELECTION_TOLERANCE / 2, "serving_cost": 120 * 31},
+        {"cv_pr_auc_mean": 0.970, "serving_cost": 60 * 15},
+    ]
+    assert choose_candidate(selection) == 1
+    selection[1]["cv_pr_auc_mean"] = 0.980 - 2 * SELECTION_TOLERANCE
+    assert choose_candidate(selection) == 0
