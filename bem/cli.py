@@ -12,17 +12,19 @@ import click
 
 # command name -> "module:attribute" of a click.Command
 COMMANDS: dict[str, str] = {
-    "train": "bem.train_cli:train_command",
-    "evaluate": "bem.evaluate:evaluate_command",
-    "synth": "bem.synth:synth_command",
-    "invoke": "bem.emulator_cli:invoke_command",
-    "serve": "bem.emulator_cli:serve_command",
-    "deploy": "bem.deploy:deploy_command",
+    "build": "bem.packaging.cli:build_command",
+    "train": "bem.model.cli:train_command",
+    "evaluate": "bem.model.cli:evaluate_command",
+    "synth": "bem.synth.cli:synth_command",
+    "invoke": "bem.local.cli:invoke_command",
+    "serve": "bem.local.cli:serve_command",
+    "deploy": "bem.deploy.cli:deploy_command",
     "monitor": "bem.monitor.cli:monitor_group",
 }
 
 # command name -> the one-line help `bem --help` shows without importing the command
 SUMMARIES: dict[str, str] = {
+    "build": "Build deploy.zip for Lambda (the same as ./build).",
     "train": "Train the model on generated or labeled data; write model/ and its card.",
     "evaluate": "Evaluate the model and the rule baseline on held-out users.",
     "synth": "Generate realistic labeled users (budgets, card-feed line items).",
@@ -59,5 +61,5 @@ class LazyGroup(click.Group):
 def main() -> None:
     """Budget–expense matcher: train, build, run locally, deploy and monitor.
 
-    Example: bem train --users 2000 && ./build && bem invoke "$(cat tests/events/seed_direct.json)"
+    Example: bem build && bem invoke "$(cat tests/events/seed_direct.json)"
     """

@@ -29,7 +29,8 @@ from bench_support import quiet_stdout  # noqa: E402
 
 import lambda_handler  # noqa: E402
 import predict  # noqa: E402
-from bem.synth import SynthConfig, generate_users  # noqa: E402
+from bem.synth.knobs import SynthConfig  # noqa: E402
+from bem.synth.users import generate_users  # noqa: E402
 from budget_matcher import contract as c  # noqa: E402
 from budget_matcher.features import FEATURE_NAMES, TYPE_GROUPS, rank_within  # noqa: E402
 from budget_matcher.text import normalise, tokens  # noqa: E402

@@ -10,7 +10,7 @@ Figures printed:
 - naive: a fresh runtime per request, the way `docker run lambci/lambda` or `sam local invoke`
   work — `bem invoke` run as a new process each time (cold start + init + one invoke), wall
   time median of 5; this is also `bem invoke`'s cold wall time.
-Without ./build's deploy.zip it uses the development zip (bem/devzip.py).
+Without ./build's deploy.zip it uses the development zip (bem/local/devzip.py).
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from bem.devzip import ensure_deploy_zip  # noqa: E402
-from tests.emulator.conftest import ServeProcess, lambda_client  # noqa: E402
+from bem.local.devzip import ensure_deploy_zip  # noqa: E402
+from bem.local.testing import ServeProcess, lambda_client  # noqa: E402
 
 
 def percentiles(samples_ms: list[float]) -> str:

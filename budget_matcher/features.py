@@ -1,6 +1,6 @@
 """The one feature function: candidate pairs → feature matrix.
 
-Used unchanged by training (bem.dataset), the Lambda (predict.py) and batch scoring. Every
+Used unchanged by training (bem.model.dataset), the Lambda (predict.py) and batch scoring. Every
 feature is computed column-wise over all pairs; string similarities are computed once per
 distinct pair of normalised strings (see budget_matcher.similarity). Missing inputs give NaN,
 which the model handles natively.

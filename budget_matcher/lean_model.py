@@ -2,7 +2,7 @@
 
 The model of record is the pickled Pipeline (model/model.joblib): an optional SimpleImputer,
 then a HistGradientBoostingClassifier, optionally wrapped in a CalibratedClassifierCV (sigmoid
-or isotonic). `bem.lean_export` writes its fitted state into one .npz file; this module
+or isotonic). `bem.model.lean_export` writes its fitted state into one .npz file; this module
 evaluates it with numpy alone, in the same order of floating-point operations as
 scikit-learn, so `predict_proba_positive(X)` equals `pipeline.predict_proba(X)[:, 1]` (the
 build proves it on held-out pairs before it ships a zip). No scikit-learn or scipy import.
@@ -124,7 +124,7 @@ class LeanModel:
 
     @classmethod
     def load(cls, path: str | Path) -> LeanModel:
-        """Read a model_lean.npz written by `bem.lean_export` (no pickle involved)."""
+        """Read a model_lean.npz written by `bem.model.lean_export` (no pickle involved)."""
         try:
             with np.load(Path(path), allow_pickle=False) as npz:
                 arrays = {name: npz[name] for name in npz.files}

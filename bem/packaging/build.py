@@ -103,11 +103,11 @@ def _stage_model(opts: BuildOptions, code: Path, task: Path) -> tuple[int | None
         return None, None
     import numpy as np
 
-    from bem.lean_export import LeanMismatch, UnsupportedModel, export_model_dir
+    from bem.model.lean_export import LeanMismatch, UnsupportedModel, export_model_dir
 
     out_dir = task / "model"
     out_dir.mkdir(parents=True, exist_ok=True)
-    from bem.lean_export import MIN_CHECK_ROWS
+    from bem.model.lean_export import MIN_CHECK_ROWS
     from bem.packaging.heldout import heldout_features
 
     if opts.holdout:

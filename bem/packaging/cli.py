@@ -1,4 +1,5 @@
-"""The `./build` command line: options -> BuildOptions -> run_build, exit 1 with the reason."""
+"""The `./build` command line (also `bem build`): options -> BuildOptions -> run_build, exit 1
+with the reason."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import argparse
 import os
 import sys
 from pathlib import Path
+
+import click
 
 from bem.packaging import report, targets
 from bem.packaging.build import BuildFailed, BuildOptions, run_build
@@ -75,6 +78,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"build failed: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+@click.command(
+    "build",
+    context_settings={"ignore_unknown_options": True, "help_option_names": []},
+    add_help_option=False,
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def build_command(args: tuple[str, ...]) -> None:
+    """Build deploy.zip (the same as ./build; `bem build --help` lists the options).
+
+    Example: bem build --python 3.13 --arch arm64
+    """
+    raise SystemExit(main(list(args)))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Held-out feature rows for the lean-form proof, made the way the service makes them.
 
-Users come from the synthetic generator (`bem.synth`) with a seed the model was not trained
+Users come from the synthetic generator (`bem.synth.users`) with a seed the model was not trained
 on, go through FlattenedDataPoints and the one feature function, exactly as in the Lambda.
 When the generator is not available the proof falls back to threshold-probing rows alone.
 """
@@ -28,7 +28,7 @@ def training_seed(card: dict[str, Any]) -> int:
 def heldout_features(card: dict[str, Any], rows: int) -> np.ndarray | None:
     """At least `rows` feature rows of fresh synthetic users, or None without a generator."""
     try:
-        synth = importlib.import_module("bem.synth")
+        synth = importlib.import_module("bem.synth.users")
     except ImportError:
         return None
     from budget_matcher import contract

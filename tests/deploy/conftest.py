@@ -16,7 +16,7 @@ import boto3
 import pytest
 from deploy_helpers import DUMMY_CREDENTIALS, RecordingClients, write_zip
 
-from bem.deploy_aws import ClientFactory, boto3_client_factory
+from bem.deploy.aws import ClientFactory, boto3_client_factory
 
 
 def _free_port() -> int:

@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from bem.deploy_aws import ClientFactory
+from bem.deploy.aws import ClientFactory
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DUMMY_CREDENTIALS = {

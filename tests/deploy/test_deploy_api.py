@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from deploy_helpers import RecordingClients
 
-from bem.deploy_api import ROUTE, ensure_rest_api
-from bem.deploy_aws import ClientFactory, DeployError
-from bem.deploy_ops import deploy
-from bem.deploy_plan import FunctionSpec, read_artifact
+from bem.deploy.aws import ClientFactory, DeployError
+from bem.deploy.ops import deploy
+from bem.deploy.plan import read_artifact
+from bem.deploy.rest_api import ROUTE, ensure_rest_api
+from bem.deploy.spec import FunctionSpec
 
 REGION = "us-west-2"
 SPEC = FunctionSpec(name="matcher")

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from deploy_helpers import REPO_ROOT, RecordingClients, snapshot
 
-from bem.deploy_aws import ClientFactory, DeployError
-from bem.deploy_ops import deploy, promote, rollback
-from bem.deploy_plan import DEFAULT_ENVIRONMENT, DEFAULT_MEMORY_MB, FunctionSpec, read_artifact
+from bem.deploy.aws import ClientFactory, DeployError
+from bem.deploy.ops import deploy, promote, rollback
+from bem.deploy.plan import read_artifact
+from bem.deploy.spec import DEFAULT_ENVIRONMENT, DEFAULT_MEMORY_MB, FunctionSpec
 
 REGION = "us-west-2"
 MIRRORS = ["us-west-2", "eu-west-1", "ap-southeast-2"]

@@ -22,8 +22,8 @@ from deploy_helpers import (
     unresolved_references,
 )
 
-from bem.deploy import deploy_command
-from bem.deploy_plan import DEFAULT_ENVIRONMENT, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S
+from bem.deploy.cli import deploy_command
+from bem.deploy.spec import DEFAULT_ENVIRONMENT, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S
 from budget_matcher import SERVICE_NAME
 from budget_matcher.config import (
     DEFAULT_ALIAS,

@@ -9,10 +9,11 @@ import pytest
 from botocore.exceptions import ClientError
 from deploy_helpers import write_zip
 
-from bem.deploy_alias import format_history, parse_history, plan_rollback, pushed
-from bem.deploy_aws import DeployError, retry_while_role_propagates, wait_function_ready
-from bem.deploy_options import parse_environment, resolve_regions
-from bem.deploy_plan import FunctionSpec, configuration_changes, read_artifact
+from bem.deploy.alias import format_history, parse_history, plan_rollback, pushed
+from bem.deploy.aws import DeployError, retry_while_role_propagates, wait_function_ready
+from bem.deploy.cli import parse_environment, resolve_regions
+from bem.deploy.plan import configuration_changes, read_artifact
+from bem.deploy.spec import FunctionSpec
 from budget_matcher.config import ENV_DEPLOY_REGIONS
 
 
@@ -165,7 +166,7 @@ def test_configuration_changes_compares_environment_as_a_mapping() -> None:
 
 
 def test_deploy_refuses_one_bucket_for_several_regions(tmp_path: Path) -> None:
-    from bem.deploy_ops import deploy
+    from bem.deploy.ops import deploy
 
     artifact = read_artifact(write_zip(tmp_path / "d.zip", "v", "x"), commit="c")
     spec = FunctionSpec(bucket="my-artifacts")

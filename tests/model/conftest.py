@@ -6,17 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bem.dataset import Dataset, build_dataset, group_rows
-from bem.synth import SynthConfig, SynthUser, generate_users, user_rows
-from bem.train import TrainResult, TrainSettings, train, write_model
-
-SMALL_USERS = 120
-
-
-@pytest.fixture(scope="session")
-def small_users() -> list[SynthUser]:
-    """120 generated users (seed 5)."""
-    return generate_users(SynthConfig(users=SMALL_USERS, seed=5))
+from bem.model.dataset import Dataset, build_dataset, group_rows
+from bem.model.train import TrainResult, TrainSettings, train, write_model
+from bem.synth.users import SynthUser, user_rows
 
 
 @pytest.fixture(scope="session")

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 import predict
-from bem.baseline import RuleBaseline
-from bem.evaluate import evaluate_model, seed_example_features, synthetic_dataset
+from bem.model.baseline import RuleBaseline
+from bem.model.evaluate import evaluate_model, seed_example_features, synthetic_dataset
 from budget_matcher.features import FEATURE_NAMES
 
 MODEL_DIR = Path(__file__).resolve().parents[2] / "model"

@@ -8,8 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from bem.dataset import build_dataset, group_rows, load_dataset, parse_label, read_rows
-from bem.synth import ROW_FIELDS, user_rows
+from bem.model.dataset import build_dataset, group_rows, load_dataset, parse_label, read_rows
+from bem.synth.users import ROW_FIELDS, user_rows
 from budget_matcher import contract
 from budget_matcher.features import FEATURE_NAMES, compute_features
 from flattened_data_points import FlattenedDataPoints

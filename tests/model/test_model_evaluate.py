@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from bem.baseline import RuleBaseline, fit_baseline
-from bem.evaluate import evaluate_command, seed_example_features
-from bem.model_metrics import (
+from bem.model.baseline import RuleBaseline, fit_baseline
+from bem.model.cli import evaluate_command
+from bem.model.evaluate import seed_example_features
+from bem.model.metrics import (
     confusion,
     pr_auc,
     precision_at_recall,

@@ -14,9 +14,9 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
 
 import predict
-from bem.model_metrics import precision_recall_f1, summary
-from bem.train import grouped_splits, next_version, split_users, train
-from bem.train_cli import train_command
+from bem.model.cli import train_command
+from bem.model.metrics import precision_recall_f1, summary
+from bem.model.train import grouped_splits, next_version, split_users, train
 from budget_matcher.features import FEATURE_NAMES
 
 
@@ -127,7 +127,7 @@ def test_train_command_writes_model_and_reports(tmp_path) -> None:
     from pathlib import Path
 
     data = tmp_path / "history.csv"
-    from bem.synth import synth_command
+    from bem.synth.cli import synth_command
 
     runner = CliRunner()
     made = runner.invoke(synth_command, ["--users", "60", "--seed", "9", "--out", str(data)])
@@ -166,7 +166,7 @@ def test_train_command_writes_model_and_reports(tmp_path) -> None:
 
 
 def test_choose_candidate_prefers_the_cheaper_model_within_tolerance() -> None:
-    from bem.train import SELECTION_TOLERANCE, choose_candidate
+    from bem.model.train import SELECTION_TOLERANCE, choose_candidate
 
     selection = [
         {"cv_pr_auc_mean": 0.980, "serving_cost": 300 * 31},

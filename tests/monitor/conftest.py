@@ -12,7 +12,7 @@ import pytest
 from monitor_helpers import load_event
 
 import predict
-from bem.devzip import write_placeholder_model
+from bem.local.devzip import write_placeholder_model
 
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=5"
 

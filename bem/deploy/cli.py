@@ -1,0 +1,471 @@
+"""`bem deploy`: put deploy.zip on Lambda with boto3 — versions, the `live` alias, rollback,
+canary weights and mirrors in several regions; `bem deploy api` (the REST API without SAM) and
+`bem deploy sam-params` (SAM glue). For teams not using the SAM template.
+
+The option groups are declared once: `target_options` (which function, where, how to reach AWS)
+gives every sub-command one `Target`; `function_options` (memory, timeout, runtime, handler,
+environment: the `FunctionSpec` fields) is shared with `bem serve` and `bem invoke`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from bem.deploy.aws import ClientFactory, DeployError, boto3_client_factory
+from bem.deploy.ops import deploy, promote, rollback, status
+from bem.deploy.plan import read_artifact
+from bem.deploy.rest_api import ApiSettings, ensure_rest_api
+from bem.deploy.sam import DEFAULT_SAMCONFIG, read_samconfig, sam_parameter_overrides
+from bem.deploy.spec import (
+    DEFAULT_ARCHITECTURE,
+    DEFAULT_ENVIRONMENT,
+    DEFAULT_HANDLER,
+    DEFAULT_LOG_RETENTION_DAYS,
+    DEFAULT_MEMORY_MB,
+    DEFAULT_RUNTIME,
+    DEFAULT_TIMEOUT_S,
+    FunctionSpec,
+)
+from budget_matcher import SERVICE_NAME
+from budget_matcher.config import (
+    DEFAULT_ALIAS,
+    DEFAULT_DEPLOY_REGIONS,
+    DEFAULT_DEPLOY_ZIP,
+    ENV_AWS_ENDPOINT_URL,
+    ENV_DEPLOY_BUCKET,
+    ENV_DEPLOY_FUNCTION_NAME,
+    ENV_DEPLOY_REGIONS,
+    ENV_DEPLOY_ROLE_ARN,
+    ENV_DEPLOY_ZIP,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def resolve_regions(given: tuple[str, ...]) -> list[str]:
+    """Regions from --region (repeatable, comma lists allowed) > BEM_DEPLOY_REGIONS > default."""
+    raw = ",".join(given) or os.environ.get(ENV_DEPLOY_REGIONS, "") or DEFAULT_DEPLOY_REGIONS
+    regions: list[str] = []
+    for region in (r.strip() for r in raw.split(",")):
+        if region and region not in regions:
+            regions.append(region)
+    return regions
+
+
+def parse_environment(pairs: tuple[str, ...]) -> dict[str, str]:
+    """KEY=VALUE pairs from --env."""
+    environment: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint="--env")
+        environment[key] = value
+    return environment
+
+
+def _apply(options: list[Callable[[Any], Any]], command: Any) -> Any:
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@dataclass(frozen=True)
+class Target:
+    """Which function, where, and how to reach AWS: what every sub-command is told."""
+
+    function_name: str
+    alias: str
+    regions: list[str]
+    endpoint_url: str | None
+    profile: str | None
+    as_json: bool
+
+    def spec(self, **settings: Any) -> FunctionSpec:
+        return FunctionSpec(name=self.function_name, alias=self.alias, **settings)
+
+    def clients(self, ctx: click.Context) -> ClientFactory:
+        """Clients from the context object when one is injected (tests), else from boto3."""
+        injected = ctx.find_root().obj
+        if callable(injected):
+            return injected
+        return boto3_client_factory(endpoint_url=self.endpoint_url, profile=self.profile)
+
+    def echo(self, line: str) -> None:
+        """Progress lines, silent under --json."""
+        if not self.as_json:
+            click.echo(line)
+
+    def emit(self, data: Any, text: str) -> None:
+        click.echo(json.dumps(data, indent=2, default=str) if self.as_json else text)
+
+
+def target_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--function-name, --alias, --region, --endpoint-url, --profile, --json → `target`."""
+
+    @functools.wraps(command)
+    def collapse(
+        *args: Any,
+        function_name: str,
+        alias: str,
+        regions: tuple[str, ...],
+        endpoint_url: str | None,
+        profile: str | None,
+        as_json: bool,
+        **kwargs: Any,
+    ) -> Any:
+        target = Target(
+            function_name, alias, resolve_regions(regions), endpoint_url, profile, as_json
+        )
+        return command(*args, target=target, **kwargs)
+
+    options = [
+        click.option(
+            "--function-name", envvar=ENV_DEPLOY_FUNCTION_NAME, default=SERVICE_NAME,
+            show_default=True,
+        ),
+        click.option("--alias", default=DEFAULT_ALIAS, show_default=True),
+        click.option(
+            "--region", "regions", multiple=True,
+            help=f"Repeat (or comma-separate) for mirrors; the first is the primary. "
+            f"Default: ${ENV_DEPLOY_REGIONS} or {DEFAULT_DEPLOY_REGIONS}.",
+        ),
+        click.option(
+            "--endpoint-url", envvar=ENV_AWS_ENDPOINT_URL, default=None,
+            help="Send every AWS call here (a moto server in tests).",
+        ),
+        click.option("--profile", default=None, help="AWS credentials profile."),
+        click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text."),
+    ]  # fmt: skip
+    return _apply(options, collapse)
+
+
+def function_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--memory, --timeout, --runtime, --handler, --env → `settings` (FunctionSpec fields).
+
+    Shared by `bem deploy up` and the emulator, so both run the function the same way.
+    """
+
+    @functools.wraps(command)
+    def collapse(
+        *args: Any,
+        memory_mb: int,
+        timeout_s: float,
+        runtime: str,
+        handler: str,
+        env_pairs: tuple[str, ...],
+        **kwargs: Any,
+    ) -> Any:
+        settings = {
+            "memory_mb": memory_mb,
+            "timeout_s": timeout_s,
+            "runtime": runtime,
+            "handler": handler,
+            "environment": {**DEFAULT_ENVIRONMENT, **parse_environment(env_pairs)},
+        }
+        return command(*args, settings=settings, **kwargs)
+
+    options = [
+        click.option("--memory", "memory_mb", type=click.IntRange(128, 10240),
+                     default=DEFAULT_MEMORY_MB, show_default=True, help="Memory size, MB."),
+        click.option("--timeout", "timeout_s", type=click.FloatRange(1, 900),
+                     default=DEFAULT_TIMEOUT_S, show_default=True, help="Timeout, seconds."),
+        click.option("--runtime", default=DEFAULT_RUNTIME, show_default=True),
+        click.option("--handler", default=DEFAULT_HANDLER, show_default=True),
+        click.option("--env", "env_pairs", multiple=True, metavar="KEY=VALUE",
+                     help="A function environment variable (repeatable)."),
+    ]  # fmt: skip
+    return _apply(options, collapse)
+
+
+def zip_option(command: F) -> F:
+    """--zip: the built function (./build makes it; $BEM_DEPLOY_ZIP)."""
+    return click.option(
+        "--zip",
+        "zip_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar=ENV_DEPLOY_ZIP,
+        default=DEFAULT_DEPLOY_ZIP,
+        show_default=True,
+        help="The zip (./build makes it).",
+    )(command)
+
+
+def dry_run_option(help_text: str) -> Callable[[F], F]:
+    """--dry-run with the command's own wording."""
+    return click.option("--dry-run", is_flag=True, help=help_text)
+
+
+def _artifact_path(zip_path: Path) -> Path:
+    if not zip_path.is_file():
+        raise click.ClickException(f"{zip_path} not found: run ./build first")
+    return zip_path
+
+
+@click.group("deploy")
+def deploy_command() -> None:
+    """Deploy deploy.zip to Lambda: publish a version, move the alias, roll back, mirror.
+
+    Example: bem deploy up --zip deploy.zip --region us-west-2 --region eu-west-1 --dry-run
+    """
+
+
+@deploy_command.command("up")
+@target_options
+@zip_option
+@function_options
+@click.option(
+    "--role-arn",
+    envvar=ENV_DEPLOY_ROLE_ARN,
+    default=None,
+    help="Execution role; default: create <function>-lambda-role (writes its own logs only).",
+)
+@click.option(
+    "--architecture",
+    type=click.Choice(["x86_64", "arm64"]),
+    default=DEFAULT_ARCHITECTURE,
+    show_default=True,
+)
+@click.option(
+    "--bucket",
+    envvar=ENV_DEPLOY_BUCKET,
+    default=None,
+    help="S3 bucket for zips over 50 MB; may use {region} and {account}.",
+)
+@click.option(
+    "--log-retention-days", type=int, default=DEFAULT_LOG_RETENTION_DAYS, show_default=True
+)
+@click.option(
+    "--canary-percent",
+    type=click.FloatRange(0, 100, min_open=True, max_open=True),
+    default=None,
+    help="Send this share of calls to the new version until `promote`.",
+)
+@click.option("--commit", default=None, help="Git commit for the description (default: HEAD).")
+@dry_run_option("Print the plan; make no call that changes state.")
+@click.pass_context
+def up_command(
+    ctx: click.Context,
+    target: Target,
+    zip_path: Path,
+    settings: dict[str, Any],
+    role_arn: str | None,
+    architecture: str,
+    bucket: str | None,
+    log_retention_days: int,
+    canary_percent: float | None,
+    commit: str | None,
+    dry_run: bool,
+) -> None:
+    """Create or update the function, publish a version and point the alias at it.
+
+    Example: bem deploy up --zip deploy.zip --region us-west-2,eu-west-1 --dry-run
+    """
+    spec = target.spec(
+        architecture=architecture,
+        role_arn=role_arn,
+        bucket=bucket,
+        log_retention_days=log_retention_days,
+        **settings,
+    )
+    artifact = read_artifact(_artifact_path(zip_path), commit=commit)
+    weight = canary_percent / 100.0 if canary_percent is not None else None
+    try:
+        outcome = deploy(
+            spec,
+            artifact,
+            target.regions,
+            target.clients(ctx),
+            dry_run=dry_run,
+            canary_weight=weight,
+            echo=target.echo,
+        )
+    except DeployError as error:
+        raise click.ClickException(str(error)) from error
+    lines = [
+        f"{artifact.path}: {artifact.size_bytes:,} bytes, sha256 {artifact.code_sha256}, "
+        f"{artifact.description}"
+    ]
+    if dry_run:
+        lines.append("dry run: nothing changed. The plan:")
+        for plan in outcome.plans:
+            lines.append(
+                f"{plan.region} (function {'exists' if plan.state.function_exists else 'new'}"
+                f", {target.alias} -> {plan.state.live_version or '-'}):"
+            )
+            lines += [f"  {n}. {s.describe()}" for n, s in enumerate(plan.steps, start=1)]
+    for result in outcome.results:
+        routing = (
+            f" ({result.canary_weight:.0%} of calls; `bem deploy promote` to finish)"
+            if result.canary_weight
+            else ""
+        )
+        lines.append(
+            f"{result.region}: {target.alias} -> version {result.version}{routing} "
+            f"(was {result.previous_version or '-'})"
+        )
+    target.emit(outcome.as_dict(), "\n".join(lines))
+
+
+@deploy_command.command("rollback")
+@target_options
+@click.option("--to-version", default=None, help="Version to go back to (default: the previous).")
+@dry_run_option("Print where the alias would go; change nothing.")
+@click.pass_context
+def rollback_command(
+    ctx: click.Context,
+    target: Target,
+    to_version: str | None,
+    dry_run: bool,
+) -> None:
+    """Point the alias back at the previous version (or --to-version) in every region.
+
+    Example: bem deploy rollback --region us-west-2 --region eu-west-1
+    """
+    spec = target.spec()
+    try:
+        plans = rollback(
+            spec,
+            target.regions,
+            target.clients(ctx),
+            to_version=to_version,
+            dry_run=dry_run,
+            echo=target.echo,
+        )
+    except DeployError as error:
+        raise click.ClickException(str(error)) from error
+    if target.as_json:
+        target.emit([p.__dict__ for p in plans], "")
+
+
+@deploy_command.command("promote")
+@target_options
+@dry_run_option("Print the moves; change nothing.")
+@click.pass_context
+def promote_command(
+    ctx: click.Context,
+    target: Target,
+    dry_run: bool,
+) -> None:
+    """Finish a canary (`up --canary-percent`): all calls to the new version.
+
+    Example: bem deploy promote --region us-west-2
+    """
+    spec = target.spec()
+    moves = promote(
+        spec,
+        target.regions,
+        target.clients(ctx),
+        dry_run=dry_run,
+        echo=target.echo,
+    )
+    if target.as_json:
+        target.emit([{"region": r, "from": a, "to": b} for r, a, b in moves], "")
+
+
+@deploy_command.command("status")
+@target_options
+@click.pass_context
+def status_command(
+    ctx: click.Context,
+    target: Target,
+) -> None:
+    """Show the alias, its routing and history, and the versions in every region.
+
+    Example: bem deploy status --region us-west-2 --json
+    """
+    spec = target.spec()
+    report = status(spec, target.regions, target.clients(ctx))
+    lines: list[str] = []
+    for entry in report:
+        if not entry["function_exists"]:
+            lines.append(f"{entry['region']}: {target.function_name} not deployed")
+            continue
+        routing = "".join(f", {w:.0%} -> {v}" for v, w in entry["routing"].items())
+        lines.append(
+            f"{entry['region']}: {target.alias} -> {entry['live_version'] or '-'}{routing}; "
+            f"previous: {','.join(entry['history']) or '-'}"
+        )
+        lines += [
+            f"  version {v['version']}: {v['description']} ({v['last_modified']})"
+            for v in entry["versions"]
+        ]
+    target.emit(report, "\n".join(lines))
+
+
+@deploy_command.command("api")
+@target_options
+@click.option("--stage", default="test", show_default=True)
+@click.option(
+    "--rate-limit", type=float, default=20.0, show_default=True, help="Requests per second per key."
+)
+@click.option("--burst-limit", type=int, default=40, show_default=True)
+@click.option("--quota-per-day", type=int, default=100_000, show_default=True)
+@dry_run_option("Say what would be created; change nothing.")
+@click.pass_context
+def api_command(
+    ctx: click.Context,
+    target: Target,
+    stage: str,
+    rate_limit: float,
+    burst_limit: int,
+    quota_per_day: int,
+    dry_run: bool,
+) -> None:
+    """Create (or complete) the REST API in front of the alias: POST and GET on
+    /budget_expense_matcher/, API key required, usage plan, stage deployed.
+
+    Example: bem deploy api --region us-west-2 && aws apigateway get-api-key --include-value
+    --api-key <key id printed>
+    """
+    spec = target.spec()
+    settings = ApiSettings(stage, rate_limit, burst_limit, quota_per_day)
+    results = []
+    for region in target.regions:
+        try:
+            results.append(
+                ensure_rest_api(
+                    spec,
+                    region,
+                    target.clients(ctx),
+                    settings,
+                    dry_run=dry_run,
+                    echo=target.echo,
+                )
+            )
+        except DeployError as error:
+            raise click.ClickException(str(error)) from error
+    lines = [f"{r.region}: {r.url} (API key id {r.key_id})" for r in results if r.url]
+    target.emit([r.__dict__ for r in results], "\n".join(lines))
+
+
+@deploy_command.command("sam-params")
+@zip_option
+@click.option(
+    "--config-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=str(DEFAULT_SAMCONFIG),
+    show_default=True,
+)
+@click.option("--config-env", default="default", show_default=True)
+@click.option("--commit", default=None, help="Git commit (default: HEAD).")
+def sam_params_command(
+    zip_path: Path, config_file: Path, config_env: str, commit: str | None
+) -> None:
+    """Print `sam deploy --parameter-overrides` for one region's config env and this zip.
+
+    Example: sam deploy -t deploy/template.yaml --config-env eu-west-1
+    --parameter-overrides "$(bem deploy sam-params --config-env eu-west-1)"
+    """
+    artifact = read_artifact(_artifact_path(zip_path), commit=commit)
+    try:
+        click.echo(sam_parameter_overrides(read_samconfig(config_file), config_env, artifact))
+    except DeployError as error:
+        raise click.ClickException(str(error)) from error

@@ -1,0 +1,283 @@
+"""`bem train` and `bem evaluate`: labeled data (synthetic or a user's history) → model/, reports.
+
+Both take the same data options (`data_source_options`); only the defaults differ.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import numpy as np
+from sklearn.pipeline import Pipeline
+
+from bem.model.baseline import RuleBaseline
+from bem.model.dataset import load_dataset
+from bem.model.evaluate import evaluate_model, markdown, synthetic_dataset, write_report
+from bem.model.train import (
+    CANDIDATES,
+    DEFAULT_TARGET_PRECISION,
+    TrainSettings,
+    split_users,
+    train,
+    write_model,
+)
+
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def data_source_options(
+    synth_users: int, seed: int, users_help: str, seed_help: str
+) -> Callable[[F], F]:
+    """--data, --unlisted, --synth-users, --seed, --noise and --knob, in that order."""
+    options = [
+        click.option(
+            "--data",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            default=None,
+            help="Labeled CSV/JSON (seed fields + user_id + is_match).",
+        ),
+        click.option(
+            "--unlisted",
+            type=click.Choice(["negative", "drop"]),
+            default="negative",
+            show_default=True,
+            help="Pairs no row lists: negatives, or left out.",
+        ),
+        click.option("--synth-users", default=synth_users, show_default=True, help=users_help),
+        click.option("--seed", default=seed, show_default=True, help=seed_help),
+        click.option(
+            "--noise", default=1.0, show_default=True, help="Noise scale of synthetic users."
+        ),
+        click.option(
+            "--knob",
+            "overrides",
+            multiple=True,
+            metavar="NAME=VALUE",
+            help="One synthetic noise knob (see bem synth --help).",
+        ),
+    ]
+
+    def decorate(command: F) -> F:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+class _FittedScorer:
+    """A fitted pipeline seen through the LoadedModel interface (score, threshold)."""
+
+    def __init__(self, pipeline: Pipeline, threshold: float) -> None:
+        self.pipeline, self.threshold = pipeline, threshold
+
+    def score(self, features: np.ndarray) -> np.ndarray:
+        return np.asarray(self.pipeline.predict_proba(features)[:, 1])
+
+
+@click.command("train")
+@data_source_options(
+    synth_users=2000,
+    seed=0,
+    users_help="Without --data: train on this many synthetic users.",
+    seed_help="Seed of data, split and model.",
+)
+@click.option(
+    "--model-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where model.joblib/model.json go (default: model/).",
+)
+@click.option("--target-precision", default=DEFAULT_TARGET_PRECISION, show_default=True)
+@click.option("--folds", default=4, show_default=True, help="Cross-validation folds (by user).")
+@click.option("--holdout", default=0.2, show_default=True, help="Share of users held out.")
+@click.option(
+    "--candidates",
+    type=click.Choice(sorted(CANDIDATES)),
+    default="standard",
+    show_default=True,
+    help="Which candidate configurations to cross-validate.",
+)
+@click.option(
+    "--calibration",
+    type=click.Choice(["auto", "sigmoid", "isotonic"]),
+    default="auto",
+    show_default=True,
+)
+@click.option("--version", "version", default=None, help="Model version (default: bump minor).")
+@click.option(
+    "--harsh-noise",
+    default=2.0,
+    show_default=True,
+    help="Also evaluate on synthetic users with this noise scale (0 = skip).",
+)
+@click.option("--harsh-users", default=500, show_default=True)
+@click.option(
+    "--report-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("reports"),
+    show_default=True,
+    help="Evaluation reports go here.",
+)
+@click.option(
+    "--threads",
+    type=int,
+    default=None,
+    help="OpenMP threads for training (1 is fastest on a busy machine).",
+)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def train_command(
+    data: Path | None,
+    unlisted: str,
+    synth_users: int,
+    seed: int,
+    noise: float,
+    overrides: tuple[str, ...],
+    model_dir: Path | None,
+    target_precision: float,
+    folds: int,
+    holdout: float,
+    candidates: str,
+    calibration: str,
+    version: str | None,
+    harsh_noise: float,
+    harsh_users: int,
+    report_dir: Path,
+    threads: int | None,
+    quiet: bool,
+) -> None:
+    """Train the matcher and write model/model.joblib + model/model.json.
+
+    Example: bem train --synth-users 2000 --seed 0   (or: bem train --data history.csv)
+    """
+    from budget_matcher import config
+
+    directory = model_dir or config.env_path(config.ENV_MODEL_DIR, config.DEFAULT_MODEL_DIR)
+    settings = TrainSettings(
+        target_precision,
+        folds,
+        holdout,
+        seed,
+        candidates,
+        calibration,
+        progress=not quiet,
+        threads=threads,
+    )
+    if data is not None:
+        dataset = load_dataset(data, unlisted)
+        source: dict[str, Any] = {"source": data.name, "unlisted": unlisted}
+    else:
+        dataset, synth = synthetic_dataset(synth_users, seed, noise, overrides)
+        source = {"source": "synthetic", "generator": synth.card()}
+    click.echo(
+        f"{len(dataset)} pairs, {int(dataset.labels.sum())} matches, {dataset.n_users} users",
+        err=True,
+    )
+    result = train(dataset, settings)
+    scorer = _FittedScorer(result.pipeline, result.threshold)
+    baseline = RuleBaseline(**result.baseline)
+    reports = []
+    holdout_mask = split_users(dataset.users, holdout, seed)[1]
+    if holdout_mask.any():
+        held = dataset.subset(holdout_mask)
+        report, curves = evaluate_model(
+            scorer, held, baseline, "held-out users", "held-out share of the training data"
+        )
+        reports.append(("held_out", report, curves, held))
+    if harsh_noise > 0:
+        harsh, harsh_config = synthetic_dataset(harsh_users, seed + 1000, harsh_noise)
+        report, curves = evaluate_model(
+            scorer,
+            harsh,
+            baseline,
+            f"harsher noise ×{harsh_noise}, seed {seed + 1000}",
+            json.dumps(harsh_config.card()["knobs"]),
+        )
+        result.metrics["harsher_noise"] = {
+            "noise": harsh_noise,
+            "seed": seed + 1000,
+            "users": harsh_users,
+            "model": report["model"],
+            "baseline": report["baseline"],
+        }
+        reports.append(("harsher_noise", report, curves, harsh))
+    card = write_model(result, dataset, settings, directory, source, version)
+    for name, report, curves, scored in reports:
+        write_report(report, scored.labels, curves, report_dir, name)
+    click.echo(
+        json.dumps(
+            {
+                "version": card["version"],
+                "threshold": card["threshold"],
+                **{
+                    k: card["metrics"][k]
+                    for k in ("cross_validated", "held_out")
+                    if k in card["metrics"]
+                },
+            },
+            indent=2,
+        )
+    )
+
+
+@click.command("evaluate")
+@click.option(
+    "--model-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Model directory (default: model/ or $BEM_MODEL_DIR).",
+)
+@click.option(
+    "--form",
+    type=click.Choice(["sklearn", "lean"]),
+    default=None,
+    help="Which form of the model to evaluate (default: as served).",
+)
+@data_source_options(
+    synth_users=400,
+    seed=1001,
+    users_help="Without --data: how many synthetic users to generate.",
+    seed_help="Seed of the synthetic users.",
+)
+@click.option(
+    "--report-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("reports"),
+    show_default=True,
+    help="Where the report goes.",
+)
+@click.option("--name", default="evaluation", show_default=True, help="Report file stem.")
+def evaluate_command(
+    model_dir: Path | None,
+    form: str | None,
+    data: Path | None,
+    unlisted: str,
+    synth_users: int,
+    seed: int,
+    noise: float,
+    overrides: tuple[str, ...],
+    report_dir: Path,
+    name: str,
+) -> None:
+    """Evaluate the model and the rule baseline on the same labeled users.
+
+    Example: bem evaluate --synth-users 500 --seed 2024 --noise 2.0 --name harsh
+    """
+    import predict
+
+    model = predict.load_model(model_dir, form)
+    baseline = RuleBaseline(**(model.card.get("baseline") or {}))
+    if data is not None:
+        dataset, described = load_dataset(data, unlisted), str(data)
+    else:
+        dataset, _ = synthetic_dataset(synth_users, seed, noise, overrides)
+        described = f"synthetic users={synth_users} seed={seed} noise={noise} {list(overrides)}"
+    title = f"model {model.version} vs rule baseline"
+    report, curves = evaluate_model(model, dataset, baseline, title, described)
+    paths = write_report(report, dataset.labels, curves, report_dir, name)
+    click.echo(markdown(report))
+    click.echo("wrote " + ", ".join(str(p) for p in paths), err=True)

@@ -1,0 +1,145 @@
+"""Evaluation of the served model against the rule baseline on the same users.
+
+Figures per scorer: PR-AUC, precision, recall, F1, the confusion matrix at the threshold, the
+best precision at recall ≥ 0.90, and a PR-curve plot (PNG) with both curves. The model is
+loaded through predict.load_model, so what is evaluated is what the Lambda serves; the rule
+baseline uses the parameters the training run fitted on its training users (model card).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bem.model.baseline import RuleBaseline
+from bem.model.dataset import Dataset, build_dataset, group_rows
+from bem.model.metrics import summary
+from bem.synth.knobs import SynthConfig, knobs_from_options
+from bem.synth.users import generate_users, user_rows
+from budget_matcher.contract import SEED_EXAMPLE
+from budget_matcher.features import compute_features
+from flattened_data_points import FlattenedDataPoints
+
+BASELINE_THRESHOLD = 4 / 4.01  # all four rules met (see bem.model.baseline)
+
+
+def seed_example_features() -> np.ndarray:
+    """Features of the seed example's one pair."""
+    return compute_features(FlattenedDataPoints(SEED_EXAMPLE).all().pairs)
+
+
+def compare(
+    labels: np.ndarray,
+    model_scores: np.ndarray,
+    threshold: float,
+    features: np.ndarray,
+    baseline: RuleBaseline,
+) -> dict[str, Any]:
+    """Model and baseline figures on the same pairs."""
+    return {
+        "model": summary(labels, model_scores, threshold),
+        "baseline": summary(labels, baseline.score(features), BASELINE_THRESHOLD),
+        "baseline_params": baseline.card(),
+    }
+
+
+def plot_pr_curves(
+    labels: np.ndarray, curves: dict[str, np.ndarray], path: Path, title: str
+) -> None:
+    """A PNG with one precision-recall curve per scorer."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import average_precision_score, precision_recall_curve
+
+    figure, axes = plt.subplots(figsize=(6, 4.5), dpi=100)
+    for name, scores in curves.items():
+        precision, recall, _ = precision_recall_curve(labels, scores)
+        ap = average_precision_score(labels, scores)
+        axes.step(recall, precision, where="post", label=f"{name} (PR-AUC {ap:.3f})")
+    axes.set_xlabel("recall")
+    axes.set_ylabel("precision")
+    axes.set_xlim(0, 1.01)
+    axes.set_ylim(0, 1.01)
+    axes.grid(alpha=0.3)
+    axes.legend(loc="lower left")
+    axes.set_title(title)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The report as a small Markdown table."""
+    lines = [
+        f"# {report['title']}",
+        "",
+        f"Data: {report['data']}",
+        "",
+        "| scorer | PR-AUC | precision | recall | F1 | P@R≥0.90 | tp | fp | fn | tn |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name in ("model", "baseline"):
+        figures = report[name]
+        c = figures["confusion"]
+        lines.append(
+            f"| {name} | {figures['pr_auc']} | {figures['precision']} | {figures['recall']} | "
+            f"{figures['f1']} | {figures['precision_at_recall_0.90']} | {c['tp']} | {c['fp']} | "
+            f"{c['fn']} | {c['tn']} |"
+        )
+    lines += [
+        "",
+        f"Model threshold {report['model']['threshold']}; baseline rules "
+        f"{report['baseline_params']}.",
+        "",
+    ]
+    if "seed_example_score" in report:
+        lines.append(
+            f"Seed example (flight budget vs $24 taxi): score {report['seed_example_score']:.4f}."
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_report(
+    report: dict[str, Any],
+    labels: np.ndarray,
+    curves: dict[str, np.ndarray],
+    directory: Path,
+    name: str,
+) -> list[Path]:
+    """`name`.json, `name`.md and `name`_pr.png in `directory`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = [directory / f"{name}.json", directory / f"{name}.md", directory / f"{name}_pr.png"]
+    paths[0].write_text(json.dumps(report, indent=2) + "\n")
+    paths[1].write_text(markdown(report))
+    plot_pr_curves(labels, curves, paths[2], report["title"])
+    return paths
+
+
+def evaluate_model(
+    model: Any, dataset: Dataset, baseline: RuleBaseline, title: str, data: str
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Score `dataset` with a LoadedModel (or anything with .score and .threshold)."""
+    scores = model.score(dataset.features)
+    report = {
+        "title": title,
+        "data": data,
+        "users": dataset.n_users,
+        **compare(dataset.labels, scores, model.threshold, dataset.features, baseline),
+        "seed_example_score": float(model.score(seed_example_features())[0]),
+    }
+    return report, {"model": scores, "rule baseline": baseline.score(dataset.features)}
+
+
+def synthetic_dataset(
+    users: int, seed: int, noise: float, overrides: tuple[str, ...] = ()
+) -> tuple[Dataset, SynthConfig]:
+    """A labeled dataset of freshly generated users."""
+    config = SynthConfig(users=users, seed=seed, knobs=knobs_from_options(noise, overrides))
+    generated = generate_users(config)
+    rows = [row for user in generated for row in user_rows(user)]
+    return build_dataset(group_rows(rows), n_rows=len(rows)), config

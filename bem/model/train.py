@@ -1,0 +1,321 @@
+"""Training: model choice by user-grouped cross-validation, calibration, threshold, model card.
+
+1. Users are split into training and held-out users (`holdout` share, by seed).
+2. Each candidate HistGradientBoosting configuration is cross-validated on the training users
+   with folds grouped by user (a user's pairs never straddle folds); the cheapest to serve
+   (trees × leaves) within SELECTION_TOLERANCE of the best mean PR-AUC wins.
+3. The winner is wrapped in CalibratedClassifierCV (ensemble=False, the same grouped folds;
+   isotonic when the training data hold ≥ 1000 positives, else sigmoid) inside a Pipeline and
+   fitted on all training users.
+4. The threshold is the lowest calibrated score whose out-of-fold precision reaches the target
+   precision (the most recall the target allows).
+5. model.joblib and model.json (the card) are written; held-out users are scored by the model
+   and by the rule baseline (fitted on the training users) — see bem.evaluate.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.model_selection import GroupKFold
+from sklearn.pipeline import Pipeline
+from threadpoolctl import threadpool_limits
+from tqdm import tqdm
+
+from bem.model.baseline import fit_baseline
+from bem.model.dataset import Dataset
+from bem.model.metrics import pr_auc, summary, threshold_for_precision
+from budget_matcher.features import FEATURE_NAMES
+
+MODEL_NAME = "budget-expense-matcher"
+ISOTONIC_MIN_POSITIVES = 1000
+# Model choice: the cheapest candidate to serve (trees × leaves) whose mean cross-validated
+# PR-AUC is within this much of the best. Serving time grows with the trees evaluated per pair.
+SELECTION_TOLERANCE = 0.002
+DEFAULT_TARGET_PRECISION = 0.95
+
+# Candidate configurations (all small enough to load fast at cold start: ≤ 300 trees, ≤ 31
+# leaves). "quick" is for smoke tests and tiny data.
+CANDIDATES: dict[str, list[dict[str, Any]]] = {
+    "quick": [
+        {
+            "max_iter": 60,
+            "max_leaf_nodes": 15,
+            "learning_rate": 0.15,
+            "min_samples_leaf": 20,
+            "l2_regularization": 1.0,
+        },
+    ],
+    "standard": [
+        {
+            "max_iter": 120,
+            "max_leaf_nodes": 31,
+            "learning_rate": 0.1,
+            "min_samples_leaf": 100,
+            "l2_regularization": 3.0,
+        },
+        {
+            "max_iter": 200,
+            "max_leaf_nodes": 31,
+            "learning_rate": 0.08,
+            "min_samples_leaf": 40,
+            "l2_regularization": 1.0,
+        },
+        {
+            "max_iter": 300,
+            "max_leaf_nodes": 31,
+            "learning_rate": 0.05,
+            "min_samples_leaf": 100,
+            "l2_regularization": 3.0,
+        },
+    ],
+}
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """How to train; every random choice derives from `seed`."""
+
+    target_precision: float = DEFAULT_TARGET_PRECISION
+    folds: int = 5
+    holdout: float = 0.2
+    seed: int = 0
+    candidates: str = "standard"
+    calibration: str = "auto"  # "auto", "sigmoid" or "isotonic"
+    progress: bool = True
+    threads: int | None = None  # OpenMP threads for the booster (None: library default)
+
+
+@dataclass
+class TrainResult:
+    """The fitted pipeline, its threshold and everything the model card reports."""
+
+    pipeline: Pipeline
+    threshold: float
+    params: dict[str, Any]
+    method: str
+    metrics: dict[str, Any]
+    train_users: list[str]
+    holdout_users: list[str]
+    baseline: dict[str, float] = field(default_factory=dict)
+
+
+def split_users(users: np.ndarray, holdout: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean masks (train, held-out) over pairs, splitting by user."""
+    distinct = np.asarray(sorted(set(users.tolist())), dtype=object)
+    rng = np.random.default_rng(seed)
+    n_holdout = round(holdout * distinct.size) if distinct.size > 1 else 0
+    held = set(rng.permutation(distinct)[:n_holdout].tolist())
+    held_mask = np.asarray([u in held for u in users.tolist()], dtype=bool)
+    return ~held_mask, held_mask
+
+
+def grouped_splits(users: np.ndarray, folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Cross-validation folds grouped by user."""
+    n_groups = len(set(users.tolist()))
+    if n_groups < 2:
+        raise ValueError("cross-validation needs at least two users")
+    splitter = GroupKFold(n_splits=min(folds, n_groups))
+    return list(splitter.split(np.zeros(users.size), groups=users))
+
+
+def booster(params: dict[str, Any], seed: int) -> HistGradientBoostingClassifier:
+    """An uncalibrated HistGradientBoostingClassifier (missing values handled natively)."""
+    return HistGradientBoostingClassifier(**params, early_stopping=False, random_state=seed)
+
+
+def out_of_fold(
+    params: dict[str, Any],
+    features: np.ndarray,
+    labels: np.ndarray,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    seed: int,
+    bar: tqdm | None = None,
+) -> np.ndarray:
+    """Out-of-fold decision values of one configuration."""
+    decision = np.zeros(labels.shape[0])
+    for train_index, test_index in splits:
+        model = booster(params, seed).fit(features[train_index], labels[train_index])
+        decision[test_index] = model.decision_function(features[test_index])
+        if bar is not None:
+            bar.update(1)
+    return decision
+
+
+def calibration_method(settings: TrainSettings, labels: np.ndarray) -> str:
+    """sigmoid or isotonic (auto: isotonic once there are enough positives)."""
+    if settings.calibration != "auto":
+        return settings.calibration
+    return "isotonic" if labels.sum() >= ISOTONIC_MIN_POSITIVES else "sigmoid"
+
+
+def train(dataset: Dataset, settings: TrainSettings) -> TrainResult:
+    """Select, calibrate and fit the model; score held-out users with it and the baseline."""
+    with threadpool_limits(limits=settings.threads, user_api="openmp"):
+        return _train(dataset, settings)
+
+
+def serving_cost(params: dict[str, Any]) -> int:
+    """Trees × leaves: what scoring one pair costs, in the pickle and in the lean form."""
+    return int(params["max_iter"]) * int(params["max_leaf_nodes"])
+
+
+def choose_candidate(selection: list[dict[str, Any]]) -> int:
+    """Index of the cheapest candidate within SELECTION_TOLERANCE of the best CV PR-AUC."""
+    best = max(entry["cv_pr_auc_mean"] for entry in selection)
+    good_enough = [
+        (entry["serving_cost"], position)
+        for position, entry in enumerate(selection)
+        if entry["cv_pr_auc_mean"] >= best - SELECTION_TOLERANCE
+    ]
+    return min(good_enough)[1]
+
+
+def _train(dataset: Dataset, settings: TrainSettings) -> TrainResult:
+    if dataset.labels.sum() == 0:
+        raise ValueError("the training data hold no positive pair")
+    train_mask, holdout_mask = split_users(dataset.users, settings.holdout, settings.seed)
+    X, y = dataset.features[train_mask], dataset.labels[train_mask]
+    groups = dataset.users[train_mask]
+    splits = grouped_splits(groups, settings.folds)
+    candidates = CANDIDATES[settings.candidates]
+    bar = tqdm(
+        total=len(candidates) * len(splits) + 1,
+        desc="train",
+        unit="fit",
+        disable=not settings.progress,
+    )
+    selection = []
+    decisions = []
+    for params in candidates:
+        decision = out_of_fold(params, X, y, splits, settings.seed, bar)
+        fold_scores = [pr_auc(y[test], decision[test]) for _, test in splits]
+        selection.append(
+            {
+                "params": params,
+                "cv_pr_auc_mean": round(float(np.nanmean(fold_scores)), 4),
+                "cv_pr_auc_std": round(float(np.nanstd(fold_scores)), 4),
+                "serving_cost": serving_cost(params),
+            }
+        )
+        decisions.append(decision)
+    chosen = choose_candidate(selection)
+    params, best_decision = candidates[chosen], decisions[chosen]
+    method = calibration_method(settings, y)
+    calibrated = CalibratedClassifierCV(
+        booster(params, settings.seed), method=method, cv=splits, ensemble=False
+    )
+    pipeline = Pipeline([("model", calibrated)]).fit(X, y)
+    # The fold index arrays are only needed to fit; kept, they would make the pickle ~25 MB.
+    calibrated.cv = len(splits)
+    bar.update(1)
+    bar.close()
+    calibrator = calibrated.calibrated_classifiers_[0].calibrators[0]
+    oof_probability = np.clip(calibrator.predict(best_decision), 0.0, 1.0)
+    threshold = threshold_for_precision(y, oof_probability, settings.target_precision)
+    baseline = fit_baseline(X, y)
+    metrics: dict[str, Any] = {
+        "cross_validated": summary(y, oof_probability, threshold),
+        "model_selection": selection,
+    }
+    if holdout_mask.any():
+        Xh, yh = dataset.features[holdout_mask], dataset.labels[holdout_mask]
+        metrics["held_out"] = summary(yh, pipeline.predict_proba(Xh)[:, 1], threshold)
+        metrics["baseline_held_out"] = summary(yh, baseline.score(Xh), 4 / 4.01)
+    return TrainResult(
+        pipeline,
+        threshold,
+        params,
+        method,
+        metrics,
+        sorted(set(groups.tolist())),
+        sorted(set(dataset.users[holdout_mask].tolist())),
+        baseline.card(),
+    )
+
+
+def library_versions() -> dict[str, str]:
+    """Versions the pickle depends on (predict.py refuses a scikit-learn mismatch)."""
+    import joblib
+    import sklearn
+
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scikit-learn": sklearn.__version__,
+        "joblib": joblib.__version__,
+    }
+
+
+def next_version(model_dir: Path) -> str:
+    """The next minor version after the card in `model_dir` (1.0.0 when there is none)."""
+    try:
+        current = json.loads((model_dir / "model.json").read_text())["version"]
+        major, minor, _ = (int(part) for part in str(current).split("."))
+    except (OSError, ValueError, KeyError, TypeError):
+        return "1.0.0"
+    return f"{major}.{minor + 1}.0"
+
+
+def write_model(
+    result: TrainResult,
+    dataset: Dataset,
+    settings: TrainSettings,
+    model_dir: Path,
+    training_source: dict[str, Any],
+    version: str | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> dict[str, Any]:
+    """Write model.joblib and model.json into `model_dir`; returns the card."""
+    import joblib
+
+    from predict import PICKLE_FILE, sha256_of
+
+    model_dir.mkdir(parents=True, exist_ok=True)
+    chosen_version = version or next_version(model_dir)
+    pickle_path = model_dir / PICKLE_FILE
+    joblib.dump(result.pipeline, pickle_path)
+    card = {
+        "name": MODEL_NAME,
+        "version": chosen_version,
+        "created_at": clock().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "artifacts": {
+            PICKLE_FILE: {"sha256": sha256_of(pickle_path), "bytes": pickle_path.stat().st_size}
+        },
+        "library_versions": library_versions(),
+        "features": list(FEATURE_NAMES),
+        "threshold": round(result.threshold, 6),
+        "target_precision": settings.target_precision,
+        "estimator": {
+            "kind": "HistGradientBoostingClassifier",
+            "params": result.params,
+            "calibration": result.method,
+            "calibration_ensemble": False,
+        },
+        "training_data": {
+            "digest": dataset.digest,
+            "rows": dataset.n_rows,
+            "users": dataset.n_users,
+            "pairs": len(dataset),
+            "positives": int(dataset.labels.sum()),
+            "train_users": len(result.train_users),
+            "holdout_users": len(result.holdout_users),
+            "holdout_share": settings.holdout,
+            "split_seed": settings.seed,
+            **training_source,
+        },
+        "baseline": result.baseline,
+        "metrics": result.metrics,
+    }
+    card_path = model_dir / "model.json"
+    card_path.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
+    return card

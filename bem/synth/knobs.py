@@ -1,0 +1,72 @@
+"""The generator's settings: noise knobs (each documented) and what to generate."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+
+@dataclass(frozen=True)
+class NoiseKnobs:
+    """How messy the generated data is. Probabilities are per booking/item unless stated."""
+
+    vendor: float = 1.0  # strength of card-feed mangling of vendor names (0 = clean names)
+    amount: float = 0.03  # relative s.d. of FX drift and fees between booked cost and charge
+    missing: float = 0.05  # probability that any non-id field is null
+    date_delay: float = 3.0  # max days between a charge and its posting date
+    split: float = 0.10  # a booking paid in two charges (two one-way tickets, deposit + rest)
+    refund: float = 0.04  # a booking changed or cancelled: a negative charge (label 1)
+    itemize: float = 0.30  # a hotel folio itemized into nightly rate, tax and incidentals
+    foreign: float = 0.20  # a trip abroad: converted currency, another time zone
+    currency_slip: float = 0.02  # a foreign charge expensed in local currency units
+    agency: float = 0.20  # a booking bought and charged through a travel agency
+    vague_type: float = 0.05  # an item filed under a vague or wrong expense type
+    distractors: float = 1.0  # scale of the number of non-matching items
+    unmatched_budget: float = 0.08  # a budget with no charge (paid centrally, never used)
+    unbudgeted_trip: float = 0.30  # per user: a trip with charges but no budgets
+    companion: float = 0.03  # a look-alike charge: a colleague's ticket or room, same vendor
+    prepaid: float = 0.15  # a hotel or car paid at booking instead of at checkout/return
+    late_charge: float = 0.15  # a flight or train ticket posted at departure, not at booking
+
+    def scaled(self, factor: float) -> NoiseKnobs:
+        """Every knob multiplied by `factor` (probabilities capped at 0.9)."""
+        values: dict[str, float] = {}
+        for field in fields(self):
+            value = getattr(self, field.name) * factor
+            is_probability = field.name not in ("vendor", "date_delay", "distractors", "amount")
+            values[field.name] = min(value, 0.9) if is_probability else value
+        return NoiseKnobs(**values)
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    """What to generate: how many users, from which seed, with which noise."""
+
+    users: int = 200
+    seed: int = 0
+    knobs: NoiseKnobs = NoiseKnobs()
+    noise_spread: float = 0.5  # per-user noise multiplier drawn from [1 - spread, 1 + spread]
+    first_year: int = 2016
+    last_year: int = 2025
+
+    def card(self) -> dict[str, Any]:
+        """The generator settings as stored in the model card."""
+        return {
+            "generator": "bem.synth",
+            "users": self.users,
+            "seed": self.seed,
+            "noise_spread": self.noise_spread,
+            "knobs": asdict(self.knobs),
+        }
+
+
+def knobs_from_options(noise: float, overrides: tuple[str, ...]) -> NoiseKnobs:
+    """Default knobs scaled by `noise`, then `name=value` overrides."""
+    knobs = NoiseKnobs().scaled(noise)
+    known = {f.name for f in fields(NoiseKnobs)}
+    for override in overrides:
+        name, _, value = override.partition("=")
+        if name not in known:
+            raise ValueError(f"unknown knob {name!r}; known: {sorted(known)}")
+        knobs = replace(knobs, **{name: float(value)})
+    return knobs
