@@ -60,7 +60,11 @@ PRELOADED = preload_shared_libraries(config.env_path(config.ENV_LIB_DIR, config.
 def _warm_model() -> None:
     """Load the model during Lambda's init phase; a failure is kept and answered per request."""
     try:
-        predict.get_model()
+        model = predict.get_model()
+        fields = {"version": model.version, "form": model.form, "evaluator": model.evaluator}
+        if model.evaluator_note:
+            fields["evaluator_note"] = model.evaluator_note
+        logger.info("model loaded", extra=fields)
     except predict.ModelUnavailable as error:
         logger.warning("model unavailable", extra={"code": error.code, "reason": error.message})
 
@@ -91,6 +95,7 @@ def handler(event: Any, context: Any) -> Any:
             "pairs": len(outcome.items),
             "errors": outcome.n_errors,
             "model_version": outcome.model_version,
+            "evaluator": outcome.evaluator,
             "duration_ms": round((time.perf_counter() - started) * 1000, 3),
         },
         request.raw_body if request.raw_body is not None else request.payload,
@@ -117,9 +122,12 @@ def _answer(
     outcome = ScoringOutcome(
         request_id, received_at, 0.0, version, threshold, [], None, None, 0, 0, request.source
     )
+    outcome.evaluator = model.evaluator if model else None
 
     if request.method == "GET":
-        info = responses.service_info(version, threshold, model.form if model else None)
+        info = responses.service_info(
+            version, threshold, model.form if model else None, outcome.evaluator
+        )
         if unavailable is not None:
             info["model_error"] = {"code": unavailable.code, "message": unavailable.message}
         return _http(200, info, request_id, version, threshold), outcome

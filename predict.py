@@ -4,7 +4,9 @@ model/model.json (the card) lists each artefact with its sha256, the library ver
 trained with and the feature list. A missing file, a hash, version or feature mismatch raises
 `ModelUnavailable`; the handler turns that into an error item in every answer, never a crash.
 Two forms serve the same model: the pickled scikit-learn Pipeline (model.joblib, the model of
-record) and the numpy-only lean form (model_lean.npz) that the default deploy.zip ships.
+record) and the numpy-only lean form (model_lean.npz) that the default deploy.zip ships. The lean
+form's trees are evaluated by the build's compiled library (model_trees.so) when the card lists
+it and it loads, else by numpy; `LoadedModel.evaluator` says which.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ from budget_matcher.features import FEATURE_NAMES
 CARD_FILE = "model.json"
 PICKLE_FILE = "model.joblib"
 LEAN_FILE = "model_lean.npz"
+TREES_FILE = "model_trees.so"
 FORMS = ("sklearn", "lean")
+EVALUATORS = ("auto", "compiled", "numpy")
 
 
 class ModelUnavailable(Exception):
@@ -46,6 +50,8 @@ class LoadedModel:
     card: dict[str, Any]
     threshold: float
     predict_positive: Callable[[np.ndarray], np.ndarray] = field(repr=False)
+    evaluator: str = "sklearn"  # "sklearn", "compiled" or "numpy"
+    evaluator_note: str | None = None  # why the compiled trees are not serving, when not
 
     @property
     def version(self) -> str:
@@ -132,11 +138,31 @@ def _load_pickle(path: Path, card: dict[str, Any]) -> Callable[[np.ndarray], np.
     return lambda features: pipeline.predict_proba(features)[:, 1]
 
 
-def _load_lean(path: Path) -> Callable[[np.ndarray], np.ndarray]:
+def _load_lean(
+    model_dir: Path, card: dict[str, Any]
+) -> tuple[Callable[[np.ndarray], np.ndarray], str, str | None]:
+    """(scorer, evaluator, note): the compiled trees when listed and loadable, else numpy."""
+    from budget_matcher.compiled_model import CompiledModel, CompiledModelError
     from budget_matcher.lean_model import LeanModel
 
-    lean = LeanModel.load(path)
-    return lean.predict_proba_positive
+    lean_path = verify_artifact(model_dir, card, LEAN_FILE)
+    wanted = config.env_str(config.ENV_TREE_EVALUATOR, config.DEFAULT_TREE_EVALUATOR)
+    note = None
+    if wanted not in EVALUATORS:
+        note = f"{config.ENV_TREE_EVALUATOR}={wanted!r} is not one of {', '.join(EVALUATORS)}"
+    elif wanted == "numpy":
+        note = f"{config.ENV_TREE_EVALUATOR}=numpy"
+    elif TREES_FILE not in (card.get("artifacts") or {}):
+        note = f"the model card lists no {TREES_FILE}"
+    else:
+        try:
+            library = verify_artifact(model_dir, card, TREES_FILE)
+            return CompiledModel.load(lean_path, library).predict_proba_positive, "compiled", None
+        except (ModelUnavailable, CompiledModelError) as error:
+            note = str(error)
+    if wanted == "compiled":
+        raise ModelUnavailable("model_evaluator_unavailable", f"compiled trees: {note}")
+    return LeanModel.load(lean_path).predict_proba_positive, "numpy", note
 
 
 def load_model(model_dir: Path | None = None, form: str | None = None) -> LoadedModel:
@@ -148,9 +174,9 @@ def load_model(model_dir: Path | None = None, form: str | None = None) -> Loaded
     card = read_card(directory)
     if chosen == "sklearn":
         predict_positive = _load_pickle(verify_artifact(directory, card, PICKLE_FILE), card)
-    else:
-        predict_positive = _load_lean(verify_artifact(directory, card, LEAN_FILE))
-    return LoadedModel(chosen, card, _threshold(card), predict_positive)
+        return LoadedModel(chosen, card, _threshold(card), predict_positive)
+    predict_positive, evaluator, note = _load_lean(directory, card)
+    return LoadedModel(chosen, card, _threshold(card), predict_positive, evaluator, note)
 
 
 def _threshold(card: dict[str, Any]) -> float:

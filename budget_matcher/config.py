@@ -19,6 +19,11 @@ DEFAULT_MODEL_DIR = TASK_ROOT / "model"
 ENV_MODEL_FORM = "BEM_MODEL_FORM"
 DEFAULT_MODEL_FORM = "auto"
 
+# Tree evaluator of the lean form: "auto" (the compiled model_trees.so when the card lists it
+# and it loads, else numpy), "compiled" (refuse to serve without it) or "numpy".
+ENV_TREE_EVALUATOR = "BEM_TREE_EVALUATOR"
+DEFAULT_TREE_EVALUATOR = "auto"
+
 # Override of the decision threshold stored in model.json.
 ENV_THRESHOLD = "BEM_THRESHOLD"
 

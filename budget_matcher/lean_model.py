@@ -159,15 +159,27 @@ class LeanModel:
             missing = np.isnan(block)
             block[missing] = np.broadcast_to(self._fill[self._impute_columns], block.shape)[missing]
             X[:, self._impute_columns] = block
-        total = np.zeros(X.shape[0], dtype=np.float64)
-        for member in self._members:
-            total += self._member_proba(member, X)
+        raw = np.empty((X.shape[0], len(self._members)), dtype=np.float64)
+        for index, member in enumerate(self._members):
+            raw[:, index] = self._raw(member, X)
+        return self.proba_from_raw(raw)
+
+    @property
+    def n_members(self) -> int:
+        """Boosted ensembles averaged into one probability (1 unless calibrated with cv)."""
+        return len(self._members)
+
+    def proba_from_raw(self, raw: np.ndarray) -> np.ndarray:
+        """Probability from each member's raw score (n_rows x n_members): link, calibration,
+        then the members' mean, in scikit-learn's order. Shared by every tree evaluator."""
+        total = np.zeros(raw.shape[0], dtype=np.float64)
+        for index, member in enumerate(self._members):
+            total += self._member_proba(member, np.ascontiguousarray(raw[:, index]))
         if len(self._members) > 1:
             total /= len(self._members)
         return total
 
-    def _member_proba(self, member: _Member, X: np.ndarray) -> np.ndarray:
-        raw = self._raw(member, X)
+    def _member_proba(self, member: _Member, raw: np.ndarray) -> np.ndarray:
         if member.calibration == "none":
             return _expit(raw)
         if member.calibration == "sigmoid":

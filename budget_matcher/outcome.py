@@ -26,3 +26,4 @@ class ScoringOutcome:
     n_users: int
     n_errors: int
     source: str
+    evaluator: str | None = None  # the tree evaluator that scored: sklearn, compiled, numpy

@@ -79,13 +79,20 @@ def envelope(
     }
 
 
-def service_info(model_version: str | None, threshold: float | None, form: str | None) -> dict:
-    """What GET on the route answers: service, model and a summary of the contract."""
+def service_info(
+    model_version: str | None,
+    threshold: float | None,
+    form: str | None,
+    evaluator: str | None = None,
+) -> dict:
+    """What GET on the route answers: service, model (form and tree evaluator) and a summary
+    of the contract."""
     return {
         "service": SERVICE_NAME,
         "service_version": SERVICE_VERSION,
         "model_version": model_version,
         "model_form": form,
+        "evaluator": evaluator,
         "threshold": threshold,
         "contract": {
             "request": {

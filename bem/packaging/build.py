@@ -95,12 +95,49 @@ def _run(command: list[str], env: dict[str, str], cwd: Path, step: str) -> None:
     print(f"  {step}: {time.perf_counter() - started:.1f} s", file=sys.stderr)
 
 
-def _stage_model(opts: BuildOptions, code: Path, task: Path) -> tuple[int | None, float | None]:
-    """Copy the variant's model; for lean, export and prove it (returns rows, max diff)."""
+def _host_arch() -> str | None:
+    machine = platform.machine().lower()
+    return {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}.get(
+        machine
+    )
+
+
+def _stage_trees(opts: BuildOptions, out_dir: Path, holdout: object) -> list[str]:
+    """Compile the lean trees for the target into model/ and list it in the card; on failure
+    the numpy evaluator serves and the warning says why."""
+    import numpy as np
+
+    from bem.model.lean_export import probe_rows, update_card
+    from bem.packaging import tree_compiler
+    from budget_matcher.lean_model import LeanModel
+
+    lean_path = out_dir / LEAN_FILENAME
+    library = out_dir / tree_compiler.LIBRARY_FILE
+    probes = probe_rows(LeanModel.load(lean_path), 10_000, seed=1)
+    rows = probes if holdout is None else np.vstack([np.asarray(holdout, np.float64), probes])
+    try:
+        proved = tree_compiler.build_for_target(
+            lean_path, library, opts.target.arch, rows, _host_arch()
+        )
+    except tree_compiler.CompileFailed as exc:
+        library.unlink(missing_ok=True)
+        message = f"compiled trees not shipped, the numpy evaluator serves: {exc}"
+        opts.log(message)
+        return [message]
+    update_card(out_dir / "model.json", library)
+    opts.log(f"compiled trees: {proved}, {library.stat().st_size} bytes")
+    return []
+
+
+def _stage_model(
+    opts: BuildOptions, code: Path, task: Path
+) -> tuple[int | None, float | None, list[str]]:
+    """Copy the variant's model; for lean, export and prove it and compile its trees
+    (returns rows, max diff, warnings)."""
     model_dir = opts.model_dir or code / "model"
     if opts.target.runtime == "sklearn":
         assemble.stage_model(model_dir, task, opts.target.model_artifacts)
-        return None, None
+        return None, None, []
     import numpy as np
 
     from bem.model.lean_export import LeanMismatch, UnsupportedModel, export_model_dir
@@ -126,7 +163,7 @@ def _stage_model(opts: BuildOptions, code: Path, task: Path) -> tuple[int | None
         f"rows ({held} held-out pairs from {source if held else 'nowhere'}, "
         f"{proof.rows - held} threshold probes)"
     )
-    return proof.rows, proof.max_abs_diff
+    return proof.rows, proof.max_abs_diff, _stage_trees(opts, out_dir, holdout)
 
 
 def cache_root() -> Path:
@@ -226,7 +263,7 @@ def run_build(opts: BuildOptions) -> BuildResult:
         assemble.stage_code(code, task)
     except assemble.MissingCode as exc:
         raise BuildFailed(str(exc)) from exc
-    rows, max_diff = _stage_model(opts, code, task)
+    rows, max_diff, model_warnings = _stage_model(opts, code, task)
 
     pins = targets.requirements(target, root)
     overridden = targets.overridden_pins(target)
@@ -258,6 +295,15 @@ def run_build(opts: BuildOptions) -> BuildResult:
         warnings = report.check_limits(sizes, opts.zip_limit, opts.unzipped_limit, allow_s3)
     except report.OverLimit as exc:
         raise BuildFailed(f"size limit: {exc}") from exc
+    warnings = model_warnings + warnings
+    try:
+        libraries = verify.check_glibc([task, deps], target.max_glibc)
+    except verify.VerifyFailed as exc:
+        raise BuildFailed(f"verify: {exc}") from exc
+    opts.log(
+        f"verify: {libraries} shared libraries need glibc <= "
+        f"{target.max_glibc[0]}.{target.max_glibc[1]} ({target.lambda_runtime})"
+    )
 
     verified = None
     if _can_execute(target):

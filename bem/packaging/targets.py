@@ -102,6 +102,11 @@ class BuildTarget:
         return tuple(f"{tag}_{machine}" for tag in tags)
 
     @property
+    def max_glibc(self) -> tuple[int, int]:
+        """The newest glibc symbol version the target runtime provides."""
+        return (2, 26) if self.python == "3.11" else (2, 34)
+
+    @property
     def model_artifacts(self) -> tuple[str, ...]:
         """Files of model/ the variant ships."""
         if self.runtime == "sklearn":

@@ -4,11 +4,15 @@ The target interpreter runs with `-I -S -B` and sys.path = its standard library 
 task directory (+ the layer's python/ when there is a layer), nothing else. The response must
 be the seed contract (one scored pair, score in [0, 1]), every module must come from the
 standard library or the package, and the lean variant must not load scikit-learn or scipy.
+Every shared library in the package must need no glibc symbol version newer than the target
+runtime's glibc (`check_glibc`, read from the ELF version-needs section; any architecture).
 """
 
 from __future__ import annotations
 
 import math
+import re
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -137,3 +141,74 @@ def verify_results_db(
         if count < 1:
             raise VerifyFailed("no row in scored_results after scoring the seed")
     return url.split("://", 1)[0]
+
+
+_SHT_GNU_VERNEED = 0x6FFFFFFE
+_GLIBC_NAME = re.compile(r"^GLIBC_(\d+)\.(\d+)(?:\.\d+)?$")
+
+
+def _c_string(data: bytes, offset: int) -> str:
+    end = data.index(b"\0", offset)
+    return data[offset:end].decode("ascii", "replace")
+
+
+def needed_symbol_versions(data: bytes) -> list[str]:
+    """Version names (e.g. GLIBC_2.14) an ELF file needs from its libraries; [] if not ELF."""
+    if data[:4] != b"\x7fELF" or data[4] not in (1, 2) or data[5] not in (1, 2):
+        return []
+    endian = "<" if data[5] == 1 else ">"
+    if data[4] == 2:  # ELFCLASS64
+        shoff = struct.unpack_from(endian + "Q", data, 0x28)[0]
+        shentsize, shnum = struct.unpack_from(endian + "HH", data, 0x3A)
+        layout = endian + "IIQQQQIIQQ"
+    else:
+        shoff = struct.unpack_from(endian + "I", data, 0x20)[0]
+        shentsize, shnum = struct.unpack_from(endian + "HH", data, 0x2E)
+        layout = endian + "IIIIIIIIII"
+    # (name, type, flags, addr, offset, size, link, info, addralign, entsize)
+    sections = [struct.unpack_from(layout, data, shoff + i * shentsize) for i in range(shnum)]
+    names: list[str] = []
+    for section in sections:
+        if section[1] != _SHT_GNU_VERNEED:
+            continue
+        strings = sections[section[6]][4]
+        entry = section[4]
+        for _ in range(section[7]):
+            _, count, _, aux_offset, next_entry = struct.unpack_from(endian + "HHIII", data, entry)
+            aux = entry + aux_offset
+            for _ in range(count):
+                _, _, _, name, next_aux = struct.unpack_from(endian + "IHHII", data, aux)
+                names.append(_c_string(data, strings + name))
+                aux += next_aux
+            entry += next_entry
+    return names
+
+
+def newest_glibc(names: list[str]) -> tuple[int, int] | None:
+    """The newest GLIBC_x.y among symbol version names (None when there is none)."""
+    found = [tuple(map(int, m.groups())) for m in map(_GLIBC_NAME.match, names) if m]
+    return max(found) if found else None  # type: ignore[return-value]
+
+
+def check_glibc(roots: list[Path], limit: tuple[int, int]) -> int:
+    """Raise VerifyFailed when a shared library under `roots` needs glibc newer than `limit`;
+    return how many ELF shared libraries were checked."""
+    checked = 0
+    too_new = []
+    for root in roots:
+        for path in sorted(root.rglob("*.so*")):
+            if not path.is_file() or path.is_symlink():
+                continue
+            with path.open("rb") as stream:
+                if stream.read(4) != b"\x7fELF":
+                    continue
+            checked += 1
+            newest = newest_glibc(needed_symbol_versions(path.read_bytes()))
+            if newest is not None and newest > limit:
+                too_new.append(f"{path.relative_to(root)} (GLIBC_{newest[0]}.{newest[1]})")
+    if too_new:
+        raise VerifyFailed(
+            f"shared libraries need a glibc newer than the runtime's {limit[0]}.{limit[1]}: "
+            + ", ".join(too_new)
+        )
+    return checked

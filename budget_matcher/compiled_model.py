@@ -1,0 +1,83 @@
+"""The lean model's trees evaluated by a compiled C library (model/model_trees.so), via ctypes.
+
+The build generates the library from model_lean.npz (`bem.packaging.tree_compiler`) for the
+target architecture. It computes each member's raw score (baseline + leaf values, summed tree
+by tree in float64, as scikit-learn does); the link, calibration and averaging are the lean
+model's own (`LeanModel.proba_from_raw`), so the scores equal the numpy evaluator's and
+`predict_proba`'s. The library names the sha256 of the model_lean.npz it was generated from;
+a library of another model, ABI or feature count is refused with `CompiledModelError`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+from budget_matcher.lean_model import LeanModel
+
+LIBRARY_FILE = "model_trees.so"
+ABI_VERSION = 1
+
+
+class CompiledModelError(OSError):
+    """The compiled library is missing, unloadable or does not belong to the lean model."""
+
+
+class CompiledModel:
+    """Scores rows with the compiled trees and the lean model's link and calibration."""
+
+    def __init__(self, lean: LeanModel, library: Path, lean_sha256: str) -> None:
+        try:
+            handle = ctypes.CDLL(str(library), mode=ctypes.RTLD_LOCAL)
+        except OSError as exc:
+            raise CompiledModelError(f"cannot load {library}: {exc}") from exc
+        try:
+            handle.bem_model_sha256.restype = ctypes.c_char_p
+            abi = int(handle.bem_abi_version())
+            n_features = int(handle.bem_n_features())
+            n_members = int(handle.bem_n_members())
+            built_from = (handle.bem_model_sha256() or b"").decode("ascii", "replace")
+            raw = handle.bem_raw
+        except AttributeError as exc:
+            raise CompiledModelError(f"{library} is not a compiled tree library: {exc}") from exc
+        if abi != ABI_VERSION:
+            raise CompiledModelError(f"{library} has ABI {abi}, expected {ABI_VERSION}")
+        if (n_features, n_members) != (lean.n_features, lean.n_members):
+            raise CompiledModelError(
+                f"{library} evaluates {n_features} features x {n_members} members; the lean "
+                f"model has {lean.n_features} x {lean.n_members}"
+            )
+        if built_from != lean_sha256:
+            raise CompiledModelError(
+                f"{library} was generated from model {built_from[:12]}…, not {lean_sha256[:12]}…"
+            )
+        raw.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p)
+        raw.restype = None
+        self.lean = lean
+        self.library = library
+        self._raw = raw
+
+    @classmethod
+    def load(cls, lean_path: Path, library: Path) -> CompiledModel:
+        """The lean model at `lean_path` with its trees from `library`."""
+        if not library.is_file():
+            raise CompiledModelError(f"no compiled tree library at {library}")
+        lean_sha256 = hashlib.sha256(lean_path.read_bytes()).hexdigest()
+        return cls(LeanModel.load(lean_path), library, lean_sha256)
+
+    def raw_scores(self, X: np.ndarray) -> np.ndarray:
+        """Each member's raw score per row (n_rows x n_members), computed in C."""
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != self.lean.n_features:
+            raise ValueError(f"expected X of shape (n, {self.lean.n_features}), got {X.shape}")
+        out = np.empty((X.shape[0], self.lean.n_members), dtype=np.float64)
+        if X.shape[0]:
+            self._raw(X.ctypes.data, X.shape[0], out.ctypes.data)
+        return out
+
+    def predict_proba_positive(self, X: np.ndarray) -> np.ndarray:
+        """Probability of the positive class per row, equal to the numpy evaluator's."""
+        return self.lean.proba_from_raw(self.raw_scores(X))
