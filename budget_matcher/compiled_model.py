@@ -22,6 +22,20 @@ LIBRARY_FILE = "model_trees.so"
 ABI_VERSION = 1
 
 
+# The address of the exp that Python's math.exp calls (the process's C library): the library
+# calls it through this pointer, so it needs no libm symbol of its own.
+def _libc_exp() -> int | None:
+    for name in (None, "libm.so.6"):
+        try:
+            return ctypes.cast(ctypes.CDLL(name).exp, ctypes.c_void_p).value
+        except (OSError, AttributeError):
+            continue
+    return None
+
+
+_LIBC_EXP = _libc_exp()
+
+
 class CompiledModelError(OSError):
     """The compiled library is missing, unloadable or does not belong to the lean model."""
 
@@ -41,6 +55,7 @@ class CompiledModel:
             n_members = int(handle.bem_n_members())
             built_from = (handle.bem_model_sha256() or b"").decode("ascii", "replace")
             raw = handle.bem_raw
+            expit = handle.bem_expit
         except AttributeError as exc:
             raise CompiledModelError(f"{library} is not a compiled tree library: {exc}") from exc
         if abi != ABI_VERSION:
@@ -56,13 +71,18 @@ class CompiledModel:
             )
         raw.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p)
         raw.restype = None
+        expit.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_void_p)
+        expit.restype = None
         self.lean = lean
         self.library = library
         self._raw = raw
+        self._expit = expit
 
     @classmethod
     def load(cls, lean_path: Path, library: Path) -> CompiledModel:
         """The lean model at `lean_path` with its trees from `library`."""
+        if _LIBC_EXP is None:
+            raise CompiledModelError("the C library's exp cannot be found in this process")
         if not library.is_file():
             raise CompiledModelError(f"no compiled tree library at {library}")
         lean_sha256 = hashlib.sha256(lean_path.read_bytes()).hexdigest()
@@ -78,6 +98,14 @@ class CompiledModel:
             self._raw(X.ctypes.data, X.shape[0], out.ctypes.data)
         return out
 
+    def expit(self, x: np.ndarray) -> np.ndarray:
+        """1 / (1 + exp(-x)) in C with the C library's exp: equal to `exact_expit`."""
+        x = np.ascontiguousarray(x, dtype=np.float64)
+        out = np.empty_like(x)
+        if x.size:
+            self._expit(x.ctypes.data, x.size, out.ctypes.data, _LIBC_EXP)
+        return out
+
     def predict_proba_positive(self, X: np.ndarray) -> np.ndarray:
         """Probability of the positive class per row, equal to the numpy evaluator's."""
-        return self.lean.proba_from_raw(self.raw_scores(X))
+        return self.lean.proba_from_raw(self.raw_scores(X), self.expit)

@@ -4,8 +4,10 @@ The generator writes one function of nested comparisons per tree from model_lean
 `x <= threshold` with missing values going left becomes `!(x > t)` (true for NaN), going
 right `x <= t` (false for NaN), so NaN needs no branch of its own. Every constant is a C99 hex
 float, the exact double of the export. `bem_raw` adds the baseline and then each tree's leaf
-value in tree order, in float64, as scikit-learn does; the link and calibration stay in
-`budget_matcher.lean_model` (one implementation), so scores equal `predict_proba` exactly.
+value in tree order, in float64, as scikit-learn does; the calibration and the members' mean
+stay in `budget_matcher.lean_model` (one implementation), so scores equal `predict_proba`
+exactly. The library links nothing but libc: `bem_expit` calls the exp the caller passes (the
+process's C library, the one scipy's expit uses).
 
 gcc compiles it with -O2 -ffp-contract=off (no fused or reordered arithmetic), no -ffast-math,
 stripped and without paths, so the same model gives the same bytes. arm64 uses Debian's cross
@@ -110,6 +112,11 @@ def generate_c(arrays: dict[str, np.ndarray], meta: dict[str, Any], model_sha256
         "EXPORT int bem_n_members(void) { return N_MEMBERS; }",
         f'EXPORT const char *bem_model_sha256(void) {{ return "{model_sha256}"; }}',
         "",
+        "/* 1 / (1 + exp(-x)) with the caller's exp (the process's C library: no libm link). */",
+        "EXPORT void bem_expit(const double *x, size_t n, double *out, double (*exp_)(double)) {",
+        "    for (size_t i = 0; i < n; ++i) out[i] = 1.0 / (1.0 + exp_(-x[i]));",
+        "}",
+        "",
         "/* out[r * N_MEMBERS + m] = baseline_m + tree_0(x_r) + tree_1(x_r) + ... (in order). */",
         "EXPORT void bem_raw(const double *X, size_t n_rows, double *out) {",
         "    double rows[BLOCK_ROWS * N_FEATURES];",
@@ -167,7 +174,7 @@ def compile_library(lean_path: Path, output: Path, arch: str = "x86_64") -> Path
     with tempfile.TemporaryDirectory(prefix="bem-trees-") as work:
         # A fixed relative file name and working directory: no path lands in the library.
         (Path(work) / "trees.c").write_text(source)
-        command = [compiler, *CFLAGS, "-o", "trees.so", "trees.c", "-lm"]
+        command = [compiler, *CFLAGS, "-o", "trees.so", "trees.c"]
         done = subprocess.run(command, cwd=work, capture_output=True, text=True)
         if done.returncode != 0:
             raise CompileFailed(f"{' '.join(command)} failed: {done.stderr[-2000:]}")

@@ -1,0 +1,231 @@
+"""The compiled tree evaluator: generated C, exact scores, refusals, glibc check, cross build."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import subprocess
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+
+import lambda_handler
+import predict
+from bem.model.lean_export import export_model_dir, export_pipeline, probe_rows, update_card
+from bem.packaging import tree_compiler, verify
+from budget_matcher.compiled_model import CompiledModel, CompiledModelError
+from budget_matcher.request_log import logger
+from tests.conftest import load_event
+
+ELF_MACHINE = {"x86_64": 62, "arm64": 183}
+
+
+def _features(rows: int, width: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(rows, width))
+    X[:, ::2] = np.round(X[:, ::2], 1)
+    X[rng.random(X.shape) < 0.15] = np.nan
+    return X
+
+
+def _fit(pipeline: Pipeline, width: int) -> Pipeline:
+    X = _features(1200, width, seed=1)
+    y = (np.nan_to_num(X[:, 0]) - 0.5 * np.nan_to_num(X[:, 1]) > 0).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pipeline.fit(X, y)
+
+
+def _hgb(trees: int) -> HistGradientBoostingClassifier:
+    return HistGradientBoostingClassifier(max_iter=trees, random_state=0)
+
+
+# Every shape `bem train` may produce: imputer or not, calibrated (1 or 3 members) or not, any
+# width and tree count.
+PIPELINES = {
+    "plain-7-features": (lambda: Pipeline([("m", _hgb(25))]), 7),
+    "imputed-sigmoid-3-members": (
+        lambda: Pipeline(
+            [
+                ("i", SimpleImputer(strategy="median")),
+                ("m", CalibratedClassifierCV(_hgb(30), method="sigmoid", cv=3, ensemble=True)),
+            ]
+        ),
+        21,
+    ),
+    "isotonic-one-member-33-features": (
+        lambda: Pipeline(
+            [("m", CalibratedClassifierCV(_hgb(40), method="isotonic", cv=3, ensemble=False))]
+        ),
+        33,
+    ),
+}
+
+
+@pytest.fixture(params=sorted(PIPELINES))
+def compiled(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Pipeline, CompiledModel]:
+    make, width = PIPELINES[request.param]
+    pipeline = _fit(make(), width)
+    lean_path = tmp_path / "model_lean.npz"
+    export_pipeline(pipeline, lean_path)
+    library = tree_compiler.compile_library(lean_path, tmp_path / "model_trees.so")
+    return pipeline, CompiledModel.load(lean_path, library)
+
+
+def test_compiled_scores_equal_predict_proba_exactly(
+    compiled: tuple[Pipeline, CompiledModel],
+) -> None:
+    pipeline, model = compiled
+    X = np.vstack(
+        [_features(6000, model.lean.n_features, seed=7), probe_rows(model.lean, 6000, seed=3)]
+    )
+    expected = pipeline.predict_proba(X)[:, 1]
+    actual = model.predict_proba_positive(X)
+    assert X.shape[0] >= 10_000
+    assert np.max(np.abs(actual - expected)) == 0.0
+    assert np.array_equal(model.raw_scores(X[:5]), model.raw_scores(X[:5]))
+
+
+def test_compiled_refuses_a_wrong_width_and_scores_no_rows(
+    compiled: tuple[Pipeline, CompiledModel],
+) -> None:
+    _, model = compiled
+    assert model.predict_proba_positive(np.zeros((0, model.lean.n_features))).shape == (0,)
+    with pytest.raises(ValueError, match="expected X of shape"):
+        model.predict_proba_positive(np.zeros((3, model.lean.n_features + 1)))
+
+
+def test_compiled_library_of_another_model_is_refused(tmp_path: Path) -> None:
+    first = _fit(Pipeline([("m", _hgb(5))]), 4)
+    second = _fit(Pipeline([("m", _hgb(6))]), 4)
+    export_pipeline(first, tmp_path / "a.npz")
+    export_pipeline(second, tmp_path / "b.npz")
+    library = tree_compiler.compile_library(tmp_path / "a.npz", tmp_path / "a.so")
+    with pytest.raises(CompiledModelError, match="generated from model"):
+        CompiledModel.load(tmp_path / "b.npz", library)
+    (tmp_path / "junk.so").write_bytes(b"not a library")
+    with pytest.raises(CompiledModelError, match="cannot load"):
+        CompiledModel.load(tmp_path / "a.npz", tmp_path / "junk.so")
+
+
+def test_compile_is_byte_reproducible(tmp_path: Path) -> None:
+    pipeline = _fit(Pipeline([("m", _hgb(8))]), 5)
+    export_pipeline(pipeline, tmp_path / "m.npz")
+    one = tree_compiler.compile_library(tmp_path / "m.npz", tmp_path / "one" / "t.so")
+    two = tree_compiler.compile_library(tmp_path / "m.npz", tmp_path / "two" / "t.so")
+    assert one.read_bytes() == two.read_bytes()
+
+
+def test_generated_c_spells_every_constant_exactly() -> None:
+    assert tree_compiler._c_double(0.1) == "0x1.999999999999ap-4"
+    assert float.fromhex(tree_compiler._c_double(-123.456)) == -123.456
+    assert tree_compiler._c_double(float("inf")) == "INFINITY"
+    assert tree_compiler._c_double(float("-inf")) == "-INFINITY"
+
+
+@pytest.fixture
+def served_model_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The placeholder model with its lean form and compiled trees listed in the card."""
+    from bem.local.devzip import write_placeholder_model
+
+    directory = write_placeholder_model(tmp_path / "model", version="0.0.0-compiled")
+    export_model_dir(directory)
+    library = tree_compiler.compile_library(
+        directory / predict.LEAN_FILE, directory / predict.TREES_FILE
+    )
+    update_card(directory / predict.CARD_FILE, library)
+    monkeypatch.setenv("BEM_MODEL_DIR", str(directory))
+    monkeypatch.setenv("BEM_MODEL_FORM", "lean")
+    return directory
+
+
+def test_load_model_serves_compiled_trees_and_falls_back_to_numpy(
+    served_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    X = _features(500, len(json.loads((served_model_dir / "model.json").read_text())["features"]))
+    compiled = predict.load_model()
+    assert (compiled.evaluator, compiled.evaluator_note) == ("compiled", None)
+    monkeypatch.setenv("BEM_TREE_EVALUATOR", "numpy")
+    numpy_model = predict.load_model()
+    assert numpy_model.evaluator == "numpy"
+    assert np.array_equal(compiled.score(X), numpy_model.score(X))
+    monkeypatch.delenv("BEM_TREE_EVALUATOR")
+    (served_model_dir / predict.TREES_FILE).write_bytes(b"\x7fELF tampered")
+    fallback = predict.load_model()
+    assert fallback.evaluator == "numpy" and "sha256" in (fallback.evaluator_note or "")
+    monkeypatch.setenv("BEM_TREE_EVALUATOR", "compiled")
+    with pytest.raises(predict.ModelUnavailable) as refused:
+        predict.load_model()
+    assert refused.value.code == "model_evaluator_unavailable"
+
+
+def test_handler_get_and_log_name_the_evaluator(served_model_dir: Path, seed_payload: dict) -> None:
+    response = lambda_handler.handler(load_event("apigw_rest_v1_get.json"), None)
+    info = json.loads(response["body"])
+    assert (info["model_form"], info["evaluator"]) == ("lean", "compiled")
+    stream = io.StringIO()
+    capture = logging.StreamHandler(stream)
+    capture.setFormatter(logger.registered_formatter)
+    std_logger = logging.getLogger(logger.name)
+    std_logger.addHandler(capture)
+    try:
+        lambda_handler.handler(seed_payload, None)
+    finally:
+        std_logger.removeHandler(capture)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    answered = [line for line in lines if line["message"] == "request answered"]
+    assert answered and answered[-1]["evaluator"] == "compiled"
+
+
+def _compile_c(tmp_path: Path, source: str) -> Path:
+    (tmp_path / "x.c").write_text(source)
+    out = tmp_path / "libx.so"
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(out), str(tmp_path / "x.c")], check=True)
+    return out
+
+
+def test_glibc_check_refuses_a_symbol_newer_than_the_runtime(tmp_path: Path) -> None:
+    # arc4random appeared in glibc 2.36, after Amazon Linux 2023's 2.34.
+    library = _compile_c(
+        tmp_path, "#include <stdlib.h>\nunsigned int f(void) { return arc4random(); }\n"
+    )
+    names = verify.needed_symbol_versions(library.read_bytes())
+    assert "GLIBC_2.36" in names and verify.newest_glibc(names) == (2, 36)
+    with pytest.raises(verify.VerifyFailed, match=r"libx.so \(GLIBC_2.36\)"):
+        verify.check_glibc([tmp_path], (2, 34))
+    assert verify.check_glibc([tmp_path], (2, 36)) == 1
+    assert verify.needed_symbol_versions(b"#!/bin/sh\n") == []
+
+
+@pytest.mark.parametrize("arch", sorted(tree_compiler.COMPILERS))
+def test_compile_for_each_architecture_or_say_why_not(arch: str, tmp_path: Path) -> None:
+    export_pipeline(_fit(Pipeline([("m", _hgb(6))]), 6), tmp_path / "m.npz")
+    if tree_compiler.compiler_for(arch) is None:
+        with pytest.raises(tree_compiler.CompileFailed, match="no C compiler"):
+            tree_compiler.compile_library(tmp_path / "m.npz", tmp_path / "t.so", arch)
+        return
+    library = tree_compiler.compile_library(tmp_path / "m.npz", tmp_path / "t.so", arch)
+    data = library.read_bytes()
+    assert int.from_bytes(data[18:20], "little") == ELF_MACHINE[arch]
+    assert verify.newest_glibc(verify.needed_symbol_versions(data)) <= (2, 17)
+
+
+def test_exact_expit_equals_scipy_expit_bit_for_bit() -> None:
+    from scipy.special import expit
+
+    from budget_matcher.lean_model import exact_expit
+
+    x = np.concatenate(
+        [
+            np.random.default_rng(0).normal(scale=8.0, size=100_000),
+            [-1000.0, -709.9, -700.5, 0.0, 700.5, 1000.0, np.inf, -np.inf, np.nan],
+        ]
+    )
+    assert np.array_equal(exact_expit(x), expit(x), equal_nan=True)
