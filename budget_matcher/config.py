@@ -47,8 +47,11 @@ DEFAULT_LOG_PAYLOAD_CHARS = 2048
 ENV_RESULTS_DB_URL = "BEM_RESULTS_DB_URL"
 ENV_RESULTS_SPOOL_DIR = "BEM_RESULTS_SPOOL_DIR"
 DEFAULT_RESULTS_SPOOL_DIR = Path("/tmp/bem-spool")
-# Compact result log lines for the CloudWatch-export path: on unless "0".
+# Result log lines for the CloudWatch-export path: "auto" (only rows the results database did
+# not take, compressed), "gzip" (every row, compressed), "full" or "1" (every row as compact
+# JSON, ~8x the bytes), "off" or "0".
 ENV_RESULTS_LOG = "BEM_RESULTS_LOG"
+DEFAULT_RESULTS_LOG = "auto"
 
 # Live metrics: CloudWatch EMF on by default; DogStatsD "host:port" when set.
 ENV_EMF_ENABLED = "BEM_EMF_ENABLED"

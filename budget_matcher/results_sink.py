@@ -6,13 +6,19 @@
   renamed, so a reader never sees half a file); `bem monitor replay` or the next successful
   write loads them. After a fault the database is not tried again for `retry_after_s`, so an
   outage costs one connect timeout, not one per request.
-- Unless `BEM_RESULTS_LOG=0`, the rows are also printed as compact JSON log lines
-  (`{"bem_results": 1, ...}`, under 200 kB each) that `bem monitor ingest-logs` loads from a
-  CloudWatch export: the durable copy when the spool's /tmp disappears with its container.
+- Result log lines, which `bem monitor ingest-logs` loads from a CloudWatch export, follow
+  `BEM_RESULTS_LOG`: `auto` (default) prints only the rows the database did not take (the
+  durable copy of a spool that dies with its container), gzip+base64 compressed, and nothing
+  without a database; `gzip` prints every answer's rows compressed
+  (`{"bem_results": 2, "gz": ...}`); `full` (or `1`) as compact JSON (`{"bem_results": 1,
+  "cols": [...], "rows": [...]}`, ~8x the bytes); `off` (or `0`) never. Lines stay under
+  200 kB. docs/costs.md has the CloudWatch cost per million pairs of each.
 """
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import logging
 import os
@@ -31,6 +37,21 @@ logger = logging.getLogger(__name__)
 
 LOG_MARKER = "bem_results"
 LOG_LINE_MAX_BYTES = 200_000
+LOG_MODES = ("auto", "gzip", "full", "off")
+_LOG_ALIASES = {"1": "full", "0": "off", "true": "full", "false": "off"}
+# Compact JSON compresses ~8x: blocks of this many raw bytes make gzip lines near the cap.
+GZIP_BLOCK_BYTES = 1_000_000
+
+
+def log_mode(value: bool | str | None = None) -> str:
+    """The result-log mode: explicit value > BEM_RESULTS_LOG > "auto" (unknown values too)."""
+    if isinstance(value, bool):
+        return "full" if value else "off"
+    text = (value if value is not None else os.environ.get(config.ENV_RESULTS_LOG, "")).lower()
+    text = _LOG_ALIASES.get(text, text)
+    return text if text in LOG_MODES else config.DEFAULT_RESULTS_LOG
+
+
 SPOOL_SUFFIX = ".jsonl"
 
 
@@ -79,6 +100,24 @@ def _append_lines(
     _append_lines(block[middle:], head, max_bytes, lines)
 
 
+def gzip_lines(rows: Sequence[dict[str, Any]], max_bytes: int = LOG_LINE_MAX_BYTES) -> list[str]:
+    """Rows as `{"bem_results": 2, "gz": "<base64 gzip of a compact line>"}` lines."""
+    block_bytes = GZIP_BLOCK_BYTES
+    while True:
+        lines = [
+            json.dumps({LOG_MARKER: 2, "gz": _gzip_text(raw)}, separators=(",", ":"))
+            for raw in result_lines(rows, block_bytes)
+        ]
+        if all(len(line) <= max_bytes for line in lines) or block_bytes <= max_bytes:
+            return lines
+        block_bytes //= 2
+
+
+def _gzip_text(text: str) -> str:
+    packed = gzip.compress(text.encode("utf-8"), compresslevel=6, mtime=0)
+    return base64.b64encode(packed).decode("ascii")
+
+
 def rows_from_line(line: str) -> list[dict[str, Any]] | None:
     """The rows of one result line (also when wrapped in a log prefix or a JSON `message`)."""
     start = line.find("{")
@@ -96,6 +135,12 @@ def _rows_from_document(document: Any) -> list[dict[str, Any]] | None:
         return None
     if document.get(LOG_MARKER) == 1 and isinstance(document.get("rows"), list):
         return rows_from_compact(document.get("cols", COLUMN_NAMES), document["rows"])
+    if document.get(LOG_MARKER) == 2 and isinstance(document.get("gz"), str):
+        try:
+            inner = gzip.decompress(base64.b64decode(document["gz"], validate=True))
+            return _rows_from_document(json.loads(inner))
+        except (ValueError, OSError, EOFError):
+            return None
     message = document.get("message")
     if isinstance(message, dict):
         return _rows_from_document(message)
@@ -127,7 +172,7 @@ class ResultsSink:
         self,
         db_url: str | None = None,
         spool_dir: Path | None = None,
-        log_lines: bool | None = None,
+        log_lines: bool | str | None = None,
         stream: TextIO | None = None,
         clock: Callable[[], float] = time.monotonic,
         retry_after_s: float = 30.0,
@@ -136,9 +181,7 @@ class ResultsSink:
         self.spool_dir = spool_dir or config.env_path(
             config.ENV_RESULTS_SPOOL_DIR, config.DEFAULT_RESULTS_SPOOL_DIR
         )
-        if log_lines is None:
-            log_lines = os.environ.get(config.ENV_RESULTS_LOG, "1") != "0"
-        self.log_lines = log_lines
+        self.log_mode = log_mode(log_lines)
         self.stream = stream
         self.clock = clock
         self.retry_after_s = retry_after_s
@@ -146,27 +189,26 @@ class ResultsSink:
         self._schema_ready = False
         self._down_until = float("-inf")
 
+    @property
+    def wants_rows(self) -> bool:
+        """Whether `write` does anything with rows (else the caller need not build them)."""
+        return bool(self.db_url) or self.log_mode in ("gzip", "full")
+
     def write(self, rows: Sequence[dict[str, Any]]) -> str:
         """Store `rows`; returns where they went: "db", "spool" or "none" (no database)."""
-        if self.log_lines and rows:
-            try:
-                out = self.stream or sys.stdout
-                for line in result_lines(rows):
-                    out.write(line + "\n")
-                out.flush()
-            except Exception as error:  # a broken log stream must not cost the database copy
-                logger.warning("result log lines not written: %s", error)
+        if self.log_mode in ("gzip", "full") and rows:
+            self._print(rows, self.log_mode)
         if not self.db_url or not rows:
             return "none"
         if self.clock() < self._down_until:
-            self._spool(rows)
+            self._spool_and_log(rows)
             return "spool"
         try:
             self._insert(rows)
         except Exception as error:  # any driver, network or schema fault
             self._down_until = self.clock() + self.retry_after_s
             logger.warning("results database unavailable (%s); spooling %d rows", error, len(rows))
-            self._spool(rows)
+            self._spool_and_log(rows)
             return "spool"
         if spool_files(self.spool_dir):
             try:
@@ -174,6 +216,24 @@ class ResultsSink:
             except Exception as error:
                 logger.warning("spool replay failed: %s", error)
         return "db"
+
+    def _print(self, rows: Sequence[dict[str, Any]], mode: str) -> None:
+        """Result log lines of `rows`; a broken log stream must not cost the database copy."""
+        try:
+            out = self.stream or sys.stdout
+            for line in gzip_lines(rows) if mode == "gzip" else result_lines(rows):
+                out.write(line + "\n")
+            out.flush()
+        except Exception as error:
+            logger.warning("result log lines not written: %s", error)
+
+    def _spool_and_log(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Spool rows the database did not take; in auto mode also log them (durable copy)."""
+        try:
+            self._spool(rows)
+        finally:
+            if self.log_mode == "auto":
+                self._print(rows, "gzip")
 
     def replay(self, max_files: int | None = None) -> ReplayReport:
         """Load spooled files into the database (idempotent) and delete each one loaded."""

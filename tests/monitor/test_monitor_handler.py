@@ -17,6 +17,7 @@ from click.testing import CliRunner
 import lambda_handler
 from bem.cli import main
 from bem.monitor.store import open_store, results
+from budget_matcher import side_paths
 from budget_matcher.results_sink import rows_from_line, spool_files
 
 
@@ -65,7 +66,15 @@ def test_handler_stores_each_scored_pair_and_emits_metrics(
     assert len(emf) == 2 and emf[0]["PairsScored"] == [3]
     assert emf[0]["model_version"] == "9.9.9-monitor"
     logged = [row for line in lines for row in rows_from_line(line) or []]
-    assert len(logged) == 6  # both answers, as the CloudWatch-export copy
+    assert logged == []  # default "auto": the database holds them, no CloudWatch copy
+
+    monkeypatch.setenv("BEM_RESULTS_LOG", "gzip")
+    side_paths.configure()
+    lambda_handler.handler(batch_payload, _context("req-handler-2"))
+    lines = capsys.readouterr().out.splitlines()
+    logged = [row for line in lines for row in rows_from_line(line) or []]
+    assert len(logged) == 3 and len(_stored(db_url)) == 6
+    assert all(line.startswith('{"bem_results":2,"gz":') for line in lines if "bem_results" in line)
 
 
 def test_handler_answers_while_the_database_is_down_and_replay_loses_nothing(
@@ -123,4 +132,4 @@ def test_handler_without_a_results_database_never_imports_sqlalchemy(
     assert result.returncode == 0, result.stderr[-2000:]
     assert "ANSWER 1 True" in result.stdout
     assert "SQLALCHEMY False" in result.stdout
-    assert '"bem_results":1' in result.stdout  # the CloudWatch-export copy is still printed
+    assert '"bem_results"' not in result.stdout  # default "auto": no database, no copy

@@ -104,7 +104,9 @@ class _BrokenMetrics(LiveMetrics):
 def test_publish_never_raises_and_reports_each_side_path(
     batch_payload: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    side_paths.configure(_BrokenSink(db_url=""), _BrokenMetrics(stream=io.StringIO()))
+    side_paths.configure(
+        _BrokenSink(db_url="", log_lines="full"), _BrokenMetrics(stream=io.StringIO())
+    )
     with caplog.at_level(logging.ERROR):
         published = side_paths.publish(make_outcome(batch_payload))
     assert published.results == "failed" and published.metrics is False
@@ -112,7 +114,9 @@ def test_publish_never_raises_and_reports_each_side_path(
     assert "metrics side path failed" in caplog.text
 
     stream = io.StringIO()
-    side_paths.configure(_BrokenSink(db_url=""), LiveMetrics(stream=stream, dogstatsd=""))
+    side_paths.configure(
+        _BrokenSink(db_url="", log_lines="full"), LiveMetrics(stream=stream, dogstatsd="")
+    )
     assert side_paths.publish(make_outcome(batch_payload)).metrics is True  # one fault only
     assert len(_emf(stream)) == 1
 
@@ -121,7 +125,8 @@ def test_publish_survives_a_malformed_outcome() -> None:
     outcome = make_outcome({c.BUDGETS_KEY: []})
     outcome.items = [{"score": "high", "budget_id": 1, "itemization_id": 2, "matched": "yes"}]
     stream = io.StringIO()
-    side_paths.configure(ResultsSink(db_url="", stream=stream), LiveMetrics(stream=io.StringIO()))
+    sink = ResultsSink(db_url="", stream=stream, log_lines="full")
+    side_paths.configure(sink, LiveMetrics(stream=io.StringIO()))
     published = side_paths.publish(outcome)
     assert published.rows == 1 and published.results == "none"
     (row,) = rows_from_line(stream.getvalue()) or []

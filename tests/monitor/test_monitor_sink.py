@@ -17,6 +17,7 @@ from bem.monitor.store import open_store, results
 from budget_matcher.result_rows import COLUMN_NAMES, rows_from_outcome
 from budget_matcher.results_sink import (
     ResultsSink,
+    gzip_lines,
     result_lines,
     rows_from_line,
     spool_files,
@@ -184,3 +185,49 @@ def test_sink_broken_log_stream_does_not_cost_the_database_copy(
     assert sink.write(rows) == "db"
     sink.dispose()
     assert len(_stored(url)) == len(rows)
+
+
+def test_sink_log_modes_print_what_they_promise(
+    batch_payload: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    rows = rows_from_outcome(make_outcome(batch_payload))
+    printed: dict[str, str] = {}
+    for mode in ("auto", "gzip", "full", "off"):
+        stream = io.StringIO()
+        sink = ResultsSink(db_url="", log_lines=mode, stream=stream)
+        assert sink.write(rows) == "none"
+        assert sink.wants_rows is (mode in ("gzip", "full"))
+        printed[mode] = stream.getvalue()
+    assert printed["auto"] == printed["off"] == ""
+    for mode in ("gzip", "full"):
+        assert [
+            r for line in printed[mode].splitlines() for r in rows_from_line(line) or []
+        ] == rows
+    monkeypatch.setenv("BEM_RESULTS_LOG", "0")
+    assert ResultsSink(db_url="").log_mode == "off"
+    monkeypatch.setenv("BEM_RESULTS_LOG", "sometimes")
+    assert ResultsSink(db_url="").log_mode == "auto"
+
+
+def test_sink_gzip_lines_stay_under_the_cap_and_shrink_the_bytes(batch_payload: Any) -> None:
+    rows = rows_from_outcome(make_outcome(batch_payload)) * 3000
+    full = result_lines(rows)
+    packed = gzip_lines(rows, max_bytes=20_000)
+    assert all(len(line) <= 20_000 for line in packed) and len(packed) > 1
+    assert sum(map(len, packed)) * 4 < sum(map(len, full))
+    assert [r for line in packed for r in rows_from_line(line) or []] == rows
+    assert rows_from_line('{"bem_results":2,"gz":"not base64!"}') is None
+
+
+def test_sink_auto_mode_logs_the_rows_the_database_did_not_take(
+    batch_payload: Any, tmp_path: Path
+) -> None:
+    stream = io.StringIO()
+    down = ResultsSink(db_url=_closed_port_url(), spool_dir=tmp_path / "spool", stream=stream)
+    rows = rows_from_outcome(make_outcome(batch_payload))
+    assert down.log_mode == "auto" and down.wants_rows
+    assert down.write(rows) == "spool"
+    assert len(spool_files(tmp_path / "spool")) == 1
+    assert [r for line in stream.getvalue().splitlines() for r in rows_from_line(line) or []] == (
+        rows
+    )
