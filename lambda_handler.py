@@ -146,6 +146,7 @@ def _answer(
     if model is not None:
         outcome.features = compute_features(batch.pairs)
         scores = model.score(outcome.features)
+        outcome.scores = scores
         items = responses.scored_items(batch.pairs, scores, model.threshold)
     else:
         assert unavailable is not None
@@ -153,7 +154,8 @@ def _answer(
         if not items and not batch.error_items:
             items = [c.error_item(unavailable.code, unavailable.message)]
     outcome.items = items + batch.error_items
-    outcome.n_errors = sum(1 for item in outcome.items if "error" in item)
+    unscored = items if model is None else []  # scored items carry no error
+    outcome.n_errors = sum(1 for item in (*unscored, *batch.error_items) if "error" in item)
     outcome.duration_ms = (time.perf_counter() - started) * 1000
 
     wanted = batch.response_format or request.query.get("format")

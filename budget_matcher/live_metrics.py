@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+import numpy as np
 from aws_lambda_powertools.metrics import Metrics, MetricUnit
 
 from budget_matcher import SERVICE_NAME, config
@@ -46,7 +47,20 @@ class RequestMetrics:
 
 
 def metrics_from_outcome(outcome: Any) -> RequestMetrics:
-    """Count the figures of a `ScoringOutcome`."""
+    """Count the figures of a `ScoringOutcome` (from its score array when it has one)."""
+    scores = getattr(outcome, "scores", None)
+    if scores is not None and outcome.threshold is not None:
+        rest = outcome.items[len(scores) :]  # the error items after the scored pairs
+        n_scored = len(scores) + sum(1 for item in rest if item.get("score") is not None)
+        n_matched = int(np.count_nonzero(scores >= outcome.threshold))
+        n_matched += sum(1 for item in rest if item.get("matched") is True)
+        return RequestMetrics(
+            model_version=str(outcome.model_version or "unknown"),
+            pairs_scored=n_scored,
+            match_rate=n_matched / n_scored if n_scored else None,
+            error_items=sum(1 for item in rest if item.get("error")),
+            latency_ms=float(outcome.duration_ms or 0.0),
+        )
     scored = [item for item in outcome.items if item.get("score") is not None]
     matched = sum(1 for item in scored if item.get("matched") is True)
     errors = sum(1 for item in outcome.items if item.get("error"))

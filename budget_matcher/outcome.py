@@ -27,3 +27,4 @@ class ScoringOutcome:
     n_errors: int
     source: str
     evaluator: str | None = None  # the tree evaluator that scored: sklearn, compiled, numpy
+    scores: np.ndarray | None = None  # one per pair (the first len(scores) items), when scored

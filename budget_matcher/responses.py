@@ -31,10 +31,16 @@ def scored_items(
         (scores >= threshold).tolist(),
     )
     users = pairs.user_ids
-    if all(user is None for user in users):
+    unnamed = users.count(None)
+    if unnamed == len(users):
         return [
             {"score": s, "budget_id": b, "itemization_id": i, "matched": m}
             for s, b, i, m in zip(*columns, strict=True)
+        ]
+    if unnamed == 0:  # a batch of named users: one dict display per pair, no per-pair branch
+        return [
+            {"score": s, "budget_id": b, "itemization_id": i, "matched": m, c.USER_ID_KEY: u}
+            for s, b, i, m, u in zip(*columns, users, strict=True)
         ]
     items = []
     for s, b, i, m, user in zip(*columns, users, strict=True):

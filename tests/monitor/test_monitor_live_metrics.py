@@ -131,3 +131,27 @@ def test_publish_survives_a_malformed_outcome() -> None:
     assert published.rows == 1 and published.results == "none"
     (row,) = rows_from_line(stream.getvalue()) or []
     assert (row["score"], row["matched"], row["budget_id"]) == (None, None, "1")
+
+
+def test_metrics_from_the_score_array_equal_the_count_over_items() -> None:
+    import numpy as np
+
+    from budget_matcher.live_metrics import metrics_from_outcome
+
+    payload = {
+        c.USERS_KEY: [
+            {
+                c.BUDGETS_KEY: [{c.BUDGET_ID: f"b{u}-{k}"} for k in range(3)]
+                + [{c.BUDGET_ID: f"bad{u}", c.BUDGET_PRICE: "not a number"}],
+                c.LINE_ITEMS_KEY: [{c.ITEM_ID: f"i{u}-{k}"} for k in range(4)],
+            }
+            for u in range(5)
+        ]
+    }
+    scores = np.random.default_rng(3).random(60)
+    outcome = make_outcome(payload, scores=scores, threshold=0.4)
+    assert len(outcome.items) == 80  # 60 scored pairs, then 20 error items
+    by_items = metrics_from_outcome(outcome)
+    outcome.scores = scores
+    assert metrics_from_outcome(outcome) == by_items
+    assert by_items.pairs_scored == 60 and by_items.error_items == 20
