@@ -40,6 +40,7 @@ def test_build_default_zip_holds_only_the_allow_list(default_build: BuildResult)
     assert sorted(n for n in names if n.startswith("model/")) == [
         "model/model.json",
         "model/model_lean.npz",
+        "model/model_trees.so",
     ]
     assert "nltk_data/corpora/stopwords/english" in names
     assert not any("/tests/" in name or name.endswith((".h", ".pyi")) for name in names)
@@ -90,6 +91,10 @@ def test_build_default_zip_runs_transliteration_and_its_own_card(
     lean_path = tmp_path / "model/model_lean.npz"
     assert card["artifacts"]["model_lean.npz"]["sha256"] == predict.sha256_of(lean_path)
     loaded = predict.load_model(tmp_path / "model", form="lean")
+    assert (loaded.evaluator, loaded.evaluator_note) == ("compiled", None)
+    assert card["artifacts"]["model_trees.so"]["sha256"] == predict.sha256_of(
+        tmp_path / "model/model_trees.so"
+    )
     rows = np.zeros((3, LeanModel.load(lean_path).n_features))
     assert loaded.score(rows).shape == (3,)
 
@@ -183,3 +188,16 @@ def test_build_with_results_db_stores_through_the_zips_sqlalchemy(
         rows = connection.execute("SELECT budget_id, itemization_id FROM scored_results").fetchall()
     assert rows == [("309366", "4659496")]
     assert result.verified is not None
+
+
+def test_build_without_a_compiler_ships_the_numpy_evaluator_and_says_so(
+    build_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bem.packaging import tree_compiler
+
+    monkeypatch.setitem(tree_compiler.COMPILERS, "x86_64", "no-such-compiler-gcc")
+    result = build_once(tmp_path, build_model_dir)
+    names = _names(result.function_zip)
+    assert "model/model_trees.so" not in names and "model/model_lean.npz" in names
+    assert any("compiled trees not shipped" in w for w in result.warnings)
+    assert result.verified is not None and 0.0 <= result.verified.score <= 1.0
