@@ -22,6 +22,7 @@ import argparse
 import hashlib
 import json
 import math
+import os
 import shutil
 import subprocess
 import sys
@@ -179,7 +180,11 @@ def compile_library(lean_path: Path, output: Path, arch: str = "x86_64") -> Path
         if done.returncode != 0:
             raise CompileFailed(f"{' '.join(command)} failed: {done.stderr[-2000:]}")
         output.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(Path(work) / "trees.so", output)
+        # A new file renamed over the old one: a process that has the old one loaded keeps a
+        # valid mapping (writing in place would truncate it under that process).
+        partial = output.with_name(f".{output.name}.partial")
+        shutil.copyfile(Path(work) / "trees.so", partial)
+        os.replace(partial, output)
     return output
 
 

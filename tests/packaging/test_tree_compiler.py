@@ -157,7 +157,9 @@ def test_load_model_serves_compiled_trees_and_falls_back_to_numpy(
     assert numpy_model.evaluator == "numpy"
     assert np.array_equal(compiled.score(X), numpy_model.score(X))
     monkeypatch.delenv("BEM_TREE_EVALUATOR")
-    (served_model_dir / predict.TREES_FILE).write_bytes(b"\x7fELF tampered")
+    tampered = served_model_dir / predict.TREES_FILE
+    tampered.unlink()  # a new file: the library loaded above stays mapped intact
+    tampered.write_bytes(b"\x7fELF tampered")
     fallback = predict.load_model()
     assert fallback.evaluator == "numpy" and "sha256" in (fallback.evaluator_note or "")
     monkeypatch.setenv("BEM_TREE_EVALUATOR", "compiled")
