@@ -47,6 +47,38 @@ CFLAGS = (
     "-Wl,--build-id=sha1",
     "-Wl,--hash-style=gnu",
 )
+# Emulators that run a cross-compiled library here (Debian: qemu-user + the cross sysroot).
+EMULATORS = {"arm64": ("qemu-aarch64", Path("/usr/aarch64-linux-gnu"))}
+# A target-architecture program that loads the library, scores rows and applies the link with
+# its C library's exp, as the runtime does: argv = library, rows file, output file, n rows.
+_HARNESS_C = r"""
+#include <dlfcn.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+int main(int argc, char **argv) {
+    if (argc != 5) return 2;
+    void *h = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
+    if (!h) { fprintf(stderr, "%s\n", dlerror()); return 3; }
+    int (*nf)(void) = (int (*)(void))dlsym(h, "bem_n_features");
+    int (*nm)(void) = (int (*)(void))dlsym(h, "bem_n_members");
+    void (*raw)(const double *, size_t, double *) = dlsym(h, "bem_raw");
+    void (*ex)(const double *, size_t, double *, double (*)(double)) = dlsym(h, "bem_expit");
+    if (!nf || !nm || !raw || !ex) return 4;
+    size_t n = strtoul(argv[4], 0, 10), f = (size_t)nf(), m = (size_t)nm();
+    double *x = malloc(n * f * 8 + 8), *out = malloc(n * m * 8 + 8), *p = malloc(n * m * 8 + 8);
+    FILE *in = fopen(argv[2], "rb");
+    if (!in || fread(x, 8, n * f, in) != n * f) return 5;
+    fclose(in);
+    raw(x, n, out);
+    ex(out, n * m, p, exp);
+    FILE *o = fopen(argv[3], "wb");
+    if (!o) return 6;
+    fwrite(out, 8, n * m, o);
+    fwrite(p, 8, n * m, o);
+    return fclose(o) == 0 ? 0 : 7;
+}
+"""
 # Rows evaluated tree by tree in one block (the tree's code stays hot): a block's copy of the
 # rows is about this many bytes, on the stack.
 BLOCK_BYTES = 32768
@@ -205,13 +237,57 @@ def prove_library(lean_path: Path, library: Path, rows: np.ndarray) -> int:
     return int(rows.shape[0])
 
 
+def prove_by_emulation(
+    lean_path: Path, library: Path, host_library: Path, arch: str, rows: np.ndarray
+) -> bool:
+    """Run the `arch` library under its emulator; its raw sums and link must equal the host
+    library's bit for bit. False when no emulator or cross sysroot is installed."""
+    from budget_matcher.compiled_model import CompiledModel
+
+    emulator, sysroot = EMULATORS.get(arch, ("", Path("/nonexistent")))
+    compiler = compiler_for(arch)
+    if not emulator or shutil.which(emulator) is None or not sysroot.is_dir() or not compiler:
+        return False
+    host = CompiledModel.load(lean_path, host_library)
+    X = np.ascontiguousarray(rows, dtype=np.float64)
+    expected_raw = host.raw_scores(X)
+    with tempfile.TemporaryDirectory(prefix="bem-trees-emulated-") as work:
+        folder = Path(work)
+        (folder / "harness.c").write_text(_HARNESS_C)
+        built = subprocess.run(
+            [compiler, "-O2", "-o", "harness", "harness.c", "-ldl", "-lm"],
+            cwd=work,
+            capture_output=True,
+            text=True,
+        )
+        if built.returncode != 0:
+            raise CompileFailed(f"emulation harness for {arch}: {built.stderr[-1000:]}")
+        X.tofile(folder / "rows.bin")
+        command = [emulator, "-L", str(sysroot), "./harness", str(library), "rows.bin", "out.bin"]
+        done = subprocess.run(
+            [*command, str(X.shape[0])], cwd=work, capture_output=True, text=True, timeout=600
+        )
+        if done.returncode != 0:
+            raise CompileFailed(f"{arch} library under {emulator}: exit {done.returncode}")
+        out = np.fromfile(folder / "out.bin", dtype=np.float64)
+    half = expected_raw.size
+    raw, linked = out[:half].reshape(expected_raw.shape), out[half:].reshape(expected_raw.shape)
+    if not (
+        np.array_equal(raw, expected_raw, equal_nan=True)
+        and np.array_equal(linked, host.expit(expected_raw), equal_nan=True)
+    ):
+        raise CompileFailed(f"the {arch} library under {emulator} differs from the host's")
+    return True
+
+
 def build_for_target(
     lean_path: Path, library: Path, arch: str, rows: np.ndarray, host_arch: str | None
 ) -> str:
     """Compile for `arch` and prove the generated code on this host; return what was proved.
 
     When the host cannot run `arch`, the same source is compiled for the host and proved
-    there (identical C, IEEE doubles, no contraction), and the target library is shipped.
+    there (identical C, IEEE doubles, no contraction); when an emulator is installed
+    (qemu-user), the target library itself must then give the host library's bits under it.
     """
     with tempfile.TemporaryDirectory(prefix="bem-trees-proof-") as work:
         proved_arch = arch if host_arch == arch else host_arch
@@ -222,7 +298,10 @@ def build_for_target(
             compile_library(lean_path, host_library, proved_arch)
         compile_library(lean_path, library, arch)
         proved = prove_library(lean_path, host_library, rows)
-    return f"{arch} library, {proved} rows equal to the numpy evaluator (proved on {proved_arch})"
+        where = proved_arch
+        if proved_arch != arch and prove_by_emulation(lean_path, library, host_library, arch, rows):
+            where += f" and on {arch} under {EMULATORS[arch][0]}"
+    return f"{arch} library, {proved} rows equal to the numpy evaluator (proved on {where})"
 
 
 def main(argv: list[str] | None = None) -> int:

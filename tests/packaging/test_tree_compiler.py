@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import shutil
 import subprocess
 import warnings
 from pathlib import Path
@@ -21,6 +22,7 @@ import predict
 from bem.model.lean_export import export_model_dir, export_pipeline, probe_rows, update_card
 from bem.packaging import tree_compiler, verify
 from budget_matcher.compiled_model import CompiledModel, CompiledModelError
+from budget_matcher.lean_model import LeanModel
 from budget_matcher.request_log import logger
 from tests.conftest import load_event
 
@@ -232,3 +234,28 @@ def test_exact_expit_equals_scipy_expit_bit_for_bit() -> None:
         ]
     )
     assert np.array_equal(exact_expit(x), expit(x), equal_nan=True)
+
+
+def test_arm64_library_gives_the_host_bits_under_emulation_when_installed(tmp_path: Path) -> None:
+    pipeline = _fit(Pipeline([("i", SimpleImputer()), ("m", _hgb(12))]), 9)
+    lean_path = tmp_path / "m.npz"
+    export_pipeline(pipeline, lean_path)
+    rows = np.vstack([_features(1500, 9, seed=4), probe_rows(LeanModel.load(lean_path), 1500)])
+    emulator, sysroot = tree_compiler.EMULATORS["arm64"]
+    runnable = (
+        shutil.which(emulator) is not None
+        and sysroot.is_dir()
+        and tree_compiler.compiler_for("arm64") is not None
+    )
+    host = tree_compiler.compile_library(lean_path, tmp_path / "host.so")
+    target = tmp_path / "arm64.so"
+    if not runnable:
+        assert not tree_compiler.prove_by_emulation(lean_path, target, host, "arm64", rows)
+        return
+    tree_compiler.compile_library(lean_path, target, "arm64")
+    assert tree_compiler.prove_by_emulation(lean_path, target, host, "arm64", rows)
+    other = tmp_path / "other.npz"
+    export_pipeline(_fit(Pipeline([("m", _hgb(7))]), 9), other)
+    tree_compiler.compile_library(other, target, "arm64")
+    with pytest.raises(tree_compiler.CompileFailed, match="differs from the host"):
+        tree_compiler.prove_by_emulation(lean_path, target, host, "arm64", rows)
