@@ -14,7 +14,7 @@ time, the fastest of --repeats, since the machine is shared; the request also it
   3. pairs per second per core; the seed example's warm p50; json against orjson on the answer;
   4. the result log modes: bytes and CPU per pair, cost per million pairs;
   5. the zip: sizes, cold start to first answer, peak RSS (the build's own verify), and
-     whether a second build gives the same bytes (with --rebuild).
+     whether two builds of HEAD give the same bytes (with --rebuild).
 Without --zip the script builds one (./build) into a temporary directory.
 """
 
@@ -313,12 +313,13 @@ def zip_figures(zip_path: Path, report: dict[str, Any] | None, rebuild: bool) ->
         f"{statistics.median(firsts):.3f} s wall, {statistics.median(cpus):.3f} s CPU of the "
         f"whole process (to its exit); peak RSS {max(rss):.1f} MiB"
     )
-    if rebuild:
-        with tempfile.TemporaryDirectory() as work:
-            again, _ = build_zip(Path(work))
-            same = again.read_bytes() == zip_path.read_bytes()
-        digest = hashlib.sha256(zip_path.read_bytes()).hexdigest()[:16]
-        print(f"   second ./build byte-identical: {same} (sha256 {digest}…)")
+    if rebuild:  # two builds of HEAD in this run (a zip's timestamps are its commit's time)
+        with tempfile.TemporaryDirectory() as one, tempfile.TemporaryDirectory() as two:
+            first, _ = build_zip(Path(one))
+            second, _ = build_zip(Path(two))
+            same = first.read_bytes() == second.read_bytes()
+            digest = hashlib.sha256(first.read_bytes()).hexdigest()[:16]
+        print(f"   two ./build runs of HEAD byte-identical: {same} (sha256 {digest}…)")
     if report:
         print(f"   build took {report['seconds']:.1f} s; warnings: {report['warnings'] or 'none'}")
 
@@ -329,7 +330,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=80_000)
     parser.add_argument("--naive-pairs", type=int, default=1500)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--rebuild", action="store_true", help="build again, compare bytes")
+    parser.add_argument("--rebuild", action="store_true", help="build HEAD twice, compare bytes")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-scorer-") as work_dir:
