@@ -13,7 +13,8 @@ gcc compiles it with -O2 -ffp-contract=off (no fused or reordered arithmetic), n
 stripped and without paths, so the same model gives the same bytes. arm64 uses Debian's cross
 compiler `aarch64-linux-gnu-gcc` when installed.
 
-Command: python -m bem.packaging.tree_compiler MODEL_LEAN_NPZ OUT.so [--arch x86_64|arm64]
+Command: python -m bem.packaging.tree_compiler MODEL_LEAN_NPZ [OUT.so] [--arch x86_64|arm64]
+(after `python -m bem.model.lean_export model/`, this lets a checkout serve compiled trees too)
 """
 
 from __future__ import annotations
@@ -305,7 +306,8 @@ def build_for_target(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Compile MODEL_LEAN_NPZ into OUT (default: beside it as model_trees.so)."""
+    """Compile MODEL_LEAN_NPZ into OUT (default: beside it as model_trees.so); a model.json
+    beside OUT gets the library's artifacts entry, so `predict.load_model` serves it."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("lean", type=Path)
     parser.add_argument("output", type=Path, nargs="?")
@@ -314,9 +316,14 @@ def main(argv: list[str] | None = None) -> int:
     output = args.output or args.lean.with_name(LIBRARY_FILE)
     try:
         compile_library(args.lean, output, args.arch)
-    except CompileFailed as exc:
+    except (CompileFailed, OSError, ValueError, KeyError) as exc:
         print(f"tree compiler: {exc}", file=sys.stderr)
         return 2
+    card = output.with_name("model.json")
+    if card.is_file():
+        from bem.model.lean_export import update_card
+
+        update_card(card, output)
     print(f"{output}: {output.stat().st_size} bytes ({args.arch})")
     return 0
 

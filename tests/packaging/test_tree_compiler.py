@@ -259,3 +259,17 @@ def test_arm64_library_gives_the_host_bits_under_emulation_when_installed(tmp_pa
     tree_compiler.compile_library(other, target, "arm64")
     with pytest.raises(tree_compiler.CompileFailed, match="differs from the host"):
         tree_compiler.prove_by_emulation(lean_path, target, host, "arm64", rows)
+
+
+def test_command_compiles_beside_the_card_and_lists_the_library(tmp_path: Path) -> None:
+    from bem.local.devzip import write_placeholder_model
+
+    directory = write_placeholder_model(tmp_path / "model")
+    export_model_dir(directory)
+    assert tree_compiler.main([str(directory / predict.LEAN_FILE)]) == 0
+    card = json.loads((directory / predict.CARD_FILE).read_text())
+    library = directory / predict.TREES_FILE
+    assert card["artifacts"][predict.TREES_FILE]["sha256"] == predict.sha256_of(library)
+    loaded = predict.load_model(directory, form="lean")
+    assert loaded.evaluator == "compiled"
+    assert tree_compiler.main([str(tmp_path / "missing.npz")]) == 2
