@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -75,6 +76,7 @@ class CompiledModel:
         expit.restype = None
         self.lean = lean
         self.library = library
+        self.lean_path: Path | None = None
         self._raw = raw
         self._expit = expit
 
@@ -86,7 +88,16 @@ class CompiledModel:
         if not library.is_file():
             raise CompiledModelError(f"no compiled tree library at {library}")
         lean_sha256 = hashlib.sha256(lean_path.read_bytes()).hexdigest()
-        return cls(LeanModel.load(lean_path), library, lean_sha256)
+        model = cls(LeanModel.load(lean_path), library, lean_sha256)
+        model.lean_path = lean_path
+        return model
+
+    def __reduce__(self) -> tuple[Any, tuple[Path, Path]]:
+        """Pickled as its two paths (a ctypes handle does not pickle): a worker that unpickles
+        it loads the library again, e.g. a Spark executor."""
+        if self.lean_path is None:
+            raise TypeError("a CompiledModel built without CompiledModel.load cannot be pickled")
+        return (CompiledModel.load, (self.lean_path, self.library))
 
     def raw_scores(self, X: np.ndarray) -> np.ndarray:
         """Each member's raw score per row (n_rows x n_members), computed in C."""

@@ -273,3 +273,15 @@ def test_command_compiles_beside_the_card_and_lists_the_library(tmp_path: Path) 
     loaded = predict.load_model(directory, form="lean")
     assert loaded.evaluator == "compiled"
     assert tree_compiler.main([str(tmp_path / "missing.npz")]) == 2
+
+
+def test_compiled_model_pickles_as_its_paths_and_scores_the_same(
+    compiled: tuple[Pipeline, CompiledModel],
+) -> None:
+    import pickle
+
+    _, model = compiled
+    again = pickle.loads(pickle.dumps(model))
+    X = _features(300, model.lean.n_features, seed=11)
+    assert again is not model and again.library == model.library
+    assert np.array_equal(again.predict_proba_positive(X), model.predict_proba_positive(X))
