@@ -71,8 +71,12 @@ PIPELINES = {
 }
 
 
-@pytest.fixture(params=sorted(PIPELINES))
-def compiled(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Pipeline, CompiledModel]:
+@pytest.fixture(scope="module", params=sorted(PIPELINES))
+def compiled(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Pipeline, CompiledModel]:
+    """Each pipeline shape fitted, exported and compiled once for the module."""
+    tmp_path = tmp_path_factory.mktemp(request.param)
     make, width = PIPELINES[request.param]
     pipeline = _fit(make(), width)
     lean_path = tmp_path / "model_lean.npz"
@@ -81,6 +85,7 @@ def compiled(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Pipeline, 
     return pipeline, CompiledModel.load(lean_path, library)
 
 
+@pytest.mark.slow
 def test_compiled_scores_equal_predict_proba_exactly(
     compiled: tuple[Pipeline, CompiledModel],
 ) -> None:
@@ -95,6 +100,7 @@ def test_compiled_scores_equal_predict_proba_exactly(
     assert np.array_equal(model.raw_scores(X[:5]), model.raw_scores(X[:5]))
 
 
+@pytest.mark.slow
 def test_compiled_refuses_a_wrong_width_and_scores_no_rows(
     compiled: tuple[Pipeline, CompiledModel],
 ) -> None:
@@ -236,6 +242,7 @@ def test_exact_expit_equals_scipy_expit_bit_for_bit() -> None:
     assert np.array_equal(exact_expit(x), expit(x), equal_nan=True)
 
 
+@pytest.mark.slow
 def test_arm64_library_gives_the_host_bits_under_emulation_when_installed(tmp_path: Path) -> None:
     pipeline = _fit(Pipeline([("i", SimpleImputer()), ("m", _hgb(12))]), 9)
     lean_path = tmp_path / "m.npz"
@@ -275,6 +282,7 @@ def test_command_compiles_beside_the_card_and_lists_the_library(tmp_path: Path) 
     assert tree_compiler.main([str(tmp_path / "missing.npz")]) == 2
 
 
+@pytest.mark.slow
 def test_compiled_model_pickles_as_its_paths_and_scores_the_same(
     compiled: tuple[Pipeline, CompiledModel],
 ) -> None:
