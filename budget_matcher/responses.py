@@ -38,8 +38,9 @@ def scored_items(
             for s, b, i, m in zip(*columns, strict=True)
         ]
     if unnamed == 0:  # a batch of named users: one dict display per pair, no per-pair branch
+        key = c.USER_ID_KEY
         return [
-            {"score": s, "budget_id": b, "itemization_id": i, "matched": m, c.USER_ID_KEY: u}
+            {"score": s, "budget_id": b, "itemization_id": i, "matched": m, key: u}
             for s, b, i, m, u in zip(*columns, users, strict=True)
         ]
     items = []
