@@ -64,7 +64,11 @@ def _warm_model() -> None:
         fields = {"version": model.version, "form": model.form, "evaluator": model.evaluator}
         if model.evaluator_note:
             fields["evaluator_note"] = model.evaluator_note
-        logger.info("model loaded", extra=fields)
+        shipped = predict.TREES_FILE in (model.card.get("artifacts") or {})
+        if model.evaluator == "numpy" and shipped:  # the build's library is there but unused
+            logger.warning("model loaded", extra=fields)
+        else:
+            logger.info("model loaded", extra=fields)
     except predict.ModelUnavailable as error:
         logger.warning("model unavailable", extra={"code": error.code, "reason": error.message})
 
