@@ -9,7 +9,7 @@ which the model handles natively.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cached_property, lru_cache
+from functools import cached_property
 
 import numpy as np
 
@@ -17,6 +17,7 @@ from budget_matcher import contract as c
 from budget_matcher.pairs import CandidatePairs, RecordTable
 from budget_matcher.similarity import VENDOR_MEASURES, vendor_similarities
 from budget_matcher.text import normalise, tokens
+from budget_matcher.values import short_text_cache
 
 SECONDS_PER_DAY = 86400.0
 
@@ -238,12 +239,12 @@ def _vendor_codes(vendors: list[str | None]) -> np.ndarray:
     )
 
 
-@lru_cache(maxsize=65536)
+@short_text_cache
 def _normalise_cached(text: str | None) -> str | None:
     return normalise(text)
 
 
-@lru_cache(maxsize=4096)
+@short_text_cache
 def _group_of(text: str | None) -> float:
     """The code of the first expense group whose keywords appear in `text` (NaN if no text)."""
     if text is None:
