@@ -6,10 +6,17 @@ one user's valid budgets and valid line items. Missing values are kept as missin
 handles them); values that are present but unreadable make their record an error, reported once
 per pair the record would have formed. The first record with a given id wins; later duplicates
 are reported as `duplicate_id` errors.
+
+Bounds: a user of more than `max_pairs_per_user` candidate pairs is refused (`too_many_pairs`:
+split the user's budgets across calls, each call with all of the user's line items); users are
+admitted in order while the answer's estimated size fits `answer_bytes` (Lambda's 6 MB
+response limit less room for the envelope), and each later user is refused on its own
+(`answer_too_large`: send it in another call), so no answer exceeds what Lambda can return.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +28,13 @@ from budget_matcher.pairs import CandidatePairs, RecordTable
 from budget_matcher.values import ValueProblem, parse_amount, parse_datetime, parse_identifier
 from budget_matcher.values import parse_text as parse_text_value
 
-DEFAULT_MAX_PAIRS_PER_USER = 500_000
+DEFAULT_MAX_PAIRS_PER_USER = 50_000
+# Lambda answers at most 6 MB (10^6 bytes each, conservatively); 64 kB stay for the envelope.
+DEFAULT_ANSWER_BYTES = 6_000_000 - 64_000
+# Conservative bytes of one answer item beyond its ids (HTTP bodies escape quotes twice), and
+# the extra bytes of an error item (code, message, field).
+ITEM_BYTES = 110
+ERROR_ITEM_EXTRA_BYTES = 400
 
 _BUDGET_NUMBERS = {
     c.BUDGET_PRICE: parse_amount,
@@ -48,7 +61,6 @@ class FlattenedBatch:
     pairs: CandidatePairs
     error_items: list[dict[str, Any]] = field(default_factory=list)
     n_users: int = 0
-    response_format: str | None = None
 
 
 @dataclass
@@ -64,9 +76,16 @@ class _Record:
 class FlattenedDataPoints:
     """Turns a request payload into candidate pairs plus error items."""
 
-    def __init__(self, payload: object, max_pairs_per_user: int = DEFAULT_MAX_PAIRS_PER_USER):
+    def __init__(
+        self,
+        payload: object,
+        max_pairs_per_user: int = DEFAULT_MAX_PAIRS_PER_USER,
+        answer_bytes: int = DEFAULT_ANSWER_BYTES,
+    ):
         self.payload = payload
         self.max_pairs_per_user = max_pairs_per_user
+        self.answer_bytes = answer_bytes
+        self._answer_left = answer_bytes
 
     def all(self) -> FlattenedBatch:
         """Validate every record and build the pairs of every user."""
@@ -83,12 +102,7 @@ class FlattenedDataPoints:
             pairs = CandidatePairs(
                 budgets, items, np.concatenate(budget_index), np.concatenate(item_index)
             )
-        return FlattenedBatch(pairs, errors, n_users, self._response_format())
-
-    def _response_format(self) -> str | None:
-        options = self.payload.get(c.OPTIONS_KEY) if isinstance(self.payload, dict) else None
-        wanted = options.get("response_format") if isinstance(options, dict) else None
-        return wanted if wanted in c.RESPONSE_FORMATS else None
+        return FlattenedBatch(pairs, errors, n_users)
 
     def _users(self, errors: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         payload = self.payload
@@ -111,6 +125,12 @@ class FlattenedDataPoints:
                     c.error_item("invalid_payload", f"users[{position}] is not a JSON object")
                 )
                 continue
+            try:
+                parse_text_value(user.get(c.USER_ID_KEY))
+            except ValueProblem as problem:
+                message = f"users[{position}].{c.USER_ID_KEY}: {problem.message}"
+                errors.append(c.error_item(problem.code, message, c.USER_ID_KEY))
+                continue
             if c.BUDGETS_KEY not in user and c.LINE_ITEMS_KEY not in user:
                 message = (
                     f"users[{position}] has neither '{c.BUDGETS_KEY}' nor '{c.LINE_ITEMS_KEY}'"
@@ -128,19 +148,29 @@ class FlattenedDataPoints:
         item_index: list[np.ndarray],
         errors: list[dict[str, Any]],
     ) -> None:
-        try:
-            user_id = parse_text_value(user.get(c.USER_ID_KEY))
-        except ValueProblem:
-            user_id = None
+        user_id = parse_text_value(user.get(c.USER_ID_KEY))  # checked in _users
         user_budgets = _records(
             user, c.BUDGETS_KEY, _BUDGET_NUMBERS, _BUDGET_TEXTS, user_id, errors
         )
         user_items = _records(user, c.LINE_ITEMS_KEY, _ITEM_NUMBERS, _ITEM_TEXTS, user_id, errors)
         n_pairs = max(len(user_budgets), 1) * max(len(user_items), 1)
-        if n_pairs > self.max_pairs_per_user:
-            message = f"{n_pairs} candidate pairs exceed the limit of {self.max_pairs_per_user}"
+        size = _answer_size(user_budgets, user_items, user_id)
+        if n_pairs > self.max_pairs_per_user or size > self.answer_bytes:
+            message = (
+                f"{n_pairs} candidate pairs (an answer of about {size:,} bytes) exceed the limit "
+                f"of {self.max_pairs_per_user} pairs or {self.answer_bytes:,} bytes per user: "
+                "split the user's budgets across calls, each call with all of its line items"
+            )
             errors.append(c.error_item("too_many_pairs", message, user_id=user_id))
             return
+        if size > self._answer_left:
+            message = (
+                f"this user's answer (about {size:,} bytes) does not fit in what is left of "
+                f"this call's {self.answer_bytes:,}-byte answer: send the user in another call"
+            )
+            errors.append(c.error_item("answer_too_large", message, user_id=user_id))
+            return
+        self._answer_left -= size
         valid_budgets = _add_valid(budgets, user_budgets, user_id)
         valid_items = _add_valid(items, user_items, user_id)
         if valid_budgets and valid_items:
@@ -150,6 +180,24 @@ class FlattenedDataPoints:
             item_index.append(np.tile(i, b.size))
         if any(r.problem for r in user_budgets) or any(r.problem for r in user_items):
             errors.extend(_pair_errors(user_budgets, user_items, user_id))
+
+
+def _json_bytes(text: str | None) -> int:
+    return len(json.dumps(text))
+
+
+def _answer_size(budgets: list[_Record], items: list[_Record], user_id: str | None) -> int:
+    """A conservative estimate of the bytes of the user's answer items (scored or error)."""
+    n_budgets, n_items = max(len(budgets), 1), max(len(items), 1)
+    budget_ids = sum(_json_bytes(r.record_id) for r in budgets)
+    item_ids = sum(_json_bytes(r.record_id) for r in items)
+    per_pair = ITEM_BYTES + 2 * _json_bytes(user_id)
+    valid = sum(r.problem is None for r in budgets) * sum(r.problem is None for r in items)
+    return (
+        n_budgets * n_items * per_pair
+        + 2 * (n_items * budget_ids + n_budgets * item_ids)
+        + (n_budgets * n_items - valid) * ERROR_ITEM_EXTRA_BYTES
+    )
 
 
 def _add_valid(table: RecordTable, records: list[_Record], user_id: str | None) -> range:
