@@ -288,7 +288,7 @@ _users = st.lists(
         }
     ),
     max_size=4,
-    unique_by=lambda user: user["user_id"].strip(),
+    unique_by=lambda user: str(user["user_id"]).strip(),
 )
 
 
