@@ -24,7 +24,7 @@ class Published:
     """Where one answer's side paths went (for logs and tests)."""
 
     rows: int = 0
-    results: str = "skipped"  # "db", "spool", "none" or "failed"
+    results: str = "skipped"  # "db", "spool", "dropped" (spool full), "none" or "failed"
     metrics: bool = False
 
 
