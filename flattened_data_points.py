@@ -31,9 +31,11 @@ from budget_matcher.values import parse_text as parse_text_value
 DEFAULT_MAX_PAIRS_PER_USER = 50_000
 # Lambda answers at most 6 MB (10^6 bytes each, conservatively); 64 kB stay for the envelope.
 DEFAULT_ANSWER_BYTES = 6_000_000 - 64_000
-# Conservative bytes of one answer item beyond its ids (HTTP bodies escape quotes twice), and
-# the extra bytes of an error item (code, message, field).
-ITEM_BYTES = 110
+# Bytes of one answer item beyond its ids, as the larger of a direct invoke's answer and an
+# HTTP body (quotes escaped again): 82 (+17 with a user id); an error item's extra bytes
+# (code, message of at most ~300 characters, field).
+ITEM_BYTES = 84
+USER_KEY_BYTES = 17
 ERROR_ITEM_EXTRA_BYTES = 400
 
 _BUDGET_NUMBERS = {
@@ -149,26 +151,20 @@ class FlattenedDataPoints:
         errors: list[dict[str, Any]],
     ) -> None:
         user_id = parse_text_value(user.get(c.USER_ID_KEY))  # checked in _users
+        raw_budgets, raw_items = _raw_ids(user, c.BUDGETS_KEY), _raw_ids(user, c.LINE_ITEMS_KEY)
+        n_pairs = max(len(raw_budgets), 1) * max(len(raw_items), 1)
+        # Refused before any record is validated when even an all-valid answer cannot fit.
+        if not self._admit(n_pairs, _answer_size(raw_budgets, raw_items, user_id), user_id, errors):
+            return
         user_budgets = _records(
             user, c.BUDGETS_KEY, _BUDGET_NUMBERS, _BUDGET_TEXTS, user_id, errors
         )
         user_items = _records(user, c.LINE_ITEMS_KEY, _ITEM_NUMBERS, _ITEM_TEXTS, user_id, errors)
-        n_pairs = max(len(user_budgets), 1) * max(len(user_items), 1)
-        size = _answer_size(user_budgets, user_items, user_id)
-        if n_pairs > self.max_pairs_per_user or size > self.answer_bytes:
-            message = (
-                f"{n_pairs} candidate pairs (an answer of about {size:,} bytes) exceed the limit "
-                f"of {self.max_pairs_per_user} pairs or {self.answer_bytes:,} bytes per user: "
-                "split the user's budgets across calls, each call with all of its line items"
-            )
-            errors.append(c.error_item("too_many_pairs", message, user_id=user_id))
-            return
-        if size > self._answer_left:
-            message = (
-                f"this user's answer (about {size:,} bytes) does not fit in what is left of "
-                f"this call's {self.answer_bytes:,}-byte answer: send the user in another call"
-            )
-            errors.append(c.error_item("answer_too_large", message, user_id=user_id))
+        problems = sum(r.problem is not None for r in user_budgets) * max(len(user_items), 1) + sum(
+            r.problem is not None for r in user_items
+        ) * max(len(user_budgets), 1)
+        size = _answer_size(raw_budgets, raw_items, user_id, problems)
+        if not self._admit(n_pairs, size, user_id, errors):
             return
         self._answer_left -= size
         valid_budgets = _add_valid(budgets, user_budgets, user_id)
@@ -181,22 +177,63 @@ class FlattenedDataPoints:
         if any(r.problem for r in user_budgets) or any(r.problem for r in user_items):
             errors.extend(_pair_errors(user_budgets, user_items, user_id))
 
+    def _admit(
+        self, n_pairs: int, size: int, user_id: str | None, errors: list[dict[str, Any]]
+    ) -> bool:
+        """True when the user's answer fits; else its one refusal item is added to `errors`."""
+        if n_pairs > self.max_pairs_per_user or size > self.answer_bytes:
+            message = (
+                f"{n_pairs} candidate pairs (an answer of about {size:,} bytes) exceed the limit "
+                f"of {self.max_pairs_per_user} pairs or {self.answer_bytes:,} bytes per user: "
+                "split the user's budgets across calls, each call with all of its line items"
+            )
+            errors.append(c.error_item("too_many_pairs", message, user_id=user_id))
+            return False
+        if size > self._answer_left:
+            message = (
+                f"this user's answer (about {size:,} bytes) does not fit in what is left of "
+                f"this call's {self.answer_bytes:,}-byte answer: send the user in another call"
+            )
+            errors.append(c.error_item("answer_too_large", message, user_id=user_id))
+            return False
+        return True
 
-def _json_bytes(text: str | None) -> int:
-    return len(json.dumps(text))
+
+def _escaped_bytes(value: Any) -> int:
+    """Bytes of a text inside an HTTP answer's body: JSON-escaped twice (quotes included)."""
+    if value is None:
+        return 0
+    text = value if isinstance(value, str) else str(value)
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+        return len(text) + 4  # \"text\"
+    return len(json.dumps(json.dumps(text))) - 2
 
 
-def _answer_size(budgets: list[_Record], items: list[_Record], user_id: str | None) -> int:
-    """A conservative estimate of the bytes of the user's answer items (scored or error)."""
-    n_budgets, n_items = max(len(budgets), 1), max(len(items), 1)
-    budget_ids = sum(_json_bytes(r.record_id) for r in budgets)
-    item_ids = sum(_json_bytes(r.record_id) for r in items)
-    per_pair = ITEM_BYTES + 2 * _json_bytes(user_id)
-    valid = sum(r.problem is None for r in budgets) * sum(r.problem is None for r in items)
+def _raw_ids(user: dict[str, Any], key: str) -> list[int]:
+    """The escaped byte size of each record's id, before validation (0 for no usable id)."""
+    raw = user.get(key)
+    if not isinstance(raw, list):
+        return []
+    id_field = c.BUDGET_ID if key == c.BUDGETS_KEY else c.ITEM_ID
+    sizes = []
+    for entry in raw:
+        value = entry.get(id_field) if isinstance(entry, dict) else None
+        sizes.append(_escaped_bytes(value) if isinstance(value, (str, int)) else 0)
+    return sizes
+
+
+def _answer_size(
+    budget_ids: list[int], item_ids: list[int], user_id: str | None, problems: int = 0
+) -> int:
+    """An estimate, never below the truth, of the bytes of the user's answer items: every pair
+    an item with both ids; `problems` of them error items."""
+    n_budgets, n_items = max(len(budget_ids), 1), max(len(item_ids), 1)
+    per_pair = ITEM_BYTES + (USER_KEY_BYTES + _escaped_bytes(user_id) if user_id else 0)
     return (
         n_budgets * n_items * per_pair
-        + 2 * (n_items * budget_ids + n_budgets * item_ids)
-        + (n_budgets * n_items - valid) * ERROR_ITEM_EXTRA_BYTES
+        + n_items * sum(budget_ids)
+        + n_budgets * sum(item_ids)
+        + problems * ERROR_ITEM_EXTRA_BYTES
     )
 
 
