@@ -151,8 +151,10 @@ class FlattenedDataPoints:
         errors: list[dict[str, Any]],
     ) -> None:
         user_id = parse_text_value(user.get(c.USER_ID_KEY))  # checked in _users
+        n_pairs = _count(user, c.BUDGETS_KEY) * _count(user, c.LINE_ITEMS_KEY)
+        if not self._admit(n_pairs, n_pairs * ITEM_BYTES, user_id, errors):
+            return  # cheapest check first: the pairs alone cannot fit
         raw_budgets, raw_items = _raw_ids(user, c.BUDGETS_KEY), _raw_ids(user, c.LINE_ITEMS_KEY)
-        n_pairs = max(len(raw_budgets), 1) * max(len(raw_items), 1)
         # Refused before any record is validated when even an all-valid answer cannot fit.
         if not self._admit(n_pairs, _answer_size(raw_budgets, raw_items, user_id), user_id, errors):
             return
@@ -207,6 +209,12 @@ def _escaped_bytes(value: Any) -> int:
     if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
         return len(text) + 4  # \"text\"
     return len(json.dumps(json.dumps(text))) - 2
+
+
+def _count(user: dict[str, Any], key: str) -> int:
+    """Records under `key` (1 when none: a user's pairs are at least one item)."""
+    raw = user.get(key)
+    return max(len(raw), 1) if isinstance(raw, list) else 1
 
 
 def _raw_ids(user: dict[str, Any], key: str) -> list[int]:

@@ -152,7 +152,9 @@ def expected_pairs(users: list[Any]) -> tuple[Counter[tuple[str | None, str, str
 def _http_event(rng: random.Random, body: str | None, method: str = "POST") -> dict[str, Any]:
     shape = rng.choice(["rest", "http", "url"])
     encoded = rng.random() < 0.3 and body is not None
-    text = base64.b64encode(body.encode("utf-8", "surrogatepass")).decode() if encoded else body
+    text = body
+    if encoded and body is not None:
+        text = base64.b64encode(body.encode("utf-8", "surrogatepass")).decode()
     flag: Any = encoded if rng.random() < 0.8 else ("true" if encoded else "false")
     event: dict[str, Any] = {"body": text, "isBase64Encoded": flag}
     if shape == "rest":

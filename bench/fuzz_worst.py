@@ -40,7 +40,7 @@ def _fill(make_user: Callable[[int], dict[str, Any]]) -> str:
 
 
 def _pair_cap() -> str:
-    return json.dumps(_user("cap", 223, 224))  # 49,952 pairs: just under the per-user cap
+    return json.dumps(_user("cap", 210, 210))  # 44,100 pairs: near the answer-size bound
 
 
 def _over_cap() -> str:
@@ -120,7 +120,7 @@ def _over_long_values() -> str:
 
 
 WORST_CASES: dict[str, Callable[[], str]] = {
-    "one user at the pair cap": _pair_cap,
+    "one user at the answer bound": _pair_cap,
     "one user over the pair cap": _over_cap,
     "users up to the answer bound": _users_at_answer_bound,
     "6 MB of minimal records": _minimal_records,

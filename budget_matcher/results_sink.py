@@ -178,6 +178,11 @@ class ResultsSink:
         self._schema_ready = False
         self._down_until = float("-inf")
 
+    @property
+    def keeps_rows(self) -> bool:
+        """False when rows would go nowhere (no database, no result log lines)."""
+        return bool(self.db_url) or self.log_lines
+
     def write(self, rows: Sequence[dict[str, Any]]) -> str:
         """Store `rows`; returns where they went: "db", "spool", "dropped" (spool full) or
         "none" (no database)."""

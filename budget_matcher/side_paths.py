@@ -45,9 +45,12 @@ def publish(outcome: ScoringOutcome) -> Published:
     try:
         if _sink is None:
             _sink = ResultsSink()
-        rows = rows_from_outcome(outcome)
-        published.rows = len(rows)
-        published.results = _sink.write(rows)
+        if _sink.keeps_rows:  # else the rows would go nowhere: not even built
+            rows = rows_from_outcome(outcome)
+            published.rows = len(rows)
+            published.results = _sink.write(rows)
+        else:
+            published.results = "none"
     except Exception:
         published.results = "failed"
         logger.exception("results side path failed")
