@@ -28,6 +28,7 @@ from budget_matcher.pairs import CandidatePairs, RecordTable
 from budget_matcher.values import ValueProblem, parse_amount, parse_datetime, parse_identifier
 from budget_matcher.values import parse_text as parse_text_value
 
+_NAN = float("nan")
 DEFAULT_MAX_PAIRS_PER_USER = 50_000
 # Lambda answers at most 6 MB (10^6 bytes each, conservatively); 64 kB stay for the envelope.
 DEFAULT_ANSWER_BYTES = 6_000_000 - 64_000
@@ -274,26 +275,20 @@ def _records(
     seen: set[str] = set()
     records = []
     for position, entry in enumerate(raw):
-        where = f"{key}[{position}]"
         if not isinstance(entry, dict):
-            errors.append(
-                c.error_item(
-                    "invalid_record", f"{where} is not a JSON object", key, user_id=user_id
-                )
-            )
+            message = f"{key}[{position}] is not a JSON object"
+            errors.append(c.error_item("invalid_record", message, key, user_id=user_id))
             continue
         try:
             record_id = parse_identifier(entry.get(id_field))
         except ValueProblem as problem:
-            errors.append(
-                c.error_item(problem.code, f"{where}: {problem.message}", id_field, user_id=user_id)
-            )
+            message = f"{key}[{position}]: {problem.message}"
+            errors.append(c.error_item(problem.code, message, id_field, user_id=user_id))
             continue
         record = _validate(entry, record_id, number_fields, text_fields)
         if record_id in seen:
-            record.problem = c.error_body(
-                "duplicate_id", f"{where}: {id_field} {record_id!r} already seen", id_field
-            )
+            message = f"{key}[{position}]: {id_field} {record_id!r} already seen"
+            record.problem = c.error_body("duplicate_id", message, id_field)
         seen.add(record_id)
         records.append(record)
     return records
@@ -309,14 +304,22 @@ def _validate(
     texts: dict[str, str | None] = {}
     problem = None
     for name, parse in number_fields.items():
+        value = entry.get(name)
+        if value is None:  # missing: the common case of sparse records, no parse needed
+            numbers[name] = _NAN
+            continue
         try:
-            numbers[name] = parse(entry.get(name))
+            numbers[name] = parse(value)
         except ValueProblem as error:
             numbers[name] = float("nan")
             problem = problem or c.error_body(error.code, f"{name}: {error.message}", name)
     for name in text_fields:
+        value = entry.get(name)
+        if value is None:
+            texts[name] = None
+            continue
         try:
-            texts[name] = parse_text_value(entry.get(name))
+            texts[name] = parse_text_value(value)
         except ValueProblem as error:
             texts[name] = None
             problem = problem or c.error_body(error.code, f"{name}: {error.message}", name)
