@@ -8,6 +8,7 @@ import multiprocessing
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from monitor_helpers import make_outcome
 
@@ -108,6 +109,7 @@ def _replay(db_url: str, spool: str, queue: Any) -> None:
     queue.put((report.files, report.rows, report.failed_files))
 
 
+@pytest.mark.slow
 def test_store_two_processes_replaying_one_spool_load_each_file_once(
     db_url: str, batch_payload: Any, tmp_path: Path
 ) -> None:
