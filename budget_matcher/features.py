@@ -265,6 +265,8 @@ def _budget_groups(types: list[str | None]) -> np.ndarray:
 def _first_group(texts: tuple[str | None, ...]) -> float:
     """The first known group among `texts`; OTHER only when no text names a known group."""
     found = np.nan
+    if not any(texts):  # no text at all (sparse records): NaN without any lookup
+        return found
     for text in texts:
         group = _group_of(text)
         if group == OTHER_GROUP:
