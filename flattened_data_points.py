@@ -300,30 +300,22 @@ def _validate(
     number_fields: dict[str, Any],
     text_fields: tuple[str, ...],
 ) -> _Record:
-    numbers: dict[str, float] = {}
-    texts: dict[str, str | None] = {}
-    problem = None
-    for name, parse in number_fields.items():
-        value = entry.get(name)
-        if value is None:  # missing: the common case of sparse records, no parse needed
-            numbers[name] = _NAN
-            continue
-        try:
-            numbers[name] = parse(value)
-        except ValueProblem as error:
-            numbers[name] = float("nan")
-            problem = problem or c.error_body(error.code, f"{name}: {error.message}", name)
-    for name in text_fields:
-        value = entry.get(name)
-        if value is None:
-            texts[name] = None
-            continue
-        try:
-            texts[name] = parse_text_value(value)
-        except ValueProblem as error:
-            texts[name] = None
-            problem = problem or c.error_body(error.code, f"{name}: {error.message}", name)
-    return _Record(record_id, numbers, texts, problem)
+    """The record's values; after its first problem the rest is not parsed (never scored)."""
+    numbers: dict[str, float] = dict.fromkeys(number_fields, _NAN)
+    texts: dict[str, str | None] = dict.fromkeys(text_fields)
+    try:
+        for name, parse in number_fields.items():
+            value = entry.get(name)
+            if value is not None:  # missing: the common case of sparse records
+                numbers[name] = parse(value)
+        for name in text_fields:
+            value = entry.get(name)
+            if value is not None:
+                texts[name] = parse_text_value(value)
+    except ValueProblem as error:
+        problem = c.error_body(error.code, f"{name}: {error.message}", name)
+        return _Record(record_id, numbers, texts, problem)
+    return _Record(record_id, numbers, texts)
 
 
 def _pair_errors(
