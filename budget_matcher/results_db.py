@@ -88,25 +88,50 @@ def storable_text(text: str) -> str:
     return utf8_safe(text).replace("\x00", "\ufffd")
 
 
-def insert_results(connection: Connection, rows: Sequence[dict[str, Any]]) -> int:
+OLD_KEY = ("request_id", "budget_id", "itemization_id")  # stores created before user_key
+
+
+def table_layout(connection: Connection) -> tuple[tuple[str, ...], frozenset[str]]:
+    """The key the existing `scored_results` table enforces and the columns it has.
+
+    A store created before `user_key` keeps the older three-column key until it is rebuilt:
+    rows are then written against that key (two users' identical ids merge, as they did),
+    rather than every write failing and spooling.
+    """
+    inspector = sa.inspect(connection)
+    columns = frozenset(column["name"] for column in inspector.get_columns(RESULTS_TABLE))
+    key = tuple(inspector.get_pk_constraint(RESULTS_TABLE).get("constrained_columns") or ())
+    return (DB_KEY if set(key) == set(DB_KEY) else OLD_KEY), columns
+
+
+def insert_results(
+    connection: Connection,
+    rows: Sequence[dict[str, Any]],
+    key: Sequence[str] = DB_KEY,
+    columns: frozenset[str] | None = None,
+) -> int:
     """Insert rows, skipping any whose (request_id, user_key, budget_id, itemization_id) is stored.
 
     Returns the number of rows offered. Uses INSERT .. ON CONFLICT DO NOTHING on SQLite and
-    PostgreSQL; on other databases it skips keys it finds already present.
+    PostgreSQL; on other databases it skips keys it finds already present. `key` and `columns`
+    come from `table_layout` for a store of an older layout.
     """
     if not rows:
         return 0
-    params = _dedupe(to_db_rows(rows))
+    params = _dedupe(to_db_rows(rows), key)
+    if columns is not None and USER_KEY not in columns:
+        for row in params:
+            del row[USER_KEY]
     dialect = connection.dialect.name
     if dialect in ("sqlite", "postgresql"):
         statement = dialect_insert(dialect, results).on_conflict_do_nothing(
-            index_elements=list(DB_KEY)
+            index_elements=list(key)
         )
         connection.execute(statement, params)
         return len(rows)
     for row in params:
         exists = connection.execute(
-            sa.select(sa.literal(1)).where(*(results.c[k] == row[k] for k in DB_KEY))
+            sa.select(sa.literal(1)).where(*(results.c[k] == row[k] for k in key))
         ).first()
         if exists is None:
             connection.execute(results.insert(), [row])
@@ -124,13 +149,13 @@ def dialect_insert(dialect: str, table: sa.Table) -> Any:
     return postgresql_insert(table)
 
 
-def _dedupe(params: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _dedupe(params: list[dict[str, Any]], key: Sequence[str]) -> list[dict[str, Any]]:
     """Keep the first row per key: one statement must not carry the same key twice."""
     seen: set[tuple[Any, ...]] = set()
     unique = []
     for row in params:
-        key = tuple(row[k] for k in DB_KEY)
-        if key not in seen:
-            seen.add(key)
+        value = tuple(row[k] for k in key)
+        if value not in seen:
+            seen.add(value)
             unique.append(row)
     return unique

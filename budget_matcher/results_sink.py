@@ -175,7 +175,7 @@ class ResultsSink:
             )
         self.spool_max_bytes = spool_max_bytes
         self._engine: Any = None
-        self._schema_ready = False
+        self._layout: tuple[tuple[str, ...], frozenset[str]] | None = None
         self._down_until = float("-inf")
 
     @property
@@ -287,11 +287,13 @@ class ResultsSink:
             if not self.db_url:
                 raise RuntimeError(f"{config.ENV_RESULTS_DB_URL} is not set")
             self._engine = results_db.create_engine(self.db_url)
+        layout = self._layout
         with self._engine.begin() as connection:
-            if not self._schema_ready:
+            if layout is None:  # kept only once committed: PostgreSQL rolls DDL back too
                 results_db.metadata.create_all(connection, tables=[results_db.results])
-            results_db.insert_results(connection, rows)
-        self._schema_ready = True
+                layout = results_db.table_layout(connection)
+            results_db.insert_results(connection, rows, *layout)
+        self._layout = layout
 
     def _spool(self, rows: Sequence[dict[str, Any]]) -> str:
         """Spool `rows` as one file; "dropped" (with a warning) when the spool is full."""
@@ -330,4 +332,4 @@ class ResultsSink:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
-            self._schema_ready = False
+            self._layout = None

@@ -14,6 +14,7 @@ from monitor_helpers import make_outcome
 
 from bem.monitor.store import open_store, results
 from budget_matcher.result_rows import rows_from_outcome
+from budget_matcher.results_db import OLD_KEY
 from budget_matcher.results_sink import REJECTED_DIR, ResultsSink, result_lines, spool_files
 
 
@@ -161,3 +162,35 @@ def test_store_same_request_stored_once_however_often_it_is_written(
     assert sink.write(other) == "db"  # the same payload sent again is a new request
     sink.dispose()
     assert len(_stored(db_url)) == 2 * len(rows)
+
+
+def test_store_of_the_older_layout_keeps_storing_under_its_old_key(
+    db_url: str, batch_payload: Any, tmp_path: Path
+) -> None:
+    """A store created before `user_key`: the sink writes against its three-column key
+    instead of failing every write into the spool."""
+    engine = sa.create_engine(db_url)
+    old = sa.MetaData()
+    sa.Table(
+        "scored_results",
+        old,
+        *(
+            sa.Column(column.name, column.type, primary_key=column.name in OLD_KEY)
+            for column in results.columns
+            if column.name != "user_key"
+        ),
+    )
+    old.create_all(engine)
+    engine.dispose()
+    spool = tmp_path / "spool"
+    sink = ResultsSink(db_url=db_url, spool_dir=spool, log_lines=False)
+    rows = rows_from_outcome(make_outcome(batch_payload, "req-old"))
+    assert sink.write(rows) == "db"
+    assert sink.write(rows) == "db"  # idempotent under the old key too
+    sink.dispose()
+    assert spool_files(spool) == []
+    engine = sa.create_engine(db_url)
+    with engine.connect() as connection:
+        count = connection.execute(sa.text("SELECT COUNT(*) FROM scored_results")).scalar()
+    engine.dispose()
+    assert count == len(rows)
