@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import io
 import json
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,10 +38,11 @@ EVALUATORS = ("auto", "compiled", "numpy")
 class ModelUnavailable(Exception):
     """The model cannot be served; `code` and `message` go into the error items."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, version: str | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.version = version  # the card's version when the card could be read
 
 
 @dataclass
@@ -95,20 +98,26 @@ def read_card(model_dir: Path) -> dict[str, Any]:
     return card
 
 
-def verify_artifact(model_dir: Path, card: dict[str, Any], name: str) -> Path:
-    """The artefact's path after checking it exists and matches the card's sha256."""
+def verify_artifact(model_dir: Path, card: dict[str, Any], name: str) -> bytes:
+    """The artefact's bytes, read once, after checking they match the card's sha256.
+
+    The bytes that were hashed are the bytes that get loaded: a file swapped after the check
+    is never opened again.
+    """
     path = model_dir / name
     expected = (card.get("artifacts") or {}).get(name, {}).get("sha256")
-    if not path.is_file():
-        raise ModelUnavailable("model_missing", f"no model artefact at {path}")
     if not expected:
         raise ModelUnavailable("model_card_invalid", f"the model card lists no sha256 for {name}")
-    actual = sha256_of(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ModelUnavailable("model_missing", f"no model artefact at {path}: {error}") from error
+    actual = hashlib.sha256(data).hexdigest()
     if actual != expected:
         raise ModelUnavailable(
             "model_hash_mismatch", f"{name} has sha256 {actual[:12]}…, card says {expected[:12]}…"
         )
-    return path
+    return data
 
 
 def _choose_form(model_dir: Path, form: str) -> str:
@@ -120,7 +129,7 @@ def _choose_form(model_dir: Path, form: str) -> str:
     return "lean"
 
 
-def _load_pickle(path: Path, card: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
+def _load_pickle(data: bytes, card: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
     try:
         import joblib
         import sklearn
@@ -134,18 +143,20 @@ def _load_pickle(path: Path, card: dict[str, Any]) -> Callable[[np.ndarray], np.
             "model_version_mismatch",
             f"model trained with scikit-learn {trained_with}, runtime has {sklearn.__version__}",
         )
-    pipeline = joblib.load(path)
+    pipeline = joblib.load(io.BytesIO(data))
     return lambda features: pipeline.predict_proba(features)[:, 1]
 
 
 def _load_lean(
     model_dir: Path, card: dict[str, Any]
 ) -> tuple[Callable[[np.ndarray], np.ndarray], str, str | None]:
-    """(scorer, evaluator, note): the compiled trees when listed and loadable, else numpy."""
+    """(scorer, evaluator, note): the compiled trees when listed and loadable, else numpy.
+
+    Both artefacts are loaded from the bytes their hashes were checked on."""
     from budget_matcher.compiled_model import CompiledModel, CompiledModelError
     from budget_matcher.lean_model import LeanModel
 
-    lean_path = verify_artifact(model_dir, card, LEAN_FILE)
+    lean_data = verify_artifact(model_dir, card, LEAN_FILE)
     wanted = config.env_str(config.ENV_TREE_EVALUATOR, config.DEFAULT_TREE_EVALUATOR)
     note = None
     if wanted not in EVALUATORS:
@@ -156,13 +167,16 @@ def _load_lean(
         note = f"the model card lists no {TREES_FILE}"
     else:
         try:
-            library = verify_artifact(model_dir, card, TREES_FILE)
-            return CompiledModel.load(lean_path, library).predict_proba_positive, "compiled", None
+            library_data = verify_artifact(model_dir, card, TREES_FILE)
+            compiled = CompiledModel.from_bytes(
+                lean_data, library_data, model_dir / LEAN_FILE, model_dir / TREES_FILE
+            )
+            return compiled.predict_proba_positive, "compiled", None
         except (ModelUnavailable, CompiledModelError) as error:
-            note = str(error)
+            note = error.message if isinstance(error, ModelUnavailable) else str(error)
     if wanted == "compiled":
         raise ModelUnavailable("model_evaluator_unavailable", f"compiled trees: {note}")
-    return LeanModel.load(lean_path).predict_proba_positive, "numpy", note
+    return LeanModel.load(io.BytesIO(lean_data)).predict_proba_positive, "numpy", note
 
 
 def load_model(model_dir: Path | None = None, form: str | None = None) -> LoadedModel:
@@ -172,19 +186,36 @@ def load_model(model_dir: Path | None = None, form: str | None = None) -> Loaded
         directory, form or config.env_str(config.ENV_MODEL_FORM, config.DEFAULT_MODEL_FORM)
     )
     card = read_card(directory)
-    if chosen == "sklearn":
-        predict_positive = _load_pickle(verify_artifact(directory, card, PICKLE_FILE), card)
-        return LoadedModel(chosen, card, _threshold(card), predict_positive)
-    predict_positive, evaluator, note = _load_lean(directory, card)
-    return LoadedModel(chosen, card, _threshold(card), predict_positive, evaluator, note)
+    version = str(card.get("version", "unknown"))
+    evaluator, note = "sklearn", None
+    try:
+        threshold = _threshold(card)
+        if chosen == "sklearn":
+            predict_positive = _load_pickle(verify_artifact(directory, card, PICKLE_FILE), card)
+        else:
+            predict_positive, evaluator, note = _load_lean(directory, card)
+    except ModelUnavailable as error:
+        error.version = version
+        raise
+    except Exception as error:  # a corrupt artefact whose hash the card vouches for
+        message = f"the model cannot be loaded: {type(error).__name__}: {error}"
+        raise ModelUnavailable("model_invalid", message[:300], version) from error
+    return LoadedModel(chosen, card, threshold, predict_positive, evaluator, note)
 
 
 def _threshold(card: dict[str, Any]) -> float:
+    """The decision threshold: BEM_THRESHOLD, else the card's; a number in [0, 1] (not NaN)."""
     override = os.environ.get(config.ENV_THRESHOLD)
     try:
-        return float(override) if override else float(card["threshold"])
+        threshold = float(override) if override else float(card["threshold"])
     except (KeyError, TypeError, ValueError) as error:
         raise ModelUnavailable("model_card_invalid", f"no usable threshold: {error}") from error
+    if not (math.isfinite(threshold) and 0.0 <= threshold <= 1.0):
+        source = config.ENV_THRESHOLD if override else "the model card"
+        raise ModelUnavailable(
+            "model_card_invalid", f"threshold {threshold!r} from {source} is not in [0, 1]"
+        )
+    return threshold
 
 
 _cached: LoadedModel | ModelUnavailable | None = None

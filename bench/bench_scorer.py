@@ -268,7 +268,7 @@ def log_mode_figures(payload: dict[str, Any], repeats: int) -> None:
         sink = ResultsSink(db_url="", log_lines=mode, stream=stream)
 
         def write(sink: ResultsSink = sink) -> None:
-            if sink.wants_rows:
+            if sink.keeps_rows:
                 sink.write(rows_from_outcome(outcome))
 
         seconds = best(write, repeats)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import io
+import os
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,18 @@ ABI_VERSION = 1
 
 # The address of the exp that Python's math.exp calls (the process's C library): the library
 # calls it through this pointer, so it needs no libm symbol of its own.
+def _memory_file(name: str, data: bytes) -> int | None:
+    """A descriptor of an anonymous in-memory file holding `data`, or None if unsupported."""
+    try:
+        descriptor = os.memfd_create(name, getattr(os, "MFD_CLOEXEC", 0))
+    except (AttributeError, OSError):
+        return None
+    view = memoryview(data)
+    while view:
+        view = view[os.write(descriptor, view) :]
+    return descriptor
+
+
 def _libc_exp() -> int | None:
     for name in (None, "libm.so.6"):
         try:
@@ -90,6 +104,27 @@ class CompiledModel:
         lean_sha256 = hashlib.sha256(lean_path.read_bytes()).hexdigest()
         model = cls(LeanModel.load(lean_path), library, lean_sha256)
         model.lean_path = lean_path
+        return model
+
+    @classmethod
+    def from_bytes(
+        cls, lean_data: bytes, library_data: bytes, lean_path: Path, library: Path
+    ) -> CompiledModel:
+        """The model from artefact bytes already checked against the card: the library is
+        loaded from an anonymous memory file holding exactly those bytes (where the system has
+        memfd_create; else from `library`). The paths are kept for pickling and messages."""
+        if _LIBC_EXP is None:
+            raise CompiledModelError("the C library's exp cannot be found in this process")
+        lean = LeanModel.load(io.BytesIO(lean_data))
+        lean_sha256 = hashlib.sha256(lean_data).hexdigest()
+        descriptor = _memory_file(library.name, library_data)
+        try:
+            source = library if descriptor is None else Path(f"/proc/self/fd/{descriptor}")
+            model = cls(lean, source, lean_sha256)
+        finally:
+            if descriptor is not None:
+                os.close(descriptor)  # the loaded mapping outlives the descriptor
+        model.library, model.lean_path = library, lean_path
         return model
 
     def __reduce__(self) -> tuple[Any, tuple[Path, Path]]:

@@ -47,6 +47,9 @@ DEFAULT_LOG_PAYLOAD_CHARS = 2048
 ENV_RESULTS_DB_URL = "BEM_RESULTS_DB_URL"
 ENV_RESULTS_SPOOL_DIR = "BEM_RESULTS_SPOOL_DIR"
 DEFAULT_RESULTS_SPOOL_DIR = Path("/tmp/bem-spool")
+# Bound on the spool's bytes; at the bound further rows are not spooled (see results_sink).
+ENV_RESULTS_SPOOL_MAX_BYTES = "BEM_RESULTS_SPOOL_MAX_BYTES"
+DEFAULT_RESULTS_SPOOL_MAX_BYTES = 100_000_000
 # Result log lines for the CloudWatch-export path: "auto" (only rows the results database did
 # not take, compressed), "gzip" (every row, compressed), "full" or "1" (every row as compact
 # JSON, ~8x the bytes), "off" or "0".
@@ -74,6 +77,14 @@ def env_str(name: str, default: str) -> str:
     """The environment value of `name`, or `default` when unset or empty."""
     value = os.environ.get(name, "")
     return value if value else default
+
+
+def env_int(name: str, default: int) -> int:
+    """The environment value of `name` as an integer, or `default` when unset or unreadable."""
+    try:
+        return int(env_str(name, str(default)))
+    except ValueError:
+        return default
 
 
 def env_path(name: str, default: Path) -> Path:

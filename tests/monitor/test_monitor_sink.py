@@ -196,7 +196,7 @@ def test_sink_log_modes_print_what_they_promise(
         stream = io.StringIO()
         sink = ResultsSink(db_url="", log_lines=mode, stream=stream)
         assert sink.write(rows) == "none"
-        assert sink.wants_rows is (mode in ("gzip", "full"))
+        assert sink.keeps_rows is (mode in ("gzip", "full"))
         printed[mode] = stream.getvalue()
     assert printed["auto"] == printed["off"] == ""
     for mode in ("gzip", "full"):
@@ -225,7 +225,7 @@ def test_sink_auto_mode_logs_the_rows_the_database_did_not_take(
     stream = io.StringIO()
     down = ResultsSink(db_url=_closed_port_url(), spool_dir=tmp_path / "spool", stream=stream)
     rows = rows_from_outcome(make_outcome(batch_payload))
-    assert down.log_mode == "auto" and down.wants_rows
+    assert down.log_mode == "auto" and down.keeps_rows
     assert down.write(rows) == "spool"
     assert len(spool_files(tmp_path / "spool")) == 1
     assert [r for line in stream.getvalue().splitlines() for r in rows_from_line(line) or []] == (
