@@ -14,6 +14,7 @@ import ctypes
 import hashlib
 import io
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -27,16 +28,22 @@ ABI_VERSION = 1
 
 # The address of the exp that Python's math.exp calls (the process's C library): the library
 # calls it through this pointer, so it needs no libm symbol of its own.
-def _memory_file(name: str, data: bytes) -> int | None:
-    """A descriptor of an anonymous in-memory file holding `data`, or None if unsupported."""
+def _private_copy(data: bytes) -> Path | None:
+    """`data` in a new, uniquely named file under the temporary directory (Lambda: /tmp).
+
+    A unique name matters: the dynamic loader takes a path it has loaded before for the same
+    library, whatever the file now holds."""
     try:
-        descriptor = os.memfd_create(name, getattr(os, "MFD_CLOEXEC", 0))
-    except (AttributeError, OSError):
+        descriptor, name = tempfile.mkstemp(prefix="bem-trees-", suffix=".so")
+    except OSError:
         return None
-    view = memoryview(data)
-    while view:
-        view = view[os.write(descriptor, view) :]
-    return descriptor
+    try:
+        with os.fdopen(descriptor, "wb") as stream:
+            stream.write(data)
+    except OSError:
+        Path(name).unlink(missing_ok=True)
+        return None
+    return Path(name)
 
 
 def _libc_exp() -> int | None:
@@ -111,19 +118,19 @@ class CompiledModel:
         cls, lean_data: bytes, library_data: bytes, lean_path: Path, library: Path
     ) -> CompiledModel:
         """The model from artefact bytes already checked against the card: the library is
-        loaded from an anonymous memory file holding exactly those bytes (where the system has
-        memfd_create; else from `library`). The paths are kept for pickling and messages."""
+        loaded from a private copy of exactly those bytes (a uniquely named temporary file,
+        removed once loaded; from `library` itself where no temporary file can be written).
+        The paths are kept for pickling and messages."""
         if _LIBC_EXP is None:
             raise CompiledModelError("the C library's exp cannot be found in this process")
         lean = LeanModel.load(io.BytesIO(lean_data))
         lean_sha256 = hashlib.sha256(lean_data).hexdigest()
-        descriptor = _memory_file(library.name, library_data)
+        copy = _private_copy(library_data)
         try:
-            source = library if descriptor is None else Path(f"/proc/self/fd/{descriptor}")
-            model = cls(lean, source, lean_sha256)
+            model = cls(lean, copy or library, lean_sha256)
         finally:
-            if descriptor is not None:
-                os.close(descriptor)  # the loaded mapping outlives the descriptor
+            if copy is not None:
+                copy.unlink(missing_ok=True)  # the loaded mapping outlives the file's name
         model.library, model.lean_path = library, lean_path
         return model
 

@@ -293,3 +293,23 @@ def test_compiled_model_pickles_as_its_paths_and_scores_the_same(
     X = _features(300, model.lean.n_features, seed=11)
     assert again is not model and again.library == model.library
     assert np.array_equal(again.predict_proba_positive(X), model.predict_proba_positive(X))
+
+
+def test_two_models_in_one_process_each_serve_their_own_library(
+    served_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    width = len(json.loads((served_model_dir / predict.CARD_FILE).read_text())["features"])
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / predict.CARD_FILE).write_bytes((served_model_dir / predict.CARD_FILE).read_bytes())
+    export_pipeline(_fit(Pipeline([("m", _hgb(9))]), width), other / predict.LEAN_FILE)
+    library = tree_compiler.compile_library(other / predict.LEAN_FILE, other / predict.TREES_FILE)
+    update_card(other / predict.CARD_FILE, other / predict.LEAN_FILE)
+    update_card(other / predict.CARD_FILE, library)
+    X = _features(400, width, seed=5)
+    for directory in (served_model_dir, other, served_model_dir):
+        compiled = predict.load_model(directory, form="lean")
+        assert (compiled.evaluator, compiled.evaluator_note) == ("compiled", None)
+        monkeypatch.setenv("BEM_TREE_EVALUATOR", "numpy")
+        assert np.array_equal(compiled.score(X), predict.load_model(directory).score(X))
+        monkeypatch.delenv("BEM_TREE_EVALUATOR")
