@@ -224,6 +224,22 @@ def request_figures(payload: dict[str, Any], repeats: int, naive_pairs: int) -> 
     return figures["compiled, result logging off"]
 
 
+def lift_answer_bound(payload: dict[str, Any]) -> None:
+    """Score every pair of the batch in one call: an answer this big is over Lambda's 6 MB
+    response limit, so the service refuses the users past it (`answer_too_large`); the
+    bench lifts that bound (for this process only) and says how many pairs one call serves."""
+    import flattened_data_points
+
+    served = len(flattened_data_points.FlattenedDataPoints(payload).all().pairs)
+    init = flattened_data_points.FlattenedDataPoints.__init__
+    max_pairs, _ = init.__defaults__ or (flattened_data_points.DEFAULT_MAX_PAIRS_PER_USER, 0)
+    init.__defaults__ = (max_pairs, 1 << 62)
+    print(
+        f"\n   (as served, one call answers {served} of these pairs within the 6 MB response "
+        "limit and refuses the later users with answer_too_large; lifted below)"
+    )
+
+
 def encoder_figures(payload: dict[str, Any], repeats: int) -> None:
     """json against orjson on the 80k answer, and orjson's bytes."""
     serve_as("lean", "auto", "off")
@@ -354,6 +370,7 @@ def main() -> None:
         tree_figures(model_dir, np.ascontiguousarray(rows), args.repeats)
 
         payload = batch_payload(args.pairs)
+        lift_answer_bound(payload)
         best_s = request_figures(payload, args.repeats, args.naive_pairs)
         print(f"\n3. {args.pairs / best_s / 1e3:.0f} k pairs per second per core, whole request")
         serve_as("lean", "auto", "auto")
