@@ -24,10 +24,9 @@ import predict  # noqa: E402
 from budget_matcher import config, events, responses  # noqa: E402
 from budget_matcher import contract as c  # noqa: E402
 from budget_matcher import side_paths as side_paths_module  # noqa: E402
-from budget_matcher.features import compute_features  # noqa: E402
 from budget_matcher.outcome import ScoringOutcome  # noqa: E402
 from budget_matcher.request_log import log_request, logger  # noqa: E402
-from flattened_data_points import FlattenedDataPoints  # noqa: E402
+from budget_matcher.scoring import score_payload  # noqa: E402
 
 
 def preload_shared_libraries(lib_dir: Path) -> list[str]:
@@ -133,18 +132,11 @@ def _answer(
             return _http(400, {"error": request.problem}, request_id, version, threshold), outcome
         return outcome.items, outcome
 
-    batch = FlattenedDataPoints(request.payload).all()
+    scored = score_payload(request.payload, model, unavailable)
+    batch = scored.batch
     outcome.pairs, outcome.n_users = batch.pairs, batch.n_users
-    if model is not None:
-        outcome.features = compute_features(batch.pairs)
-        scores = model.score(outcome.features)
-        items = responses.scored_items(batch.pairs, scores, model.threshold)
-    else:
-        assert unavailable is not None
-        items = responses.unscored_items(batch.pairs, unavailable.code, unavailable.message)
-        if not items and not batch.error_items:
-            items = [c.error_item(unavailable.code, unavailable.message)]
-    outcome.items = items + batch.error_items
+    outcome.features = scored.features
+    outcome.items = scored.items
     outcome.n_errors = sum(1 for item in outcome.items if "error" in item)
     outcome.duration_ms = (time.perf_counter() - started) * 1000
 
