@@ -19,6 +19,9 @@ from bem.batch.codezip import build_code_zip
 from budget_matcher import contract as c
 
 DEFAULT_BUCKETS = 256
+# Optional input column ordering a user's records: of two records with the same id, the one
+# with the lower `seq` wins (as the earlier one in a request does). Without it, input order.
+SEQ_COLUMN = "seq"
 FORMATS = ("parquet", "csv", "json")
 
 
@@ -57,7 +60,7 @@ def read_table(spark: Any, path: str, fmt: str | None = None) -> Any:
 
 
 def _as_records(table: Any, kind: str, fields: tuple[str, ...]) -> Any:
-    """One record per row: user_id, kind, a sequence number and the row's fields as JSON."""
+    """One record per row: user_id, kind, its order (`seq`) and the row's fields as JSON."""
     from pyspark.sql import functions as F
 
     present = [F.col(name) for name in fields if name in table.columns]
@@ -66,10 +69,15 @@ def _as_records(table: Any, kind: str, fields: tuple[str, ...]) -> Any:
         if c.USER_ID_KEY in table.columns
         else F.lit(None).cast("string")
     )
+    seq = (
+        F.col(SEQ_COLUMN).cast("long")
+        if SEQ_COLUMN in table.columns
+        else F.monotonically_increasing_id()
+    )
     return table.select(
         F.coalesce(user, F.lit("user")).alias("user_id"),
         F.lit(kind).alias("kind"),
-        F.monotonically_increasing_id().alias("seq"),
+        seq.alias("seq"),
         F.to_json(F.struct(*present)).alias("record"),
     )
 
