@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "serve": "bem.local.cli:serve_command",
     "deploy": "bem.deploy.cli:deploy_command",
     "monitor": "bem.monitor.cli:monitor_group",
+    "batch": "bem.batch.cli:batch_group",
 }
 
 # command name -> the one-line help `bem --help` shows without importing the command
@@ -32,6 +33,7 @@ SUMMARIES: dict[str, str] = {
     "serve": "Serve the Lambda Invoke API and the API Gateway route locally.",
     "deploy": "Deploy with boto3: versions, live alias, rollback, mirrors.",
     "monitor": "Results store, labels, precision/recall over time, report.",
+    "batch": "Batch scoring and training sets on Spark; package and submit to EMR.",
 }
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from bem.batch import worker
 from bem.batch.codezip import build_code_zip
+from budget_matcher import config
 from budget_matcher import contract as c
 
 DEFAULT_BUCKETS = 256
@@ -117,9 +118,14 @@ def bucketed(records: Any, buckets: int) -> Any:
     return records.groupBy(F.pmod(F.xxhash64("user_id"), F.lit(buckets)).alias("bucket"))
 
 
-def ship_code(spark: Any, workdir: Path) -> Path:
-    """Zip the runtime and batch code and add it to the executors' Python path."""
-    archive = build_code_zip(workdir / "bem_batch_code.zip")
+def ship_code(spark: Any, workdir: Path | None = None) -> Path:
+    """Zip the runtime and batch code and add it to the executors' Python path.
+
+    The zip goes to a fixed place (default: the build cache), so shipping again in the same
+    session re-adds the same path, which Spark accepts.
+    """
+    directory = workdir or config.env_path(config.ENV_BUILD_CACHE, config.DEFAULT_BUILD_CACHE)
+    archive = build_code_zip(directory / "batch" / "bem_batch_code.zip")
     spark.sparkContext.addPyFile(str(archive))
     return archive
 

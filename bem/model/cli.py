@@ -36,9 +36,10 @@ def data_source_options(
     options = [
         click.option(
             "--data",
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            type=click.Path(exists=True, path_type=Path),
             default=None,
-            help="Labeled CSV/JSON (seed fields + user_id + is_match).",
+            help="Labeled CSV/JSON (seed fields + user_id + is_match), or a feature table "
+            "(Parquet file or directory from `bem batch features`).",
         ),
         click.option(
             "--unlisted",
@@ -170,6 +171,8 @@ def train_command(
     if data is not None:
         dataset = load_dataset(data, unlisted)
         source: dict[str, Any] = {"source": data.name, "unlisted": unlisted}
+        if data.is_dir() or data.suffix == ".parquet":
+            source = {"source": data.name, "format": "feature table (bem batch features)"}
     else:
         dataset, synth = synthetic_dataset(synth_users, seed, noise, overrides)
         source = {"source": "synthetic", "generator": synth.card()}

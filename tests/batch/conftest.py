@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,10 +13,10 @@ from bem.batch.session import get_session
 
 
 @pytest.fixture(scope="session")
-def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def spark() -> Iterator[Any]:
     """local[2], UI off, 127.0.0.1, this interpreter on the workers, the code zip shipped."""
     warnings.filterwarnings("ignore", message=".*Pandas4Warning.*")
     session = get_session("local[2]")
-    jobs.ship_code(session, Path(tmp_path_factory.mktemp("spark-code")))
+    jobs.ship_code(session)
     yield session
     session.stop()
