@@ -1,9 +1,10 @@
 """What runs inside a Spark Python worker: records of a bucket of users → scores or features.
 
-Everything here is plain pandas and the runtime's own code (`budget_matcher.scoring`,
-`predict.load_model`, `bem.model.dataset`); Spark only groups the records and moves the
-frames. The model is loaded once per worker process and kept in this importable module (a
-function defined in `__main__` would be pickled by value and lose its cache).
+Arrow tables in and out (`applyInArrow`: no pandas conversion on the way) around the
+runtime's own code (`budget_matcher.scoring`, `predict.load_model`, `bem.model.dataset`);
+Spark only groups the records and moves the tables. The model is loaded once per worker
+process and kept in this importable module (a function defined in `__main__` would be
+pickled by value and lose its cache).
 """
 
 from __future__ import annotations
@@ -16,13 +17,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 import predict
 from bem.model.dataset import Row, build_dataset, group_rows
 from budget_matcher import contract as c
 from budget_matcher.features import FEATURE_NAMES
-from budget_matcher.outcome import ScoringOutcome
-from budget_matcher.result_rows import COLUMN_NAMES, RESULT_COLUMNS, rows_from_outcome, to_iso
+from budget_matcher.pairs import CandidatePairs
+from budget_matcher.result_rows import COLUMN_NAMES, RESULT_COLUMNS, record_input_columns, to_iso
 from budget_matcher.scoring import score_payload
 
 # Record kinds in the records frame: a budget, a line item, or an error item made while reading.
@@ -31,7 +34,17 @@ RECORD_COLUMNS = ("user_id", "kind", "seq", "record")
 
 SCORE_EXTRA = ("error_message", "error_field")
 SCORE_COLUMNS = (*COLUMN_NAMES, *SCORE_EXTRA)
-# Result-row kinds as Spark types; timestamps stay ISO strings (what the results store reads).
+# Result-row kinds as Arrow types; timestamps stay ISO strings (what the results store reads).
+_ARROW_TYPES = {
+    "str": pa.string(),
+    "float": pa.float64(),
+    "bool": pa.bool_(),
+    "datetime": pa.string(),
+}
+SCORE_ARROW = pa.schema(
+    [(name, _ARROW_TYPES[kind]) for name, kind in RESULT_COLUMNS]
+    + [(name, pa.string()) for name in SCORE_EXTRA]
+)
 _SPARK_TYPES = {"str": "string", "float": "double", "bool": "boolean", "datetime": "string"}
 SCORE_SCHEMA = ", ".join(
     [f"{name} {_SPARK_TYPES[kind]}" for name, kind in RESULT_COLUMNS]
@@ -86,14 +99,18 @@ def cached_model(model_dir: str, form: str | None = None) -> predict.LoadedModel
     return loaded
 
 
-def users_payload(records: pd.DataFrame) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def ordered_records(records: pa.Table) -> list[tuple[str, str, str]]:
+    """(user_id, kind, record JSON) sorted by user, then by each record's `seq`."""
+    ordered = records.sort_by([("user_id", "ascending"), ("seq", "ascending")])
+    columns = [ordered.column(name).to_pylist() for name in ("user_id", "kind", "record")]
+    return list(zip(*columns, strict=True))
+
+
+def users_payload(records: pa.Table) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Records of some users → a batch payload (users sorted by id) and read-error items."""
-    ordered = records.sort_values(["user_id", "seq"], kind="stable")
     users: dict[str, dict[str, Any]] = {}
     read_errors: list[dict[str, Any]] = []
-    for user_id, kind, record in zip(
-        ordered["user_id"], ordered["kind"], ordered["record"], strict=True
-    ):
+    for user_id, kind, record in ordered_records(records):
         if kind == READ_ERROR:
             read_errors.append(json.loads(record))
             continue
@@ -104,7 +121,7 @@ def users_payload(records: pd.DataFrame) -> tuple[dict[str, Any], list[dict[str,
     return {c.USERS_KEY: list(users.values())}, read_errors
 
 
-def score_records(records: pd.DataFrame, run: ScoreRun) -> pd.DataFrame:
+def score_records(records: pa.Table, run: ScoreRun) -> pa.Table:
     """Score the users of `records` with the Lambda's scoring path; one row per response item."""
     payload, read_errors = users_payload(records)
     try:
@@ -113,72 +130,86 @@ def score_records(records: pd.DataFrame, run: ScoreRun) -> pd.DataFrame:
     except predict.ModelUnavailable as error:
         model, unavailable = None, error
     scored = score_payload(payload, model, unavailable)
-    scored_at = run.scored_at or to_iso(datetime.now(UTC))
-    outcome = ScoringOutcome(
+    stamp = ScoreStamp(
         run.run_id,
-        datetime.fromisoformat(scored_at),
-        0.0,
+        run.scored_at or to_iso(datetime.now(UTC)),
         model.version if model else None,
         model.threshold if model else None,
-        scored.items + read_errors,
-        scored.batch.pairs,
-        scored.features,
-        scored.batch.n_users,
-        0,
-        "batch",
+        run.scored_at_item_date,
     )
-    return pd.DataFrame(result_rows(outcome, run.scored_at_item_date), columns=SCORE_COLUMNS)
+    return result_table(scored.items + read_errors, scored.batch.pairs, stamp)
 
 
-def result_rows(outcome: ScoringOutcome, scored_at_item_date: bool) -> list[dict[str, Any]]:
-    """The results-store rows of `outcome` (the runtime's own `rows_from_outcome`), plus the
-    error message and field, plus rows for error items that name no pair."""
-    stored = iter(rows_from_outcome(outcome))
-    template: dict[str, Any] = dict.fromkeys(COLUMN_NAMES)
-    template.update(
-        request_id=outcome.request_id,
-        scored_at=to_iso(outcome.received_at),
-        model_version=outcome.model_version,
-        threshold=outcome.threshold,
-    )
-    rows = []
-    for item in outcome.items:
-        has_pair = item.get(c.BUDGET_ID) is not None and item.get(c.ITEM_ID) is not None
-        row = next(stored) if has_pair else {**template, "user_id": item.get(c.USER_ID_KEY)}
-        error = item.get("error") or {}
-        row.update(
-            error_code=error.get("code"),
-            error_message=error.get("message"),
-            error_field=error.get("field"),
-        )
-        if scored_at_item_date and row.get("item_date"):
-            row["scored_at"] = row["item_date"]
-        rows.append(row)
-    return rows
+@dataclass(frozen=True)
+class ScoreStamp:
+    """The values every row of a run shares."""
+
+    run_id: str
+    scored_at: str
+    model_version: str | None
+    threshold: float | None
+    scored_at_item_date: bool = False
 
 
-def feature_records(records: pd.DataFrame) -> pd.DataFrame:
+def result_table(items: list[dict[str, Any]], pairs: CandidatePairs, stamp: ScoreStamp) -> pa.Table:
+    """Response items → result rows (the results store's columns, plus error message and
+    field), column by column: the first len(pairs) items are the pairs, in pair order, and take
+    their records' inputs (`record_input_columns`) by index; the rest carry none."""
+    n, n_pairs = len(items), len(pairs)
+    errors = [item.get("error") or {} for item in items]
+    columns: dict[str, pa.Array] = {
+        "budget_id": pa.array([item.get(c.BUDGET_ID) for item in items], pa.string()),
+        "itemization_id": pa.array([item.get(c.ITEM_ID) for item in items], pa.string()),
+        "score": pa.array([item.get("score") for item in items], pa.float64()),
+        "matched": pa.array([item.get("matched") for item in items], pa.bool_()),
+        "user_id": pa.array([item.get(c.USER_ID_KEY) for item in items], pa.string()),
+        "error_code": pa.array([e.get("code") for e in errors], pa.string()),
+        "error_message": pa.array([e.get("message") for e in errors], pa.string()),
+        "error_field": pa.array([e.get("field") for e in errors], pa.string()),
+    }
+    for table, kind, index in (
+        (pairs.budgets, "budget", pairs.budget_index),
+        (pairs.items, "item", pairs.item_index),
+    ):
+        positions = pa.array(index, pa.int64())
+        for name, values in record_input_columns(table, kind).items():
+            typed = pa.array(values, SCORE_ARROW.field(name).type).take(positions)
+            columns[name] = pa.concat_arrays([typed, pa.nulls(n - n_pairs, typed.type)])
+    scored_at = pa.array([stamp.scored_at] * n, pa.string())
+    if stamp.scored_at_item_date and "item_date" in columns:
+        scored_at = pc.coalesce(columns["item_date"], scored_at)
+    columns["scored_at"] = scored_at
+    constants = {
+        "request_id": stamp.run_id,
+        "model_version": stamp.model_version,
+        "threshold": stamp.threshold,
+    }
+    for name, value in constants.items():
+        columns[name] = pa.array([value] * n, SCORE_ARROW.field(name).type)
+    return pa.table([columns[f.name] for f in SCORE_ARROW], schema=SCORE_ARROW)
+
+
+def feature_records(records: pa.Table) -> pa.Table:
     """Labelled records of some users → one row per candidate pair: ids, label, features.
 
-    Goes through `bem.model.dataset` (the same path as `bem train --data`); labels come from
-    the line-item records' `is_match` and `budget_id` (the training-file layout).
+    Goes through `bem.model.dataset` (the same path as `bem train --data`): the records are
+    the training file's rows (seed fields of a budget and a line item, `is_match`).
     """
     rows: list[Row] = []
-    ordered = records.sort_values(["user_id", "seq"], kind="stable")
-    for user_id, record in zip(ordered["user_id"], ordered["record"], strict=True):
+    for user_id, _, record in ordered_records(records):
         row = json.loads(record)
         row[c.USER_ID_KEY] = user_id
         rows.append(row)
     dataset = build_dataset(group_rows(rows))
-    frame = pd.DataFrame(
-        np.asarray(dataset.features, dtype=np.float64).reshape(len(dataset), len(FEATURE_NAMES)),
-        columns=list(FEATURE_NAMES),
-    )
-    frame.insert(0, c.LABEL, dataset.labels.astype(np.int64))
-    frame.insert(0, c.ITEM_ID, dataset.itemization_ids)
-    frame.insert(0, c.BUDGET_ID, dataset.budget_ids)
-    frame.insert(0, "user_id", [str(u) for u in dataset.users])
-    return frame
+    features = np.asarray(dataset.features, dtype=np.float64).reshape(-1, len(FEATURE_NAMES))
+    arrays = [
+        pa.array([str(u) for u in dataset.users], type=pa.string()),
+        pa.array(dataset.budget_ids, type=pa.string()),
+        pa.array(dataset.itemization_ids, type=pa.string()),
+        pa.array(dataset.labels.astype(np.int64), type=pa.int64()),
+        *(pa.array(features[:, k], type=pa.float64()) for k in range(len(FEATURE_NAMES))),
+    ]
+    return pa.table(arrays, names=list(FEATURE_COLUMNS))
 
 
 def payload_records(lines: pd.DataFrame) -> pd.DataFrame:
