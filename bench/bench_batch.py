@@ -22,6 +22,10 @@ import threading
 import time
 from pathlib import Path
 
+# One OpenMP/BLAS thread, as in the Lambda and in the Spark workers (session.BASE_SETTINGS).
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -50,7 +54,7 @@ def users_for(pairs: int, seed: int = 21) -> list[SynthUser]:
 
 
 def _tree(root: int) -> list[list[str]]:
-    """The /proc stat fields (after the command name) of `root` and all its descendants."""
+    """The /proc stat fields of `root` and all its descendants: [comm, state, ppid, ...]."""
     children: dict[int, list[int]] = {}
     stats: dict[int, list[str]] = {}
     for entry in os.listdir("/proc"):
@@ -58,10 +62,11 @@ def _tree(root: int) -> list[list[str]]:
             continue
         try:
             with open(f"/proc/{entry}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
+                head, tail = handle.read().rsplit(")", 1)
+            fields = [head.split("(", 1)[1], *tail.split()]
         except OSError:
             continue
-        children.setdefault(int(fields[1]), []).append(int(entry))
+        children.setdefault(int(fields[2]), []).append(int(entry))
         stats[int(entry)] = fields
     found, stack = [], [root]
     while stack:
@@ -74,13 +79,17 @@ def _tree(root: int) -> list[list[str]]:
 
 def _tree_rss(root: int) -> int:
     """Resident bytes of `root` and all its descendants."""
-    return sum(int(fields[21]) for fields in _tree(root)) * os.sysconf("SC_PAGE_SIZE")
+    return sum(int(fields[22]) for fields in _tree(root)) * os.sysconf("SC_PAGE_SIZE")
 
 
-def _tree_cpu(root: int) -> float:
-    """CPU seconds (user + system, with reaped children) of `root` and its descendants."""
-    ticks = sum(sum(int(f) for f in fields[11:15]) for fields in _tree(root))
-    return ticks / os.sysconf("SC_CLK_TCK")
+def _tree_cpu(root: int) -> dict[str, float]:
+    """CPU seconds (user + system, with reaped children) of `root` and its descendants, by
+    kind: "jvm" (java), "python" (this driver and the Python workers)."""
+    used = {"jvm": 0.0, "python": 0.0}
+    for fields in _tree(root):
+        kind = "jvm" if fields[0] == "java" else "python"
+        used[kind] += sum(int(f) for f in fields[12:16]) / os.sysconf("SC_CLK_TCK")
+    return used
 
 
 class PeakSampler:
@@ -165,17 +174,19 @@ def main() -> None:
                 runs.append(("warm, one group per user", 0))
             for label, buckets in runs:
                 run = worker.ScoreRun(f"bench-{label}", "model")
-                started, cpu = time.perf_counter(), _tree_cpu(os.getpid())
+                started, cpu_at = time.perf_counter(), _tree_cpu(os.getpid())
                 report = jobs.run_score(spark, inputs, "model", f"{tmp}/out", run, buckets)
                 seconds = time.perf_counter() - started
-                used = _tree_cpu(os.getpid()) - cpu
+                cpu_now = _tree_cpu(os.getpid())
+                jvm, python = (cpu_now[k] - cpu_at[k] for k in ("jvm", "python"))
+                used = jvm + python
                 assert report.rows == expected_items, (report.rows, expected_items)
                 per_cpu = report.scored / used
                 groups = f"{buckets} buckets" if buckets > 0 else f"{len(users)} groups"
                 print(
                     f"spark {label} ({groups}): {seconds:.1f} s wall = "
                     f"{report.scored / seconds:,.0f} pairs/s on {cores} cores; {used:.1f} s CPU "
-                    f"(driver + JVM + workers) = {per_cpu:,.0f} pairs per CPU-second = "
+                    f"(JVM {jvm:.1f}, Python {python:.1f}) = {per_cpu:,.0f} pairs per CPU-second = "
                     f"{per_cpu / single_rate:.2f} x the scorer, {per_cpu / job_rate:.2f} x the "
                     f"single-process job"
                 )

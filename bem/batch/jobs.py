@@ -125,7 +125,8 @@ def bucketed(records: Any, buckets: int) -> Any:
 
 
 def ship_code(spark: Any, workdir: Path | None = None) -> Path:
-    """Zip the runtime and batch code and add it to the executors' Python path.
+    """Zip the runtime and batch code and add it to the executors' Python path; ship the
+    NLTK stopwords directory too (`worker.use_shipped_nltk_data` finds it).
 
     The zip goes to a fixed place (default: the build cache), so shipping again in the same
     session re-adds the same path, which Spark accepts.
@@ -133,6 +134,9 @@ def ship_code(spark: Any, workdir: Path | None = None) -> Path:
     directory = workdir or config.env_path(config.ENV_BUILD_CACHE, config.DEFAULT_BUILD_CACHE)
     archive = build_code_zip(directory / "batch" / "bem_batch_code.zip")
     spark.sparkContext.addPyFile(str(archive))
+    nltk_data = config.env_path(config.ENV_NLTK_DATA, config.DEFAULT_NLTK_DATA)
+    if nltk_data.is_dir():  # read from files, so it travels beside the zip, not inside it
+        spark.sparkContext.addFile(str(nltk_data.resolve()), recursive=True)
     return archive
 
 

@@ -17,6 +17,14 @@ from budget_matcher import config
 DEFAULT_MASTER = "local[2]"
 APP_NAME = "bem-batch"
 
+# Everywhere: one BLAS/OpenMP thread per Python worker (Spark already runs one worker per
+# core; scikit-learn's threads on top would only fight over the same cores).
+BASE_SETTINGS: dict[str, str] = {
+    "spark.executorEnv.OMP_NUM_THREADS": "1",
+    "spark.executorEnv.OPENBLAS_NUM_THREADS": "1",
+    "spark.executorEnv.MKL_NUM_THREADS": "1",
+}
+
 LOCAL_SETTINGS: dict[str, str] = {
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
@@ -54,7 +62,7 @@ def get_session(master: str | None = None, settings: dict[str, str] | None = Non
         builder = builder.master(chosen)
         for key, value in LOCAL_SETTINGS.items():
             builder = builder.config(key, value)
-    for key, value in (settings or {}).items():
+    for key, value in {**BASE_SETTINGS, **(settings or {})}.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")

@@ -10,6 +10,7 @@ pickled by value and lose its cache).
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,12 +23,14 @@ import pyarrow.compute as pc
 
 import predict
 from bem.model.dataset import Row, build_dataset, group_rows
+from budget_matcher import config
 from budget_matcher import contract as c
 from budget_matcher.features import FEATURE_NAMES
 from budget_matcher.pairs import CandidatePairs
 from budget_matcher.result_rows import COLUMN_NAMES, RESULT_COLUMNS, record_input_columns, to_iso
 from budget_matcher.scoring import score_payload
 
+NLTK_DATA_NAME = "nltk_data"  # the name SparkFiles knows the shipped stopwords directory by
 # Record kinds in the records frame: a budget, a line item, or an error item made while reading.
 BUDGET, ITEM, READ_ERROR = "budget", "item", "error"
 RECORD_COLUMNS = ("user_id", "kind", "seq", "record")
@@ -85,8 +88,24 @@ class ScoreRun:
         return SparkFiles.get(self.model_dir)
 
 
+def use_shipped_nltk_data() -> None:
+    """Point the runtime at the nltk_data shipped with the code (`jobs.ship_code`) when no
+    BEM_NLTK_DATA is set and the default beside the code is missing (code run from a zip)."""
+    if os.environ.get(config.ENV_NLTK_DATA) or config.DEFAULT_NLTK_DATA.is_dir():
+        return
+    try:
+        from pyspark import SparkFiles
+
+        shipped = Path(SparkFiles.get(NLTK_DATA_NAME))
+    except Exception:  # not inside Spark: leave the default and its clear error
+        return
+    if shipped.is_dir():
+        os.environ[config.ENV_NLTK_DATA] = str(shipped)
+
+
 def cached_model(model_dir: str, form: str | None = None) -> predict.LoadedModel:
     """The model of `model_dir`, loaded once per process; a load failure is remembered."""
+    use_shipped_nltk_data()
     key = (model_dir, form)
     if key not in _models:
         try:
