@@ -136,7 +136,7 @@ def tag_problems(tags: dict[str, list[str]], python: str, platforms: tuple[str, 
         for tag in lines:
             interpreter, abi, platform = tag.split("-")
             python_ok = interpreter in (version, "py3") or (
-                abi == "abi3" and interpreter <= version
+                abi == "abi3" and _cp_number(interpreter) <= _cp_number(version)
             )
             platform_ok = platform == "any" or (
                 platform.startswith("manylinux") and platform.endswith(arch)
@@ -145,6 +145,12 @@ def tag_problems(tags: dict[str, list[str]], python: str, platforms: tuple[str, 
         if not fits:
             problems.append(f"{dist}: tags {lines} do not fit {version} on {arch}")
     return problems
+
+
+def _cp_number(tag: str) -> int:
+    """312 for "cp312" (0 when the tag names no CPython version)."""
+    digits = tag[2:] if tag.startswith("cp") else ""
+    return int(digits) if digits.isdigit() else 0
 
 
 SEED_CHECK = """
