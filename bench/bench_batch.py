@@ -78,8 +78,9 @@ def _tree(root: int) -> list[list[str]]:
 
 
 def _tree_rss(root: int) -> int:
-    """Resident bytes of `root` and all its descendants."""
-    return sum(int(fields[22]) for fields in _tree(root)) * os.sysconf("SC_PAGE_SIZE")
+    """Resident bytes of the descendants of `root` (the JVM and the Python workers)."""
+    descendants = _tree(root)[1:]  # _tree lists root first
+    return sum(int(fields[22]) for fields in descendants) * os.sysconf("SC_PAGE_SIZE")
 
 
 def _tree_cpu(root: int) -> dict[str, float]:
@@ -191,9 +192,11 @@ def main() -> None:
                     f"single-process job"
                 )
             spark.stop()
+        driver = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         print(
-            f"peak RSS of the Spark job (driver + JVM + Python workers): "
-            f"{sampler.peak / 1e6:,.0f} MB"
+            f"peak RSS of the Spark job: JVM + Python workers {sampler.peak / 1e6:,.0f} MB "
+            f"(sampled every 0.1 s); this driver process {driver / 1e6:,.0f} MB (it also held "
+            f"the single-process runs)"
         )
 
 

@@ -101,7 +101,7 @@ def test_batch_features_train_score_monitor_round_trip(
     assert labelled.exit_code == 0, labelled.output
 
     out = tmp_path / "report.html"
-    arguments = ["report", "--db", db, "--end", "2026-03-01", "--days", "450"]
+    arguments = ["report", "--db", db, "--end", "2026-03-01", "--days", "900"]
     arguments += ["--out", str(out), "--min-labels", "1"]
     reported = runner.invoke(monitor_group, arguments)
     assert reported.exit_code in (0, 3), reported.output
