@@ -10,6 +10,9 @@ input files were partitioned.
 
 from __future__ import annotations
 
+import hashlib
+import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -168,10 +171,29 @@ class JobReport:
 
 
 def ship_model_location(spark: Any, model: str) -> str:
-    """Send a model directory (local path or a Hadoop/S3 URI) to every executor."""
-    location = model if "://" in model else str(Path(model).resolve())
-    spark.sparkContext.addFile(location, recursive=True)
-    return Path(location.rstrip("/")).name
+    """Send a model directory (local path or a Hadoop/S3 URI) to every executor; returns the
+    name workers find it by (SparkFiles.get).
+
+    A local model is staged under a name holding its files' digest (`model-<sha256[:12]>`):
+    one session may score with several models, and Spark refuses a second, different
+    directory of the same name.
+    """
+    if "://" in model:
+        spark.sparkContext.addFile(model, recursive=True)
+        return Path(model.rstrip("/")).name
+    source = Path(model).resolve()
+    digest = hashlib.sha256(str(source).encode())
+    for path in sorted(p for p in source.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(source).as_posix().encode() + b"\0" + path.read_bytes())
+    cache = config.env_path(config.ENV_BUILD_CACHE, config.DEFAULT_BUILD_CACHE)
+    staged = cache / "batch" / "models" / f"model-{digest.hexdigest()[:12]}"
+    if not staged.is_dir():
+        partial = staged.with_name(staged.name + f".{os.getpid()}.partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        shutil.copytree(source, partial)
+        partial.rename(staged)
+    spark.sparkContext.addFile(str(staged), recursive=True)
+    return staged.name
 
 
 def run_score(
