@@ -20,18 +20,22 @@ COMMANDS: dict[str, str] = {
     "serve": "bem.local.cli:serve_command",
     "deploy": "bem.deploy.cli:deploy_command",
     "monitor": "bem.monitor.cli:monitor_group",
+    "data": "bem.data.cli:data_group",
+    "model": "bem.model.cli:model_group",
 }
 
 # command name -> the one-line help `bem --help` shows without importing the command
 SUMMARIES: dict[str, str] = {
     "build": "Build deploy.zip for Lambda (the same as ./build).",
-    "train": "Train the model on generated or labeled data; write model/ and its card.",
+    "train": "Train on generated or labeled data; write a new models/<version>/ and its card.",
     "evaluate": "Evaluate the model and the rule baseline on held-out users.",
     "synth": "Generate realistic labeled users (budgets, card-feed line items).",
     "invoke": "Run the built zip once as Lambda would; print the response.",
     "serve": "Serve the Lambda Invoke API and the API Gateway route locally.",
     "deploy": "Deploy with boto3: versions, live alias, rollback, mirrors.",
     "monitor": "Results store, labels, precision/recall over time, report.",
+    "data": "Check your own history (columns, dates, unreadable rows); template; payloads.",
+    "model": "Show a model's identity; promote a trained candidate to the model of record.",
 }
 
 
