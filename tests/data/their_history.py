@@ -22,7 +22,7 @@ _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(.*)$")
 
 
 def day_first(value: str | None) -> str | None:
-    """"2024-04-08 23:00:00" → "08/04/2024 23:00:00"."""
+    """ "2024-04-08 23:00:00" → "08/04/2024 23:00:00"."""
     match = _ISO.match(value or "")
     if not match:
         return value
