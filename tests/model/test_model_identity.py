@@ -71,7 +71,7 @@ def test_build_refuses_a_work_tree_model_that_differs_from_the_shipped_one(
     _copy(quick_model_dir, code / "model", "1.3.0")
     message = working_tree_mismatch(root, code / "model")
     assert message is not None and "(version 1.4.0)" in message and "(version 1.3.0)" in message
-    with pytest.raises(BuildFailed, match="commit it .* or ship the work tree's with --model-dir"):
+    with pytest.raises(BuildFailed, match=r"commit it .* or ship the work tree's with --model-dir"):
         _model_to_ship(BuildOptions(root=root, log=lambda _: None), code)
     shutil.rmtree(code / "model")
     _copy(root / "model", code / "model")
