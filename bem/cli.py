@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "monitor": "bem.monitor.cli:monitor_group",
     "data": "bem.data.cli:data_group",
     "model": "bem.model.cli:model_group",
+    "explain": "bem.explain.cli:explain_command",
 }
 
 # command name -> the one-line help `bem --help` shows without importing the command
@@ -36,6 +37,7 @@ SUMMARIES: dict[str, str] = {
     "monitor": "Results store, labels, precision/recall over time, report.",
     "data": "Check your own history (columns, dates, unreadable rows); template; payloads.",
     "model": "Show a model's identity; promote a trained candidate to the model of record.",
+    "explain": "Explain a pair's score: its features and each one's contribution.",
 }
 
 

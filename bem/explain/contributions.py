@@ -1,0 +1,148 @@
+"""Why a pair scored what it did: path-wise contributions of each feature, from the tree arrays.
+
+For every tree, the path a row takes from the root to its leaf passes split nodes; each step
+changes the node value by value(child) − value(parent), and that change is credited to the
+feature the parent splits on (Saabas' path attribution). Along a path the steps telescope to
+leaf − root, so for every row
+
+    raw score = baseline + Σ_features contribution,   baseline = model baseline + Σ_trees root value
+
+exactly (up to float rounding). The raw score is the boosted trees' log-odds before
+calibration; the probability the model serves is the calibration of it. Inputs are the lean
+model's arrays (`model_lean.npz`, or exported in memory from `model.joblib`). scikit-learn
+stores split nodes' values before the learning rate and leaves' after it, so split values are
+scaled by the learning rate (the card's `estimator.params.learning_rate`) to be comparable.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from budget_matcher.features import FEATURE_NAMES
+from budget_matcher.lean_model import LeanModel
+
+
+@dataclass
+class Explanation:
+    """Contributions of each feature to each row's raw score."""
+
+    feature_names: tuple[str, ...]
+    values: np.ndarray  # rows × features, as computed (NaN = missing)
+    contributions: np.ndarray  # rows × features
+    baseline: float
+    raw: np.ndarray  # rows: the trees' raw score
+    probability: np.ndarray  # rows: the served score
+
+    def row(self, index: int, top: int | None = None) -> dict[str, Any]:
+        """One row as JSON-ready data, features by decreasing |contribution|."""
+        order = np.argsort(-np.abs(self.contributions[index]), kind="stable")
+        features = [
+            {
+                "feature": self.feature_names[j],
+                "value": None if np.isnan(self.values[index, j]) else float(self.values[index, j]),
+                "contribution": round(float(self.contributions[index, j]), 6),
+            }
+            for j in order[:top]
+        ]
+        return {
+            "score": float(self.probability[index]),
+            "raw": float(self.raw[index]),
+            "baseline": self.baseline,
+            "sum_of_contributions": float(self.contributions[index].sum()),
+            "features": features,
+        }
+
+
+DEFAULT_LEARNING_RATE = 0.1  # scikit-learn's default, for cards that do not state theirs
+
+
+def load_arrays(model_dir: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """(meta, arrays) of the model in `model_dir`: model_lean.npz, else exported from the
+    pickle; meta["learning_rate"] comes from the card."""
+    lean_path = model_dir / "model_lean.npz"
+    if lean_path.exists():
+        with np.load(lean_path, allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+    else:
+        import joblib
+
+        from bem.model.lean_export import build_arrays
+
+        arrays = build_arrays(joblib.load(model_dir / "model.joblib"))
+    meta = json.loads(str(arrays.pop("meta")))
+    card = json.loads((model_dir / "model.json").read_text())
+    params = (card.get("estimator") or {}).get("params") or {}
+    meta["learning_rate"] = float(params.get("learning_rate", DEFAULT_LEARNING_RATE))
+    return meta, arrays
+
+
+def _imputed(X: np.ndarray, fill: np.ndarray) -> np.ndarray:
+    X = np.array(X, dtype=np.float64)
+    columns = np.flatnonzero(~np.isnan(fill))
+    block = X[:, columns]
+    missing = np.isnan(block)
+    block[missing] = np.broadcast_to(fill[columns], block.shape)[missing]
+    X[:, columns] = block
+    return X
+
+
+def explain(meta: dict[str, Any], arrays: dict[str, np.ndarray], X: np.ndarray) -> Explanation:
+    """Contributions of every feature of every row of X (averaged over calibration members)."""
+    X = np.asarray(X, dtype=np.float64)
+    filled = _imputed(X, np.asarray(arrays["impute_fill"], dtype=np.float64))
+    feature = np.asarray(arrays["node_feature"], dtype=np.intp)
+    threshold = np.asarray(arrays["node_threshold"], dtype=np.float64)
+    missing_left = np.asarray(arrays["node_missing_left"], dtype=bool)
+    left = np.asarray(arrays["node_left"], dtype=np.intp)
+    right = np.asarray(arrays["node_right"], dtype=np.intp)
+    is_leaf = left == np.arange(left.size)
+    value = np.asarray(arrays["node_value"], dtype=np.float64)
+    value = np.where(is_leaf, value, value * float(meta.get("learning_rate", 1.0)))
+    roots = np.asarray(arrays["tree_root"], dtype=np.intp)
+    n_rows = X.shape[0]
+    contributions = np.zeros_like(filled)
+    raw = np.zeros(n_rows)
+    baseline = 0.0
+    start = 0
+    members = meta["members"]
+    for index, spec in enumerate(members):
+        baseline += float(arrays["member_baseline"][index])
+        raw += float(arrays["member_baseline"][index])
+        for root in roots[start : start + int(spec["n_trees"])]:
+            baseline += float(value[root])
+            node = np.full(n_rows, root, dtype=np.intp)
+            active = np.arange(n_rows)
+            while active.size:
+                current = node[active]
+                x = filled[active, feature[current]]
+                go_left = np.where(np.isnan(x), missing_left[current], x <= threshold[current])
+                child = np.where(go_left, left[current], right[current])
+                contributions[active, feature[current]] += value[child] - value[current]
+                node[active] = child
+                active = active[~is_leaf[child]]
+            raw += value[node]
+        start += int(spec["n_trees"])
+    contributions /= len(members)
+    baseline /= len(members)
+    raw /= len(members)
+    probability = LeanModel(meta, arrays).predict_proba_positive(X)
+    names = tuple(meta.get("feature_names") or ())
+    if len(names) != X.shape[1]:
+        names = (
+            FEATURE_NAMES
+            if len(FEATURE_NAMES) == X.shape[1]
+            else tuple(f"x{j}" for j in range(X.shape[1]))
+        )
+    return Explanation(names, X, contributions, baseline, raw, probability)
+
+
+def importance(explanation: Explanation) -> dict[str, float]:
+    """Global importance: mean |contribution| per feature, largest first."""
+    means = np.abs(explanation.contributions).mean(axis=0)
+    order = np.argsort(-means, kind="stable")
+    return {explanation.feature_names[j]: round(float(means[j]), 6) for j in order}
