@@ -15,8 +15,9 @@ import click
 
 from bem.data.check import DEFAULT_MAX_INVALID, History, HistoryOptions, load_history
 from bem.data.columns import HistoryError, parse_mapping
-from bem.data.convert import history_payload, history_users, template_csv
+from bem.data.convert import history_dataset, history_payload, history_users, template_csv
 from bem.data.dates import ORDERS
+from bem.model.dataset import Dataset, UserRecords
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -78,6 +79,27 @@ def read_history(
         for line in history.lines():
             click.echo(line, err=True)
     return history
+
+
+def load_labelled(
+    data: Path,
+    unlisted: str,
+    columns_file: Path | None,
+    column_pairs: tuple[str, ...],
+    dates: str | None,
+    max_invalid: float,
+) -> tuple[Dataset, list[UserRecords]]:
+    """A labelled history through the contract, for `bem train`/`bem evaluate`: the dataset
+    and its users (report on stderr, one-line errors)."""
+    history = read_history(data, columns_file, column_pairs, dates, max_invalid)
+    try:
+        users = history_users(history)
+        dataset = history_dataset(history, unlisted)
+    except HistoryError as error:
+        raise click.ClickException(str(error)) from error
+    if dataset.n_error_items:
+        click.echo(f"warning: the runtime could not read {dataset.n_error_items} records", err=True)
+    return dataset, users
 
 
 @click.group("data")

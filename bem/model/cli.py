@@ -14,11 +14,9 @@ import click
 import numpy as np
 from sklearn.pipeline import Pipeline
 
-from bem.data.cli import history_options, read_history
-from bem.data.columns import HistoryError
-from bem.data.convert import history_dataset
+from bem.data.cli import history_options, load_labelled
 from bem.model.baseline import RuleBaseline
-from bem.model.dataset import Dataset
+from bem.model.dataset import UserRecords
 from bem.model.evaluate import evaluate_model, markdown, synthetic_dataset, write_report
 from bem.model.train import (
     CANDIDATES,
@@ -71,25 +69,6 @@ def data_source_options(
         return options[0](history_options(command))
 
     return decorate
-
-
-def load_labelled(
-    data: Path,
-    unlisted: str,
-    columns_file: Path | None,
-    column_pairs: tuple[str, ...],
-    dates: str | None,
-    max_invalid: float,
-) -> Dataset:
-    """A user's history through the data contract (report on stderr, one-line errors)."""
-    history = read_history(data, columns_file, column_pairs, dates, max_invalid)
-    try:
-        dataset = history_dataset(history, unlisted)
-    except HistoryError as error:
-        raise click.ClickException(str(error)) from error
-    if dataset.n_error_items:
-        click.echo(f"warning: the runtime could not read {dataset.n_error_items} records", err=True)
-    return dataset
 
 
 class _FittedScorer:
@@ -206,7 +185,7 @@ def train_command(
         threads=threads,
     )
     if data is not None:
-        dataset = load_labelled(data, unlisted, columns_file, column_pairs, dates, max_invalid)
+        dataset, _ = load_labelled(data, unlisted, columns_file, column_pairs, dates, max_invalid)
         source: dict[str, Any] = {"source": data.name, "unlisted": unlisted}
     else:
         dataset, synth = synthetic_dataset(synth_users, seed, noise, overrides)
@@ -319,8 +298,11 @@ def evaluate_command(
 
     model = predict.load_model(model_dir, form)
     baseline = RuleBaseline(**(model.card.get("baseline") or {}))
+    users: list[UserRecords] | None = None
     if data is not None:
-        dataset = load_labelled(data, unlisted, columns_file, column_pairs, dates, max_invalid)
+        dataset, users = load_labelled(
+            data, unlisted, columns_file, column_pairs, dates, max_invalid
+        )
         described = str(data)
     else:
         dataset, _ = synthetic_dataset(synth_users, seed, noise, overrides)
@@ -329,6 +311,13 @@ def evaluate_command(
     report, curves = evaluate_model(model, dataset, baseline, title, described)
     paths = write_report(report, dataset.labels, curves, report_dir, name)
     click.echo(markdown(report))
+    from bem.model.actionable import actionable_report
+
+    more, lines = actionable_report(
+        model, dataset, users, curves["model"], report_dir / name, model_dir
+    )
+    click.echo("\n".join(lines))
+    paths += more
     click.echo("wrote " + ", ".join(str(p) for p in paths), err=True)
 
 
