@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -71,4 +72,4 @@ def test_write_mistakes_lists_every_false_positive_and_negative(
         user.budgets[first["budget_id"]]["budget_type_budget"] or ""
     )
     gaps = [abs(float(r["score"]) - 0.5) for r in rows]
-    assert all(later <= earlier + 1e-6 for earlier, later in zip(gaps, gaps[1:], strict=False))
+    assert all(later <= earlier + 1e-6 for earlier, later in itertools.pairwise(gaps))
