@@ -223,6 +223,11 @@ def train_command(
         }
         reports.append(("harsher_noise", report, curves, harsh))
     card = write_model(result, dataset, settings, directory, source, version)
+    from bem.explain.contributions import add_importance
+
+    held_out = next((r[3].features for r in reports if r[0] == "held_out"), dataset.features)
+    importance = add_importance(directory, held_out)
+    click.echo("importance: " + ", ".join(list(importance)[:5]) + ", …", err=True)
     for name, report, curves, scored in reports:
         write_report(report, scored.labels, curves, report_dir, name)
     if directory.resolve() != record.resolve():

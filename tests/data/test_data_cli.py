@@ -107,5 +107,6 @@ def test_train_on_their_history_writes_a_new_versioned_model(
     assert "harsher" not in out  # with --data only the user's data unless asked
     card = read_card(tmp_path / "models" / "1.4.0")
     assert card["training_data"]["rows"] == len(history_rows) - len(broken)
+    assert set(card["feature_importance"]["values"]) == set(card["features"])
     assert json.loads((record / "model.json").read_text()) == {"version": "1.3.0"}
     assert "bem model promote" in err
