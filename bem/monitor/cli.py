@@ -100,11 +100,21 @@ def ingest_logs_command(
 @monitor_group.command("label")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--db", "db_url", default=None, help=DB_HELP)
-def label_command(files: tuple[Path, ...], db_url: str | None) -> None:
-    """Load ground-truth labels (CSV/JSON: budget_id, itemization_id, is_match, labeled_at,
-    optional resolved_at). A newer label of the same pair replaces the older one.
+@click.option(
+    "--unlisted",
+    type=click.Choice(["ignore", "negative"]),
+    default="ignore",
+    show_default=True,
+    help="Scored pairs of the file's users (user_id) that it leaves out: no label, or no match.",
+)
+def label_command(files: tuple[Path, ...], db_url: str | None, unlisted: str) -> None:
+    """Load ground-truth labels (CSV/JSON: budget_id, itemization_id, is_match, optional
+    labeled_at (default now), resolved_at, user_id); a training history is a label file.
+    A newer label of the same pair replaces the older one.
 
     Example: bem monitor label labels-2026-11.csv
+
+    Example: bem monitor label history.csv --unlisted negative
     """
     from bem.monitor.labels import ingest_labels
     from bem.monitor.store import open_store
@@ -112,9 +122,10 @@ def label_command(files: tuple[Path, ...], db_url: str | None) -> None:
     engine = open_store(db_url)
     rejected = 0
     for path in files:
-        load = ingest_labels(engine, path)
+        load = ingest_labels(engine, path, unlisted=unlisted)
         rejected += len(load.rejected)
-        click.echo(f"{path}: {len(load.rows)} labels stored, {len(load.rejected)} rejected")
+        extra = f", {load.unlisted} unlisted pairs labelled no match" if load.unlisted else ""
+        click.echo(f"{path}: {len(load.rows)} labels stored{extra}, {len(load.rejected)} rejected")
         for message in load.rejected[:10]:
             click.echo(f"  {message}", err=True)
     if rejected:
