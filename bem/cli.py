@@ -41,8 +41,30 @@ SUMMARIES: dict[str, str] = {
 }
 
 
+# exception class name -> the one line that says what is wrong and how to fix it
+ONE_LINE_FIXES: dict[str, str] = {
+    "NoCredentialsError": "no AWS credentials found: run `aws configure`, or set AWS_PROFILE "
+    "(or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY); `bem deploy up --dry-run` plans offline",
+    "PartialCredentialsError": "incomplete AWS credentials ({error}): set both "
+    "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use AWS_PROFILE",
+    "EndpointConnectionError": "cannot reach AWS ({error}): check the network, --region and "
+    "--endpoint-url",
+    "NoRegionError": "no AWS region: pass --region or set AWS_REGION",
+}
+
+
 class LazyGroup(click.Group):
-    """A group whose sub-commands are imported on first use."""
+    """A group whose sub-commands are imported on first use; known failures of the libraries
+    underneath end in one line with the fix (ONE_LINE_FIXES) instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except Exception as error:
+            fix = ONE_LINE_FIXES.get(type(error).__name__)
+            if fix is None:
+                raise
+            raise click.ClickException(fix.format(error=error)) from error
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)

@@ -35,11 +35,13 @@ class Artifact:
     sha256_hex: str
     model_version: str
     git_commit: str
+    model_card_sha256: str = ""  # sha256 of the model card in the zip: the model's identity
 
     @property
     def description(self) -> str:
         """The published version's description (Lambda allows 256 characters)."""
-        return f"model {self.model_version} commit {self.git_commit}"[:256]
+        card = f" card {self.model_card_sha256[:12]}" if self.model_card_sha256 else ""
+        return f"model {self.model_version}{card} commit {self.git_commit}"[:256]
 
 
 def git_commit(cwd: Path | None = None) -> str:
@@ -66,12 +68,14 @@ def read_artifact(
     """
     data = zip_path.read_bytes()
     digest = hashlib.sha256(data)
-    version = "unknown"
+    version, card_text = "unknown", b""
     with zipfile.ZipFile(zip_path) as archive:
         if MODEL_CARD_IN_ZIP in archive.namelist():
-            version = str(json.loads(archive.read(MODEL_CARD_IN_ZIP)).get("version", version))
-    if version == "unknown" and model_card is not None and model_card.is_file():
-        version = str(json.loads(model_card.read_text()).get("version", version))
+            card_text = archive.read(MODEL_CARD_IN_ZIP)
+    if not card_text and model_card is not None and model_card.is_file():
+        card_text = model_card.read_bytes()
+    if card_text:
+        version = str(json.loads(card_text).get("version", version))
     return Artifact(
         path=zip_path,
         size_bytes=len(data),
@@ -79,6 +83,7 @@ def read_artifact(
         sha256_hex=digest.hexdigest(),
         model_version=version,
         git_commit=commit if commit is not None else git_commit(),
+        model_card_sha256=hashlib.sha256(card_text).hexdigest() if card_text else "",
     )
 
 
@@ -97,6 +102,7 @@ class RegionState:
     bucket: str | None = None
     bucket_exists: bool = False
     object_exists: bool = False
+    unobserved: str | None = None  # why the region could not be read (offline dry run)
 
     @property
     def function_exists(self) -> bool:
@@ -127,6 +133,7 @@ class RegionPlan:
     def as_dict(self) -> dict[str, Any]:
         return {
             "region": self.region,
+            "unobserved": self.state.unobserved,
             "function_exists": self.state.function_exists,
             "live_version": self.state.live_version,
             "steps": [{"action": s.action, **s.detail} for s in self.steps],
