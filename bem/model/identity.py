@@ -68,12 +68,19 @@ def card_sha256(model_dir: Path) -> str:
     return hashlib.sha256((model_dir / CARD).read_bytes()).hexdigest()
 
 
+def model_sha256(card: dict[str, Any]) -> str:
+    """The pickle's sha256 as the card records it: the model's identity, unchanged by the
+    build's lean export (which adds an artefact to the card, so the card's own hash moves)."""
+    return str(((card.get("artifacts") or {}).get(PICKLE) or {}).get("sha256") or "")
+
+
 def identity(model_dir: Path) -> dict[str, Any]:
-    """Version, threshold, card hash and training-data digest of a model directory."""
+    """Version, threshold, model and card hashes and training-data digest of a model directory."""
     card = read_card(model_dir)
     return {
         "version": card.get("version"),
         "threshold": card.get("threshold"),
+        "model_sha256": model_sha256(card),
         "card_sha256": card_sha256(model_dir),
         "training_data_digest": (card.get("training_data") or {}).get("digest"),
     }
@@ -83,8 +90,9 @@ def describe(ident: dict[str, Any]) -> str:
     """One line naming a model."""
     digest = ident.get("training_data_digest") or "?"
     return (
-        f"model {ident['version']} (threshold {ident['threshold']}, card sha256 "
-        f"{ident['card_sha256'][:12]}, training data {digest[:12]})"
+        f"model {ident['version']} (threshold {ident['threshold']}, sha256 "
+        f"{ident['model_sha256'][:12]}, card sha256 {ident['card_sha256'][:12]}, training data "
+        f"{digest[:12]})"
     )
 
 

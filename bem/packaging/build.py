@@ -245,8 +245,11 @@ def run_build(opts: BuildOptions) -> BuildResult:
         assemble.stage_code(code, task)
     except assemble.MissingCode as exc:
         raise BuildFailed(str(exc)) from exc
-    model_dir, model = _model_to_ship(opts, code)
+    model_dir, _ = _model_to_ship(opts, code)
     rows, max_diff = _stage_model(opts, model_dir, task)
+    from bem.model.identity import identity
+
+    model = identity(task / "model")  # the card as shipped (the lean export adds its file)
 
     pins = targets.requirements(target, root)
     overridden = targets.overridden_pins(target)

@@ -59,3 +59,20 @@ def write_their_history(
                     out[contract.ITEM_AMOUNT] = "n/a"
             writer.writerow(["" if out[name] is None else out[name] for name in rows[0]])
     return broken
+
+
+def renumbered(rows: Iterable[dict[str, str | None]]) -> list[dict[str, str | None]]:
+    """The rows with ids as an export numbers them (emp-001, T0001, L00001 in order of first
+    appearance), so a guide can name them whatever the generator draws."""
+    names: dict[str, dict[str, str]] = {"user_id": {}, "budget_id": {}, "itemization_id": {}}
+    forms = {"user_id": "emp-{:03d}", "budget_id": "T{:04d}", "itemization_id": "L{:05d}"}
+    out = []
+    for row in rows:
+        copy = dict(row)
+        for key, form in forms.items():
+            value = copy.get(key)
+            if value is not None:
+                seen = names[key]
+                copy[key] = seen.setdefault(value, form.format(len(seen) + 1))
+        out.append(copy)
+    return out

@@ -27,9 +27,13 @@ NO_CREDENTIALS = {
 }
 
 
+PICKLE_SHA = "0123456789ab" + "c" * 52
+
+
 @pytest.fixture
 def small_zip(tmp_path: Path) -> tuple[Path, bytes]:
-    card = json.dumps({"version": "1.4.0", "threshold": 0.5}).encode()
+    artifacts = {"model.joblib": {"sha256": PICKLE_SHA}}
+    card = json.dumps({"version": "1.4.0", "threshold": 0.5, "artifacts": artifacts}).encode()
     path = tmp_path / "deploy.zip"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("model/model.json", card)
@@ -49,7 +53,8 @@ def test_dry_run_without_credentials_plans_a_first_deployment(
     assert result.exit_code == 0, result.output
     assert "us-west-2: not read (NoCredentialsError" in result.output
     assert "create_function" in result.output and "publish_version" in result.output
-    assert f"model 1.4.0 card {hashlib.sha256(card).hexdigest()[:12]}" in result.output
+    card_sha = hashlib.sha256(card).hexdigest()[:12]
+    assert f"model 1.4.0 sha256 0123456789ab card {card_sha}" in result.output
 
 
 def test_commands_without_credentials_end_in_one_line_with_the_fix() -> None:
@@ -65,5 +70,5 @@ def test_description_names_model_version_and_card_hash(small_zip: tuple[Path, by
     path, card = small_zip
     artifact = read_artifact(path, commit="abc123")
     assert artifact.description == (
-        f"model 1.4.0 card {hashlib.sha256(card).hexdigest()[:12]} commit abc123"
+        f"model 1.4.0 sha256 0123456789ab card {hashlib.sha256(card).hexdigest()[:12]} commit abc123"
     )
