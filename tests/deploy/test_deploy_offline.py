@@ -69,6 +69,5 @@ def test_commands_without_credentials_end_in_one_line_with_the_fix() -> None:
 def test_description_names_model_version_and_card_hash(small_zip: tuple[Path, bytes]) -> None:
     path, card = small_zip
     artifact = read_artifact(path, commit="abc123")
-    assert artifact.description == (
-        f"model 1.4.0 sha256 0123456789ab card {hashlib.sha256(card).hexdigest()[:12]} commit abc123"
-    )
+    card_sha = hashlib.sha256(card).hexdigest()[:12]
+    assert artifact.description == f"model 1.4.0 sha256 0123456789ab card {card_sha} commit abc123"
