@@ -107,22 +107,41 @@ def ingest_logs_command(
     show_default=True,
     help="Scored pairs of the file's users (user_id) that it leaves out: no label, or no match.",
 )
-def label_command(files: tuple[Path, ...], db_url: str | None, unlisted: str) -> None:
+@click.option(
+    "--columns",
+    "columns_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="TOML mapping of your column names to ours, as for bem train.",
+)
+@click.option("--column", "column_pairs", multiple=True, metavar="THEIRS=OURS")
+def label_command(
+    files: tuple[Path, ...],
+    db_url: str | None,
+    unlisted: str,
+    columns_file: Path | None,
+    column_pairs: tuple[str, ...],
+) -> None:
     """Load ground-truth labels (CSV/JSON: budget_id, itemization_id, is_match, optional
     labeled_at (default now), resolved_at, user_id); a training history is a label file.
     A newer label of the same pair replaces the older one.
 
     Example: bem monitor label labels-2026-11.csv
 
-    Example: bem monitor label history.csv --unlisted negative
+    Example: bem monitor label history.csv --unlisted negative --column trip_id=budget_id
     """
+    from bem.data.columns import HistoryError, parse_mapping
     from bem.monitor.labels import ingest_labels
     from bem.monitor.store import open_store
 
+    try:
+        mapping = parse_mapping(column_pairs, columns_file)
+    except HistoryError as error:
+        raise click.ClickException(str(error)) from error
     engine = open_store(db_url)
     rejected = 0
     for path in files:
-        load = ingest_labels(engine, path, unlisted=unlisted)
+        load = ingest_labels(engine, path, unlisted=unlisted, mapping=mapping)
         rejected += len(load.rejected)
         extra = f", {load.unlisted} unlisted pairs labelled no match" if load.unlisted else ""
         click.echo(f"{path}: {len(load.rows)} labels stored{extra}, {len(load.rejected)} rejected")
@@ -330,6 +349,8 @@ def report_command(
             f"ALERT {alert['day']} {alert['metric']} {alert['kind']}: "
             f"{alert['expected']:.3f} -> {alert['value']:.3f}"
         )
+    for reason in report.summary.get("missing_plots", {}).values():
+        click.echo(reason)
     if email_to:
         from bem.monitor.notify import report_message, send_report
 

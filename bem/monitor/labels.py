@@ -114,11 +114,19 @@ def unlisted_negatives(connection: Connection, load: LabelLoad) -> list[dict[str
 
 
 def ingest_labels(
-    engine: Engine, path: Path, now: datetime | None = None, unlisted: str = "ignore"
+    engine: Engine,
+    path: Path,
+    now: datetime | None = None,
+    unlisted: str = "ignore",
+    mapping: dict[str, str] | None = None,
 ) -> LabelLoad:
-    """Read a label file and upsert its valid rows; with `unlisted="negative"`, also label
-    the scored pairs of its users that it leaves out as no match."""
-    load = parse_labels(read_label_records(path), source=path.name, now=now)
+    """Read a label file (its columns renamed by `mapping`, theirs -> ours) and upsert its
+    valid rows; with `unlisted="negative"`, also label the scored pairs of its users that it
+    leaves out as no match."""
+    records = read_label_records(path)
+    if mapping:
+        records = [{mapping.get(k, k): v for k, v in record.items()} for record in records]
+    load = parse_labels(records, source=path.name, now=now)
     with engine.begin() as connection:
         negatives = unlisted_negatives(connection, load) if unlisted == "negative" else []
         upsert_labels(connection, negatives + load.rows)
