@@ -233,6 +233,14 @@ def _cell(value: object) -> str:
 @click.option("--days", default=7, show_default=True, help="Days in the period.")
 @click.option("--model-version", default=None, help="Only this model version.")
 @click.option("--limit", default=100, show_default=True)
+@click.option(
+    "--explain",
+    "explain_with",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    metavar="MODEL_DIR",
+    help="Add each mistake's raw score and largest contributions (bem explain) by this model.",
+)
 def errors_command(
     kind: str,
     db_url: str | None,
@@ -240,11 +248,14 @@ def errors_command(
     days: int,
     model_version: str | None,
     limit: int,
+    explain_with: Path | None,
 ) -> None:
     """False positives (fp) or negatives (fn) as CSV, with score, threshold, model version,
     both sides' inputs and the label; most confident mistakes first.
 
     Example: bem monitor errors fp --days 3 --model-version 2026.2 > fp.csv
+
+    Example: bem monitor errors fn --explain model > fn.csv
     """
     from bem.monitor.investigate import misclassified
     from bem.monitor.store import open_store
@@ -259,6 +270,10 @@ def errors_command(
             start=datetime.combine(last - timedelta(days=days), datetime.min.time()),
             end=datetime.combine(last, datetime.min.time()),
         )
+        if rows and explain_with is not None:
+            from bem.explain.stored import explain_stored
+
+            rows = explain_stored(connection, rows, explain_with)
     if not rows:
         click.echo(f"no {kind} in the period", err=True)
         return
