@@ -47,7 +47,8 @@ def examples(command: click.Command) -> list[str]:
 
 def bem_calls(example: str) -> list[list[str]]:
     """The arguments of each `bem ...` call in an example's shell line."""
-    calls, current = [], []
+    calls: list[list[str]] = []
+    current: list[str] = []
     for token in [*shlex.split(example), "&&"]:
         if token in SEPARATORS or token.startswith(("2>", ">")):
             if current[:1] == ["bem"]:
