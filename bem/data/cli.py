@@ -22,40 +22,48 @@ from bem.model.dataset import Dataset, UserRecords
 F = TypeVar("F", bound=Callable[..., object])
 
 
+def column_options(command: F) -> F:
+    """--columns and --column: the user's column names mapped to ours (see `mapping_from`)."""
+    command = click.option(
+        "--column",
+        "column_pairs",
+        multiple=True,
+        metavar="THEIRS=OURS",
+        help="Map one column, e.g. --column trip_id=budget_id (repeatable).",
+    )(command)
+    return click.option(
+        "--columns",
+        "columns_file",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        default=None,
+        help='TOML mapping of your column names to ours ([columns] theirs = "ours").',
+    )(command)
+
+
+def mapping_from(columns_file: Path | None, column_pairs: tuple[str, ...]) -> dict[str, str]:
+    """The mapping the column options give, or a one-line error."""
+    try:
+        return parse_mapping(column_pairs, columns_file)
+    except HistoryError as error:
+        raise click.ClickException(str(error)) from error
+
+
 def history_options(command: F) -> F:
     """--columns, --column, --dates and --max-invalid (keyword `history` is not added)."""
-    options = [
-        click.option(
-            "--columns",
-            "columns_file",
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
-            default=None,
-            help='TOML mapping of your column names to ours ([columns] theirs = "ours").',
-        ),
-        click.option(
-            "--column",
-            "column_pairs",
-            multiple=True,
-            metavar="THEIRS=OURS",
-            help="Map one column, e.g. --column trip_id=budget_id (repeatable).",
-        ),
-        click.option(
-            "--dates",
-            type=click.Choice(ORDERS),
-            default=None,
-            help="Order of numeric dates like 05/07/2025 (required when they read both ways).",
-        ),
-        click.option(
-            "--max-invalid",
-            type=click.FloatRange(0.0, 1.0),
-            default=DEFAULT_MAX_INVALID,
-            show_default=True,
-            help="Largest share of unreadable rows tolerated (they are left out and reported).",
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+    command = click.option(
+        "--max-invalid",
+        type=click.FloatRange(0.0, 1.0),
+        default=DEFAULT_MAX_INVALID,
+        show_default=True,
+        help="Largest share of unreadable rows tolerated (they are left out and reported).",
+    )(command)
+    command = click.option(
+        "--dates",
+        type=click.Choice(ORDERS),
+        default=None,
+        help="Order of numeric dates like 05/07/2025 (required when they read both ways).",
+    )(command)
+    return column_options(command)
 
 
 def read_history(
@@ -68,10 +76,9 @@ def read_history(
     quiet: bool = False,
 ) -> History:
     """Check a history for a command; print its report on stderr; one-line error if unusable."""
+    options = HistoryOptions(mapping_from(columns_file, column_pairs), dates, max_invalid,
+                             require_label)  # fmt: skip
     try:
-        options = HistoryOptions(
-            parse_mapping(column_pairs, columns_file), dates, max_invalid, require_label
-        )
         history = load_history(path, options)
     except HistoryError as error:
         raise click.ClickException(str(error)) from error

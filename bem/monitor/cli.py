@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from bem.data.cli import column_options, mapping_from
 from budget_matcher import config
 
 DB_HELP = (
@@ -107,14 +108,7 @@ def ingest_logs_command(
     show_default=True,
     help="Scored pairs of the file's users (user_id) that it leaves out: no label, or no match.",
 )
-@click.option(
-    "--columns",
-    "columns_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="TOML mapping of your column names to ours, as for bem train.",
-)
-@click.option("--column", "column_pairs", multiple=True, metavar="THEIRS=OURS")
+@column_options
 def label_command(
     files: tuple[Path, ...],
     db_url: str | None,
@@ -130,14 +124,10 @@ def label_command(
 
     Example: bem monitor label history.csv --unlisted negative --column trip_id=budget_id
     """
-    from bem.data.columns import HistoryError, parse_mapping
     from bem.monitor.labels import ingest_labels
     from bem.monitor.store import open_store
 
-    try:
-        mapping = parse_mapping(column_pairs, columns_file)
-    except HistoryError as error:
-        raise click.ClickException(str(error)) from error
+    mapping = mapping_from(columns_file, column_pairs)
     engine = open_store(db_url)
     rejected = 0
     for path in files:
