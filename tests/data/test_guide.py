@@ -111,11 +111,14 @@ def _git_env() -> dict[str, str]:
     return {**os.environ, **names, **mails}
 
 
-def _write_histories(repo: Path) -> None:
+def _write_histories(repo: Path) -> dict[str, tuple[int, int]]:
+    """history.csv and recent.csv their way; (rows, unreadable rows) of each."""
+    counts = {}
     for name, users, seed in (("history.csv", 60, 5), ("recent.csv", 20, 9)):
         generated = generate_users(SynthConfig(users=users, seed=seed))
         rows = renumbered(row for user in generated for row in user_rows(user))
-        write_their_history(rows, repo / name)
+        counts[name] = (len(rows), len(write_their_history(rows, repo / name)))
+    return counts
 
 
 def test_guide_steps_parse_heredocs_and_expected_failures() -> None:
@@ -133,7 +136,7 @@ def test_guide_steps_parse_heredocs_and_expected_failures() -> None:
 def test_guide_runs_end_to_end(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     _copy_repository(repo)
-    _write_histories(repo)
+    counts = _write_histories(repo)
     record = str(read_card(repo / "model")["version"])
     new = next_version([repo / "model", repo / "models"])
     bin_dir = tmp_path / "bin"
@@ -167,13 +170,17 @@ def test_guide_runs_end_to_end(tmp_path: Path) -> None:
         for line in step.expected:
             line = line.replace(GUIDE_NEW, new).replace(GUIDE_RECORD, record)
             assert shows(line, output), f"guide shows {line!r}\n{context}"
+        if command.startswith("bem data check history.csv --columns mapping.toml --dates dmy"):
+            rows, unreadable = counts["history.csv"]
+            assert f"{rows - unreadable} readable rows; {unreadable} unreadable" in run.stderr
 
     with zipfile.ZipFile(repo / "deploy.zip") as archive:
         shipped = json.loads(archive.read("model/model.json"))
     trained = read_card(repo / "models" / new)
     assert shipped["version"] == new
     assert shipped["training_data"]["digest"] == trained["training_data"]["digest"]
-    assert shipped["training_data"]["rows"] == 2349 - 47  # the unreadable rows, nothing else
+    rows, unreadable = counts["history.csv"]
+    assert shipped["training_data"]["rows"] == rows - unreadable  # those rows, nothing else
     evaluated = json.loads((repo / "reports" / "evaluation_operating.json").read_text())
     served = evaluated["operating_point"][0]
     monitored = json.loads((repo / "reports" / "report.json").read_text())["totals"]
