@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -170,3 +171,15 @@ def test_history_payload_is_read_by_the_runtime_without_errors(history_csv: Path
     assert set(one) == {contract.BUDGETS_KEY, contract.LINE_ITEMS_KEY}
     with pytest.raises(HistoryError, match="no user 'nobody'"):
         history_payload(history, "nobody")
+
+
+def test_history_json_rows_go_through_the_same_contract(tmp_path: Path, history_rows: Rows) -> None:
+    rows = _day_first_rows(history_rows[:200])
+    rows[3][contract.ITEM_AMOUNT] = "twelve"
+    path = tmp_path / "history.json"
+    path.write_text(json.dumps({"rows": rows}))
+    with pytest.raises(HistoryError, match="pass --dates dmy"):
+        load_history(path)
+    history = load_history(path, HistoryOptions(dates="dmy"))
+    assert history.table.delimiter is None and history.n_unreadable == 1
+    assert history.problems[("invalid_amount", contract.ITEM_AMOUNT)].line == 4
