@@ -91,42 +91,84 @@ def _imputed(X: np.ndarray, fill: np.ndarray) -> np.ndarray:
     return X
 
 
+CHUNK_ROWS = 1024  # rows walked together: memory ≈ rows × trees × 40 bytes
+
+
+@dataclass(frozen=True)
+class _Trees:
+    """The node arrays, split values scaled by the learning rate (see the module doc)."""
+
+    feature: np.ndarray
+    threshold: np.ndarray
+    missing_left: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    value: np.ndarray
+    is_leaf: np.ndarray
+
+    @classmethod
+    def of(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> _Trees:
+        left = np.asarray(arrays["node_left"], dtype=np.intp)
+        is_leaf = left == np.arange(left.size)
+        value = np.asarray(arrays["node_value"], dtype=np.float64)
+        rate = float(meta.get("learning_rate", 1.0))
+        return cls(
+            np.asarray(arrays["node_feature"], dtype=np.intp),
+            np.asarray(arrays["node_threshold"], dtype=np.float64),
+            np.asarray(arrays["node_missing_left"], dtype=bool),
+            left,
+            np.asarray(arrays["node_right"], dtype=np.intp),
+            np.where(is_leaf, value, value * rate),
+            is_leaf,
+        )
+
+    def walk(self, X: np.ndarray, roots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(contributions rows × features, Σ leaf values per row) of the trees at `roots`;
+        every (row, tree) path descends together, a path leaves when it reaches its leaf."""
+        n_rows, width = X.shape
+        node = np.tile(roots, n_rows)
+        row = np.repeat(np.arange(n_rows, dtype=np.intp), roots.size)
+        flat = np.zeros(n_rows * width)
+        active = np.flatnonzero(~self.is_leaf[node])
+        while active.size:
+            current = node[active]
+            split = self.feature[current]
+            x = X[row[active], split]
+            go_left = np.where(
+                np.isnan(x), self.missing_left[current], x <= self.threshold[current]
+            )
+            child = np.where(go_left, self.left[current], self.right[current])
+            flat += np.bincount(
+                row[active] * width + split,
+                weights=self.value[child] - self.value[current],
+                minlength=flat.size,
+            )
+            node[active] = child
+            active = active[~self.is_leaf[child]]
+        leaves = np.bincount(row, weights=self.value[node], minlength=n_rows)
+        return flat.reshape(n_rows, width), leaves
+
+
 def explain(meta: dict[str, Any], arrays: dict[str, np.ndarray], X: np.ndarray) -> Explanation:
     """Contributions of every feature of every row of X (averaged over calibration members)."""
     X = np.asarray(X, dtype=np.float64)
     filled = _imputed(X, np.asarray(arrays["impute_fill"], dtype=np.float64))
-    feature = np.asarray(arrays["node_feature"], dtype=np.intp)
-    threshold = np.asarray(arrays["node_threshold"], dtype=np.float64)
-    missing_left = np.asarray(arrays["node_missing_left"], dtype=bool)
-    left = np.asarray(arrays["node_left"], dtype=np.intp)
-    right = np.asarray(arrays["node_right"], dtype=np.intp)
-    is_leaf = left == np.arange(left.size)
-    value = np.asarray(arrays["node_value"], dtype=np.float64)
-    value = np.where(is_leaf, value, value * float(meta.get("learning_rate", 1.0)))
+    trees = _Trees.of(meta, arrays)
     roots = np.asarray(arrays["tree_root"], dtype=np.intp)
-    n_rows = X.shape[0]
     contributions = np.zeros_like(filled)
-    raw = np.zeros(n_rows)
-    baseline = 0.0
-    start = 0
+    raw = np.zeros(X.shape[0])
+    baseline, start = 0.0, 0
     members = meta["members"]
     for index, spec in enumerate(members):
-        baseline += float(arrays["member_baseline"][index])
-        raw += float(arrays["member_baseline"][index])
-        for root in roots[start : start + int(spec["n_trees"])]:
-            baseline += float(value[root])
-            node = np.full(n_rows, root, dtype=np.intp)
-            active = np.arange(n_rows)
-            while active.size:
-                current = node[active]
-                x = filled[active, feature[current]]
-                go_left = np.where(np.isnan(x), missing_left[current], x <= threshold[current])
-                child = np.where(go_left, left[current], right[current])
-                contributions[active, feature[current]] += value[child] - value[current]
-                node[active] = child
-                active = active[~is_leaf[child]]
-            raw += value[node]
-        start += int(spec["n_trees"])
+        own = roots[start : start + int(spec["n_trees"])]
+        start += own.size
+        member_baseline = float(arrays["member_baseline"][index])
+        baseline += member_baseline + float(trees.value[own].sum())
+        for first in range(0, X.shape[0], CHUNK_ROWS):
+            rows = slice(first, first + CHUNK_ROWS)
+            walked, leaves = trees.walk(filled[rows], own)
+            contributions[rows] += walked
+            raw[rows] += member_baseline + leaves
     contributions /= len(members)
     baseline /= len(members)
     raw /= len(members)
