@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -154,12 +153,3 @@ def _safe_version(model_dir: Path) -> str:
     except ModelIdentityError:
         return "none"
 
-
-def git_is_tracked(root: Path, path: str) -> bool:
-    """Whether git tracks `path` in `root` (False outside a git work tree)."""
-    done = subprocess.run(
-        ["git", "-C", str(root), "ls-files", "--error-unmatch", path],
-        capture_output=True,
-        text=True,
-    )
-    return done.returncode == 0
