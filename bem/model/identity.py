@@ -152,4 +152,3 @@ def _safe_version(model_dir: Path) -> str:
         return str(read_card(model_dir).get("version"))
     except ModelIdentityError:
         return "none"
-
