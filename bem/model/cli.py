@@ -6,6 +6,7 @@ Both take the same data options (`data_source_options`); only the defaults diffe
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -231,9 +232,9 @@ def train_command(
     for name, report, curves, scored in reports:
         write_report(report, scored.labels, curves, report_dir, name)
     if directory.resolve() != record.resolve():
+        shown = os.path.relpath(directory.resolve())
         click.echo(
-            f"wrote {directory}; make it the model of record: bem model promote {directory}",
-            err=True,
+            f"wrote {shown}; make it the model of record: bem model promote {shown}", err=True
         )
     click.echo(
         json.dumps(
@@ -370,7 +371,7 @@ def promote_command(source: Path) -> None:
         ident = promote(source, record)
     except ModelIdentityError as error:
         raise click.ClickException(str(error)) from error
-    click.echo(f"{record} is now {describe(ident)}", err=True)
+    click.echo(f"{os.path.relpath(record)} is now {describe(ident)}", err=True)
     click.echo(
         f"next: git add {record.name} && git commit -m 'Model {ident['version']}' && ./build",
         err=True,
