@@ -51,6 +51,39 @@ def operating_point(
     return out
 
 
+def plot_operating_point(
+    labels: np.ndarray, scores: np.ndarray, points: list[dict[str, Any]], path: Path
+) -> None:
+    """The model's precision-recall curve with the served threshold and the other operating
+    points marked on it (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import precision_recall_curve
+
+    precision, recall, _ = precision_recall_curve(labels, scores)
+    figure, axes = plt.subplots(figsize=(6, 4.5), dpi=100)
+    axes.step(recall, precision, where="post", color="0.4", label="model")
+    served, others = points[0], points[1:]
+    axes.plot([p["recall"] for p in others], [p["precision"] for p in others], "o", color="C0",
+              markersize=5, label="thresholds for precision " + ", ".join(
+                  p["point"].split("≥ ")[1] for p in others))  # fmt: skip
+    axes.plot(served["recall"], served["precision"], "o", color="C3", markersize=9,
+              label=f"served: threshold {served['threshold']:.3g}, precision "
+              f"{served['precision']:.3f}, recall {served['recall']:.3f}")  # fmt: skip
+    axes.legend(loc="lower left", fontsize=8)
+    axes.set_xlabel("recall")
+    axes.set_ylabel("precision")
+    axes.set_xlim(0, 1.01)
+    axes.set_ylim(max(0.0, min(p["precision"] for p in points) - 0.15), 1.005)
+    axes.grid(alpha=0.3)
+    axes.set_title("operating point on the precision-recall curve")
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+
+
 def budget_types(users: list[UserRecords], dataset: Dataset) -> np.ndarray:
     """The budget type of every pair of `dataset` ("missing" when the budget has none)."""
     types = {
@@ -180,9 +213,13 @@ def actionable_report(
         )
     path = stem.with_name(stem.name + "_operating.json")
     path.write_text(json.dumps({"operating_point": points, "by_budget_type": types}, indent=2))
+    plot = stem.with_name(stem.name + "_operating.png")
+    if dataset.labels.sum():
+        plot_operating_point(dataset.labels, scores, points, plot)
+    written = [path] + ([plot] if plot.exists() else [])
     lines = operating_lines(points, types)
     if users is None:
-        return [path], lines
+        return written, lines
     directory = model_dir or config.env_path(config.ENV_MODEL_DIR, config.DEFAULT_MODEL_DIR)
     wrong = (scores >= model.threshold) != dataset.labels.astype(bool)
     explained = explain(*load_arrays(directory), dataset.features[wrong])
@@ -193,4 +230,4 @@ def actionable_report(
         mistakes, dataset, users, scores, model.threshold, contributions, explained.feature_names
     )
     lines += ["", f"{count} false positives and negatives: {mistakes}"]
-    return [path, mistakes], lines
+    return [*written, mistakes], lines

@@ -73,3 +73,26 @@ def test_write_mistakes_lists_every_false_positive_and_negative(
     )
     gaps = [abs(float(r["score"]) - 0.5) for r in rows]
     assert all(later <= earlier + 1e-6 for earlier, later in itertools.pairwise(gaps))
+
+
+def test_actionable_report_writes_the_point_the_plot_and_the_mistakes(
+    tmp_path: Path, quick_model_dir: Path, small_dataset: Dataset, small_users: list[SynthUser]
+) -> None:
+    import json
+
+    import predict
+    from bem.model.actionable import actionable_report
+
+    model = predict.load_model(quick_model_dir, "sklearn")
+    users = group_rows(row for user in small_users for row in user_rows(user))
+    scores = model.score(small_dataset.features)
+    paths, lines = actionable_report(
+        model, small_dataset, users, scores, tmp_path / "check", quick_model_dir
+    )
+    assert [p.name for p in paths] == [
+        "check_operating.json", "check_operating.png", "check_mistakes.csv"
+    ]  # fmt: skip
+    assert paths[1].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    served = json.loads(paths[0].read_text())["operating_point"][0]
+    assert served["threshold"] == round(model.threshold, 6)
+    assert "## By budget type" in lines
