@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import csv
 import itertools
+import json
 from pathlib import Path
 
 import numpy as np
 
+import predict
 from bem.model.actionable import (
+    actionable_report,
     budget_types,
     by_budget_type,
     operating_point,
@@ -78,11 +81,6 @@ def test_write_mistakes_lists_every_false_positive_and_negative(
 def test_actionable_report_writes_the_point_the_plot_and_the_mistakes(
     tmp_path: Path, quick_model_dir: Path, small_dataset: Dataset, small_users: list[SynthUser]
 ) -> None:
-    import json
-
-    import predict
-    from bem.model.actionable import actionable_report
-
     model = predict.load_model(quick_model_dir, "sklearn")
     users = group_rows(row for user in small_users for row in user_rows(user))
     scores = model.score(small_dataset.features)
