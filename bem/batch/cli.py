@@ -185,9 +185,9 @@ def submit_command(
 ) -> None:
     """Print (or with --run, upload and start) the EMR Serverless job run.
 
-    Example: bem batch submit --application-id 00abc --role-arn arn:aws:iam::1:role/emr \\
-      --s3-prefix s3://bucket/bem --budgets s3://bucket/b/ --items s3://bucket/i/ \\
-      --out s3://bucket/scores/ --run
+    Example: bem batch submit --application-id 00abc --role-arn arn:aws:iam::1:role/emr
+    --s3-prefix s3://bucket/bem --budgets s3://bucket/b/ --items s3://bucket/i/
+    --out s3://bucket/scores/ --run
     """
     import tempfile
 
