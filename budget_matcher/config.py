@@ -14,6 +14,10 @@ TASK_ROOT = Path(__file__).resolve().parent.parent
 ENV_MODEL_DIR = "BEM_MODEL_DIR"
 DEFAULT_MODEL_DIR = TASK_ROOT / "model"
 
+# Where `bem train` writes new candidate models (one models/<version>/ each); tooling only.
+ENV_MODELS_DIR = "BEM_MODELS_DIR"
+DEFAULT_MODELS_DIR = TASK_ROOT / "models"
+
 # Which form of the model to serve: "auto" (pickle when scikit-learn imports, else lean),
 # "sklearn" or "lean".
 ENV_MODEL_FORM = "BEM_MODEL_FORM"
@@ -114,3 +118,8 @@ ENV_LAMBDA_PYTHON = "BEM_LAMBDA_PYTHON"
 ENV_CACHE_DIR = "BEM_CACHE_DIR"
 ENV_DEPLOY_ZIP = "BEM_DEPLOY_ZIP"
 DEFAULT_DEPLOY_ZIP = Path("deploy.zip")
+
+# Batch jobs on Spark (tooling only): the master ("local[2]" by default; "cluster" = the one
+# spark-submit gives), and the S3 prefix `bem batch submit` uploads code, model and archive to.
+ENV_SPARK_MASTER = "BEM_SPARK_MASTER"
+ENV_BATCH_S3_PREFIX = "BEM_BATCH_S3_PREFIX"

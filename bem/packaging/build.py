@@ -70,6 +70,7 @@ class BuildResult:
     warnings: list[str]
     seconds: float
     sha256: dict[str, str]
+    model: dict[str, object] = field(default_factory=dict)
 
 
 def _sha256(path: Path) -> str:
@@ -95,46 +96,43 @@ def _run(command: list[str], env: dict[str, str], cwd: Path, step: str) -> None:
     print(f"  {step}: {time.perf_counter() - started:.1f} s", file=sys.stderr)
 
 
-def _host_arch() -> str | None:
-    machine = platform.machine().lower()
-    return {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}.get(
-        machine
-    )
-
-
 def _stage_trees(opts: BuildOptions, out_dir: Path, holdout: object) -> list[str]:
-    """Compile the lean trees for the target into model/ and list it in the card; on failure
-    the numpy evaluator serves and the warning says why."""
-    import numpy as np
-
-    from bem.model.lean_export import probe_rows, update_card
+    """Compile the lean trees for the target into model/ (listed in the card); on failure the
+    numpy evaluator serves and the warning says why."""
     from bem.packaging import tree_compiler
-    from budget_matcher.lean_model import LeanModel
 
-    lean_path = out_dir / LEAN_FILENAME
-    library = out_dir / tree_compiler.LIBRARY_FILE
-    probes = probe_rows(LeanModel.load(lean_path), 10_000, seed=1)
-    rows = probes if holdout is None else np.vstack([np.asarray(holdout, np.float64), probes])
     try:
-        proved = tree_compiler.build_for_target(
-            lean_path, library, opts.target.arch, rows, _host_arch()
-        )
+        proved = tree_compiler.stage(out_dir, opts.target.arch, holdout)
     except tree_compiler.CompileFailed as exc:
-        library.unlink(missing_ok=True)
         message = f"compiled trees not shipped, the numpy evaluator serves: {exc}"
         opts.log(message)
         return [message]
-    update_card(out_dir / "model.json", library)
-    opts.log(f"compiled trees: {proved}, {library.stat().st_size} bytes")
+    opts.log(f"compiled trees: {proved}")
     return []
 
 
+def _model_to_ship(opts: BuildOptions, code: Path) -> tuple[Path, dict[str, object]]:
+    """The model directory the build ships and its identity; refuses a stale work tree."""
+    from bem.model.identity import ModelIdentityError, describe, identity, working_tree_mismatch
+
+    model_dir = opts.model_dir or code / "model"
+    if opts.model_dir is None:
+        mismatch = working_tree_mismatch(opts.root, model_dir)
+        if mismatch is not None:
+            raise BuildFailed(mismatch)
+    try:
+        ident = identity(model_dir)
+    except ModelIdentityError as exc:
+        raise BuildFailed(f"model: {exc}") from exc
+    opts.log(f"model: {describe(ident)} from {opts.model_dir or 'model/ at ' + opts.revision}")
+    return model_dir, ident
+
+
 def _stage_model(
-    opts: BuildOptions, code: Path, task: Path
+    opts: BuildOptions, model_dir: Path, task: Path
 ) -> tuple[int | None, float | None, list[str]]:
     """Copy the variant's model; for lean, export and prove it and compile its trees
     (returns rows, max diff, warnings)."""
-    model_dir = opts.model_dir or code / "model"
     if opts.target.runtime == "sklearn":
         assemble.stage_model(model_dir, task, opts.target.model_artifacts)
         return None, None, []
@@ -263,7 +261,11 @@ def run_build(opts: BuildOptions) -> BuildResult:
         assemble.stage_code(code, task)
     except assemble.MissingCode as exc:
         raise BuildFailed(str(exc)) from exc
-    rows, max_diff, model_warnings = _stage_model(opts, code, task)
+    model_dir, _ = _model_to_ship(opts, code)
+    rows, max_diff, model_warnings = _stage_model(opts, model_dir, task)
+    from bem.model.identity import identity
+
+    model = identity(task / "model")  # the card as shipped (the lean export adds its file)
 
     pins = targets.requirements(target, root)
     overridden = targets.overridden_pins(target)
@@ -354,7 +356,11 @@ def run_build(opts: BuildOptions) -> BuildResult:
         warnings=warnings,
         seconds=time.perf_counter() - started,
         sha256={p.name: _sha256(p) for p in [output] + ([layer_output] if layer_output else [])},
+        model=model,
     )
     (staging / "build-report.json").write_text(json.dumps(asdict(result), indent=2, default=str))
     opts.log(f"build: {output} sha256 {result.sha256[output.name][:16]}… in {result.seconds:.1f} s")
+    from bem.model.identity import describe
+
+    opts.log(f"build: ships {describe(model)}")
     return result

@@ -24,6 +24,7 @@ import hashlib
 import json
 import math
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -35,6 +36,7 @@ import numpy as np
 
 from budget_matcher.compiled_model import ABI_VERSION, LIBRARY_FILE
 
+LEAN_FILE = "model_lean.npz"
 COMPILERS = {"x86_64": "gcc", "arm64": "aarch64-linux-gnu-gcc"}
 CFLAGS = (
     "-O2",
@@ -303,6 +305,33 @@ def build_for_target(
         if proved_arch != arch and prove_by_emulation(lean_path, library, host_library, arch, rows):
             where += f" and on {arch} under {EMULATORS[arch][0]}"
     return f"{arch} library, {proved} rows equal to the numpy evaluator (proved on {where})"
+
+
+def host_arch() -> str | None:
+    """This machine's architecture in Lambda's names (None when Lambda has no such one)."""
+    machine = platform.machine().lower()
+    names = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
+    return names.get(machine)
+
+
+def stage(model_dir: Path, arch: str, holdout: Any = None) -> str:
+    """Compile model_dir's lean model for `arch` into model_dir, prove it on the held-out rows
+    plus 10,000 threshold probes and list it in model_dir's card; returns what was proved.
+    On CompileFailed no library is left behind."""
+    from bem.model.lean_export import probe_rows, update_card
+    from budget_matcher.lean_model import LeanModel
+
+    lean_path = model_dir / LEAN_FILE
+    library = model_dir / LIBRARY_FILE
+    probes = probe_rows(LeanModel.load(lean_path), 10_000, seed=1)
+    rows = probes if holdout is None else np.vstack([np.asarray(holdout, np.float64), probes])
+    try:
+        proved = build_for_target(lean_path, library, arch, rows, host_arch())
+    except CompileFailed:
+        library.unlink(missing_ok=True)
+        raise
+    update_card(model_dir / "model.json", library)
+    return f"{proved}, {library.stat().st_size} bytes"
 
 
 def main(argv: list[str] | None = None) -> int:
