@@ -22,8 +22,8 @@ pairs has noise ∝ 1/√w_t, so a weekend or a half-labelled day is allowed to 
 
 Alert rule (`alerts`): for a quality metric (precision, recall, F1) a downward mean shift, or a
 run of ≥ 2 consecutive days below the EWMA band (unless it follows a downward shift of the same
-metric by ≤ 20 days: the same incident), raises an alert dated at its first day; so does the first day of a run of pooled-drop flags
-(not again within `settle_days` of the run's previous alert).
+metric by ≤ 20 days: the same incident), raises an alert dated at its first day; so does the
+first day of a run of pooled-drop flags (not again within `settle_days` of the previous one).
 Upward moves and flags on volume or match rate are reported but never alert. Each series —
 a metric of one source (realised from labels, or estimated from scores) and one segment — is
 judged on its own.

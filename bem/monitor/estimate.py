@@ -150,7 +150,6 @@ def daily_quality(
     return out
 
 
-
 def inverse_variance(half_width: float | None) -> float:
     """The weight of an estimate with 95 % half-width `half_width` (0 when unknown)."""
     if not half_width:

@@ -66,7 +66,10 @@ def estimate_series(
     """Days, estimated values and weights of one metric (days without an estimate skipped)."""
     out: tuple[list[date], list[float], list[float]] = ([], [], [])
     for q in days:
-        value, weight = getattr(q, f"est_{metric}"), inverse_variance(getattr(q, f"est_{metric}_half"))
+        value, weight = (
+            getattr(q, f"est_{metric}"),
+            inverse_variance(getattr(q, f"est_{metric}_half")),
+        )
         if value is None or weight <= 0:
             continue
         out[0].append(q.day)
@@ -92,9 +95,7 @@ def realised_series(
 
 def _tag(found: list[Anomaly], source: str, segment: str) -> list[Anomaly]:
     return [
-        Anomaly(
-            a.metric, a.day, a.kind, a.direction, a.value, a.expected, a.sigma, source, segment
-        )
+        Anomaly(a.metric, a.day, a.kind, a.direction, a.value, a.expected, a.sigma, source, segment)
         for a in found
     ]
 

@@ -53,7 +53,7 @@ class SimulatedHistory:
 
 
 def parse_segment(text: str | None) -> tuple[str, str] | None:
-    """"budget_type=car" → ("budget_type", "car"); None stays None."""
+    """ "budget_type=car" → ("budget_type", "car"); None stays None."""
     if not text:
         return None
     column, sep, value = text.partition("=")

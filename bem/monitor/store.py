@@ -27,6 +27,7 @@ from budget_matcher.results_db import (
 
 __all__ = [
     "SCHEMA_VERSION",
+    "actions",
     "ensure_schema",
     "insert_results",
     "labels",
@@ -50,6 +51,24 @@ labels = sa.Table(
     sa.Column("resolved_at", sa.DateTime(), nullable=True),
     sa.Column("source", sa.String(), nullable=True),
     sa.Column("ingested_at", sa.DateTime(), nullable=True),
+)
+
+# What `bem monitor watch` / `report --rollback-on-alert` decided about an alert, and did.
+actions = sa.Table(
+    "monitor_actions",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("acted_at", sa.DateTime(), nullable=False),
+    sa.Column("action", sa.String(), nullable=False),  # "rollback", "would_rollback", "none"
+    sa.Column("model_version", sa.String(), nullable=True),
+    sa.Column("alert_day", sa.Date(), nullable=True),
+    sa.Column("alert_metric", sa.String(), nullable=True),
+    sa.Column("alert_segment", sa.String(), nullable=True),
+    sa.Column("alert_source", sa.String(), nullable=True),
+    sa.Column("region", sa.String(), nullable=True),
+    sa.Column("from_version", sa.String(), nullable=True),
+    sa.Column("to_version", sa.String(), nullable=True),
+    sa.Column("reason", sa.String(), nullable=False),
 )
 
 schema_info = sa.Table(
