@@ -44,6 +44,8 @@ ENV_RESULTS_SPOOL_DIR = "BEM_RESULTS_SPOOL_DIR"
 DEFAULT_RESULTS_SPOOL_DIR = Path("/tmp/bem-spool")
 # Compact result log lines for the CloudWatch-export path: on unless "0".
 ENV_RESULTS_LOG = "BEM_RESULTS_LOG"
+# S3 results sink: "s3://bucket/prefix"; unset = off. One gzip JSON-lines object per answer.
+ENV_RESULTS_S3_URI = "BEM_RESULTS_S3_URI"
 
 # Live metrics: CloudWatch EMF on by default; DogStatsD "host:port" when set.
 ENV_EMF_ENABLED = "BEM_EMF_ENABLED"

@@ -28,6 +28,7 @@ from budget_matcher.results_db import (
 __all__ = [
     "SCHEMA_VERSION",
     "actions",
+    "ingested_objects",
     "ensure_schema",
     "insert_results",
     "labels",
@@ -69,6 +70,17 @@ actions = sa.Table(
     sa.Column("from_version", sa.String(), nullable=True),
     sa.Column("to_version", sa.String(), nullable=True),
     sa.Column("reason", sa.String(), nullable=False),
+)
+
+# Objects of the S3 results sink already loaded by `bem monitor ingest-s3`.
+ingested_objects = sa.Table(
+    "ingested_objects",
+    metadata,
+    sa.Column("bucket", sa.String(), primary_key=True),
+    sa.Column("object_key", sa.String(), primary_key=True),
+    sa.Column("etag", sa.String(), nullable=True),
+    sa.Column("rows", sa.Integer(), nullable=False),
+    sa.Column("ingested_at", sa.DateTime(), nullable=False),
 )
 
 schema_info = sa.Table(
