@@ -28,8 +28,8 @@ from budget_matcher.results_db import (
 __all__ = [
     "SCHEMA_VERSION",
     "actions",
-    "ingested_objects",
     "ensure_schema",
+    "ingested_objects",
     "insert_results",
     "labels",
     "metadata",
