@@ -78,10 +78,8 @@ def main() -> None:
     started = time.perf_counter()
     print("seed  clean  |est-real| band  shift:est naive  concept:est after  segment:named naive")
     for seed in range(first, first + count):
-        clean = _summary(_history(seed))["before"]
-        labelled = [
-            e for e in clean["estimate"] if e["labelled_day"] and e["precision"] is not None
-        ]
+        clean = _summary(_history(seed, CLEAN_PAIRS_PER_DAY))["before"]
+        labelled = [e for e in clean["estimate"] if e["coverage"] >= 0.85 and e["precision"]]
         gap = float(np.mean([abs(e["est_precision"] - e["precision"]) for e in labelled]))
         cover = float(
             np.mean(

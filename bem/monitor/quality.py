@@ -3,8 +3,8 @@ whose labels have not arrived, and every segment's realised and estimated series
 through the same detectors (`bem.monitor.anomalies.detect`).
 
 - Estimate series ("estimate" source) of the whole traffic and of each budget-type and vendor
-  segment: every day has a value; flags count only on days not yet labelled (on labelled days
-  the realised series speaks). The whole traffic's estimates go through the band and shift
+  segment: every day has a value; its alerts count only on days not yet labelled (on labelled
+  days the realised series speaks). The whole traffic's estimates go through the band and shift
   detectors (weights: inverse variances); a segment's estimated precision, which rests on
   fewer pairs, through the pooled detector.
 - Realised series ("realised" source) of each segment, labelled days only: the pooled
@@ -58,6 +58,13 @@ class QualityView:
     def unlabelled_days(self, segment: str = ALL) -> list[date]:
         """Days of `segment` whose figures are still estimates."""
         return [q.day for q in self.days.get(segment, []) if not q.labelled_day]
+
+    def open_alerts(self, raised: list[Anomaly]) -> list[Anomaly]:
+        """`raised` without the estimate's alerts on labelled days (the labels speak there)."""
+        open_days = {name: set(self.unlabelled_days(name)) for name in self.days}
+        return [
+            a for a in raised if a.source != "estimate" or a.day in open_days.get(a.segment, set())
+        ]
 
 
 def estimate_series(
@@ -125,8 +132,8 @@ def _estimate_anomalies(
     days: list[DayQuality], segment: str, settings: DetectorSettings
 ) -> list[Anomaly]:
     """The whole traffic: band and shift detectors on each estimated metric; a segment: the
-    pooled detector on estimated precision. Flags on labelled days are dropped."""
-    open_days = {q.day for q in days if not q.labelled_day}
+    pooled detector on estimated precision. Flags on labelled days are kept (they tell the
+    alert rule that a later flag is the same incident); `open_alerts` drops their alerts."""
     found: list[Anomaly] = []
     if segment == ALL:
         for metric in QUALITY_METRICS:
@@ -146,7 +153,7 @@ def _estimate_anomalies(
             z=settings.pooled_z,
             min_shift=settings.segment_min_shift,
         )
-    return _tag([a for a in found if a.day in open_days], "estimate", segment)
+    return _tag(found, "estimate", segment)
 
 
 # numerator and denominator of each realised ratio

@@ -109,7 +109,7 @@ def build_report(
     groups = calibration_groups(pairs, float(threshold) if threshold is not None else 0.5)
     broken = calibration_anomalies(groups)
     found = sorted(found + view.anomalies + broken, key=lambda a: (a.day, a.metric, a.kind))
-    raised = _echoes_left_out(alerts(found, since=alert_since))
+    raised = _echoes_left_out(view.open_alerts(alerts(found, since=alert_since)))
     raised += [a for a in broken if alert_since is None or a.day >= alert_since]
     spans = version_spans(by_version)
 
