@@ -5,8 +5,8 @@ Lambda version, whose description reads "model <version> commit <sha>"), the att
 the report (`bem.monitor.attribution`). For each alert of the report:
 
 - not attributed to a version change → nothing (the reason is recorded);
-- attributed to a version that is not the live one (e.g. the alert predates the live version)
-  → nothing: rolling back would undo a version the alert cannot blame;
+- dated before the live version went live (per the results), or attributed to a version that
+  is not the live one → nothing: rolling back would undo a version the alert cannot blame;
 - attributed to the live version → `bem.deploy.ops.rollback` in every region (once per run;
   and not again when the store already records a rollback away from that model version).
 
@@ -86,25 +86,31 @@ def _rolled_back_before(connection: Connection, model_version: str) -> datetime 
 
 
 def decide(
-    alerts: Sequence[dict[str, Any]], deployment: Deployment, connection: Connection
+    alerts: Sequence[dict[str, Any]],
+    deployment: Deployment,
+    connection: Connection,
+    versions: Sequence[dict[str, Any]] = (),
 ) -> list[Decision]:
-    """One decision per alert (module docstring); at most one rollback."""
+    """One decision per alert (module docstring); at most one rollback. `versions` are the
+    report's version spans: when the live version went live, per the results."""
     decisions: list[Decision] = []
     rolling = False
     live = deployment.model_version
+    starts = [date.fromisoformat(v["first_day"]) for v in versions if v["model_version"] == live]
+    live_since = max(starts) if starts else None
     for alert in alerts:
         attribution = alert.get("attribution") or {}
         version = attribution.get("model_version")
-        if not attribution.get("attributed"):
+        if live_since is not None and date.fromisoformat(alert["day"]) < live_since:
+            reason = f"the alert predates the live version {live} (live since {live_since})"
+            decisions.append(Decision("none", reason, alert, version))
+        elif not attribution.get("attributed"):
             reason = f"not attributed to a version change: {attribution.get('reason', '-')}"
             decisions.append(Decision("none", reason, alert, version))
         elif live is None:
             decisions.append(Decision("none", "live model version unknown", alert, version))
         elif version != live:
             reason = f"attributed to {version}, but {live} is live"
-            since = attribution.get("version_since")
-            if since and date.fromisoformat(alert["day"]) < date.fromisoformat(since):
-                reason += " (the alert predates it)"
             decisions.append(Decision("none", reason, alert, version))
         elif rolling:
             decisions.append(Decision("none", "rolled back in this run", alert, version))
@@ -120,7 +126,7 @@ def decide(
 
 def act_on_alerts(
     connection: Connection,
-    alerts: Sequence[dict[str, Any]],
+    summary: dict[str, Any],
     spec: FunctionSpec,
     regions: Sequence[str],
     clients: ClientFactory,
@@ -128,9 +134,10 @@ def act_on_alerts(
     now: datetime | None = None,
     echo: Callable[[str], None] | None = None,
 ) -> list[Decision]:
-    """Decide about each alert, roll back when one blames the live version, record it all."""
+    """Decide about each alert of a report `summary`, roll back when one blames the live
+    version, record it all."""
     deployment = live_deployment(spec, regions, clients)
-    decisions = decide(alerts, deployment, connection)
+    decisions = decide(summary["alerts"], deployment, connection, summary.get("versions", []))
     for decision in decisions:
         if decision.action != "rollback":
             continue

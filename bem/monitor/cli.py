@@ -397,7 +397,7 @@ def watch_command(
     with engine.begin() as connection:
         decisions = act_on_alerts(
             connection,
-            report.summary["alerts"],
+            report.summary,
             target.spec(),
             target.regions,
             target.clients(ctx),
