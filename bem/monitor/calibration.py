@@ -8,13 +8,14 @@ version and per week, over labelled pairs, and the alert when calibration breaks
   region where decisions are made, which the mass of low scores would otherwise hide.
 - A perfectly calibrated model still shows some ECE on a finite sample. The limit of a group is
   the 99th percentile of its ECE under calibration (`draws` simulated label sets, y ~ Bernoulli
-  of the group's own scores) plus `margin` (0.02); an ECE above its limit is an alert.
+  of the group's own scores) plus `margin` (0.02); a week above its limit is broken, and the
+  first broken week of a run alerts (`calibration_alerts`).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -184,6 +185,20 @@ def calibration_anomalies(groups: list[CalibrationGroup]) -> list[Anomaly]:
     return found
 
 
-def week_end(week: date) -> date:
-    """The Sunday of the week that starts on `week`."""
-    return week + timedelta(days=6)
+def calibration_alerts(
+    flags: list[Anomaly], quality_alerts: list[Anomaly], echo_days: int = 14
+) -> list[Anomaly]:
+    """The first week of each run of consecutive broken weeks of a version alerts, unless a
+    realised quality alert of the whole traffic within `echo_days` of it already tells the
+    same incident (with a sharper day)."""
+    totals = [a.day for a in quality_alerts if a.segment == "all" and a.source == "realised"]
+    raised = []
+    for version in sorted({f.segment for f in flags}):
+        previous: date | None = None
+        for flag in sorted((f for f in flags if f.segment == version), key=lambda f: f.day):
+            first_of_run = previous is None or (flag.day - previous).days > 7
+            previous = flag.day
+            echo = any(abs((flag.day - day).days) <= echo_days for day in totals)
+            if first_of_run and not echo:
+                raised.append(flag)
+    return raised

@@ -23,7 +23,11 @@ from sqlalchemy.engine import Connection
 from bem.monitor import plots, report_sections
 from bem.monitor.anomalies import QUALITY_METRICS, Anomaly, alerts, detect, ewma_band
 from bem.monitor.attribution import DEFAULT_WINDOW_DAYS, attribute, version_spans
-from bem.monitor.calibration import calibration_anomalies, calibration_groups
+from bem.monitor.calibration import (
+    calibration_alerts,
+    calibration_anomalies,
+    calibration_groups,
+)
 from bem.monitor.metrics_sql import DailyMetrics, daily_metrics, score_histogram
 from bem.monitor.pairs import load_pairs
 from bem.monitor.quality import DetectorSettings, quality_view
@@ -110,7 +114,9 @@ def build_report(
     broken = calibration_anomalies(groups)
     found = sorted(found + view.anomalies + broken, key=lambda a: (a.day, a.metric, a.kind))
     raised = _echoes_left_out(view.open_alerts(alerts(found, since=alert_since)))
-    raised += [a for a in broken if alert_since is None or a.day >= alert_since]
+    raised += [
+        a for a in calibration_alerts(broken, raised) if alert_since is None or a.day >= alert_since
+    ]
     spans = version_spans(by_version)
 
     summary = {
