@@ -156,9 +156,11 @@ def build_report(
     return Report(summary, page, bool(raised), found)
 
 
-def _echoes_left_out(raised: list[Anomaly], settle_days: int = 20) -> list[Anomaly]:
+def _echoes_left_out(raised: list[Anomaly], settle_days: int = 42) -> list[Anomaly]:
     """Segment alerts that echo an alert of the whole traffic (same metric and source, up to
-    `settle_days` before) are left out: a segment alerts on its own when the total holds."""
+    `settle_days` before: the pooled detector's window and baseline, 14 + 28 days, still
+    straddle the total's change) are left out: a segment alerts on its own when the total
+    holds."""
     totals = [a for a in raised if a.segment == "all"]
     return [
         a
