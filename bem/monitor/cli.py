@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import os
 import sys
@@ -32,6 +33,47 @@ def _end_option(default_help: str) -> Any:
         default=None,
         help=f"First day after the period, YYYY-MM-DD (default: {default_help}).",
     )
+
+
+def report_options(command: Any) -> Any:
+    """--end, --days, --min-labels, --alert-window-days, --attribution-days → `options`
+    (a ReportOptions); shared by `report` and `watch`."""
+
+    @functools.wraps(command)
+    def collapse(
+        *args: Any,
+        end: datetime | None,
+        days: int,
+        min_labels: int,
+        alert_window_days: int,
+        attribution_days: int,
+        **kwargs: Any,
+    ) -> Any:
+        from bem.monitor.report import ReportOptions
+
+        options = ReportOptions(
+            end=end.date() if end else _today() + timedelta(days=1),
+            days=days,
+            min_labels=min_labels,
+            alert_window_days=alert_window_days,
+            attribution_days=attribution_days,
+        )
+        return command(*args, options=options, **kwargs)
+
+    decorators = [
+        _end_option("tomorrow, UTC"),
+        click.option("--days", default=90, show_default=True, help="Days in the period."),
+        click.option("--min-labels", default=30, show_default=True,
+                     help="Days with fewer labelled pairs are left out of precision/recall/F1."),
+        click.option("--alert-window-days", default=14, show_default=True,
+                     help="Only alerts dated in the last N days fail the run (0 = whole period)."),
+        click.option("--attribution-days", default=7, show_default=True,
+                     help="An alert starting within N days of a version going live is put "
+                     "down to that version."),
+    ]  # fmt: skip
+    for decorator in reversed(decorators):
+        collapse = decorator(collapse)
+    return collapse
 
 
 @click.group("monitor")
@@ -240,8 +282,7 @@ def errors_command(
 
 @monitor_group.command("report")
 @click.option("--db", "db_url", default=None, help=DB_HELP)
-@_end_option("tomorrow, UTC")
-@click.option("--days", default=90, show_default=True, help="Days in the period.")
+@report_options
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
@@ -256,18 +297,6 @@ def errors_command(
     default=None,
     help="JSON summary to write (default: beside the page, .json).",
 )
-@click.option(
-    "--min-labels",
-    default=30,
-    show_default=True,
-    help="Days with fewer labelled pairs are left out of precision/recall/F1.",
-)
-@click.option(
-    "--alert-window-days",
-    default=14,
-    show_default=True,
-    help="Only alerts dated in the last N days fail the run (0 = whole period).",
-)
 @click.option("--email-to", multiple=True, help="Send the report to this address (repeatable).")
 @click.option("--mail-from", default="bem-monitor@localhost", show_default=True)
 @click.option("--smtp-host", default="127.0.0.1", show_default=True)
@@ -278,12 +307,9 @@ def errors_command(
 )
 def report_command(
     db_url: str | None,
-    end: datetime | None,
-    days: int,
+    options: Any,
     out: Path,
     json_path: Path | None,
-    min_labels: int,
-    alert_window_days: int,
     email_to: tuple[str, ...],
     mail_from: str,
     smtp_host: str,
@@ -295,15 +321,9 @@ def report_command(
 
     Example: bem monitor report --days 90 --out reports/report.html || echo "precision alert"
     """
-    from bem.monitor.report import ReportOptions, build_report
+    from bem.monitor.report import build_report
     from bem.monitor.store import open_store
 
-    options = ReportOptions(
-        end=end.date() if end else _today() + timedelta(days=1),
-        days=days,
-        min_labels=min_labels,
-        alert_window_days=alert_window_days,
-    )
     with open_store(db_url).connect() as connection:
         report = build_report(connection, options)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -344,16 +364,7 @@ def _echo_alerts(alerts: list[dict[str, Any]]) -> None:
 
 @monitor_group.command("watch")
 @click.option("--db", "db_url", default=None, help=DB_HELP)
-@_end_option("tomorrow, UTC")
-@click.option("--days", default=90, show_default=True, help="Days in the period.")
-@click.option("--min-labels", default=30, show_default=True)
-@click.option("--alert-window-days", default=14, show_default=True)
-@click.option(
-    "--attribution-days",
-    default=7,
-    show_default=True,
-    help="An alert starting within N days of a version going live is put down to it.",
-)
+@report_options
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Also write the page.")
 @click.option("--dry-run", is_flag=True, help="Decide and record, but do not move the alias.")
 @target_options
@@ -361,11 +372,7 @@ def _echo_alerts(alerts: list[dict[str, Any]]) -> None:
 def watch_command(
     ctx: click.Context,
     db_url: str | None,
-    end: datetime | None,
-    days: int,
-    min_labels: int,
-    alert_window_days: int,
-    attribution_days: int,
+    options: Any,
     out: Path | None,
     dry_run: bool,
     target: Target,
@@ -376,21 +383,15 @@ def watch_command(
 
     Example: bem monitor watch --db $BEM_RESULTS_DB_URL --region us-west-2 --dry-run
     """
+    from dataclasses import replace
+
     from bem.monitor.act import act_on_alerts
-    from bem.monitor.report import ReportOptions, build_report
+    from bem.monitor.report import build_report
     from bem.monitor.store import open_store
 
-    options = ReportOptions(
-        end=end.date() if end else _today() + timedelta(days=1),
-        days=days,
-        min_labels=min_labels,
-        alert_window_days=alert_window_days,
-        attribution_days=attribution_days,
-        render=out is not None,
-    )
     engine = open_store(db_url)
     with engine.connect() as connection:
-        report = build_report(connection, options)
+        report = build_report(connection, replace(options, render=out is not None))
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(report.html, encoding="utf-8")
