@@ -164,10 +164,12 @@ def estimate_plot(
 
 
 def reliability_plot(curves: dict[str, list[dict[str, float]]]) -> str:
-    """Observed match rate against mean score per score bin, one curve per model version."""
+    """Observed match rate against mean score per score bin (bins of ≥ 20 pairs), one curve
+    per model version."""
     figure, axis = plt.subplots(figsize=(5.5, 5.0))
     axis.plot([0, 1], [0, 1], ":", color="#7f7f7f", label="perfect calibration")
-    for version, bins in sorted(curves.items()):
+    for version, all_bins in sorted(curves.items()):
+        bins = [b for b in all_bins if b["pairs"] >= 20]
         axis.plot(
             [b["mean_score"] for b in bins],
             [b["match_rate"] for b in bins],

@@ -321,7 +321,17 @@ def render_html(summary: dict[str, Any], svgs: dict[str, str], sections: str = "
         [version, *(t[k] for k in keys)] for version, t in summary["by_model_version"].items()
     ]
     anomaly_rows = [
-        [a["day"], a["metric"], a["kind"], a["direction"], a["value"], a["expected"], a["sigma"]]
+        [
+            a["day"],
+            a["metric"],
+            a["kind"],
+            a["source"],
+            a["segment"],
+            a["direction"],
+            a["value"],
+            a["expected"],
+            a["sigma"],
+        ]
         for a in summary["anomalies"]
     ]
     alert_rows = [
@@ -371,7 +381,12 @@ def render_html(summary: dict[str, Any], svgs: dict[str, str], sections: str = "
 {figures}
 {sections}
 <h2>Anomalies</h2>
-{_table(["day", "metric", "kind", "direction", "value", "expected", "sigma"], anomaly_rows)}
+{
+        _table(
+            ["day", "metric", "kind", "source", "segment", "direction", "value", "expected", "σ"],
+            anomaly_rows,
+        )
+    }
 <h2>Last 14 days</h2>
 {
         _table(

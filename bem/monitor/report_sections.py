@@ -22,13 +22,15 @@ INVISIBLE_NOTE = (
 )
 
 
-def _totals(days: list[DayQuality]) -> dict[str, Any]:
+def _totals(days: list[DayQuality], estimated: bool = True) -> dict[str, Any]:
+    """Realised totals of a segment, and its estimated precision over the days still open
+    (not for label-age cohorts: they hold labelled pairs only)."""
     tp, fp, fn = sum(q.tp for q in days), sum(q.fp for q in days), sum(q.fn for q in days)
     open_days = [q for q in days if not q.labelled_day]
     matched_open = sum(q.matched for q in open_days)
     est_open = (
         sum((q.est_precision or 0.0) * q.matched for q in open_days) / matched_open
-        if matched_open
+        if matched_open and estimated
         else None
     )
     return {
@@ -58,7 +60,10 @@ def summary_parts(
         "unlabelled_days": [d.isoformat() for d in view.unlabelled_days()],
         "estimate_note": INVISIBLE_NOTE,
         "segments": {
-            name: {"dimension": view.dimension[name], **_totals(seg_days)}
+            name: {
+                "dimension": view.dimension[name],
+                **_totals(seg_days, estimated=view.dimension[name] != "label_age"),
+            }
             for name, seg_days in view.days.items()
             if name != ALL
         },
