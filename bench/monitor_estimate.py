@@ -10,6 +10,8 @@ rendered):
 The drop histories have 800 pairs per weekday:
   - shift:    "shift" drop to 0.75 from day 55 (the last 5 days): is it alerted from the
               estimate? The labels-only way (realised alerts of the whole traffic) is the naive.
+              Then the labels of the next 12 days arrive: the mean (estimated − realised)
+              precision over the drop days (as for the concept drop below).
   - concept:  "concept" drop to 0.75 from day 55: the estimate must stay quiet (invisible);
               then the labels of the next 12 days arrive, and the realised series or the
               calibration check must alert.
@@ -68,12 +70,27 @@ def _alerts(summary: dict, source: str | None = None, segment: str | None = None
     ]
 
 
+def _early(history: SimulatedHistory) -> SimulatedHistory:
+    """The history with only the labels dated before END (the rest arrive later)."""
+    early = [label for label in history.labels if label["labeled_at"].date() < END]
+    return SimulatedHistory(history.results, early, history.first_day, history.drop_date)
+
+
+def _drop_gap(summary: dict) -> float:
+    """Mean (estimated − realised) precision over the drop days, once their labels are in."""
+    drop = (END - timedelta(days=DAYS - LAST5)).isoformat()
+    days = [e for e in summary["estimate"] if e["day"] >= drop and e["precision"] is not None]
+    return float(np.mean([e["est_precision"] - e["precision"] for e in days]))
+
+
 def main() -> None:
     first = int(sys.argv[1]) if len(sys.argv) > 1 else 0
     count = int(sys.argv[2]) if len(sys.argv) > 2 else 20
     tally = {k: 0 for k in ("clean", "shift_est", "shift_naive", "concept_est", "concept_after",
                             "segment", "segment_naive")}  # fmt: skip
     gaps: list[float] = []
+    shift_gaps: list[float] = []
+    concept_gaps: list[float] = []
     inside: list[float] = []
     started = time.perf_counter()
     print("seed  clean  |est-real| band  shift:est naive  concept:est after  segment:named naive")
@@ -91,17 +108,19 @@ def main() -> None:
         )
         gaps.append(gap)
         inside.append(cover)
-        shift = _summary(_history(seed, drop_day=LAST5, drop_kind="shift"))["before"]
+        shift_history = _history(
+            seed, drop_day=LAST5, drop_kind="shift", labels_until=END + timedelta(days=12)
+        )
+        shift_both = _summary(_early(shift_history), shift_history.labels)
+        shift = shift_both["before"]
         shift_est = bool(_alerts(shift, "estimate", "all"))
         shift_naive = bool(_alerts(shift, "realised", "all"))
+        shift_gaps.append(_drop_gap(shift_both["after"]))
         concept_history = _history(
             seed, drop_day=LAST5, drop_kind="concept", labels_until=END + timedelta(days=12)
         )
-        early = [label for label in concept_history.labels if label["labeled_at"].date() < END]
-        concept = _summary(
-            SimulatedHistory(concept_history.results, early, concept_history.first_day, None),
-            concept_history.labels,
-        )
+        concept = _summary(_early(concept_history), concept_history.labels)
+        concept_gaps.append(_drop_gap(concept["after"]))
         concept_est = bool(_alerts(concept["before"], "estimate"))
         concept_after = bool(_alerts(concept["after"], "realised"))
         segment = _summary(
@@ -127,6 +146,10 @@ def main() -> None:
     print(f"estimated vs realised precision, days with labels in: mean |gap| {np.mean(gaps):.4f} "
           f"(worst seed {max(gaps):.4f}); realised inside the 95 % band on "
           f"{100 * np.mean(inside):.1f} % of days")  # fmt: skip
+    print(f"estimated − realised precision on the drop days once their labels are in: shift "
+          f"{np.mean(shift_gaps):+.4f} (seeds {min(shift_gaps):+.3f}…{max(shift_gaps):+.3f}), "
+          f"concept {np.mean(concept_gaps):+.4f} "
+          f"(seeds {min(concept_gaps):+.3f}…{max(concept_gaps):+.3f})")  # fmt: skip
     print(f"shift drop in the last 5 days: alerted from the estimate {tally['shift_est']}/{n}; "
           f"labels-only way {tally['shift_naive']}/{n}")  # fmt: skip
     print(
