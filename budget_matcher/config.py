@@ -14,6 +14,10 @@ TASK_ROOT = Path(__file__).resolve().parent.parent
 ENV_MODEL_DIR = "BEM_MODEL_DIR"
 DEFAULT_MODEL_DIR = TASK_ROOT / "model"
 
+# Where `bem train` writes new candidate models (one models/<version>/ each); tooling only.
+ENV_MODELS_DIR = "BEM_MODELS_DIR"
+DEFAULT_MODELS_DIR = TASK_ROOT / "models"
+
 # Which form of the model to serve: "auto" (pickle when scikit-learn imports, else lean),
 # "sklearn" or "lean".
 ENV_MODEL_FORM = "BEM_MODEL_FORM"
@@ -42,6 +46,9 @@ DEFAULT_LOG_PAYLOAD_CHARS = 2048
 ENV_RESULTS_DB_URL = "BEM_RESULTS_DB_URL"
 ENV_RESULTS_SPOOL_DIR = "BEM_RESULTS_SPOOL_DIR"
 DEFAULT_RESULTS_SPOOL_DIR = Path("/tmp/bem-spool")
+# Bound on the spool's bytes; at the bound further rows are not spooled (see results_sink).
+ENV_RESULTS_SPOOL_MAX_BYTES = "BEM_RESULTS_SPOOL_MAX_BYTES"
+DEFAULT_RESULTS_SPOOL_MAX_BYTES = 100_000_000
 # Compact result log lines for the CloudWatch-export path: on unless "0".
 ENV_RESULTS_LOG = "BEM_RESULTS_LOG"
 # S3 results sink: "s3://bucket/prefix"; unset = off. One gzip JSON-lines object per answer.
@@ -68,6 +75,14 @@ def env_str(name: str, default: str) -> str:
     """The environment value of `name`, or `default` when unset or empty."""
     value = os.environ.get(name, "")
     return value if value else default
+
+
+def env_int(name: str, default: int) -> int:
+    """The environment value of `name` as an integer, or `default` when unset or unreadable."""
+    try:
+        return int(env_str(name, str(default)))
+    except ValueError:
+        return default
 
 
 def env_path(name: str, default: Path) -> Path:

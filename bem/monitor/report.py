@@ -118,6 +118,11 @@ def build_report(
         a for a in calibration_alerts(broken, raised) if alert_since is None or a.day >= alert_since
     ]
     spans = version_spans(by_version)
+    missing_plots = {
+        metric: _why_no_plot(metric, *series[metric][:2], daily, options.min_labels)
+        for metric in QUALITY_METRICS
+        if len(series[metric][0]) < 2
+    }
 
     summary = {
         "generated_at": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
@@ -146,11 +151,13 @@ def build_report(
             "min_shift": options.min_shift,
         },
         "daily": [d.as_json() for d in daily],
+        "missing_plots": missing_plots,
         **report_sections.summary_parts(view, groups, spans),
     }
     page = ""
     if options.render:
         svgs = _svgs(options, series, analysis, found, raised, daily, histogram, threshold)
+
         extra = report_sections.svgs(view, groups)
         page = render_html(summary, svgs, report_sections.html_sections(summary, extra))
     return Report(summary, page, bool(raised), found)
@@ -185,11 +192,14 @@ def _svgs(
     histogram: dict[str, list[int]],
     threshold: Any,
 ) -> dict[str, str]:
-    """The plots of the daily totals."""
+    """The plots of the daily totals (a sentence saying why, for a metric without one)."""
     svgs: dict[str, str] = {}
     for metric in QUALITY_METRICS:
         days, values, weights = series[metric]
-        if len(days) >= 2:
+        if len(days) < 2:
+            reason = _why_no_plot(metric, days, values, daily, options.min_labels)
+            svgs[metric] = f'<p class="missing">{html.escape(reason)}</p>'
+        else:
             band = ewma_band(values, options.span, options.k, weights)
             svgs[metric] = plots.quality_plot(
                 metric,
@@ -211,6 +221,29 @@ def _svgs(
     )
     svgs["scores"] = plots.score_plot(histogram, threshold)
     return svgs
+
+
+def _why_no_plot(
+    metric: str, days: list[date], values: list[float], daily: list[DailyMetrics], min_labels: int
+) -> str:
+    """Why the plot of `metric` is missing, in one sentence a reader can act on."""
+    short = [d for d in daily if 0 < d.labeled < min_labels]
+    under = (
+        f"; {len(short)} day(s) have fewer labelled pairs than --min-labels {min_labels}"
+        if short
+        else ""
+    )
+    if days:
+        return (
+            f"no {metric} plot: only {days[0].isoformat()} has enough labelled pairs "
+            f"({metric} {values[0]:.3f} that day); a line needs two days{under}"
+        )
+    if not any(d.labeled for d in daily):
+        return (
+            f"no {metric} plot: no scored pair of the period has a label yet "
+            "(load them with bem monitor label FILE)"
+        )
+    return f"no {metric} plot: no day has enough labelled pairs{under}"
 
 
 # the count each daily ratio is computed from: its noise shrinks as 1/√count
