@@ -64,8 +64,19 @@ class S3ResultsSink:
     def __init__(self, uri: str | None = None, client: Any = None) -> None:
         self.uri = uri if uri is not None else os.environ.get(config.ENV_RESULTS_S3_URI, "")
         self.client = client
-        self.bucket, self.prefix = parse_s3_uri(self.uri) if self.uri else ("", "")
+        self.bucket, self.prefix = "", ""
         self._unavailable = False
+        if self.uri:
+            try:
+                self.bucket, self.prefix = parse_s3_uri(self.uri)
+            except ValueError as error:  # a bad setting disables the sink, never the answer
+                logger.warning("S3 results sink disabled: %s", error)
+                self._unavailable = True
+
+    @property
+    def enabled(self) -> bool:
+        """Configured and not disabled (bad URI, no boto3)."""
+        return bool(self.uri) and not self._unavailable
 
     def _client(self) -> Any:
         if self.client is None:
@@ -82,7 +93,7 @@ class S3ResultsSink:
         self, rows: Sequence[dict[str, Any]], request_id: str, moment: datetime | None = None
     ) -> str:
         """Put `rows`; returns "s3", "none" (not configured or no rows) or "failed"."""
-        if not self.uri or not rows or self._unavailable:
+        if not self.enabled or not rows:
             return "none"
         try:
             client = self._client()

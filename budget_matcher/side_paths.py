@@ -54,19 +54,17 @@ def publish(outcome: ScoringOutcome) -> Published:
     try:
         if _sink is None:
             _sink = ResultsSink()
-        if _sink.keeps_rows:  # else the rows would go nowhere: not even built
+        if _s3 is None:
+            _s3 = S3ResultsSink()
+        if _sink.keeps_rows or _s3.enabled:  # else the rows would go nowhere: not even built
             rows = rows_from_outcome(outcome)
             published.rows = len(rows)
-            published.results = _sink.write(rows)
-        else:
-            published.results = "none"
+        published.results = _sink.write(rows) if _sink.keeps_rows and rows else "none"
     except Exception:
         published.results = "failed"
         logger.exception("results side path failed")
     try:
-        if _s3 is None:
-            _s3 = S3ResultsSink()
-        if rows is not None:
+        if _s3 is not None and rows is not None:
             published.s3 = _s3.write(rows, str(outcome.request_id), outcome.received_at)
     except Exception:
         published.s3 = "failed"

@@ -58,6 +58,8 @@ def test_s3_uri_and_key_are_date_partitioned() -> None:
     assert parse_s3_uri("s3://bucket") == ("bucket", "")
     with pytest.raises(ValueError):
         parse_s3_uri("https://bucket/a")
+    misconfigured = S3ResultsSink("https://bucket/a")  # disables itself, never raises
+    assert not misconfigured.enabled and misconfigured.write([{"x": 1}], "r") == "none"
     key = object_key("bem/results", "req/1 ?", datetime(2026, 12, 1, 3, 4, tzinfo=UTC))
     assert key.startswith("bem/results/dt=2026-12-01/hour=03/req_1_-")
     assert key.endswith(".jsonl.gz")
