@@ -186,3 +186,22 @@ def _realised_anomalies(
             min_shift=settings.segment_min_shift,
         )
     return _tag(found, "realised", segment)
+
+
+def echoes_left_out(raised: list[Anomaly], settle_days: int = 42) -> list[Anomaly]:
+    """Segment alerts that echo an alert of the whole traffic (same metric and source, up to
+    `settle_days` before: the pooled detector's window and baseline, 14 + 28 days, still
+    straddle the total's change) are left out: a segment alerts on its own when the total
+    holds."""
+    totals = [a for a in raised if a.segment == "all"]
+    return [
+        a
+        for a in raised
+        if a.segment == "all"
+        or not any(
+            t.metric == a.metric
+            and t.source == a.source
+            and 0 <= (a.day - t.day).days <= settle_days
+            for t in totals
+        )
+    ]

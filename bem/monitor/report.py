@@ -20,8 +20,8 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bem.monitor import plots, report_sections
-from bem.monitor.anomalies import QUALITY_METRICS, Anomaly, alerts, detect, ewma_band
+from bem.monitor import report_sections
+from bem.monitor.anomalies import QUALITY_METRICS, Anomaly, alerts, detect
 from bem.monitor.attribution import DEFAULT_WINDOW_DAYS, attribute, version_spans
 from bem.monitor.calibration import (
     calibration_alerts,
@@ -30,7 +30,7 @@ from bem.monitor.calibration import (
 )
 from bem.monitor.metrics_sql import DailyMetrics, daily_metrics, score_histogram
 from bem.monitor.pairs import load_pairs
-from bem.monitor.quality import DetectorSettings, quality_view
+from bem.monitor.quality import DetectorSettings, echoes_left_out, quality_view
 from bem.monitor.smoothing import SMOOTHERS, piecewise_constant, robust_trend, trend_line
 from bem.monitor.store import results
 
@@ -113,7 +113,7 @@ def build_report(
     groups = calibration_groups(pairs, float(threshold) if threshold is not None else 0.5)
     broken = calibration_anomalies(groups)
     found = sorted(found + view.anomalies + broken, key=lambda a: (a.day, a.metric, a.kind))
-    raised = _echoes_left_out(view.open_alerts(alerts(found, since=alert_since)))
+    raised = echoes_left_out(view.open_alerts(alerts(found, since=alert_since)))
     raised += [
         a for a in calibration_alerts(broken, raised) if alert_since is None or a.day >= alert_since
     ]
@@ -156,71 +156,21 @@ def build_report(
     }
     page = ""
     if options.render:
-        svgs = _svgs(options, series, analysis, found, raised, daily, histogram, threshold)
+        svgs = report_sections.total_svgs(
+            options.span,
+            options.k,
+            series,
+            analysis,
+            (found, raised),
+            daily,
+            histogram,
+            threshold,
+            missing_plots,
+        )
 
         extra = report_sections.svgs(view, groups)
         page = render_html(summary, svgs, report_sections.html_sections(summary, extra))
     return Report(summary, page, bool(raised), found)
-
-
-def _echoes_left_out(raised: list[Anomaly], settle_days: int = 42) -> list[Anomaly]:
-    """Segment alerts that echo an alert of the whole traffic (same metric and source, up to
-    `settle_days` before: the pooled detector's window and baseline, 14 + 28 days, still
-    straddle the total's change) are left out: a segment alerts on its own when the total
-    holds."""
-    totals = [a for a in raised if a.segment == "all"]
-    return [
-        a
-        for a in raised
-        if a.segment == "all"
-        or not any(
-            t.metric == a.metric
-            and t.source == a.source
-            and 0 <= (a.day - t.day).days <= settle_days
-            for t in totals
-        )
-    ]
-
-
-def _svgs(
-    options: ReportOptions,
-    series: dict[str, tuple[list[date], list[float], list[float]]],
-    analysis: dict[str, Any],
-    found: list[Anomaly],
-    raised: list[Anomaly],
-    daily: list[DailyMetrics],
-    histogram: dict[str, list[int]],
-    threshold: Any,
-) -> dict[str, str]:
-    """The plots of the daily totals (a sentence saying why, for a metric without one)."""
-    svgs: dict[str, str] = {}
-    for metric in QUALITY_METRICS:
-        days, values, weights = series[metric]
-        if len(days) < 2:
-            reason = _why_no_plot(metric, days, values, daily, options.min_labels)
-            svgs[metric] = f'<p class="missing">{html.escape(reason)}</p>'
-        else:
-            band = ewma_band(values, options.span, options.k, weights)
-            svgs[metric] = plots.quality_plot(
-                metric,
-                days,
-                values,
-                analysis[metric]["curves"],
-                (band.forecast, band.half_width),
-                [a for a in found if a.segment == "all" and a.source == "realised"],
-                [a for a in raised if a.segment == "all" and a.source == "realised"],
-            )
-    svgs["volume"] = plots.volume_plot(
-        [d.day for d in daily],
-        [d.volume for d in daily],
-        [d.match_rate if d.match_rate is not None else np.nan for d in daily],
-    )
-    completion = [d for d in daily if d.median_hours_to_completion is not None]
-    svgs["completion"] = plots.completion_plot(
-        [d.day for d in completion], [float(d.median_hours_to_completion or 0) for d in completion]
-    )
-    svgs["scores"] = plots.score_plot(histogram, threshold)
-    return svgs
 
 
 def _why_no_plot(

@@ -1,5 +1,5 @@
-"""The report's sections beyond the daily totals: estimate before labels, calibration,
-segments and versions — their JSON summary parts, plots and HTML."""
+"""The report's plots and sections: the daily totals' plots, and beyond them the estimate
+before labels, calibration, segments and versions — their JSON summary parts, plots and HTML."""
 
 from __future__ import annotations
 
@@ -8,10 +8,14 @@ from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any
 
+import numpy as np
+
 from bem.monitor import plots
+from bem.monitor.anomalies import QUALITY_METRICS, Anomaly, ewma_band
 from bem.monitor.attribution import VersionSpan
 from bem.monitor.calibration import CalibrationGroup
 from bem.monitor.estimate import METRICS, DayQuality
+from bem.monitor.metrics_sql import DailyMetrics
 from bem.monitor.quality import ALL, QualityView
 
 INVISIBLE_NOTE = (
@@ -70,6 +74,50 @@ def summary_parts(
         "calibration": [g.as_json() for g in groups],
         "versions": [s.as_json() for s in spans],
     }
+
+
+def total_svgs(
+    span: int,
+    k: float,
+    series: dict[str, tuple[list[date], list[float], list[float]]],
+    analysis: dict[str, Any],
+    flags: tuple[list[Anomaly], list[Anomaly]],
+    daily: list[DailyMetrics],
+    histogram: dict[str, list[int]],
+    threshold: Any,
+    missing_plots: dict[str, str],
+) -> dict[str, str]:
+    """The plots of the daily totals (flags: anomalies and alerts; a sentence saying why, for a
+    metric without a plot)."""
+    found, raised = flags
+    svgs: dict[str, str] = {}
+    for metric in QUALITY_METRICS:
+        days, values, weights = series[metric]
+        if metric in missing_plots or len(days) < 2:
+            reason = missing_plots.get(metric, f"no {metric} plot")
+            svgs[metric] = f'<p class="missing">{html.escape(reason)}</p>'
+        else:
+            band = ewma_band(values, span, k, weights)
+            svgs[metric] = plots.quality_plot(
+                metric,
+                days,
+                values,
+                analysis[metric]["curves"],
+                (band.forecast, band.half_width),
+                [a for a in found if a.segment == "all" and a.source == "realised"],
+                [a for a in raised if a.segment == "all" and a.source == "realised"],
+            )
+    svgs["volume"] = plots.volume_plot(
+        [d.day for d in daily],
+        [d.volume for d in daily],
+        [d.match_rate if d.match_rate is not None else np.nan for d in daily],
+    )
+    completion = [d for d in daily if d.median_hours_to_completion is not None]
+    svgs["completion"] = plots.completion_plot(
+        [d.day for d in completion], [float(d.median_hours_to_completion or 0) for d in completion]
+    )
+    svgs["scores"] = plots.score_plot(histogram, threshold)
+    return svgs
 
 
 def svgs(view: QualityView, groups: list[CalibrationGroup]) -> dict[str, str]:
