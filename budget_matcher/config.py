@@ -59,6 +59,8 @@ DEFAULT_RESULTS_SPOOL_MAX_BYTES = 100_000_000
 # JSON, ~8x the bytes), "off" or "0".
 ENV_RESULTS_LOG = "BEM_RESULTS_LOG"
 DEFAULT_RESULTS_LOG = "auto"
+# S3 results sink: "s3://bucket/prefix"; unset = off. One gzip JSON-lines object per answer.
+ENV_RESULTS_S3_URI = "BEM_RESULTS_S3_URI"
 
 # Live metrics: CloudWatch EMF on by default; DogStatsD "host:port" when set.
 ENV_EMF_ENABLED = "BEM_EMF_ENABLED"

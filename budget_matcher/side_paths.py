@@ -1,4 +1,5 @@
-"""What happens beside each answer: store its results, emit its live metrics. Never raises.
+"""What happens beside each answer: store its results (database / spool / log lines, and the
+S3 sink when configured), emit its live metrics. Never raises.
 
 The handler calls `publish(outcome)` after building its answer. Each side path runs on its
 own: a fault in one is logged and does not stop the other, and nothing reaches the caller.
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from budget_matcher.live_metrics import LiveMetrics
 from budget_matcher.outcome import ScoringOutcome
 from budget_matcher.result_rows import rows_from_outcome
+from budget_matcher.results_s3 import S3ResultsSink
 from budget_matcher.results_sink import ResultsSink
 
 logger = logging.getLogger(__name__)
@@ -26,34 +28,47 @@ class Published:
     rows: int = 0
     results: str = "skipped"  # "db", "spool", "dropped" (spool full), "none" or "failed"
     metrics: bool = False
+    s3: str = "skipped"  # "s3", "none" or "failed"
 
 
 _sink: ResultsSink | None = None
 _metrics: LiveMetrics | None = None
+_s3: S3ResultsSink | None = None
 
 
-def configure(sink: ResultsSink | None = None, metrics: LiveMetrics | None = None) -> None:
+def configure(
+    sink: ResultsSink | None = None,
+    metrics: LiveMetrics | None = None,
+    s3: S3ResultsSink | None = None,
+) -> None:
     """Use these writers from now on (None: build from the environment on next use)."""
-    global _sink, _metrics
-    _sink, _metrics = sink, metrics
+    global _sink, _metrics, _s3
+    _sink, _metrics, _s3 = sink, metrics, s3
 
 
 def publish(outcome: ScoringOutcome) -> Published:
     """Store the outcome's rows and emit its metrics; logs and swallows every fault."""
-    global _sink, _metrics
+    global _sink, _metrics, _s3
     published = Published()
+    rows: list | None = None
     try:
         if _sink is None:
             _sink = ResultsSink()
-        if _sink.keeps_rows:  # else the rows would go nowhere: not even built
+        if _s3 is None:
+            _s3 = S3ResultsSink()
+        if _sink.keeps_rows or _s3.enabled:  # else the rows would go nowhere: not even built
             rows = rows_from_outcome(outcome)
             published.rows = len(rows)
-            published.results = _sink.write(rows)
-        else:
-            published.results = "none"
+        published.results = _sink.write(rows) if _sink.keeps_rows and rows else "none"
     except Exception:
         published.results = "failed"
         logger.exception("results side path failed")
+    try:
+        if _s3 is not None and rows is not None:
+            published.s3 = _s3.write(rows, str(outcome.request_id), outcome.received_at)
+    except Exception:
+        published.s3 = "failed"
+        logger.exception("S3 results side path failed")
     try:
         if _metrics is None:
             _metrics = LiveMetrics()

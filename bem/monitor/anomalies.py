@@ -14,10 +14,19 @@ pairs has noise ∝ 1/√w_t, so a weekend or a half-labelled day is allowed to 
   and are skipped — whose jump |level_after − level_before| is at least `min_shift`
   (absolute, default 0.02) and 2σ̂ (σ̂ = `smoothing.noise_sigma(x)`).
 
+- Pooled drop (for segments, whose daily ratios rest on a few pairs): on day t the ratio pooled
+  over the `window` days ending at t, r_w = Σnum / Σden, against the ratio pooled over the
+  `baseline` days before them, r_b; flagged when r_b − r_w ≥ `min_shift` and
+  z = (r_b − r_w) / √(var_w + var_b) ≥ `z` (default 4), var = Σ var_num / (Σden)² (for a
+  realised ratio var_num = r(1 − r)·den; for an estimate, the Poisson-binomial variance).
+
 Alert rule (`alerts`): for a quality metric (precision, recall, F1) a downward mean shift, or a
 run of ≥ 2 consecutive days below the EWMA band (unless it follows a downward shift of the same
-metric by ≤ 20 days: the same incident), raises an alert dated at its first day.
-Upward moves and flags on volume or match rate are reported but never alert.
+metric by ≤ 20 days: the same incident), raises an alert dated at its first day; so does the
+first day of a run of pooled-drop flags (not again within `settle_days` of the previous one).
+Upward moves and flags on volume or match rate are reported but never alert. Each series —
+a metric of one source (realised from labels, or estimated from scores) and one segment — is
+judged on its own.
 """
 
 from __future__ import annotations
@@ -45,6 +54,8 @@ class Anomaly:
     value: float  # the day's value (band) or the new level (shift)
     expected: float  # the forecast (band) or the old level (shift)
     sigma: float
+    source: str = "realised"  # "realised" (labels) or "estimate" (scores, before labels)
+    segment: str = "all"  # "all", or e.g. "budget_type=hotel", "vendor=other"
 
     def as_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -181,6 +192,38 @@ def detect(
     return sorted(found, key=lambda a: (a.day, a.kind))
 
 
+def pooled_drops(
+    metric: str,
+    days: Sequence[date],
+    num: Sequence[float] | np.ndarray,
+    den: Sequence[float] | np.ndarray,
+    var_num: Sequence[float] | np.ndarray | None = None,
+    window: int = 14,
+    baseline: int = 28,
+    z: float = 4.0,
+    min_shift: float = 0.03,
+) -> list[Anomaly]:
+    """Days whose pooled `window`-day ratio fell below the pooled baseline before it."""
+    n, d = np.asarray(num, dtype=np.float64), np.asarray(den, dtype=np.float64)
+    flags = []
+    for t in range(window + 7 - 1, n.size):  # at least a week of baseline
+        w = slice(t - window + 1, t + 1)
+        b = slice(max(0, t - window + 1 - baseline), t - window + 1)
+        den_w, den_b = d[w].sum(), d[b].sum()
+        if den_w <= 0 or den_b <= 0:
+            continue
+        r_w, r_b = n[w].sum() / den_w, n[b].sum() / den_b
+        if var_num is None:
+            var_w, var_b = r_w * (1 - r_w) / den_w, r_b * (1 - r_b) / den_b
+        else:
+            v = np.asarray(var_num, dtype=np.float64)
+            var_w, var_b = v[w].sum() / den_w**2, v[b].sum() / den_b**2
+        spread = float(np.sqrt(var_w + var_b))
+        if r_b - r_w >= min_shift and spread > 0 and (r_b - r_w) / spread >= z:
+            flags.append(Anomaly(metric, days[t], "pooled_drop", "down", r_w, r_b, spread))
+    return flags
+
+
 def alerts(
     anomalies: Sequence[Anomaly], since: date | None = None, settle_days: int = 20
 ) -> list[Anomaly]:
@@ -192,22 +235,39 @@ def alerts(
     level) and does not alert again.
     """
     raised: list[Anomaly] = []
-    for metric in QUALITY_METRICS:
-        mine = [a for a in anomalies if a.metric == metric and a.direction == "down"]
+    series = sorted({(a.metric, a.source, a.segment) for a in anomalies})
+    for metric, source, segment in series:
+        if metric not in QUALITY_METRICS:
+            continue
+        mine = [
+            a
+            for a in anomalies
+            if (a.metric, a.source, a.segment) == (metric, source, segment)
+            and a.direction == "down"
+        ]
         shifts = [a for a in mine if a.kind == "mean_shift"]
         raised += shifts
-        band_days = sorted((a for a in mine if a.kind == "ewma_band"), key=lambda a: a.day)
-        runs: list[list[Anomaly]] = []
-        for flag in band_days:
-            if runs and (flag.day - runs[-1][-1].day).days == 1:
-                runs[-1].append(flag)
-            else:
-                runs.append([flag])
-        for run in runs:
+        for run in _runs([a for a in mine if a.kind == "ewma_band"]):
             first = run[0]
             aftermath = any(0 <= (first.day - s.day).days <= settle_days for s in shifts)
             if len(run) >= 2 and not aftermath:
                 raised.append(first)
+        last: date | None = None
+        for run in _runs([a for a in mine if a.kind == "pooled_drop"]):
+            if last is None or (run[0].day - last).days > settle_days:
+                raised.append(run[0])
+                last = run[0].day
     if since is not None:
         raised = [a for a in raised if a.day >= since]
-    return sorted(raised, key=lambda a: (a.day, a.metric, a.kind))
+    return sorted(raised, key=lambda a: (a.day, a.metric, a.kind, a.source, a.segment))
+
+
+def _runs(flags: Sequence[Anomaly]) -> list[list[Anomaly]]:
+    """Flags grouped into runs of consecutive days, oldest first."""
+    runs: list[list[Anomaly]] = []
+    for flag in sorted(flags, key=lambda a: a.day):
+        if runs and (flag.day - runs[-1][-1].day).days == 1:
+            runs[-1].append(flag)
+        else:
+            runs.append([flag])
+    return runs

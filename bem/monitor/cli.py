@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import os
 import sys
@@ -13,6 +14,7 @@ from typing import Any
 import click
 
 from bem.data.cli import column_options, mapping_from
+from bem.deploy.cli import Target, target_options
 from budget_matcher import config
 
 DB_HELP = (
@@ -32,6 +34,47 @@ def _end_option(default_help: str) -> Any:
         default=None,
         help=f"First day after the period, YYYY-MM-DD (default: {default_help}).",
     )
+
+
+def report_options(command: Any) -> Any:
+    """--end, --days, --min-labels, --alert-window-days, --attribution-days → `options`
+    (a ReportOptions); shared by `report` and `watch`."""
+
+    @functools.wraps(command)
+    def collapse(
+        *args: Any,
+        end: datetime | None,
+        days: int,
+        min_labels: int,
+        alert_window_days: int,
+        attribution_days: int,
+        **kwargs: Any,
+    ) -> Any:
+        from bem.monitor.report import ReportOptions
+
+        options = ReportOptions(
+            end=end.date() if end else _today() + timedelta(days=1),
+            days=days,
+            min_labels=min_labels,
+            alert_window_days=alert_window_days,
+            attribution_days=attribution_days,
+        )
+        return command(*args, options=options, **kwargs)
+
+    decorators = [
+        _end_option("tomorrow, UTC"),
+        click.option("--days", default=90, show_default=True, help="Days in the period."),
+        click.option("--min-labels", default=30, show_default=True,
+                     help="Days with fewer labelled pairs are left out of precision/recall/F1."),
+        click.option("--alert-window-days", default=14, show_default=True,
+                     help="Only alerts dated in the last N days fail the run (0 = whole period)."),
+        click.option("--attribution-days", default=7, show_default=True,
+                     help="An alert starting within N days of a version going live is put "
+                     "down to that version."),
+    ]  # fmt: skip
+    for decorator in reversed(decorators):
+        collapse = decorator(collapse)
+    return collapse
 
 
 @click.group("monitor")
@@ -290,8 +333,7 @@ def errors_command(
 
 @monitor_group.command("report")
 @click.option("--db", "db_url", default=None, help=DB_HELP)
-@_end_option("tomorrow, UTC")
-@click.option("--days", default=90, show_default=True, help="Days in the period.")
+@report_options
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
@@ -306,18 +348,6 @@ def errors_command(
     default=None,
     help="JSON summary to write (default: beside the page, .json).",
 )
-@click.option(
-    "--min-labels",
-    default=30,
-    show_default=True,
-    help="Days with fewer labelled pairs are left out of precision/recall/F1.",
-)
-@click.option(
-    "--alert-window-days",
-    default=14,
-    show_default=True,
-    help="Only alerts dated in the last N days fail the run (0 = whole period).",
-)
 @click.option("--email-to", multiple=True, help="Send the report to this address (repeatable).")
 @click.option("--mail-from", default="bem-monitor@localhost", show_default=True)
 @click.option("--smtp-host", default="127.0.0.1", show_default=True)
@@ -328,12 +358,9 @@ def errors_command(
 )
 def report_command(
     db_url: str | None,
-    end: datetime | None,
-    days: int,
+    options: Any,
     out: Path,
     json_path: Path | None,
-    min_labels: int,
-    alert_window_days: int,
     email_to: tuple[str, ...],
     mail_from: str,
     smtp_host: str,
@@ -345,15 +372,9 @@ def report_command(
 
     Example: bem monitor report --days 90 --out reports/report.html || echo "precision alert"
     """
-    from bem.monitor.report import ReportOptions, build_report
+    from bem.monitor.report import build_report
     from bem.monitor.store import open_store
 
-    options = ReportOptions(
-        end=end.date() if end else _today() + timedelta(days=1),
-        days=days,
-        min_labels=min_labels,
-        alert_window_days=alert_window_days,
-    )
     with open_store(db_url).connect() as connection:
         report = build_report(connection, options)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -365,11 +386,7 @@ def report_command(
         f"report {out}, summary {summary_path}: "
         f"{len(report.summary['alerts'])} alert(s), {len(report.anomalies)} anomalies"
     )
-    for alert in report.summary["alerts"]:
-        click.echo(
-            f"ALERT {alert['day']} {alert['metric']} {alert['kind']}: "
-            f"{alert['expected']:.3f} -> {alert['value']:.3f}"
-        )
+    _echo_alerts(report.summary["alerts"])
     for reason in report.summary.get("missing_plots", {}).values():
         click.echo(reason)
     if email_to:
@@ -389,6 +406,102 @@ def report_command(
         sys.exit(ALERT_EXIT_CODE)
 
 
+def _echo_alerts(alerts: list[dict[str, Any]]) -> None:
+    for alert in alerts:
+        click.echo(
+            f"ALERT {alert['day']} {alert['metric']} {alert['kind']}: "
+            f"{alert['expected']:.3f} -> {alert['value']:.3f} "
+            f"[{alert['source']}, {alert['segment']}; {alert['attribution']['reason']}]"
+        )
+
+
+@monitor_group.command("watch")
+@click.option("--db", "db_url", default=None, help=DB_HELP)
+@report_options
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Also write the page.")
+@click.option("--dry-run", is_flag=True, help="Decide and record, but do not move the alias.")
+@target_options
+@click.pass_context
+def watch_command(
+    ctx: click.Context,
+    db_url: str | None,
+    options: Any,
+    out: Path | None,
+    dry_run: bool,
+    target: Target,
+) -> None:
+    """Report, and roll the deployment back when an alert is put down to the live version
+    (never for an alert that predates it); every decision is recorded in the store. For cron:
+    exit 3 when an alert fires.
+
+    Example: bem monitor watch --db $BEM_RESULTS_DB_URL --region us-west-2 --dry-run
+    """
+    from dataclasses import replace
+
+    from bem.monitor.act import act_on_alerts
+    from bem.monitor.report import build_report
+    from bem.monitor.store import open_store
+
+    engine = open_store(db_url)
+    with engine.connect() as connection:
+        report = build_report(connection, replace(options, render=out is not None))
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(report.html, encoding="utf-8")
+    with engine.begin() as connection:
+        decisions = act_on_alerts(
+            connection,
+            report.summary,
+            target.spec(),
+            target.regions,
+            target.clients(ctx),
+            dry_run=dry_run,
+            echo=target.echo,
+        )
+    if target.as_json:
+        click.echo(json.dumps([d.as_json() for d in decisions], indent=2, default=str))
+    else:
+        _echo_alerts(report.summary["alerts"])
+        for decision in decisions:
+            moves = ", ".join(f"{r}: {a} -> {b}" for r, a, b in decision.moves)
+            click.echo(
+                f"{decision.action.upper()} {decision.reason}" + (f" ({moves})" if moves else "")
+            )
+        click.echo(
+            f"{len(report.summary['alerts'])} alert(s), {len(decisions)} decision(s) recorded"
+        )
+    if report.alert:
+        sys.exit(ALERT_EXIT_CODE)
+
+
+@monitor_group.command("ingest-s3")
+@click.argument("uri")
+@click.option("--db", "db_url", default=None, help=DB_HELP)
+@click.option("--region", default=None, help="AWS region of the bucket.")
+@click.option("--endpoint-url", default=None, help="S3 endpoint (e.g. a local one).")
+def ingest_s3_command(
+    uri: str, db_url: str | None, region: str | None, endpoint_url: str | None
+) -> None:
+    """Load the results sink's objects under an s3://bucket/prefix into the store. Idempotent:
+    each object is loaded once (recorded with its ETag), each result once by its key.
+
+    Example: bem monitor ingest-s3 s3://my-results/bem/results/dt=2026-12-01/
+    """
+    import boto3
+
+    from bem.monitor.ingest_s3 import ingest_s3
+    from bem.monitor.store import open_store
+
+    client = boto3.client("s3", region_name=region, endpoint_url=endpoint_url)
+    report = ingest_s3(open_store(db_url), client, uri)
+    click.echo(
+        f"objects {report.objects} ({report.skipped} already loaded), rows {report.rows}, "
+        f"unreadable {report.unreadable}"
+    )
+    if report.unreadable:
+        sys.exit(1)
+
+
 @monitor_group.command("simulate")
 @click.option("--db", "db_url", default=None, help=DB_HELP)
 @_end_option("today, UTC")
@@ -396,6 +509,16 @@ def report_command(
 @click.option("--pairs-per-day", default=1500, show_default=True)
 @click.option("--drop-day", type=int, default=None, help="Day index where precision drops.")
 @click.option("--drop-to", default=0.75, show_default=True, help="Precision after the drop.")
+@click.option(
+    "--drop-kind",
+    type=click.Choice(["shift", "concept"]),
+    default="concept",
+    show_default=True,
+    help="shift: inputs move near the threshold (scores show it); concept: the world changes "
+    "under confident scores (only labels show it).",
+)
+@click.option("--drop-segment", default=None, help="Only this segment drops: budget_type=car, …")
+@click.option("--version-day", type=int, default=30, show_default=True, help="Day of 2026.2.")
 @click.option("--seed", default=0, show_default=True)
 def simulate_command(
     db_url: str | None,
@@ -404,15 +527,22 @@ def simulate_command(
     pairs_per_day: int,
     drop_day: int | None,
     drop_to: float,
+    drop_kind: str,
+    drop_segment: str | None,
+    version_day: int,
     seed: int,
 ) -> None:
     """Fill the store with a synthetic history (scored pairs + delayed labels).
 
     Example: bem monitor simulate --db sqlite:///sim.db --days 90 --drop-day 60 --seed 3
     """
-    from bem.monitor.simulate import simulate_history
+    from bem.monitor.simulate import parse_segment, simulate_history
     from bem.monitor.store import insert_results, open_store, upsert_labels
 
+    try:
+        segment = parse_segment(drop_segment)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--drop-segment") from None
     history = simulate_history(
         end.date() if end else _today(),
         days=days,
@@ -420,11 +550,14 @@ def simulate_command(
         seed=seed,
         drop_day=drop_day,
         drop_to=drop_to,
+        drop_kind=drop_kind,
+        drop_segment=segment,
+        version_day=version_day,
     )
     with open_store(db_url).begin() as connection:
         insert_results(connection, history.results)
         upsert_labels(connection, history.labels)
-    drop = f", precision drop from {history.drop_date}" if history.drop_date else ""
+    drop = f", precision drop from {history.drop_date} ({drop_kind})" if history.drop_date else ""
     click.echo(
         f"{len(history.results)} scored pairs, {len(history.labels)} labels from "
         f"{history.first_day}{drop}"

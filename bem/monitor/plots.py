@@ -129,3 +129,83 @@ def score_plot(histogram: dict[str, list[int]], threshold: float | None) -> str:
         axis.legend(fontsize=8)
     axis.grid(True, alpha=0.3)
     return _svg(figure)
+
+
+def estimate_plot(
+    metric: str,
+    days: Sequence[date],
+    estimate: Sequence[float],
+    half_width: Sequence[float],
+    realised_days: Sequence[date],
+    realised: Sequence[float],
+    open_days: Sequence[date],
+) -> str:
+    """A metric estimated from scores (line, 95 % band) beside the realised one (dots); the
+    days still waiting for their labels shaded."""
+    figure, axis = plt.subplots(figsize=(11, 3.2))
+    x = _dates(days)
+    est, half = np.asarray(estimate, dtype=float), np.asarray(half_width, dtype=float)
+    axis.fill_between(x, est - half, est + half, color="#ff7f0e", alpha=0.18, label="95 % band")
+    axis.plot(x, est, "-", color="#ff7f0e", linewidth=1.4, label=f"estimated {metric}")
+    axis.plot(_dates(realised_days), realised, "o", color="#333333", markersize=3,
+              label=f"realised {metric}")  # fmt: skip
+    if open_days:
+        axis.axvspan(
+            float(mdates.date2num(min(open_days))) - 0.5,
+            float(mdates.date2num(max(open_days))) + 0.5,
+            color="#999999",
+            alpha=0.15,
+            label="labels not yet in",
+        )
+    axis.set_title(f"{metric}: estimate from calibrated scores vs realised from labels")
+    axis.legend(loc="lower left", fontsize=7, ncol=4)
+    _format_dates(axis)
+    return _svg(figure)
+
+
+def reliability_plot(curves: dict[str, list[dict[str, float]]]) -> str:
+    """Observed match rate against mean score per score bin (bins of ≥ 20 pairs), one curve
+    per model version."""
+    figure, axis = plt.subplots(figsize=(5.5, 5.0))
+    axis.plot([0, 1], [0, 1], ":", color="#7f7f7f", label="perfect calibration")
+    for version, all_bins in sorted(curves.items()):
+        bins = [b for b in all_bins if b["pairs"] >= 20]
+        axis.plot(
+            [b["mean_score"] for b in bins],
+            [b["match_rate"] for b in bins],
+            "o-",
+            markersize=4,
+            label=f"model {version}",
+        )
+    axis.set_xlabel("mean score in bin")
+    axis.set_ylabel("observed match rate")
+    axis.set_title("Reliability (labelled pairs of the period)")
+    axis.legend(fontsize=8)
+    axis.grid(True, alpha=0.3)
+    return _svg(figure)
+
+
+def ece_plot(weeks: dict[str, list[tuple[date, float, float]]]) -> str:
+    """ECE of matched pairs per week and model version, with each week's limit (dashes)."""
+    figure, axis = plt.subplots(figsize=(11, 3.0))
+    for version, points in sorted(weeks.items()):
+        x = _dates([p[0] for p in points])
+        line = axis.plot(x, [p[1] for p in points], "o-", markersize=4, label=f"model {version}")
+        axis.plot(x, [p[2] for p in points], "_", color=line[0].get_color(), markersize=14)
+    axis.set_title("ECE of matched pairs per week (dashes: the week's limit)")
+    if weeks:
+        axis.legend(fontsize=8)
+    _format_dates(axis)
+    return _svg(figure)
+
+
+def segment_plot(dimension: str, series: dict[str, tuple[list[date], list[float]]]) -> str:
+    """Weekly realised precision of each segment of one dimension."""
+    figure, axis = plt.subplots(figsize=(11, 3.0))
+    for name, (days, values) in sorted(series.items()):
+        axis.plot(_dates(days), values, "o-", markersize=3, linewidth=1.2, label=name)
+    axis.set_title(f"Precision per week by {dimension} (realised)")
+    if series:
+        axis.legend(loc="lower left", fontsize=7, ncol=4)
+    _format_dates(axis)
+    return _svg(figure)

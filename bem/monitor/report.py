@@ -2,7 +2,10 @@
 (inline SVG plots, no external resources) and a JSON summary; `alert` tells the caller to fail.
 
 Quality series (precision, recall, F1) use only days with at least `min_labels` labelled pairs:
-labels arrive days late, and a day with a handful of labels is noise, not a signal.
+labels arrive days late, and a day with a handful of labels is noise, not a signal. Days whose
+labels are not yet in are covered by the estimate from scores (`bem.monitor.quality`), with
+segments, calibration per week and the version each alert is attributed to
+(`bem.monitor.report_sections` renders them).
 """
 
 from __future__ import annotations
@@ -17,9 +20,17 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bem.monitor import plots
-from bem.monitor.anomalies import QUALITY_METRICS, Anomaly, alerts, detect, ewma_band
+from bem.monitor import report_sections
+from bem.monitor.anomalies import QUALITY_METRICS, Anomaly, alerts, detect
+from bem.monitor.attribution import DEFAULT_WINDOW_DAYS, attribute, version_spans
+from bem.monitor.calibration import (
+    calibration_alerts,
+    calibration_anomalies,
+    calibration_groups,
+)
 from bem.monitor.metrics_sql import DailyMetrics, daily_metrics, score_histogram
+from bem.monitor.pairs import load_pairs
+from bem.monitor.quality import DetectorSettings, echoes_left_out, quality_view
 from bem.monitor.smoothing import SMOOTHERS, piecewise_constant, robust_trend, trend_line
 from bem.monitor.store import results
 
@@ -33,11 +44,24 @@ class ReportOptions:
     end: date
     days: int = 90
     min_labels: int = 30
+    min_coverage: float = 0.5  # a day's realised figures replace its estimate from here
+    attribution_days: int = DEFAULT_WINDOW_DAYS
     alert_window_days: int = 14  # alerts dated in the last N days count; 0 = whole period
     span: int = 20
     k: float = 3.0
     min_shift: float = 0.02
     bins: int = 20
+    render: bool = True  # False: summary only (no plots, no page), for benchmarks and cron
+
+    def detector_settings(self) -> DetectorSettings:
+        """The settings of the estimate and segment detectors."""
+        return DetectorSettings(
+            span=self.span,
+            k=self.k,
+            min_shift=self.min_shift,
+            min_labels=self.min_labels,
+            min_coverage=self.min_coverage,
+        )
 
     @property
     def start(self) -> date:
@@ -76,7 +100,6 @@ def build_report(
         series[metric] = _series(daily, metric, 0)
     found: list[Anomaly] = []
     analysis: dict[str, Any] = {}
-    svgs: dict[str, str] = {}
     for metric, (days, values, weights) in series.items():
         found += detect(metric, days, values, options.span, options.k, options.min_shift, weights)
         analysis[metric] = _analyse(days, values)
@@ -85,40 +108,30 @@ def build_report(
         if (options.alert_window_days > 0)
         else None
     )
-    raised = alerts(found, since=alert_since)
-    missing_plots: dict[str, str] = {}
-    for metric in QUALITY_METRICS:
-        days, values, weights = series[metric]
-        if len(days) < 2:
-            missing_plots[metric] = _why_no_plot(metric, days, values, daily, options.min_labels)
-            svgs[metric] = f'<p class="missing">{html.escape(missing_plots[metric])}</p>'
-        else:
-            band = ewma_band(values, options.span, options.k, weights)
-            svgs[metric] = plots.quality_plot(
-                metric,
-                days,
-                values,
-                analysis[metric]["curves"],
-                (band.forecast, band.half_width),
-                found,
-                raised,
-            )
-    svgs["volume"] = plots.volume_plot(
-        [d.day for d in daily],
-        [d.volume for d in daily],
-        [d.match_rate if d.match_rate is not None else np.nan for d in daily],
-    )
-    completion = [d for d in daily if d.median_hours_to_completion is not None]
-    svgs["completion"] = plots.completion_plot(
-        [d.day for d in completion], [float(d.median_hours_to_completion or 0) for d in completion]
-    )
-    svgs["scores"] = plots.score_plot(histogram, threshold)
+    pairs = load_pairs(connection, start, end)
+    view = quality_view(pairs, options.detector_settings())
+    groups = calibration_groups(pairs, float(threshold) if threshold is not None else 0.5)
+    broken = calibration_anomalies(groups)
+    found = sorted(found + view.anomalies + broken, key=lambda a: (a.day, a.metric, a.kind))
+    raised = echoes_left_out(view.open_alerts(alerts(found, since=alert_since)))
+    raised += [
+        a for a in calibration_alerts(broken, raised) if alert_since is None or a.day >= alert_since
+    ]
+    spans = version_spans(by_version)
+    missing_plots = {
+        metric: _why_no_plot(metric, *series[metric][:2], daily, options.min_labels)
+        for metric in QUALITY_METRICS
+        if len(series[metric][0]) < 2
+    }
 
     summary = {
         "generated_at": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
         "period": {"start": options.start.isoformat(), "end": options.end.isoformat()},
         "alert": bool(raised),
-        "alerts": [a.as_json() for a in raised],
+        "alerts": [
+            {**a.as_json(), "attribution": attribute(a, spans, options.attribution_days).as_json()}
+            for a in raised
+        ],
         "anomalies": [a.as_json() for a in found],
         "totals": _totals(daily),
         "by_model_version": {
@@ -139,8 +152,24 @@ def build_report(
         },
         "daily": [d.as_json() for d in daily],
         "missing_plots": missing_plots,
+        **report_sections.summary_parts(view, groups, spans),
     }
-    page = render_html(summary, svgs)
+    page = ""
+    if options.render:
+        svgs = report_sections.total_svgs(
+            options.span,
+            options.k,
+            series,
+            analysis,
+            (found, raised),
+            daily,
+            histogram,
+            threshold,
+            missing_plots,
+        )
+
+        extra = report_sections.svgs(view, groups)
+        page = render_html(summary, svgs, report_sections.html_sections(summary, extra))
     return Report(summary, page, bool(raised), found)
 
 
@@ -253,7 +282,7 @@ figure{margin:12px 0}svg{max-width:100%;height:auto}
 """
 
 
-def render_html(summary: dict[str, Any], svgs: dict[str, str]) -> str:
+def render_html(summary: dict[str, Any], svgs: dict[str, str], sections: str = "") -> str:
     """One self-contained page: status, totals, alerts, anomalies, plots, recent days, JSON."""
     period = summary["period"]
     status = (
@@ -275,11 +304,31 @@ def render_html(summary: dict[str, Any], svgs: dict[str, str]) -> str:
         [version, *(t[k] for k in keys)] for version, t in summary["by_model_version"].items()
     ]
     anomaly_rows = [
-        [a["day"], a["metric"], a["kind"], a["direction"], a["value"], a["expected"], a["sigma"]]
+        [
+            a["day"],
+            a["metric"],
+            a["kind"],
+            a["source"],
+            a["segment"],
+            a["direction"],
+            a["value"],
+            a["expected"],
+            a["sigma"],
+        ]
         for a in summary["anomalies"]
     ]
     alert_rows = [
-        [a["day"], a["metric"], a["kind"], a["value"], a["expected"]] for a in summary["alerts"]
+        [
+            a["day"],
+            a["metric"],
+            a["kind"],
+            a["source"],
+            a["segment"],
+            a["value"],
+            a["expected"],
+            a["attribution"]["reason"],
+        ]
+        for a in summary["alerts"]
     ]
     recent = [
         [
@@ -305,11 +354,22 @@ def render_html(summary: dict[str, Any], svgs: dict[str, str]) -> str:
 <h2>Totals</h2>
 {_table(["model version", *keys], totals)}
 <h2>Alerts</h2>
-{_table(["day", "metric", "kind", "value", "expected"], alert_rows)}
+{
+        _table(
+            ["day", "metric", "kind", "source", "segment", "value", "expected", "attribution"],
+            alert_rows,
+        )
+    }
 <h2>Plots</h2>
 {figures}
+{sections}
 <h2>Anomalies</h2>
-{_table(["day", "metric", "kind", "direction", "value", "expected", "sigma"], anomaly_rows)}
+{
+        _table(
+            ["day", "metric", "kind", "source", "segment", "direction", "value", "expected", "σ"],
+            anomaly_rows,
+        )
+    }
 <h2>Last 14 days</h2>
 {
         _table(

@@ -1,14 +1,23 @@
 """A synthetic production history: scored pairs and their delayed labels, day by day.
 
 Each day d of `days` (ending the day before `end`) has Poisson(pairs_per_day · f_d) scored
-pairs, f_d = 1 on weekdays and 0.4 at weekends, in requests of about 20 pairs. A pair is a true
-match with probability `prevalence`; the model matches a true match with probability `recall`
-and a non-match with the probability that gives `precision` (after `drop_day`: `drop_to`):
-    fpr = prevalence · recall · (1 − precision) / (precision · (1 − prevalence)).
-Scores agree with the decisions (matched ⇔ score ≥ threshold). The model version changes from
-"2026.1" to "2026.2" at `version_day` (same quality). A fraction `label_rate` of pairs gets a
-label 1–10 days after scoring (only labels dated before `end` exist yet); a true match's
-resolved_at is scored_at + lognormal hours (median 20 h).
+pairs, f_d = 1 on weekdays and 0.4 at weekends, in requests of about 20 pairs. Scores are
+calibrated: a pair's score s is drawn from a mixture (with probability 0.113 Beta(9, 1), else
+Beta(0.5, 24)) and the pair is a true match with probability s; matched ⇔ s ≥ 0.5. That gives
+prevalence ≈ 0.12, precision ≈ 0.90 (= E[s | s ≥ 0.5] = 0.901), recall ≈ 0.85.
+
+From `drop_day` on, the pairs of `drop_segment` (all pairs when None) lose precision, down to
+`drop_to`, in one of two ways (`drop_kind`):
+
+- "shift": the inputs change and the model sees it. A fraction q = (0.901 − drop_to) /
+  (0.901 − 0.625) of the matched pairs get a score drawn from U(0.5, 0.75) instead, and their
+  truth follows that score: the scores stay calibrated, so an estimate from scores sees the drop.
+- "concept": the world changes under confident scores. Scores are unchanged, but a matched pair
+  is a true match with probability s · drop_to / 0.901: calibration breaks, only labels see it.
+
+The model version changes from "2026.1" to "2026.2" at `version_day`. A fraction `label_rate`
+of pairs gets a label 1–10 days after scoring; only labels dated before `labels_until`
+(default `end`) exist yet. A true match's resolved_at is scored_at + lognormal hours (median 20).
 """
 
 from __future__ import annotations
@@ -22,8 +31,13 @@ import numpy as np
 from budget_matcher.result_rows import COLUMN_NAMES
 
 THRESHOLD = 0.5
-_BUDGET_TYPES = ("flight", "hotel", "car", "train")
-_VENDORS = ("Southwest Airlines", "Delta", "United", "Marriott", "Hilton", "Hertz", "Amtrak")
+DROP_KINDS = ("shift", "concept")
+BASE_MATCHED_MEAN = 0.901  # E[s | s ≥ 0.5] of the score mixture
+_NEAR_LOW, _NEAR_HIGH = 0.5, 0.75  # where shifted pairs land (mean 0.625)
+BUDGET_TYPES = ("flight", "hotel", "car", "train")
+_BUDGET_WEIGHTS = (0.40, 0.35, 0.10, 0.15)
+VENDORS = ("Delta", "Marriott", "United", "Hilton", "Southwest Airlines", "Hertz", "Amtrak")
+_VENDOR_WEIGHTS = (0.26, 0.22, 0.16, 0.12, 0.10, 0.08, 0.06)
 _ITEM_TYPES = ("Airfare", "Hotel", "Car Rental", "Taxi", "Meals", "Train")
 
 
@@ -35,10 +49,40 @@ class SimulatedHistory:
     labels: list[dict[str, Any]]
     first_day: date
     drop_date: date | None
+    version_date: date | None = None
 
 
-def _fpr(prevalence: float, recall: float, precision: float) -> float:
-    return prevalence * recall * (1.0 - precision) / (precision * (1.0 - prevalence))
+def parse_segment(text: str | None) -> tuple[str, str] | None:
+    """ "budget_type=car" → ("budget_type", "car"); None stays None."""
+    if not text:
+        return None
+    column, sep, value = text.partition("=")
+    if not sep or column not in ("budget_type", "travel_vendor") or not value:
+        raise ValueError(f"segment must be budget_type=VALUE or travel_vendor=VALUE, got {text!r}")
+    return column, value
+
+
+def _draw_scores(rng: np.random.Generator, n: int) -> np.ndarray:
+    high = rng.random(n) < 0.113
+    return np.where(high, rng.beta(9, 1, n), rng.beta(0.5, 24, n))
+
+
+def _apply_drop(
+    rng: np.random.Generator, scores: np.ndarray, affected: np.ndarray, kind: str, drop_to: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Scores and truth probabilities of one day after a drop of `kind` on `affected` pairs."""
+    truth_p = scores.copy()
+    hit = affected & (scores >= THRESHOLD)
+    if kind == "shift":
+        q = np.clip((BASE_MATCHED_MEAN - drop_to) / (BASE_MATCHED_MEAN - 0.625), 0.0, 1.0)
+        moved = hit & (rng.random(scores.size) < q)
+        scores = np.where(moved, rng.uniform(_NEAR_LOW, _NEAR_HIGH, scores.size), scores)
+        truth_p = scores
+    elif kind == "concept":
+        truth_p = np.where(hit, scores * drop_to / BASE_MATCHED_MEAN, scores)
+    else:
+        raise ValueError(f"drop kind must be one of {DROP_KINDS}, got {kind!r}")
+    return scores, truth_p
 
 
 def simulate_history(
@@ -47,29 +91,37 @@ def simulate_history(
     pairs_per_day: int = 1500,
     seed: int = 0,
     drop_day: int | None = None,
-    precision: float = 0.90,
     drop_to: float = 0.75,
-    recall: float = 0.85,
-    prevalence: float = 0.12,
+    drop_kind: str = "concept",
+    drop_segment: tuple[str, str] | None = None,
     label_rate: float = 0.9,
     version_day: int | None = 30,
+    labels_until: date | None = None,
 ) -> SimulatedHistory:
     """Generate the history (see the module docstring); `drop_day` is an index into the days."""
+    if drop_kind not in DROP_KINDS:
+        raise ValueError(f"drop kind must be one of {DROP_KINDS}, got {drop_kind!r}")
     rng = np.random.default_rng(seed)
     first_day = end - timedelta(days=days)
-    cutoff = np.datetime64(end.isoformat(), "us")
+    cutoff = np.datetime64((labels_until or end).isoformat(), "us")
+    ingested = np.datetime64(end.isoformat(), "us").item()
     results: list[dict[str, Any]] = []
     labels: list[dict[str, Any]] = []
     for d in range(days):
         day = first_day + timedelta(days=d)
-        factor = 0.4 if day.weekday() >= 5 else 1.0
-        n = int(rng.poisson(pairs_per_day * factor))
-        level = drop_to if drop_day is not None and d >= drop_day else precision
+        n = int(rng.poisson(pairs_per_day * (0.4 if day.weekday() >= 5 else 1.0)))
         version = "2026.2" if version_day is not None and d >= version_day else "2026.1"
-        truth = rng.random(n) < prevalence
-        fpr = _fpr(prevalence, recall, level)
-        matched = np.where(truth, rng.random(n) < recall, rng.random(n) < fpr)
-        scores = _scores(rng, truth, matched)
+        inputs = _inputs(rng, n, np.datetime64(day.isoformat(), "us"))
+        scores = _draw_scores(rng, n)
+        truth_p = scores
+        if drop_day is not None and d >= drop_day:
+            affected = np.ones(n, dtype=bool)
+            if drop_segment is not None:
+                affected = np.array(inputs[drop_segment[0]]) == drop_segment[1]
+            scores, truth_p = _apply_drop(rng, scores, affected, drop_kind, drop_to)
+        scores = np.round(scores, 4)
+        truth = rng.random(n) < truth_p
+        matched = scores >= THRESHOLD
         midnight = np.datetime64(day.isoformat(), "us")
         scored = midnight + np.sort(rng.integers(0, 86_400_000_000, n)).astype("timedelta64[us]")
         labelled = rng.random(n) < label_rate
@@ -77,7 +129,8 @@ def simulate_history(
         resolved = scored + (rng.lognormal(np.log(20.0), 0.6, n) * 3_600e6).astype(
             "timedelta64[us]"
         )
-        inputs = _inputs(rng, n, scored)
+        inputs["trip_start"] = (scored + inputs.pop("_lead")).astype(str).tolist()
+        inputs["item_date"] = inputs["trip_start"]
         for i in range(n):
             budget_id, item_id = f"b{d:03d}{i:05d}", f"i{d:03d}{i:05d}"
             row: dict[str, Any] = dict.fromkeys(COLUMN_NAMES)
@@ -87,6 +140,7 @@ def simulate_history(
                 budget_id=budget_id,
                 itemization_id=item_id,
                 scored_at=str(scored[i]),
+                budget_generated_at=str(scored[i] - np.timedelta64(2, "D")),
                 model_version=version,
                 threshold=THRESHOLD,
                 score=float(scores[i]),
@@ -102,42 +156,30 @@ def simulate_history(
                         "labeled_at": labeled_at[i].item(),
                         "resolved_at": resolved[i].item() if truth[i] else None,
                         "source": "simulation",
-                        "ingested_at": cutoff.item(),
+                        "ingested_at": ingested,
                     }
                 )
     drop_date = first_day + timedelta(days=drop_day) if drop_day is not None else None
-    return SimulatedHistory(results, labels, first_day, drop_date)
+    version_date = first_day + timedelta(days=version_day) if version_day is not None else None
+    return SimulatedHistory(results, labels, first_day, drop_date, version_date)
 
 
-def _scores(rng: np.random.Generator, truth: np.ndarray, matched: np.ndarray) -> np.ndarray:
-    """Scores consistent with the decisions: above the threshold exactly when matched."""
-    above = np.where(truth, rng.beta(5, 2, truth.size), rng.beta(1.5, 3, truth.size))
-    below = np.where(truth, rng.beta(3, 1.5, truth.size), rng.beta(0.6, 4, truth.size))
-    upper = THRESHOLD + (1 - THRESHOLD) * above
-    lower = THRESHOLD * below * 0.999
-    return np.round(np.where(matched, upper, lower), 4)
-
-
-def _inputs(rng: np.random.Generator, n: int, scored: np.ndarray) -> dict[str, list[Any]]:
+def _inputs(rng: np.random.Generator, n: int, midnight: np.datetime64) -> dict[str, Any]:
     """Plausible investigation inputs (budget and line-item fields) for n pairs."""
-    vendors = np.array(_VENDORS)
-    vendor = vendors[rng.integers(len(_VENDORS), size=n)].tolist()
-    start = scored + (rng.integers(3, 30, n) * 86_400_000_000).astype("timedelta64[us]")
-    end = start + (rng.integers(1, 6, n) * 86_400_000_000).astype("timedelta64[us]")
-    generated = scored - np.timedelta64(2, "D")
+    vendor = rng.choice(np.array(VENDORS), size=n, p=_VENDOR_WEIGHTS).tolist()
+    lead = (rng.integers(3, 30, n) * 86_400_000_000).astype("timedelta64[us]")
+    end = midnight + lead + (rng.integers(1, 6, n) * 86_400_000_000).astype("timedelta64[us]")
     return {
+        "_lead": lead,
         "user_id": [f"u{u:04d}" for u in rng.integers(5000, size=n).tolist()],
-        "budget_type": np.array(_BUDGET_TYPES)[rng.integers(len(_BUDGET_TYPES), size=n)].tolist(),
+        "budget_type": rng.choice(np.array(BUDGET_TYPES), size=n, p=_BUDGET_WEIGHTS).tolist(),
         "travel_vendor": vendor,
         "purchase_vendor": vendor,
         "budget_price": np.round(rng.uniform(80, 900, n), 2).tolist(),
         "actual_cost": np.round(rng.uniform(80, 900, n), 2).tolist(),
-        "trip_start": start.astype(str).tolist(),
         "trip_end": end.astype(str).tolist(),
-        "budget_generated_at": generated.astype(str).tolist(),
         "item_amount": np.round(rng.uniform(5, 900, n), 2).tolist(),
-        "item_date": start.astype(str).tolist(),
-        "item_vendor": vendors[rng.integers(len(_VENDORS), size=n)].tolist(),
+        "item_vendor": rng.choice(np.array(VENDORS), size=n).tolist(),
         "item_type": np.array(_ITEM_TYPES)[rng.integers(len(_ITEM_TYPES), size=n)].tolist(),
         "item_category": ["travel"] * n,
         "expense_type": ["Travel"] * n,

@@ -27,7 +27,9 @@ from budget_matcher.results_db import (
 
 __all__ = [
     "SCHEMA_VERSION",
+    "actions",
     "ensure_schema",
+    "ingested_objects",
     "insert_results",
     "labels",
     "metadata",
@@ -50,6 +52,35 @@ labels = sa.Table(
     sa.Column("resolved_at", sa.DateTime(), nullable=True),
     sa.Column("source", sa.String(), nullable=True),
     sa.Column("ingested_at", sa.DateTime(), nullable=True),
+)
+
+# What `bem monitor watch` / `report --rollback-on-alert` decided about an alert, and did.
+actions = sa.Table(
+    "monitor_actions",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("acted_at", sa.DateTime(), nullable=False),
+    sa.Column("action", sa.String(), nullable=False),  # "rollback", "would_rollback", "none"
+    sa.Column("model_version", sa.String(), nullable=True),
+    sa.Column("alert_day", sa.Date(), nullable=True),
+    sa.Column("alert_metric", sa.String(), nullable=True),
+    sa.Column("alert_segment", sa.String(), nullable=True),
+    sa.Column("alert_source", sa.String(), nullable=True),
+    sa.Column("region", sa.String(), nullable=True),
+    sa.Column("from_version", sa.String(), nullable=True),
+    sa.Column("to_version", sa.String(), nullable=True),
+    sa.Column("reason", sa.String(), nullable=False),
+)
+
+# Objects of the S3 results sink already loaded by `bem monitor ingest-s3`.
+ingested_objects = sa.Table(
+    "ingested_objects",
+    metadata,
+    sa.Column("bucket", sa.String(), primary_key=True),
+    sa.Column("object_key", sa.String(), primary_key=True),
+    sa.Column("etag", sa.String(), nullable=True),
+    sa.Column("rows", sa.Integer(), nullable=False),
+    sa.Column("ingested_at", sa.DateTime(), nullable=False),
 )
 
 schema_info = sa.Table(

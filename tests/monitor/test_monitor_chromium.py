@@ -1,4 +1,5 @@
-"""The HTML report opened in headless Chromium: it renders, and its plots are in the DOM."""
+"""The HTML report opened in headless Chromium: it renders, and its plots (totals, estimate
+before labels, calibration, segments) and tables are in the DOM."""
 
 from __future__ import annotations
 
@@ -68,14 +69,14 @@ def test_report_screenshot_in_headless_chromium_is_not_blank(
     shot = tmp_path / "report.png"
     result = _run_chromium(
         f"--screenshot={shot}",
-        "--window-size=1280,3000",
+        "--window-size=1280,6000",
         "--hide-scrollbars",
         report_page.as_uri(),
         profile=tmp_path / "profile",
     )
     assert shot.is_file(), result.stderr[-2000:]
     with Image.open(shot) as image:
-        assert image.size == (1280, 3000)
+        assert image.size == (1280, 6000)
         pixels = np.asarray(image.convert("RGB"))
     inked = np.any(pixels < 235, axis=2)  # anything darker than near-white
     assert inked.mean() > 0.03  # plots, tables and text, not an empty page
@@ -89,8 +90,14 @@ def test_report_dom_in_headless_chromium_holds_the_plots(report_page: Path, tmp_
     result = _run_chromium("--dump-dom", report_page.as_uri(), profile=tmp_path / "profile")
     assert result.returncode == 0, result.stderr[-2000:]
     dom = result.stdout
-    for name in ("precision", "recall", "f1", "volume", "completion", "scores"):
+    names = ["precision", "recall", "f1", "volume", "completion", "scores"]
+    names += ["estimate-precision", "estimate-recall", "estimate-f1", "reliability", "ece"]
+    names += ["segments-budget_type", "segments-vendor", "segments-label_age"]
+    for name in names:
         assert f'id="plot-{name}"' in dom
-    assert dom.count("<svg") == 6
+    assert dom.count("<svg") == len(names)
+    for table in ("estimate-table", "calibration-table", "segments-table", "versions-table"):
+        assert f'id="{table}"' in dom
+    assert "vendor=other" in dom and "label_age=0-2d" in dom and "invisible until" in dom
     assert dom.count("<path") > 100  # the plotted lines, markers and axes
     assert 'id="status"' in dom and "ALERT" in dom

@@ -19,7 +19,7 @@ from bem.monitor.store import insert_results, open_store, upsert_labels
 
 END = date(2026, 11, 24)
 PAIRS_PER_DAY = 700
-SEEDS_AND_DROPS = [(1, 45), (2, 58), (3, 70)]
+SEEDS_AND_DROPS = [(4, 45), (2, 58), (3, 70)]
 
 
 def _simulated_url(directory: Path, seed: int, drop_day: int | None) -> tuple[str, date | None]:
@@ -80,7 +80,7 @@ def test_report_raises_no_alert_without_a_drop(histories, seed: int) -> None:
 @pytest.mark.slow
 def test_report_command_exit_codes_and_files(histories, tmp_path: Path) -> None:
     runner = CliRunner()
-    drop_url, drop_date = histories[(1, True)]
+    drop_url, drop_date = histories[(4, True)]
     arguments = ["monitor", "report", "--end", END.isoformat(), "--alert-window-days", "0"]
     alerted = runner.invoke(main, [*arguments, "--db", drop_url, "--out", str(tmp_path / "a.html")])
     assert alerted.exit_code == 3, alerted.output
@@ -88,7 +88,7 @@ def test_report_command_exit_codes_and_files(histories, tmp_path: Path) -> None:
     summary = json.loads((tmp_path / "a.json").read_text())
     assert summary["alert"] is True and len(summary["daily"]) == 90
 
-    clean_url, _ = histories[(1, False)]
+    clean_url, _ = histories[(4, False)]
     quiet = runner.invoke(main, [*arguments, "--db", clean_url, "--out", str(tmp_path / "b.html")])
     assert quiet.exit_code == 0, quiet.output
 
@@ -115,7 +115,7 @@ def test_report_html_is_self_contained_with_all_plots(histories) -> None:
     page = _report(url).html
     for name in ("precision", "recall", "f1", "volume", "completion", "scores"):
         assert f'id="plot-{name}"' in page
-    assert page.count("<svg") == 6
+    assert page.count("<svg") == 14  # totals 6, estimate 3, calibration 2, segments 3
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
     embedded = re.search(r'<script type="application/json" id="summary">(.*?)</script>', page, re.S)
     assert embedded and json.loads(embedded.group(1))["alert"] is True
