@@ -13,6 +13,7 @@ from functools import lru_cache
 import numpy as np
 
 from budget_matcher import contract as c
+from budget_matcher.context_features import CONTEXT_FEATURE_NAMES, context_features
 from budget_matcher.pairs import CandidatePairs, RecordTable
 from budget_matcher.similarity import VENDOR_MEASURES, vendor_similarities
 from budget_matcher.text import normalise, tokens
@@ -53,6 +54,8 @@ FEATURE_NAMES: tuple[str, ...] = (
     # ln(1+|Σ same-vendor charges in the budget's window|) − ln(1+|cost|): split tickets, folio
     # lines and refunds are each a fraction of the booked cost but together add up to it.
     "vendor_window_sum_log_ratio",
+    # A pair among its competitors (budget_matcher.context_features).
+    *CONTEXT_FEATURE_NAMES,
 )
 WINDOW_BEFORE_DAYS = 2.0  # before min(budget creation, trip start)
 WINDOW_AFTER_DAYS = 5.0  # after trip end
@@ -116,6 +119,12 @@ def compute_features(pairs: CandidatePairs) -> np.ndarray:
         _vendor_window_sum_log_ratio(
             pairs, amount, date, np.where(np.isnan(actual), budgeted, actual)
         ),
+        *context_features(
+            pairs,
+            np.fmin(np.abs(outside), np.abs(date - created) / SECONDS_PER_DAY),
+            closeness,
+            budget_group,
+        ).T,
     ]
     return np.column_stack(columns).astype(np.float64, copy=False)
 
