@@ -26,6 +26,7 @@ import numpy as np
 
 from budget_matcher import contract
 from budget_matcher.features import compute_features
+from budget_matcher.pairs import CandidatePairs
 from flattened_data_points import FlattenedDataPoints
 
 TRUE_LABELS = {"1", "1.0", "true", "t", "yes", "y"}
@@ -67,14 +68,20 @@ class Dataset:
     n_rows: int
     n_users: int
     n_error_items: int = 0
-    pairs: Any = None  # the CandidatePairs, for the rule baseline
+    pairs: Any = None  # the CandidatePairs (per-user decisions, mistakes)
+    truth: Any = None  # bem.model.breakdown.PairTruth of synthetic users (per-knob breakdown)
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
 
     def subset(self, mask: np.ndarray) -> Dataset:
-        """The pairs where `mask` is true (pairs object dropped)."""
+        """The pairs where `mask` is true."""
         index = np.flatnonzero(mask)
+        pairs = self.pairs
+        if pairs is not None:
+            pairs = CandidatePairs(
+                pairs.budgets, pairs.items, pairs.budget_index[index], pairs.item_index[index]
+            )
         return Dataset(
             self.features[index],
             self.labels[index],
@@ -84,6 +91,9 @@ class Dataset:
             self.digest,
             self.n_rows,
             len(set(self.users[index].tolist())),
+            self.n_error_items,
+            pairs,
+            None if self.truth is None else self.truth.subset(index),
         )
 
 
@@ -206,11 +216,7 @@ def build_dataset(
         len(batch.error_items),
         pairs,
     )
-    if not keep.all():
-        kept = dataset.subset(keep)
-        kept.n_error_items = dataset.n_error_items
-        return kept
-    return dataset
+    return dataset if keep.all() else dataset.subset(keep)
 
 
 def load_dataset(path: Path, unlisted: str = "negative") -> Dataset:
