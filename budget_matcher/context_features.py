@@ -7,9 +7,14 @@ Every column is computed over all pairs at once (no per-user loop); NaN = unknow
   timing_gap_to_best_in_item   days by which this budget's timing is worse than the best
                                timing among the item's budgets of the same type group; timing
                                = min(|days outside the trip|, |days since the budget's creation|)
+  created_gap_to_best_in_item  the same for |days between the charge and the budget's creation|
+                               (a ticket is charged when it is booked)
   amount_gap_to_best_in_item   the same for |ln(1+|amount|) − ln(1+|reference cost|)|
+  timing_gap_to_best_in_budget days by which this item's timing is worse than the best timing
+                               among the budget's items of the same expense group
   item_detail_kind             what the line says it is: 0 nothing known, 1 room/fare/rental,
-                               2 tax, 3 fee, 4 incidental (minibar, room service, laundry…)
+                               2 tax, 3 fee, 4 incidental (minibar, room service, parking…),
+                               5 fare change, 6 resort or destination fee
   vendor_is_agency             the item's vendor names a travel agency or online booking site
   item_has_opposite_charge     another item of the user, same vendor, has exactly −amount
                                (a cancelled charge and its credit)
@@ -25,14 +30,18 @@ from budget_matcher.text import tokens
 
 CONTEXT_FEATURE_NAMES: tuple[str, ...] = (
     "timing_gap_to_best_in_item",
+    "created_gap_to_best_in_item",
     "amount_gap_to_best_in_item",
+    "timing_gap_to_best_in_budget",
     "item_detail_kind",
     "vendor_is_agency",
     "item_has_opposite_charge",
 )
 # Stemmed keywords (see budget_matcher.text.tokens) of what a line item says it is.
 DETAIL_KINDS: tuple[tuple[float, frozenset[str]], ...] = (
-    (4.0, frozenset({"minibar", "laundri", "breakfast", "servic", "internet", "wifi", "spa"})),
+    (4.0, frozenset({"minibar", "laundri", "breakfast", "servic", "internet", "wifi", "park"})),
+    (5.0, frozenset({"chang", "exchang", "differ", "reissu", "rebook"})),
+    (6.0, frozenset({"resort", "destin", "amen"})),
     (3.0, frozenset({"fee", "surcharg", "bank", "transact", "baggag", "bag", "seat", "penalti"})),
     (2.0, frozenset({"tax", "vat", "levi", "occup"})),
     (1.0, frozenset({"room", "night", "rate", "fare", "ticket", "rental", "lodg", "airfar"})),
@@ -64,22 +73,30 @@ SECONDS_PER_DAY = 86400.0
 
 def context_features(
     pairs: CandidatePairs,
-    timing_days: np.ndarray,
+    outside_days: np.ndarray,
+    created_days: np.ndarray,
     amount_closeness: np.ndarray,
     budget_group: np.ndarray,
+    expense_group: np.ndarray,
 ) -> np.ndarray:
-    """The columns of CONTEXT_FEATURE_NAMES (n_pairs × 5), from per-pair timing (days, ≥ 0),
-    amount closeness (≥ 0) and the budget's type group computed by budget_matcher.features."""
+    """The columns of CONTEXT_FEATURE_NAMES, from per-pair days outside the trip, days since
+    the budget's creation, amount closeness (≥ 0) and the type groups of both sides, all as
+    computed by budget_matcher.features."""
     i = pairs.item_index
     groups = _group_keys(i, budget_group)
+    created = np.abs(created_days)
+    timing = np.fmin(np.abs(outside_days), created)
+    in_budget = _group_keys(pairs.budget_index, expense_group)
     items = pairs.items
     detail = _detail_kinds(items)[i]
     agency = _agency_flags(items.text(c.ITEM_VENDOR))[i]
     opposite = _opposite_charges(items)[i]
     return np.column_stack(
         [
-            timing_days - _group_min(groups, timing_days),
+            timing - _group_min(groups, timing),
+            created - _group_min(groups, created),
             amount_closeness - _group_min(groups, amount_closeness),
+            timing - _group_min(in_budget, timing),
             detail,
             agency,
             opposite,
@@ -87,10 +104,10 @@ def context_features(
     )
 
 
-def _group_keys(item_index: np.ndarray, budget_group: np.ndarray) -> np.ndarray:
-    """One code per (item, budget type group); NaN groups form a group of their own."""
-    group = np.where(np.isnan(budget_group), -1, budget_group).astype(np.int64) + 1
-    return item_index.astype(np.int64) * 64 + group
+def _group_keys(index: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """One code per (row index, type group); a NaN group is a group of its own."""
+    code = np.where(np.isnan(group), -1, group).astype(np.int64) + 1
+    return index.astype(np.int64) * 64 + code
 
 
 def _group_min(keys: np.ndarray, values: np.ndarray) -> np.ndarray:

@@ -121,9 +121,11 @@ def compute_features(pairs: CandidatePairs) -> np.ndarray:
         ),
         *context_features(
             pairs,
-            np.fmin(np.abs(outside), np.abs(date - created) / SECONDS_PER_DAY),
+            outside,
+            (date - created) / SECONDS_PER_DAY,
             closeness,
             budget_group,
+            expense_group,
         ).T,
     ]
     return np.column_stack(columns).astype(np.float64, copy=False)

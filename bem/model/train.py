@@ -55,6 +55,16 @@ CANDIDATES: dict[str, list[dict[str, Any]]] = {
             "l2_regularization": 1.0,
         },
     ],
+    # The configuration chosen for 1.3.0 alone: one cross-validation, no model choice.
+    "single": [
+        {
+            "max_iter": 120,
+            "max_leaf_nodes": 31,
+            "learning_rate": 0.1,
+            "min_samples_leaf": 100,
+            "l2_regularization": 3.0,
+        },
+    ],
     "standard": [
         {
             "max_iter": 120,

@@ -29,6 +29,7 @@ class NoiseKnobs:
     late_charge: float = 0.15  # a flight or train ticket posted at departure, not at booking
     # Card-feed knobs: what real corporate feeds do (all off with `--knob card_feed=0`).
     commuter: float = 0.15  # per user: a frequent traveller, 4-9 look-alike weekly commutes
+    # (each booked 3-14 days ahead; the other trips 2-45)
     commute_unbooked: float = 0.2  # per commute week: booked outside the tool (charges, no budget)
     agency_merchant: float = 0.4  # per agency ticket: the card shows the agency, not the carrier
     fx_spread: float = 0.15  # a foreign charge converted at [1 - x, 1 + x] of the booked cost
@@ -37,7 +38,7 @@ class NoiseKnobs:
     fare_change: float = 0.08  # per ticket: a change fee and a fare difference days-weeks later
     cancel: float = 0.05  # per booking: cancelled, its charge and a later equal credit
     rebook: float = 0.5  # per cancellation: rebooked on other dates at a similar price
-    late_posting: float = 0.15  # per charge: posted 4-12 days after the purchase or the stay
+    late_posting: float = 0.1  # per charge: posted 4-12 days after the purchase or the stay
     mistype: float = 0.08  # per charge: typed wrongly (a flight as Meals, a hotel as Travel Misc)
     sparse: float = 0.25  # per optional field (categories, purchase vendor): empty
     no_actual: float = 0.15  # per budget: no actual cost (on top of 12 % paid centrally)

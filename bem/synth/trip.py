@@ -154,7 +154,8 @@ class TripBuilder:
         end_utc = datetime.combine(
             start_day + timedelta(days=max(nights, 1)), datetime.min.time()
         ) + timedelta(hours=end_hour - dest_tz)
-        booked = start_utc - timedelta(days=rng.uniform(2, 45), hours=rng.uniform(0, 12))
+        ahead = rng.uniform(3, 14) if self.commute is not None else rng.uniform(2, 45)
+        booked = start_utc - timedelta(days=ahead, hours=rng.uniform(0, 12))
         types = [
             t
             for t, p in (
