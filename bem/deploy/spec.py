@@ -14,7 +14,7 @@ from budget_matcher.config import DEFAULT_ALIAS
 
 # Lambda accepts a zip in the request body up to 50 MB; larger ones must come from S3.
 DIRECT_UPLOAD_LIMIT_BYTES = 50_000_000
-# Chosen from measurements (README "## Deploy"): 1,769 MB is one full vCPU; the handler is
+# Chosen from measurements (docs/deploy.md): 1,769 MB is one full vCPU; the handler is
 # single-threaded, so more memory buys no speed, and less slows CPU-bound scoring in
 # proportion while the GB-s price per call stays about the same.
 DEFAULT_MEMORY_MB = 1769

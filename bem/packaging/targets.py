@@ -165,7 +165,7 @@ def import_names(pins: list[str]) -> list[str]:
 
 
 def find_interpreter(python: str, explicit: str | None = None) -> Path:
-    """The interpreter of the target version: explicit > BEM_BUILD_PYTHON_3_12 > pyenv > PATH."""
+    """The interpreter of the target version: explicit > BEM_TARGET_PYTHON_3_12 > pyenv > PATH."""
     from budget_matcher.config import ENV_TARGET_PYTHON_PREFIX
 
     candidates = [

@@ -106,13 +106,16 @@ def test_text_stopwords_and_stems_agree_with_nltk() -> None:
     assert read_stopwords() == frozenset(reader.words("english"))
     _, stem = _language_tools()
     nltk_stem = SnowballStemmer("english").stem
-    # The vocabulary the product meets: the generator's vendor and expense words, the README.
+    # The product's vocabulary: the generator's vendor and expense words, the README and docs.
     import inspect
     import re
 
     import bem.synth.vocab
 
-    text = inspect.getsource(bem.synth.vocab) + (config.TASK_ROOT / "README.md").read_text()
+    text = inspect.getsource(bem.synth.vocab) + "".join(
+        path.read_text()
+        for path in [config.TASK_ROOT / "README.md", *config.TASK_ROOT.glob("docs/*.md")]
+    )
     vocabulary = sorted({word.lower() for word in re.findall(r"[A-Za-z]{2,}", text)})
     differing = [word for word in vocabulary if stem(word) != nltk_stem(word)]
     # snowballstemmer follows the current Snowball English rules; NLTK an older revision

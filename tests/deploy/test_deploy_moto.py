@@ -248,6 +248,7 @@ def test_deploy_big_zip_goes_through_s3(clients: ClientFactory, big_zip: Path) -
     assert again.plans[0].steps[0].action == "reuse_s3_object"
 
 
+@pytest.mark.slow
 def test_deploy_cli_up_status_rollback_in_a_subprocess(
     moto: str, make_zip: Callable[..., Path]
 ) -> None:

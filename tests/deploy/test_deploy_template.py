@@ -88,6 +88,7 @@ def test_template_cfn_lint_flags_a_broken_copy() -> None:
     assert [m.rule.id for m in lint(broken, config=ManualArgs(regions=["us-west-2"]))] == ["E1010"]
 
 
+@pytest.mark.slow
 def test_template_sam_validate_lint_clean() -> None:
     run = subprocess.run(
         [str(sam_executable()), "validate", "--lint", "--template-file", str(TEMPLATE)],

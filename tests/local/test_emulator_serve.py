@@ -65,6 +65,7 @@ def test_serve_answers_the_api_route_like_api_gateway(real_serve: ServeProcess) 
 
 
 @pytest.mark.skipif(shutil.which("npx") is None, reason="npx (node) is not installed")
+@pytest.mark.slow
 def test_serve_passes_the_postman_collection_under_newman(
     real_serve: ServeProcess, tmp_path: Path
 ) -> None:
@@ -137,6 +138,7 @@ def test_worker_killed_mid_request_gives_an_error_answer_then_recovers(real_zip:
         pool.close()
 
 
+@pytest.mark.slow
 def test_serve_load_8_clients_by_1000_requests_loses_nothing(real_serve: ServeProcess) -> None:
     seed = load_event("seed_direct.json")
     reference = json.loads(

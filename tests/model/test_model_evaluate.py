@@ -89,11 +89,13 @@ def test_fit_baseline_improves_on_default_f1(small_dataset) -> None:
     assert f1(fitted) >= f1(default)
 
 
+@pytest.mark.slow
 def test_seed_example_scores_below_threshold_with_quick_model(quick_result) -> None:
     score = quick_result.pipeline.predict_proba(seed_example_features())[0, 1]
     assert score < quick_result.threshold
 
 
+@pytest.mark.slow
 def test_evaluate_command_writes_report_for_model_and_baseline(tmp_path, quick_model_dir) -> None:
     args = [
         "--model-dir",

@@ -36,6 +36,8 @@ from tests.packaging.conftest import (
     write_model_dir,
 )
 
+pytestmark = pytest.mark.slow
+
 
 def _hgb(iterations: int = 60) -> HistGradientBoostingClassifier:
     return HistGradientBoostingClassifier(max_iter=iterations, random_state=0)

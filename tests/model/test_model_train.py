@@ -59,6 +59,7 @@ def test_train_reports_held_out_and_baseline(quick_result) -> None:
     assert held["pr_auc"] > 0.85  # even 90 users and 60 trees learn the task
 
 
+@pytest.mark.slow
 def test_train_is_reproducible_from_seed(small_dataset, quick_result, quick_settings) -> None:
     again = train(small_dataset, quick_settings)
     sample = small_dataset.features[:2000]

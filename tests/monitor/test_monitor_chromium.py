@@ -15,6 +15,8 @@ from bem.monitor.report import ReportOptions, build_report
 from bem.monitor.simulate import simulate_history
 from bem.monitor.store import insert_results, open_store, upsert_labels
 
+pytestmark = pytest.mark.slow
+
 END = date(2026, 11, 24)
 
 

@@ -94,6 +94,7 @@ def test_handler_answers_while_the_database_is_down_and_replay_loses_nothing(
     assert all(r.score == pytest.approx(answers[0][0]["score"]) for r in stored)
 
 
+@pytest.mark.slow
 def test_handler_without_a_results_database_never_imports_sqlalchemy(
     tiny_model: Path, tmp_path: Path
 ) -> None:

@@ -52,6 +52,7 @@ def _report(url: str):
 
 
 @pytest.mark.parametrize("seed", [s for s, _ in SEEDS_AND_DROPS])
+@pytest.mark.slow
 def test_report_flags_injected_precision_drop_within_two_days(histories, seed: int) -> None:
     url, drop_date = histories[(seed, True)]
     report = _report(url)
@@ -65,6 +66,7 @@ def test_report_flags_injected_precision_drop_within_two_days(histories, seed: i
 
 
 @pytest.mark.parametrize("seed", [s for s, _ in SEEDS_AND_DROPS])
+@pytest.mark.slow
 def test_report_raises_no_alert_without_a_drop(histories, seed: int) -> None:
     url, _ = histories[(seed, False)]
     report = _report(url)
@@ -75,6 +77,7 @@ def test_report_raises_no_alert_without_a_drop(histories, seed: int) -> None:
     assert 0.87 < precision < 0.93  # the simulated level is 0.90
 
 
+@pytest.mark.slow
 def test_report_command_exit_codes_and_files(histories, tmp_path: Path) -> None:
     runner = CliRunner()
     drop_url, drop_date = histories[(1, True)]
@@ -106,6 +109,7 @@ def test_report_command_exit_codes_and_files(histories, tmp_path: Path) -> None:
     assert windowed.exit_code == 0, windowed.output
 
 
+@pytest.mark.slow
 def test_report_html_is_self_contained_with_all_plots(histories) -> None:
     url, _ = histories[(2, True)]
     page = _report(url).html
@@ -117,6 +121,7 @@ def test_report_html_is_self_contained_with_all_plots(histories) -> None:
     assert embedded and json.loads(embedded.group(1))["alert"] is True
 
 
+@pytest.mark.slow
 def test_report_is_mailed_through_smtp(histories, tmp_path: Path) -> None:
     url, _ = histories[(3, True)]
     server = SmtpSink()

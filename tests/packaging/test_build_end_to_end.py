@@ -18,6 +18,8 @@ from bem.packaging.build import BuildFailed, BuildResult
 from budget_matcher.lean_model import LeanModel
 from tests.packaging.conftest import REPO_ROOT, build_once, require_interpreter
 
+pytestmark = pytest.mark.slow
+
 ALLOWED_CODE = {"lambda_handler.py", "predict.py", "flattened_data_points.py", "__pycache__"}
 ALLOWED_DIRS = {"budget_matcher", "model", "nltk_data", "lib"}
 NEVER_SHIPPED = {"bem", "tests", "bench", "scripts", "sklearn", "scipy", "joblib", "click", "tqdm"}

@@ -201,8 +201,16 @@ json_values = st.recursive(
 
 
 def _assert_valid_answer(result: Any) -> None:
+    """A list of answer items, strict JSON (no NaN), each scored or carrying an error."""
+    assert isinstance(result, list)
     text = json.dumps(result, allow_nan=False)
-    assert json.loads(text) == result or isinstance(result, list)
+    assert json.loads(text) == result
+    for item in result:
+        assert isinstance(item, dict)
+        if item.get("score") is None:
+            assert {"code", "message"} <= set(item["error"])
+        else:
+            assert 0.0 <= item["score"] <= 1.0
 
 
 @settings(
