@@ -32,7 +32,7 @@ from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from bem.model.baseline import fit_baseline
-from bem.model.dataset import Dataset
+from bem.model.dataset import LABELLING_POLICY, Dataset
 from bem.model.metrics import pr_auc, summary, threshold_for_precision
 from budget_matcher.features import FEATURE_NAMES
 
@@ -323,6 +323,7 @@ def write_model(
             "split_seed": settings.seed,
             **training_source,
         },
+        "labelling_policy": LABELLING_POLICY,
         "baseline": result.baseline,
         "metrics": result.metrics,
     }

@@ -33,8 +33,8 @@ def _labelled(users: list[SynthUser]) -> Counter[tuple[str, bool]]:
 
 def test_labelling_policy_what_belongs_and_what_does_not(feed_users) -> None:
     counts = _labelled(feed_users)
-    belongs = ("folio_room", "folio_tax", "resort_fee", "change_fee", "fare_diff")
-    belongs += ("cancelled_charge", "cancel_credit")
+    belongs = ["folio_room", "folio_tax", "resort_fee", "change_fee", "fare_diff"]
+    belongs += ["cancelled_charge", "cancel_credit"]
     for tag in belongs:
         assert counts[(tag, True)] > 0 and counts[(tag, False)] == 0, tag
     for tag in ("folio_incidental", "fx_fee", "agency_fee", "trip_airline_fee", "companion"):
@@ -46,7 +46,7 @@ def test_cancellation_credit_equals_its_charge(feed_users) -> None:
     for user in feed_users:
         items = {i[contract.ITEM_ID]: i for i in user.items}
         owner = {item: budget for budget, item in user.matches}
-        charges = {}
+        charges: dict[str, list[float]] = {}
         for item_id, tag in user.tags.items():
             if tag in ("cancelled_charge", "cancel_credit"):
                 amount = parse_amount(items[item_id][contract.ITEM_AMOUNT])
