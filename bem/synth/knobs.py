@@ -29,7 +29,7 @@ class NoiseKnobs:
     late_charge: float = 0.15  # a flight or train ticket posted at departure, not at booking
     # Card-feed knobs: what real corporate feeds do (all off with `--knob card_feed=0`).
     commuter: float = 0.15  # per user: a frequent traveller, 4-9 look-alike weekly commutes
-    # (each booked 3-14 days ahead; the other trips 2-45)
+    # (each booked in the tool 3-14 days ahead, its budget generated at booking)
     commute_unbooked: float = 0.2  # per commute week: booked outside the tool (charges, no budget)
     agency_merchant: float = 0.4  # per agency ticket: the card shows the agency, not the carrier
     fx_spread: float = 0.15  # a foreign charge converted at [1 - x, 1 + x] of the booked cost
