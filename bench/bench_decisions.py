@@ -32,7 +32,11 @@ sys.path.insert(0, str(ROOT))
 
 import predict  # noqa: E402
 from bem.model.evaluate import decided, synthetic_dataset  # noqa: E402
-from bem.model.metrics import threshold_for_precision  # noqa: E402
+from bem.model.metrics import (  # noqa: E402
+    pr_auc,
+    precision_at_recall,
+    threshold_for_precision,
+)
 from budget_matcher import contract as c  # noqa: E402
 from budget_matcher.decisions import best_per_item, decide  # noqa: E402
 from budget_matcher.pairs import CandidatePairs  # noqa: E402
@@ -109,6 +113,12 @@ def main() -> None:
         f"model {model.version} ({model.form}), threshold {t:.4f}; {data.n_users} users seed "
         f"{args.seed}, {len(pairs)} pairs, {int(labels.sum())} matches"
     )
+    second = stage.predict_proba(competitor_features(pairs, scores, t))[:, 1]
+    for name, values in (("model", scores), ("second stage", second)):
+        print(
+            f"{name} scores: PR-AUC {pr_auc(labels, values):.4f}, "
+            f"P@R≥0.90 {precision_at_recall(labels, values, 0.90):.4f}"
+        )
     print(f"{'decision':>14} {'precision':>10} {'recall':>8} {'F1':>7} {'twice':>6} {'ms':>8}")
     for name, function in methods.items():
         matched, ms = timed(function)
