@@ -201,6 +201,9 @@ class NaiveScorer:
         def timing(g: np.ndarray) -> float:
             return float(np.fmin(abs(g[9]), abs(g[12])))
 
+        def least(values: list[float]) -> float:
+            return float(np.fmin.reduce(np.asarray(values, dtype=np.float64)))  # NaN ignored
+
         def same(a: float, b: float) -> bool:
             return (np.isnan(a) and np.isnan(b)) or a == b
 
@@ -240,10 +243,10 @@ class NaiveScorer:
                 )
             )
         return [
-            timing(f) - np.nanmin([timing(g) for g in item_rivals]),
-            abs(f[12]) - np.nanmin([abs(g[12]) for g in item_rivals]),
-            abs(f[5]) - np.nanmin([abs(g[5]) for g in item_rivals]),
-            timing(f) - np.nanmin([timing(g) for g in budget_rivals]),
+            timing(f) - least([timing(g) for g in item_rivals]),
+            abs(f[12]) - least([abs(g[12]) for g in item_rivals]),
+            abs(f[5]) - least([abs(g[5]) for g in item_rivals]),
+            timing(f) - least([timing(g) for g in budget_rivals]),
             detail,
             agency,
             opposite,
