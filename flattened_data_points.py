@@ -6,10 +6,17 @@ one user's valid budgets and valid line items. Missing values are kept as missin
 handles them); values that are present but unreadable make their record an error, reported once
 per pair the record would have formed. The first record with a given id wins; later duplicates
 are reported as `duplicate_id` errors.
+
+Bounds: a user of more than `max_pairs_per_user` candidate pairs is refused (`too_many_pairs`:
+split the user's budgets across calls, each call with all of the user's line items); users are
+admitted in order while the answer's estimated size fits `answer_bytes` (Lambda's 6 MB
+response limit less room for the envelope), and each later user is refused on its own
+(`answer_too_large`: send it in another call), so no answer exceeds what Lambda can return.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +28,16 @@ from budget_matcher.pairs import CandidatePairs, RecordTable
 from budget_matcher.values import ValueProblem, parse_amount, parse_datetime, parse_identifier
 from budget_matcher.values import parse_text as parse_text_value
 
-DEFAULT_MAX_PAIRS_PER_USER = 500_000
+_NAN = float("nan")
+DEFAULT_MAX_PAIRS_PER_USER = 50_000
+# Lambda answers at most 6 MB (10^6 bytes each, conservatively); 64 kB stay for the envelope.
+DEFAULT_ANSWER_BYTES = 6_000_000 - 64_000
+# Bytes of one answer item beyond its ids, as the larger of a direct invoke's answer and an
+# HTTP body (quotes escaped again): 82 (+17 with a user id); an error item's extra bytes
+# (code, message of at most ~300 characters, field).
+ITEM_BYTES = 84
+USER_KEY_BYTES = 17
+ERROR_ITEM_EXTRA_BYTES = 400
 
 _BUDGET_NUMBERS = {
     c.BUDGET_PRICE: parse_amount,
@@ -48,7 +64,6 @@ class FlattenedBatch:
     pairs: CandidatePairs
     error_items: list[dict[str, Any]] = field(default_factory=list)
     n_users: int = 0
-    response_format: str | None = None
 
 
 @dataclass
@@ -64,9 +79,16 @@ class _Record:
 class FlattenedDataPoints:
     """Turns a request payload into candidate pairs plus error items."""
 
-    def __init__(self, payload: object, max_pairs_per_user: int = DEFAULT_MAX_PAIRS_PER_USER):
+    def __init__(
+        self,
+        payload: object,
+        max_pairs_per_user: int = DEFAULT_MAX_PAIRS_PER_USER,
+        answer_bytes: int = DEFAULT_ANSWER_BYTES,
+    ):
         self.payload = payload
         self.max_pairs_per_user = max_pairs_per_user
+        self.answer_bytes = answer_bytes
+        self._answer_left = answer_bytes
 
     def all(self) -> FlattenedBatch:
         """Validate every record and build the pairs of every user."""
@@ -83,12 +105,7 @@ class FlattenedDataPoints:
             pairs = CandidatePairs(
                 budgets, items, np.concatenate(budget_index), np.concatenate(item_index)
             )
-        return FlattenedBatch(pairs, errors, n_users, self._response_format())
-
-    def _response_format(self) -> str | None:
-        options = self.payload.get(c.OPTIONS_KEY) if isinstance(self.payload, dict) else None
-        wanted = options.get("response_format") if isinstance(options, dict) else None
-        return wanted if wanted in c.RESPONSE_FORMATS else None
+        return FlattenedBatch(pairs, errors, n_users)
 
     def _users(self, errors: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         payload = self.payload
@@ -111,6 +128,12 @@ class FlattenedDataPoints:
                     c.error_item("invalid_payload", f"users[{position}] is not a JSON object")
                 )
                 continue
+            try:
+                parse_text_value(user.get(c.USER_ID_KEY))
+            except ValueProblem as problem:
+                message = f"users[{position}].{c.USER_ID_KEY}: {problem.message}"
+                errors.append(c.error_item(problem.code, message, c.USER_ID_KEY))
+                continue
             if c.BUDGETS_KEY not in user and c.LINE_ITEMS_KEY not in user:
                 message = (
                     f"users[{position}] has neither '{c.BUDGETS_KEY}' nor '{c.LINE_ITEMS_KEY}'"
@@ -128,19 +151,25 @@ class FlattenedDataPoints:
         item_index: list[np.ndarray],
         errors: list[dict[str, Any]],
     ) -> None:
-        try:
-            user_id = parse_text_value(user.get(c.USER_ID_KEY))
-        except ValueProblem:
-            user_id = None
+        user_id = parse_text_value(user.get(c.USER_ID_KEY))  # checked in _users
+        n_pairs = _count(user, c.BUDGETS_KEY) * _count(user, c.LINE_ITEMS_KEY)
+        if not self._admit(n_pairs, n_pairs * ITEM_BYTES, user_id, errors):
+            return  # cheapest check first: the pairs alone cannot fit
+        raw_budgets, raw_items = _raw_ids(user, c.BUDGETS_KEY), _raw_ids(user, c.LINE_ITEMS_KEY)
+        # Refused before any record is validated when even an all-valid answer cannot fit.
+        if not self._admit(n_pairs, _answer_size(raw_budgets, raw_items, user_id), user_id, errors):
+            return
         user_budgets = _records(
             user, c.BUDGETS_KEY, _BUDGET_NUMBERS, _BUDGET_TEXTS, user_id, errors
         )
         user_items = _records(user, c.LINE_ITEMS_KEY, _ITEM_NUMBERS, _ITEM_TEXTS, user_id, errors)
-        n_pairs = max(len(user_budgets), 1) * max(len(user_items), 1)
-        if n_pairs > self.max_pairs_per_user:
-            message = f"{n_pairs} candidate pairs exceed the limit of {self.max_pairs_per_user}"
-            errors.append(c.error_item("too_many_pairs", message, user_id=user_id))
+        problems = sum(r.problem is not None for r in user_budgets) * max(len(user_items), 1) + sum(
+            r.problem is not None for r in user_items
+        ) * max(len(user_budgets), 1)
+        size = _answer_size(raw_budgets, raw_items, user_id, problems)
+        if not self._admit(n_pairs, size, user_id, errors):
             return
+        self._answer_left -= size
         valid_budgets = _add_valid(budgets, user_budgets, user_id)
         valid_items = _add_valid(items, user_items, user_id)
         if valid_budgets and valid_items:
@@ -150,6 +179,71 @@ class FlattenedDataPoints:
             item_index.append(np.tile(i, b.size))
         if any(r.problem for r in user_budgets) or any(r.problem for r in user_items):
             errors.extend(_pair_errors(user_budgets, user_items, user_id))
+
+    def _admit(
+        self, n_pairs: int, size: int, user_id: str | None, errors: list[dict[str, Any]]
+    ) -> bool:
+        """True when the user's answer fits; else its one refusal item is added to `errors`."""
+        if n_pairs > self.max_pairs_per_user or size > self.answer_bytes:
+            message = (
+                f"{n_pairs} candidate pairs (an answer of about {size:,} bytes) exceed the limit "
+                f"of {self.max_pairs_per_user} pairs or {self.answer_bytes:,} bytes per user: "
+                "split the user's budgets across calls, each call with all of its line items"
+            )
+            errors.append(c.error_item("too_many_pairs", message, user_id=user_id))
+            return False
+        if size > self._answer_left:
+            message = (
+                f"this user's answer (about {size:,} bytes) does not fit in what is left of "
+                f"this call's {self.answer_bytes:,}-byte answer: send the user in another call"
+            )
+            errors.append(c.error_item("answer_too_large", message, user_id=user_id))
+            return False
+        return True
+
+
+def _escaped_bytes(value: Any) -> int:
+    """Bytes of a text inside an HTTP answer's body: JSON-escaped twice (quotes included)."""
+    if value is None:
+        return 0
+    text = value if isinstance(value, str) else str(value)
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+        return len(text) + 4  # \"text\"
+    return len(json.dumps(json.dumps(text))) - 2
+
+
+def _count(user: dict[str, Any], key: str) -> int:
+    """Records under `key` (1 when none: a user's pairs are at least one item)."""
+    raw = user.get(key)
+    return max(len(raw), 1) if isinstance(raw, list) else 1
+
+
+def _raw_ids(user: dict[str, Any], key: str) -> list[int]:
+    """The escaped byte size of each record's id, before validation (0 for no usable id)."""
+    raw = user.get(key)
+    if not isinstance(raw, list):
+        return []
+    id_field = c.BUDGET_ID if key == c.BUDGETS_KEY else c.ITEM_ID
+    sizes = []
+    for entry in raw:
+        value = entry.get(id_field) if isinstance(entry, dict) else None
+        sizes.append(_escaped_bytes(value) if isinstance(value, (str, int)) else 0)
+    return sizes
+
+
+def _answer_size(
+    budget_ids: list[int], item_ids: list[int], user_id: str | None, problems: int = 0
+) -> int:
+    """An estimate, never below the truth, of the bytes of the user's answer items: every pair
+    an item with both ids; `problems` of them error items."""
+    n_budgets, n_items = max(len(budget_ids), 1), max(len(item_ids), 1)
+    per_pair = ITEM_BYTES + (USER_KEY_BYTES + _escaped_bytes(user_id) if user_id else 0)
+    return (
+        n_budgets * n_items * per_pair
+        + n_items * sum(budget_ids)
+        + n_budgets * sum(item_ids)
+        + problems * ERROR_ITEM_EXTRA_BYTES
+    )
 
 
 def _add_valid(table: RecordTable, records: list[_Record], user_id: str | None) -> range:
@@ -181,26 +275,20 @@ def _records(
     seen: set[str] = set()
     records = []
     for position, entry in enumerate(raw):
-        where = f"{key}[{position}]"
         if not isinstance(entry, dict):
-            errors.append(
-                c.error_item(
-                    "invalid_record", f"{where} is not a JSON object", key, user_id=user_id
-                )
-            )
+            message = f"{key}[{position}] is not a JSON object"
+            errors.append(c.error_item("invalid_record", message, key, user_id=user_id))
             continue
         try:
             record_id = parse_identifier(entry.get(id_field))
         except ValueProblem as problem:
-            errors.append(
-                c.error_item(problem.code, f"{where}: {problem.message}", id_field, user_id=user_id)
-            )
+            message = f"{key}[{position}]: {problem.message}"
+            errors.append(c.error_item(problem.code, message, id_field, user_id=user_id))
             continue
         record = _validate(entry, record_id, number_fields, text_fields)
         if record_id in seen:
-            record.problem = c.error_body(
-                "duplicate_id", f"{where}: {id_field} {record_id!r} already seen", id_field
-            )
+            message = f"{key}[{position}]: {id_field} {record_id!r} already seen"
+            record.problem = c.error_body("duplicate_id", message, id_field)
         seen.add(record_id)
         records.append(record)
     return records
@@ -212,22 +300,22 @@ def _validate(
     number_fields: dict[str, Any],
     text_fields: tuple[str, ...],
 ) -> _Record:
-    numbers: dict[str, float] = {}
-    texts: dict[str, str | None] = {}
-    problem = None
-    for name, parse in number_fields.items():
-        try:
-            numbers[name] = parse(entry.get(name))
-        except ValueProblem as error:
-            numbers[name] = float("nan")
-            problem = problem or c.error_body(error.code, f"{name}: {error.message}", name)
-    for name in text_fields:
-        try:
-            texts[name] = parse_text_value(entry.get(name))
-        except ValueProblem as error:
-            texts[name] = None
-            problem = problem or c.error_body(error.code, f"{name}: {error.message}", name)
-    return _Record(record_id, numbers, texts, problem)
+    """The record's values; after its first problem the rest is not parsed (never scored)."""
+    numbers: dict[str, float] = dict.fromkeys(number_fields, _NAN)
+    texts: dict[str, str | None] = dict.fromkeys(text_fields)
+    try:
+        for name, parse in number_fields.items():
+            value = entry.get(name)
+            if value is not None:  # missing: the common case of sparse records
+                numbers[name] = parse(value)
+        for name in text_fields:
+            value = entry.get(name)
+            if value is not None:
+                texts[name] = parse_text_value(value)
+    except ValueProblem as error:
+        problem = c.error_body(error.code, f"{name}: {error.message}", name)
+        return _Record(record_id, numbers, texts, problem)
+    return _Record(record_id, numbers, texts)
 
 
 def _pair_errors(

@@ -20,14 +20,16 @@ from datetime import UTC, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
+import numpy as np  # noqa: E402
+
 import predict  # noqa: E402
 from budget_matcher import config, events, responses  # noqa: E402
 from budget_matcher import contract as c  # noqa: E402
 from budget_matcher import side_paths as side_paths_module  # noqa: E402
 from budget_matcher.features import compute_features  # noqa: E402
-from budget_matcher.outcome import ScoringOutcome  # noqa: E402
+from budget_matcher.outcome import AnswerStamp, Response, ScoringOutcome  # noqa: E402
 from budget_matcher.request_log import log_request, logger  # noqa: E402
-from flattened_data_points import FlattenedDataPoints  # noqa: E402
+from flattened_data_points import FlattenedBatch, FlattenedDataPoints  # noqa: E402
 
 
 def preload_shared_libraries(lib_dir: Path) -> list[str]:
@@ -70,123 +72,128 @@ _cold_start = True
 
 
 def handler(event: Any, context: Any) -> Any:
-    """Score the budgets × line items of the event; answer in the event source's shape."""
+    """Score the budgets × line items of the event; answer in the event source's shape.
+
+    One guard covers everything from reading the event to shaping the answer: whatever the
+    event holds, the caller gets an answer (an `internal_error` item, HTTP 500, at worst).
+    """
     global _cold_start
     started = time.perf_counter()
     received_at = datetime.now(UTC)
-    request_id = str(getattr(context, "aws_request_id", "") or uuid.uuid4())
-    request = events.parse_event(event)
+    request_id = _request_id(context)
+    stamp = AnswerStamp(request_id)
+    request = events.ClientRequest(events.source_of(event))
     try:
-        response, outcome = _answer(request, request_id, received_at, started)
+        request = events.parse_event(event)
+        model, unavailable = _model()
+        stamp = AnswerStamp(
+            request_id,
+            model.version if model else unavailable.version if unavailable else None,
+            model.threshold if model else None,
+        )
+        response, items, batch, features = _answer(request, model, unavailable, stamp)
+        answer = response.for_event(request.is_http, stamp)
     except Exception as error:  # the last guard: a bug must still give the client an answer
         logger.exception("unexpected failure")
-        response, outcome = _internal_error(request, request_id, received_at, started, error)
-    log_request(
-        {
-            "request_id": request_id,
-            "source": request.source,
-            "method": request.method,
-            "cold_start": _cold_start,
-            "users": outcome.n_users,
-            "pairs": len(outcome.items),
-            "errors": outcome.n_errors,
-            "model_version": outcome.model_version,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-        },
-        request.raw_body if request.raw_body is not None else request.payload,
-        outcome.items,
+        message = f"internal error ({type(error).__name__}); request id {request_id}"
+        items = [c.error_item("internal_error", message)]
+        batch, features = None, None
+        response = Response(500, {"error": items[0]["error"]} if request.is_http else items)
+        answer = response.for_event(request.is_http, stamp)
+    outcome = ScoringOutcome(
+        request_id=request_id,
+        received_at=received_at,
+        source=request.source,
+        duration_ms=(time.perf_counter() - started) * 1000,
+        model_version=stamp.model_version,
+        threshold=stamp.threshold,
+        items=items,
+        pairs=batch.pairs if batch else None,
+        features=features,
+        n_users=batch.n_users if batch else 0,
+        n_errors=sum(1 for item in items if "error" in item),
     )
+    _after_answer(request, outcome, started)
     _cold_start = False
+    return answer
+
+
+def _request_id(context: Any) -> str:
     try:
-        side_paths_module.publish(outcome)
+        return str(getattr(context, "aws_request_id", "") or uuid.uuid4())
     except Exception:
-        logger.exception("side path failed; the answer is unaffected")
-    return response
+        return str(uuid.uuid4())
+
+
+def _model() -> tuple[predict.LoadedModel | None, predict.ModelUnavailable | None]:
+    try:
+        return predict.get_model(), None
+    except predict.ModelUnavailable as error:
+        return None, error
 
 
 def _answer(
-    request: events.ClientRequest, request_id: str, received_at: datetime, started: float
-) -> tuple[Any, ScoringOutcome]:
-    try:
-        model: predict.LoadedModel | None = predict.get_model()
-        unavailable = None
-    except predict.ModelUnavailable as error:
-        model, unavailable = None, error
-    version = model.version if model else None
-    threshold = model.threshold if model else None
-    outcome = ScoringOutcome(
-        request_id, received_at, 0.0, version, threshold, [], None, None, 0, 0, request.source
-    )
-
+    request: events.ClientRequest,
+    model: predict.LoadedModel | None,
+    unavailable: predict.ModelUnavailable | None,
+    stamp: AnswerStamp,
+) -> tuple[Response, list[dict[str, Any]], FlattenedBatch | None, np.ndarray | None]:
+    """The response, its items, and the flattened batch and features when there were pairs."""
     if request.method == "GET":
-        info = responses.service_info(version, threshold, model.form if model else None)
+        info = responses.service_info(
+            stamp.model_version, stamp.threshold, model.form if model else None
+        )
         if unavailable is not None:
             info["model_error"] = {"code": unavailable.code, "message": unavailable.message}
-        return _http(200, info, request_id, version, threshold), outcome
+        return Response(200, info), [], None, None
     if request.method != "POST":
         refusal = {"error": c.error_body("method_not_allowed", "use POST or GET")}
-        return _http(405, refusal, request_id, version, threshold), outcome
+        return Response(405, refusal), [], None, None
     if request.problem is not None:
-        outcome.items = [c.error_item(**request.problem)]
-        outcome.n_errors = 1
-        if request.is_http:
-            return _http(400, {"error": request.problem}, request_id, version, threshold), outcome
-        return outcome.items, outcome
+        items = [c.error_item(**request.problem)]
+        refused = {"error": request.problem} if request.is_http else items
+        return Response(400, refused), items, None, None
 
     batch = FlattenedDataPoints(request.payload).all()
-    outcome.pairs, outcome.n_users = batch.pairs, batch.n_users
+    features = None
     if model is not None:
-        outcome.features = compute_features(batch.pairs)
-        scores = model.score(outcome.features)
-        items = responses.scored_items(batch.pairs, scores, model.threshold)
+        features = compute_features(batch.pairs)
+        items = responses.scored_items(batch.pairs, model.score(features), model.threshold)
     else:
         assert unavailable is not None
         items = responses.unscored_items(batch.pairs, unavailable.code, unavailable.message)
         if not items and not batch.error_items:
             items = [c.error_item(unavailable.code, unavailable.message)]
-    outcome.items = items + batch.error_items
-    outcome.n_errors = sum(1 for item in outcome.items if "error" in item)
-    outcome.duration_ms = (time.perf_counter() - started) * 1000
-
-    wanted = batch.response_format or request.query.get("format")
-    wanted = wanted or config.env_str(config.ENV_RESPONSE_FORMAT, config.DEFAULT_RESPONSE_FORMAT)
-    body: Any = outcome.items
-    if wanted == "envelope":
-        body = responses.envelope(outcome.items, request_id, version, threshold, batch.n_users)
-    if not request.is_http:
-        return body, outcome
-    status = 200 if model is not None else 503
-    return _http(status, body, request_id, version, threshold), outcome
+    items = items + batch.error_items
+    body: Any = items
+    if request.response_format == "envelope":
+        body = responses.envelope(
+            items, stamp.request_id, stamp.model_version, stamp.threshold, batch.n_users
+        )
+    return Response(200 if model is not None else 503, body), items, batch, features
 
 
-def _http(
-    status: int, body: Any, request_id: str, version: str | None, threshold: float | None
-) -> dict[str, Any]:
-    return responses.http_response(status, body, request_id, version, threshold)
-
-
-def _internal_error(
-    request: events.ClientRequest,
-    request_id: str,
-    received_at: datetime,
-    started: float,
-    error: Exception,
-) -> tuple[Any, ScoringOutcome]:
-    message = f"internal error ({type(error).__name__}); request id {request_id}"
-    items = [c.error_item("internal_error", message)]
-    outcome = ScoringOutcome(
-        request_id,
-        received_at,
-        (time.perf_counter() - started) * 1000,
-        None,
-        None,
-        items,
-        None,
-        None,
-        0,
-        1,
-        request.source,
-    )
-    if request.is_http:
-        return _http(500, {"error": items[0]["error"]}, request_id, None, None), outcome
-    return items, outcome
+def _after_answer(request: events.ClientRequest, outcome: ScoringOutcome, started: float) -> None:
+    """The request's log line and side paths; their faults are logged, never raised."""
+    try:
+        log_request(
+            {
+                "request_id": outcome.request_id,
+                "source": request.source,
+                "method": request.method,
+                "cold_start": _cold_start,
+                "users": outcome.n_users,
+                "pairs": len(outcome.items),
+                "errors": outcome.n_errors,
+                "model_version": outcome.model_version,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+            },
+            request.raw_body if request.raw_body is not None else request.payload,
+            outcome.items,
+        )
+    except Exception:
+        logger.exception("request log line failed; the answer is unaffected")
+    try:
+        side_paths_module.publish(outcome)
+    except Exception:
+        logger.exception("side path failed; the answer is unaffected")

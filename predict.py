@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import io
 import json
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,10 +34,11 @@ FORMS = ("sklearn", "lean")
 class ModelUnavailable(Exception):
     """The model cannot be served; `code` and `message` go into the error items."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, version: str | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.version = version  # the card's version when the card could be read
 
 
 @dataclass
@@ -89,20 +92,26 @@ def read_card(model_dir: Path) -> dict[str, Any]:
     return card
 
 
-def verify_artifact(model_dir: Path, card: dict[str, Any], name: str) -> Path:
-    """The artefact's path after checking it exists and matches the card's sha256."""
+def verify_artifact(model_dir: Path, card: dict[str, Any], name: str) -> bytes:
+    """The artefact's bytes, read once, after checking they match the card's sha256.
+
+    The bytes that were hashed are the bytes that get loaded: a file swapped after the check
+    is never opened again.
+    """
     path = model_dir / name
     expected = (card.get("artifacts") or {}).get(name, {}).get("sha256")
-    if not path.is_file():
-        raise ModelUnavailable("model_missing", f"no model artefact at {path}")
     if not expected:
         raise ModelUnavailable("model_card_invalid", f"the model card lists no sha256 for {name}")
-    actual = sha256_of(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ModelUnavailable("model_missing", f"no model artefact at {path}: {error}") from error
+    actual = hashlib.sha256(data).hexdigest()
     if actual != expected:
         raise ModelUnavailable(
             "model_hash_mismatch", f"{name} has sha256 {actual[:12]}…, card says {expected[:12]}…"
         )
-    return path
+    return data
 
 
 def _choose_form(model_dir: Path, form: str) -> str:
@@ -114,7 +123,7 @@ def _choose_form(model_dir: Path, form: str) -> str:
     return "lean"
 
 
-def _load_pickle(path: Path, card: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
+def _load_pickle(data: bytes, card: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
     try:
         import joblib
         import sklearn
@@ -128,14 +137,14 @@ def _load_pickle(path: Path, card: dict[str, Any]) -> Callable[[np.ndarray], np.
             "model_version_mismatch",
             f"model trained with scikit-learn {trained_with}, runtime has {sklearn.__version__}",
         )
-    pipeline = joblib.load(path)
+    pipeline = joblib.load(io.BytesIO(data))
     return lambda features: pipeline.predict_proba(features)[:, 1]
 
 
-def _load_lean(path: Path) -> Callable[[np.ndarray], np.ndarray]:
+def _load_lean(data: bytes) -> Callable[[np.ndarray], np.ndarray]:
     from budget_matcher.lean_model import LeanModel
 
-    lean = LeanModel.load(path)
+    lean = LeanModel.load(io.BytesIO(data))
     return lean.predict_proba_positive
 
 
@@ -146,19 +155,35 @@ def load_model(model_dir: Path | None = None, form: str | None = None) -> Loaded
         directory, form or config.env_str(config.ENV_MODEL_FORM, config.DEFAULT_MODEL_FORM)
     )
     card = read_card(directory)
-    if chosen == "sklearn":
-        predict_positive = _load_pickle(verify_artifact(directory, card, PICKLE_FILE), card)
-    else:
-        predict_positive = _load_lean(verify_artifact(directory, card, LEAN_FILE))
-    return LoadedModel(chosen, card, _threshold(card), predict_positive)
+    version = str(card.get("version", "unknown"))
+    try:
+        threshold = _threshold(card)
+        if chosen == "sklearn":
+            predict_positive = _load_pickle(verify_artifact(directory, card, PICKLE_FILE), card)
+        else:
+            predict_positive = _load_lean(verify_artifact(directory, card, LEAN_FILE))
+    except ModelUnavailable as error:
+        error.version = version
+        raise
+    except Exception as error:  # a corrupt artefact whose hash the card vouches for
+        message = f"the model cannot be loaded: {type(error).__name__}: {error}"
+        raise ModelUnavailable("model_invalid", message[:300], version) from error
+    return LoadedModel(chosen, card, threshold, predict_positive)
 
 
 def _threshold(card: dict[str, Any]) -> float:
+    """The decision threshold: BEM_THRESHOLD, else the card's; a number in [0, 1] (not NaN)."""
     override = os.environ.get(config.ENV_THRESHOLD)
     try:
-        return float(override) if override else float(card["threshold"])
+        threshold = float(override) if override else float(card["threshold"])
     except (KeyError, TypeError, ValueError) as error:
         raise ModelUnavailable("model_card_invalid", f"no usable threshold: {error}") from error
+    if not (math.isfinite(threshold) and 0.0 <= threshold <= 1.0):
+        source = config.ENV_THRESHOLD if override else "the model card"
+        raise ModelUnavailable(
+            "model_card_invalid", f"threshold {threshold!r} from {source} is not in [0, 1]"
+        )
+    return threshold
 
 
 _cached: LoadedModel | ModelUnavailable | None = None

@@ -6,13 +6,21 @@
 
 - splits the request by user (a batch of users travels as `{"users": [...]}`) so that every
   call stays under Lambda's 6 MB request limit and its answer under the 6 MB response limit
-  (estimated from the pair count); a user too large for one call is split by budgets (then by
-  line items), which keeps the handler's budget-major order;
+  (estimated from the pair count); a user too large for one call is split by budgets, every
+  part carrying all of the user's line items, so every feature but one sees the whole user:
+  `amount_rank_in_item` (an item's rank among the budgets of its call) is the only feature
+  that depends on the other budgets. Only one budget with its line items over the limits is
+  split by line items;
 - invokes the parts in parallel, retries throttling (429), 5xx and connection faults with
-  capped exponential backoff and full jitter, and fails over to mirror regions in order;
-- halves a part on 413 / `Function.ResponseSizeTooLarge` / timeout / out-of-memory;
-- returns one list in input order; a part that still fails becomes error items
-  (`score: null`, `error: {code, message, field}`), one per pair it held — never an exception.
+  capped exponential backoff and full jitter, and fails over to mirror regions in order; a
+  request the function refuses as invalid (400) is neither retried nor sent elsewhere;
+- halves a part on 413 / `Function.ResponseSizeTooLarge` / timeout / out-of-memory, and on a
+  crashed runtime (`Runtime.ExitError`), so one poisonous user cannot fail the others of its
+  call (a part of one pair that crashes is retried once);
+- returns one list in input order (users, then budgets, then line items, as sent; items of a
+  record that names no pair after its user's pairs); a part that still fails becomes error
+  items (`score: null`, `error: {code, message, field}`), one per pair it held — never an
+  exception.
 """
 
 from __future__ import annotations
@@ -111,7 +119,8 @@ def users_of(payload: Any) -> tuple[list[dict[str, Any]], dict[str, Any] | None]
 
 
 def split_user(user: dict[str, Any], max_bytes: int, max_pairs: int) -> list[dict[str, Any]]:
-    """One user as several payloads of the same user, each within the limits."""
+    """One user as several payloads of the same user, each within the limits: split by budgets
+    with every line item in every part; by line items only for one budget over the limits."""
     if _size(user) <= max_bytes and _n_pairs(user) <= max_pairs:
         return [user]
     budgets = _records(user, c.BUDGETS_KEY)
@@ -165,6 +174,44 @@ def plan_parts(
     if current:
         parts.append(Part(current, start))
     return parts
+
+
+def _position_key(value: Any) -> str:
+    """An id as the answer echoes it (ids are text; lone surrogates become U+FFFD)."""
+    from budget_matcher.values import utf8_safe
+
+    return utf8_safe(str(value).strip()) if value is not None else ""
+
+
+def in_input_order(part: Part, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`items` sorted as the part's input: user, budget, line item (stable for ties/unknowns).
+
+    The handler lists a call's scored pairs first and its error items after them; this puts
+    each error item back at its pair's place.
+    """
+    last = float("inf")
+    users: dict[str, int] = {}
+    budgets: dict[tuple[str, str], int] = {}
+    line_items: dict[tuple[str, str], int] = {}
+    for u, user in enumerate(part.users):
+        uid = _position_key(user.get(c.USER_ID_KEY)) if len(part.users) > 1 else ""
+        users.setdefault(uid, u)
+        for k, budget in enumerate(_records(user, c.BUDGETS_KEY)):
+            if isinstance(budget, dict):
+                budgets.setdefault((uid, _position_key(budget.get(c.BUDGET_ID))), k)
+        for k, line_item in enumerate(_records(user, c.LINE_ITEMS_KEY)):
+            if isinstance(line_item, dict):
+                line_items.setdefault((uid, _position_key(line_item.get(c.ITEM_ID))), k)
+
+    def key(item: dict[str, Any]) -> tuple[float, float, float]:
+        uid = _position_key(item.get(c.USER_ID_KEY)) if len(part.users) > 1 else ""
+        return (
+            users.get(uid, last),
+            budgets.get((uid, _position_key(item.get(c.BUDGET_ID))), last),
+            line_items.get((uid, _position_key(item.get(c.ITEM_ID))), last),
+        )
+
+    return sorted(items, key=key)
 
 
 def failed_items(part: Part, code: str, message: str) -> list[dict[str, Any]]:
@@ -265,21 +312,25 @@ class ScoresClient:
         self, part: Part, options: Mapping[str, Any] | None, run: ScoreRun
     ) -> list[dict[str, Any]]:
         body = json.dumps(part.payload(options), separators=(",", ":")).encode()
-        verdict, detail = "failed", "no region answered"
+        verdict: str = "failed"
+        detail: Any = "no region answered"
+        splittable = self._can_split(part)
         for index, region in enumerate(self.regions):
             if index:
                 run.count("failovers")
-            verdict, detail = self._invoke_with_retries(region, body, run)
-            if verdict in ("ok", "split", "function_error"):
+            verdict, detail = self._invoke_with_retries(region, body, run, splittable)
+            if verdict in ("ok", "split", "function_error", "rejected"):
                 break
         if verdict == "ok":
-            return detail  # type: ignore[return-value]
+            return in_input_order(part, detail)
         if verdict == "split" and self._can_split(part):
             run.count("splits")
             halves = self._halves(part)
             return [item for half in halves for item in self._score_part(half, options, run)]
         run.count("failed_parts")
-        code = "invoke_failed" if verdict != "function_error" else "function_error"
+        code = {"function_error": "function_error", "rejected": "invoke_rejected"}.get(
+            verdict, "invoke_failed"
+        )
         return failed_items(part, code, str(detail))
 
     def _can_split(self, part: Part) -> bool:
@@ -295,8 +346,12 @@ class ScoresClient:
             Part([piece], part.position, (*part.sub_position, k)) for k, piece in enumerate(pieces)
         ]
 
-    def _invoke_with_retries(self, region: str, body: bytes, run: ScoreRun) -> tuple[str, Any]:
-        """("ok", items) | ("split", why) | ("function_error", why) | ("failed", why)."""
+    def _invoke_with_retries(
+        self, region: str, body: bytes, run: ScoreRun, splittable: bool = False
+    ) -> tuple[str, Any]:
+        """("ok", items) | ("split", why) | ("function_error", why) | ("rejected", why) |
+        ("failed", why)."""
+        crashes = 0
         from botocore.exceptions import BotoCoreError, ClientError
 
         detail: Any = "not invoked"
@@ -319,6 +374,8 @@ class ScoresClient:
                     return "split", detail
                 if code in RETRYABLE_CODES or status == 429 or status >= 500:
                     continue
+                if status == 400:
+                    return "rejected", detail  # the request itself is invalid: anywhere
                 return "failed", detail  # not retryable here; the next region may answer
             except BotoCoreError as error:  # connection refused, timeouts, ...
                 detail = f"{region}: {type(error).__name__}: {error}"
@@ -330,7 +387,11 @@ class ScoresClient:
                 if error_type in SPLITTABLE_FUNCTION_ERRORS:
                     return "split", detail
                 if error_type == "Runtime.ExitError":
-                    continue
+                    crashes += 1
+                    if splittable:
+                        return "split", detail  # isolate what crashes it
+                    if crashes == 1:
+                        continue  # one pair: the sandbox may have died for another reason
                 return "function_error", detail
             return "ok", _result_items(answer)
         return "failed", detail

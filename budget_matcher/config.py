@@ -42,6 +42,9 @@ DEFAULT_LOG_PAYLOAD_CHARS = 2048
 ENV_RESULTS_DB_URL = "BEM_RESULTS_DB_URL"
 ENV_RESULTS_SPOOL_DIR = "BEM_RESULTS_SPOOL_DIR"
 DEFAULT_RESULTS_SPOOL_DIR = Path("/tmp/bem-spool")
+# Bound on the spool's bytes; at the bound further rows are not spooled (see results_sink).
+ENV_RESULTS_SPOOL_MAX_BYTES = "BEM_RESULTS_SPOOL_MAX_BYTES"
+DEFAULT_RESULTS_SPOOL_MAX_BYTES = 100_000_000
 # Compact result log lines for the CloudWatch-export path: on unless "0".
 ENV_RESULTS_LOG = "BEM_RESULTS_LOG"
 
@@ -66,6 +69,14 @@ def env_str(name: str, default: str) -> str:
     """The environment value of `name`, or `default` when unset or empty."""
     value = os.environ.get(name, "")
     return value if value else default
+
+
+def env_int(name: str, default: int) -> int:
+    """The environment value of `name` as an integer, or `default` when unset or unreadable."""
+    try:
+        return int(env_str(name, str(default)))
+    except ValueError:
+        return default
 
 
 def env_path(name: str, default: Path) -> Path:

@@ -3,6 +3,10 @@
 Sources: direct invoke (the seed payload as the event, as boto3 sends it; also a non-proxy
 API Gateway integration, whose event is the raw body), API Gateway REST proxy (v1),
 HTTP API (v2) and Function URL events (v2 shape, `lambda-url` domain). Bodies may be base64.
+The response format is decided here, once: the payload's `options.response_format`, else the
+`format` query parameter, else BEM_RESPONSE_FORMAT, else "list". Fields of the wrong JSON type
+(headers or query that are not objects, `isBase64Encoded` as a string) are read leniently and
+never raise.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from budget_matcher import config
 from budget_matcher import contract as c
 
 DIRECT = "direct"
@@ -32,6 +37,7 @@ class ClientRequest:
     query: dict[str, str] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     raw_body: str | None = None
+    response_format: str = c.RESPONSE_FORMATS[0]
 
     @property
     def is_http(self) -> bool:
@@ -40,7 +46,20 @@ class ClientRequest:
 
 
 def parse_event(event: Any) -> ClientRequest:
-    """Classify the event and decode its body; never raises."""
+    """Classify the event, decode its body and decide the response format; never raises."""
+    request = _classified(event)
+    request.response_format = _response_format(request)
+    return request
+
+
+def source_of(event: Any) -> str:
+    """The event's source by its shape alone (for answering when parsing itself failed)."""
+    if isinstance(event, dict) and isinstance(event.get("requestContext"), dict):
+        return REST_V1 if "httpMethod" in event else HTTP_V2
+    return DIRECT
+
+
+def _classified(event: Any) -> ClientRequest:
     if isinstance(event, dict) and isinstance(event.get("requestContext"), dict):
         if "httpMethod" in event:
             return _http_request(event, REST_V1, str(event.get("httpMethod") or "POST"))
@@ -54,13 +73,38 @@ def parse_event(event: Any) -> ClientRequest:
     return ClientRequest(DIRECT, payload=event)
 
 
+def _response_format(request: ClientRequest) -> str:
+    payload = request.payload
+    options = payload.get(c.OPTIONS_KEY) if isinstance(payload, dict) else None
+    for wanted in (
+        options.get("response_format") if isinstance(options, dict) else None,
+        request.query.get("format"),
+        config.env_str(config.ENV_RESPONSE_FORMAT, config.DEFAULT_RESPONSE_FORMAT),
+    ):
+        if wanted in c.RESPONSE_FORMATS:
+            return str(wanted)
+    return c.RESPONSE_FORMATS[0]
+
+
+def _string_map(value: Any, lower_keys: bool = False) -> dict[str, str]:
+    """A JSON object of strings as a dict; anything else (a list, a string, null) as {}."""
+    if not isinstance(value, dict):
+        return {}
+    return {(str(k).lower() if lower_keys else str(k)): str(v) for k, v in value.items()}
+
+
+def _is_true(value: Any) -> bool:
+    """JSON true, or the string "true" in any case (some proxies send strings)."""
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
+
+
 def _http_request(event: dict[str, Any], source: str, method: str) -> ClientRequest:
-    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
-    query = {str(k): str(v) for k, v in (event.get("queryStringParameters") or {}).items()}
+    headers = _string_map(event.get("headers"), lower_keys=True)
+    query = _string_map(event.get("queryStringParameters"))
     request = ClientRequest(source, method.upper(), query=query, headers=headers)
     if request.method != "POST":
         return request
-    return _with_body(request, event.get("body"), bool(event.get("isBase64Encoded")))
+    return _with_body(request, event.get("body"), _is_true(event.get("isBase64Encoded")))
 
 
 def _with_body(request: ClientRequest, body: Any, is_base64: bool) -> ClientRequest:

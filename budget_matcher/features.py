@@ -8,7 +8,8 @@ which the model handles natively.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from collections.abc import Callable
+from functools import cached_property
 
 import numpy as np
 
@@ -17,6 +18,7 @@ from budget_matcher.context_features import CONTEXT_FEATURE_NAMES, context_featu
 from budget_matcher.pairs import CandidatePairs, RecordTable
 from budget_matcher.similarity import VENDOR_MEASURES, vendor_similarities
 from budget_matcher.text import normalise, tokens
+from budget_matcher.values import short_text_cache
 
 SECONDS_PER_DAY = 86400.0
 
@@ -33,102 +35,171 @@ _EXPENSE_TEXT_FIELDS = (c.ITEM_TYPE_NAME, c.ITEM_CATEGORY, c.EXPENSE_TYPE_NAME, 
 GROUP_CODES = {name: float(code) for code, name in enumerate(TYPE_GROUPS)}
 OTHER_GROUP = float(len(TYPE_GROUPS))
 
-FEATURE_NAMES: tuple[str, ...] = (
-    *(f"vendor_{name}" for name in VENDOR_MEASURES),
-    "amount_rel_diff_actual",
-    "amount_log_ratio_actual",
-    "amount_rel_diff_budgeted",
-    "amount_log_ratio_budgeted",
-    "amount_is_refund",
-    "days_outside_trip",
-    "days_from_trip_start",
-    "days_from_trip_end",
-    "days_since_budget_created",
-    "trip_length_days",
-    "type_match",
-    "budget_type_group",
-    "expense_type_group",
-    "amount_rank_in_budget",
-    "vendor_rank_in_budget",
-    "amount_rank_in_item",
-    # ln(1+|Σ same-vendor charges in the budget's window|) − ln(1+|cost|): split tickets, folio
-    # lines and refunds are each a fraction of the booked cost but together add up to it.
-    "vendor_window_sum_log_ratio",
-    # A pair among its competitors (budget_matcher.context_features).
-    *CONTEXT_FEATURE_NAMES,
-)
 WINDOW_BEFORE_DAYS = 2.0  # before min(budget creation, trip start)
 WINDOW_AFTER_DAYS = 5.0  # after trip end
 
 
-def compute_features(pairs: CandidatePairs) -> np.ndarray:
-    """The feature matrix (n_pairs × len(FEATURE_NAMES), float64, NaN = missing)."""
-    n = len(pairs)
-    if n == 0:
-        return np.zeros((0, len(FEATURE_NAMES)), dtype=np.float64)
-    budgets, items = pairs.budgets, pairs.items
-    b, i = pairs.budget_index, pairs.item_index
+class PairColumns:
+    """The per-pair input columns the features share, each computed once on first use."""
 
-    vendors = vendor_similarities(
-        [budgets.text(c.BUDGET_TRAVEL_VENDOR), budgets.text(c.BUDGET_PURCHASE_VENDOR)],
-        items.text(c.ITEM_VENDOR),
-        b,
-        i,
-    )
-    amount = items.number(c.ITEM_AMOUNT)[i]
-    actual = budgets.number(c.BUDGET_ACTUAL_COST)[b]
-    budgeted = budgets.number(c.BUDGET_PRICE)[b]
-    date = items.number(c.ITEM_DATE)[i]
-    start = budgets.number(c.BUDGET_TRIP_START)[b]
-    end = budgets.number(c.BUDGET_TRIP_END)[b]
-    created = budgets.number(c.BUDGET_GENERATED_AT)[b]
+    def __init__(self, pairs: CandidatePairs) -> None:
+        self.pairs = pairs
+        self.b, self.i = pairs.budget_index, pairs.item_index
 
-    rel_actual, log_actual = _amount_distance(amount, actual)
-    rel_budgeted, log_budgeted = _amount_distance(amount, budgeted)
-    # When the actual cost is unknown the budgeted price is the best reference.
-    closeness = np.where(np.isnan(log_actual), log_budgeted, log_actual)
-    closeness = np.abs(closeness)
-    from_start = (date - start) / SECONDS_PER_DAY
-    from_end = (date - end) / SECONDS_PER_DAY
+    def _budget(self, name: str) -> np.ndarray:
+        return self.pairs.budgets.number(name)[self.b]
+
+    @cached_property
+    def vendors(self) -> np.ndarray:
+        budgets, items = self.pairs.budgets, self.pairs.items
+        return vendor_similarities(
+            [budgets.text(c.BUDGET_TRAVEL_VENDOR), budgets.text(c.BUDGET_PURCHASE_VENDOR)],
+            items.text(c.ITEM_VENDOR),
+            self.b,
+            self.i,
+        )
+
+    @cached_property
+    def amount(self) -> np.ndarray:
+        return self.pairs.items.number(c.ITEM_AMOUNT)[self.i]
+
+    @cached_property
+    def date(self) -> np.ndarray:
+        return self.pairs.items.number(c.ITEM_DATE)[self.i]
+
+    @cached_property
+    def actual(self) -> np.ndarray:
+        return self._budget(c.BUDGET_ACTUAL_COST)
+
+    @cached_property
+    def budgeted(self) -> np.ndarray:
+        return self._budget(c.BUDGET_PRICE)
+
+    @cached_property
+    def start(self) -> np.ndarray:
+        return self._budget(c.BUDGET_TRIP_START)
+
+    @cached_property
+    def end(self) -> np.ndarray:
+        return self._budget(c.BUDGET_TRIP_END)
+
+    @cached_property
+    def created(self) -> np.ndarray:
+        return self._budget(c.BUDGET_GENERATED_AT)
+
+    @cached_property
+    def to_actual(self) -> tuple[np.ndarray, np.ndarray]:
+        return _amount_distance(self.amount, self.actual)
+
+    @cached_property
+    def to_budgeted(self) -> tuple[np.ndarray, np.ndarray]:
+        return _amount_distance(self.amount, self.budgeted)
+
+    @cached_property
+    def closeness(self) -> np.ndarray:
+        """|log ratio| to the actual cost, or to the budgeted price when the cost is unknown."""
+        log_actual, log_budgeted = self.to_actual[1], self.to_budgeted[1]
+        return np.abs(np.where(np.isnan(log_actual), log_budgeted, log_actual))
+
+    @cached_property
+    def from_start(self) -> np.ndarray:
+        return (self.date - self.start) / SECONDS_PER_DAY
+
+    @cached_property
+    def from_end(self) -> np.ndarray:
+        return (self.date - self.end) / SECONDS_PER_DAY
+
+    @cached_property
+    def budget_group(self) -> np.ndarray:
+        return _budget_groups(self.pairs.budgets.text(c.BUDGET_TYPE))[self.b]
+
+    @cached_property
+    def expense_group(self) -> np.ndarray:
+        return _expense_groups(self.pairs.items)[self.i]
+
+    @cached_property
+    def context(self) -> np.ndarray:
+        """The pair among its competitors: CONTEXT_FEATURE_NAMES, one column each."""
+        return context_features(
+            self.pairs,
+            _days_outside_trip(self),
+            (self.date - self.created) / SECONDS_PER_DAY,
+            self.closeness,
+            self.budget_group,
+            self.expense_group,
+        )
+
+
+def _days_outside_trip(x: PairColumns) -> np.ndarray:
+    from_start, from_end = x.from_start, x.from_end
     outside = np.where(from_start < 0, from_start, np.where(from_end > 0, from_end, 0.0))
     outside[np.isnan(from_start) & np.isnan(from_end)] = np.nan
-    budget_group = _budget_groups(budgets.text(c.BUDGET_TYPE))[b]
-    expense_group = _expense_groups(items)[i]
-    type_match = np.where(budget_group == expense_group, 1.0, 0.0)
-    type_match[np.isnan(budget_group) | np.isnan(expense_group)] = np.nan
-    best_vendor = vendors[:, VENDOR_MEASURES.index("monge_elkan")]
+    return outside
 
-    columns = [
-        *vendors.T,
-        rel_actual,
-        log_actual,
-        rel_budgeted,
-        log_budgeted,
-        np.where(np.isnan(amount), np.nan, (amount < 0).astype(np.float64)),
-        outside,
-        from_start,
-        from_end,
-        (date - created) / SECONDS_PER_DAY,
-        (end - start) / SECONDS_PER_DAY,
-        type_match,
-        budget_group,
-        expense_group,
-        rank_within(b, closeness),
-        rank_within(b, -best_vendor),
-        rank_within(i, closeness),
-        _vendor_window_sum_log_ratio(
-            pairs, amount, date, np.where(np.isnan(actual), budgeted, actual)
+
+def _type_match(x: PairColumns) -> np.ndarray:
+    match = np.where(x.budget_group == x.expense_group, 1.0, 0.0)
+    match[np.isnan(x.budget_group) | np.isnan(x.expense_group)] = np.nan
+    return match
+
+
+def _vendor_column(k: int) -> Callable[[PairColumns], np.ndarray]:
+    return lambda x: x.vendors[:, k]
+
+
+def _context_column(k: int) -> Callable[[PairColumns], np.ndarray]:
+    return lambda x: x.context[:, k]
+
+
+Feature = tuple[str, Callable[[PairColumns], np.ndarray]]
+
+# Each feature's name paired with its computation: the column order is this order.
+FEATURES: tuple[Feature, ...] = (
+    *((f"vendor_{name}", _vendor_column(k)) for k, name in enumerate(VENDOR_MEASURES)),
+    ("amount_rel_diff_actual", lambda x: x.to_actual[0]),
+    ("amount_log_ratio_actual", lambda x: x.to_actual[1]),
+    ("amount_rel_diff_budgeted", lambda x: x.to_budgeted[0]),
+    ("amount_log_ratio_budgeted", lambda x: x.to_budgeted[1]),
+    (
+        "amount_is_refund",
+        lambda x: np.where(np.isnan(x.amount), np.nan, (x.amount < 0).astype(np.float64)),
+    ),
+    ("days_outside_trip", _days_outside_trip),
+    ("days_from_trip_start", lambda x: x.from_start),
+    ("days_from_trip_end", lambda x: x.from_end),
+    ("days_since_budget_created", lambda x: (x.date - x.created) / SECONDS_PER_DAY),
+    ("trip_length_days", lambda x: (x.end - x.start) / SECONDS_PER_DAY),
+    ("type_match", _type_match),
+    ("budget_type_group", lambda x: x.budget_group),
+    ("expense_type_group", lambda x: x.expense_group),
+    ("amount_rank_in_budget", lambda x: rank_within(x.b, x.closeness)),
+    (
+        "vendor_rank_in_budget",
+        lambda x: rank_within(x.b, -x.vendors[:, VENDOR_MEASURES.index("monge_elkan")]),
+    ),
+    ("amount_rank_in_item", lambda x: rank_within(x.i, x.closeness)),
+    # ln(1+|Σ same-vendor charges in the budget's window|) − ln(1+|cost|): split tickets, folio
+    # lines and refunds are each a fraction of the booked cost but together add up to it.
+    (
+        "vendor_window_sum_log_ratio",
+        lambda x: _vendor_window_sum_log_ratio(
+            x.pairs, x.amount, x.date, np.where(np.isnan(x.actual), x.budgeted, x.actual)
         ),
-        *context_features(
-            pairs,
-            outside,
-            (date - created) / SECONDS_PER_DAY,
-            closeness,
-            budget_group,
-            expense_group,
-        ).T,
-    ]
-    return np.column_stack(columns).astype(np.float64, copy=False)
+    ),
+    # A pair among its competitors (budget_matcher.context_features).
+    *((name, _context_column(k)) for k, name in enumerate(CONTEXT_FEATURE_NAMES)),
+)
+FEATURE_NAMES: tuple[str, ...] = tuple(name for name, _ in FEATURES)
+
+
+def compute_features(pairs: CandidatePairs) -> np.ndarray:
+    """The feature matrix (n_pairs × len(FEATURE_NAMES), float64, NaN = missing)."""
+    if len(pairs) == 0:
+        return np.zeros((0, len(FEATURE_NAMES)), dtype=np.float64)
+    columns = PairColumns(pairs)
+    return np.column_stack([compute(columns) for _, compute in FEATURES]).astype(
+        np.float64, copy=False
+    )
 
 
 def _amount_distance(amount: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -187,12 +258,12 @@ def _vendor_codes(vendors: list[str | None]) -> np.ndarray:
     )
 
 
-@lru_cache(maxsize=65536)
+@short_text_cache
 def _normalise_cached(text: str | None) -> str | None:
     return normalise(text)
 
 
-@lru_cache(maxsize=4096)
+@short_text_cache
 def _group_of(text: str | None) -> float:
     """The code of the first expense group whose keywords appear in `text` (NaN if no text)."""
     if text is None:
@@ -213,6 +284,8 @@ def _budget_groups(types: list[str | None]) -> np.ndarray:
 def _first_group(texts: tuple[str | None, ...]) -> float:
     """The first known group among `texts`; OTHER only when no text names a known group."""
     found = np.nan
+    if not any(texts):  # no text at all (sparse records): NaN without any lookup
+        return found
     for text in texts:
         group = _group_of(text)
         if group == OTHER_GROUP:

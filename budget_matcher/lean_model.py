@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -123,10 +123,11 @@ class LeanModel:
         return members
 
     @classmethod
-    def load(cls, path: str | Path) -> LeanModel:
+    def load(cls, path: str | Path | BinaryIO) -> LeanModel:
         """Read a model_lean.npz written by `bem.model.lean_export` (no pickle involved)."""
         try:
-            with np.load(Path(path), allow_pickle=False) as npz:
+            source = Path(path) if isinstance(path, (str, Path)) else path
+            with np.load(source, allow_pickle=False) as npz:
                 arrays = {name: npz[name] for name in npz.files}
         except (OSError, ValueError) as exc:
             raise LeanModelError(f"cannot read lean model {path}: {exc}") from exc

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 TEXT_LIMIT = 256  # characters kept of any free-text input
 
 # (column, kind) in store order; kind is one of "str", "float", "bool", "datetime".
-# The first three columns are the idempotency key of a result.
+# The first three columns and the user are the key of a result (results_db.DB_KEY).
 RESULT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("request_id", "str"),
     ("budget_id", "str"),

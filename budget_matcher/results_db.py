@@ -3,6 +3,11 @@
 Imported only when a results database is configured: SQLAlchemy ships in the zip only with
 `./build --with-results-db`. The monitoring tools (`bem.monitor.store`) add the labels table
 and migrations on the same metadata.
+
+The key of a stored result is (request_id, user_key, budget_id, itemization_id), user_key being
+the user id or "" when the request named none: two users of one batch may use the same budget
+and line-item ids. Text is stored as sent, except NUL characters (which PostgreSQL refuses in
+text) and lone surrogates, both replaced by U+FFFD.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from budget_matcher.result_rows import RESULT_COLUMNS, RESULT_KEY, parse_iso
+from budget_matcher.values import utf8_safe
 
 RESULTS_TABLE = "scored_results"
 
@@ -26,6 +32,9 @@ _TYPES: dict[str, Any] = {
 
 metadata = sa.MetaData()
 
+USER_KEY = "user_key"
+DB_KEY = ("request_id", USER_KEY, "budget_id", "itemization_id")
+
 results = sa.Table(
     RESULTS_TABLE,
     metadata,
@@ -35,11 +44,13 @@ results = sa.Table(
         )
         for name, kind in RESULT_COLUMNS
     ),
+    sa.Column(USER_KEY, sa.String(), primary_key=True, nullable=False, server_default=""),
     sa.Index("ix_scored_results_scored_at", "scored_at"),
     sa.Index("ix_scored_results_pair", "budget_id", "itemization_id"),
 )
 
 _DATETIME_COLUMNS = tuple(name for name, kind in RESULT_COLUMNS if kind == "datetime")
+_TEXT_COLUMNS = tuple(name for name, kind in RESULT_COLUMNS if kind == "str")
 
 
 def create_engine(url: str, connect_timeout_s: int = 3) -> Engine:
@@ -63,29 +74,64 @@ def to_db_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             value = params[name]
             if isinstance(value, str):
                 params[name] = parse_iso(value)
+        for name in _TEXT_COLUMNS:
+            value = params[name]
+            if isinstance(value, str):
+                params[name] = storable_text(value)
+        params[USER_KEY] = params["user_id"] or ""
         converted.append(params)
     return converted
 
 
-def insert_results(connection: Connection, rows: Sequence[dict[str, Any]]) -> int:
-    """Insert rows, skipping any whose (request_id, budget_id, itemization_id) is stored.
+def storable_text(text: str) -> str:
+    """`text` as every supported database stores it: no NUL, no lone surrogate."""
+    return utf8_safe(text).replace("\x00", "\ufffd")
+
+
+OLD_KEY = ("request_id", "budget_id", "itemization_id")  # stores created before user_key
+
+
+def table_layout(connection: Connection) -> tuple[tuple[str, ...], frozenset[str]]:
+    """The key the existing `scored_results` table enforces and the columns it has.
+
+    A store created before `user_key` keeps the older three-column key until it is rebuilt:
+    rows are then written against that key (two users' identical ids merge, as they did),
+    rather than every write failing and spooling.
+    """
+    inspector = sa.inspect(connection)
+    columns = frozenset(column["name"] for column in inspector.get_columns(RESULTS_TABLE))
+    key = tuple(inspector.get_pk_constraint(RESULTS_TABLE).get("constrained_columns") or ())
+    return (DB_KEY if set(key) == set(DB_KEY) else OLD_KEY), columns
+
+
+def insert_results(
+    connection: Connection,
+    rows: Sequence[dict[str, Any]],
+    key: Sequence[str] = DB_KEY,
+    columns: frozenset[str] | None = None,
+) -> int:
+    """Insert rows, skipping any whose (request_id, user_key, budget_id, itemization_id) is stored.
 
     Returns the number of rows offered. Uses INSERT .. ON CONFLICT DO NOTHING on SQLite and
-    PostgreSQL; on other databases it skips keys it finds already present.
+    PostgreSQL; on other databases it skips keys it finds already present. `key` and `columns`
+    come from `table_layout` for a store of an older layout.
     """
     if not rows:
         return 0
-    params = _dedupe(to_db_rows(rows))
+    params = _dedupe(to_db_rows(rows), key)
+    if columns is not None and USER_KEY not in columns:
+        for row in params:
+            del row[USER_KEY]
     dialect = connection.dialect.name
     if dialect in ("sqlite", "postgresql"):
         statement = dialect_insert(dialect, results).on_conflict_do_nothing(
-            index_elements=list(RESULT_KEY)
+            index_elements=list(key)
         )
         connection.execute(statement, params)
         return len(rows)
     for row in params:
         exists = connection.execute(
-            sa.select(sa.literal(1)).where(*(results.c[k] == row[k] for k in RESULT_KEY))
+            sa.select(sa.literal(1)).where(*(results.c[k] == row[k] for k in key))
         ).first()
         if exists is None:
             connection.execute(results.insert(), [row])
@@ -103,13 +149,13 @@ def dialect_insert(dialect: str, table: sa.Table) -> Any:
     return postgresql_insert(table)
 
 
-def _dedupe(params: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _dedupe(params: list[dict[str, Any]], key: Sequence[str]) -> list[dict[str, Any]]:
     """Keep the first row per key: one statement must not carry the same key twice."""
     seen: set[tuple[Any, ...]] = set()
     unique = []
     for row in params:
-        key = tuple(row[k] for k in RESULT_KEY)
-        if key not in seen:
-            seen.add(key)
+        value = tuple(row[k] for k in key)
+        if value not in seen:
+            seen.add(value)
             unique.append(row)
     return unique

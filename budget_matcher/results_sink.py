@@ -9,6 +9,15 @@
 - Unless `BEM_RESULTS_LOG=0`, the rows are also printed as compact JSON log lines
   (`{"bem_results": 1, ...}`, under 200 kB each) that `bem monitor ingest-logs` loads from a
   CloudWatch export: the durable copy when the spool's /tmp disappears with its container.
+- Faults are told apart: a row the database refuses (a data error) never marks the database
+  down; the batch is retried row by row and only the refused rows go to `rejected/` in the
+  spool directory (JSON lines with the error; never replayed automatically, never deleted).
+- The spool is bounded (`BEM_RESULTS_SPOOL_MAX_BYTES`): at the bound, further rows are not
+  spooled (`write` answers "dropped" and logs a warning); their result log lines still carry
+  them, unless `BEM_RESULTS_LOG=0`.
+- Replay claims a file by renaming it before reading it, so two processes replaying the same
+  spool load each file once; a claim older than `STALE_CLAIM_S` (a crashed replayer) is
+  returned to the spool.
 """
 
 from __future__ import annotations
@@ -32,6 +41,9 @@ logger = logging.getLogger(__name__)
 LOG_MARKER = "bem_results"
 LOG_LINE_MAX_BYTES = 200_000
 SPOOL_SUFFIX = ".jsonl"
+CLAIM_MARK = ".claim-"
+REJECTED_DIR = "rejected"
+STALE_CLAIM_S = 600.0
 
 
 @dataclass
@@ -41,6 +53,20 @@ class ReplayReport:
     files: int = 0
     rows: int = 0
     failed_files: int = 0
+    rejected_rows: int = 0
+
+
+def _is_data_error(error: BaseException) -> bool:
+    """True when the database refused the rows themselves (not a connection or schema fault)."""
+    if isinstance(error, (ValueError, TypeError)):  # a row that cannot be converted
+        return True
+    try:
+        from sqlalchemy import exc
+    except ImportError:
+        return False
+    if isinstance(error, (exc.DataError, exc.IntegrityError)):
+        return True
+    return type(error) is exc.StatementError and isinstance(error.orig, (ValueError, TypeError))
 
 
 def result_lines(rows: Sequence[dict[str, Any]], max_bytes: int = LOG_LINE_MAX_BYTES) -> list[str]:
@@ -131,6 +157,7 @@ class ResultsSink:
         stream: TextIO | None = None,
         clock: Callable[[], float] = time.monotonic,
         retry_after_s: float = 30.0,
+        spool_max_bytes: int | None = None,
     ) -> None:
         self.db_url = db_url if db_url is not None else os.environ.get(config.ENV_RESULTS_DB_URL)
         self.spool_dir = spool_dir or config.env_path(
@@ -142,12 +169,23 @@ class ResultsSink:
         self.stream = stream
         self.clock = clock
         self.retry_after_s = retry_after_s
+        if spool_max_bytes is None:
+            spool_max_bytes = config.env_int(
+                config.ENV_RESULTS_SPOOL_MAX_BYTES, config.DEFAULT_RESULTS_SPOOL_MAX_BYTES
+            )
+        self.spool_max_bytes = spool_max_bytes
         self._engine: Any = None
-        self._schema_ready = False
+        self._layout: tuple[tuple[str, ...], frozenset[str]] | None = None
         self._down_until = float("-inf")
 
+    @property
+    def keeps_rows(self) -> bool:
+        """False when rows would go nowhere (no database, no result log lines)."""
+        return bool(self.db_url) or self.log_lines
+
     def write(self, rows: Sequence[dict[str, Any]]) -> str:
-        """Store `rows`; returns where they went: "db", "spool" or "none" (no database)."""
+        """Store `rows`; returns where they went: "db", "spool", "dropped" (spool full) or
+        "none" (no database)."""
         if self.log_lines and rows:
             try:
                 out = self.stream or sys.stdout
@@ -159,15 +197,13 @@ class ResultsSink:
         if not self.db_url or not rows:
             return "none"
         if self.clock() < self._down_until:
-            self._spool(rows)
-            return "spool"
+            return self._spool(rows)
         try:
-            self._insert(rows)
+            self._insert_or_reject(rows)
         except Exception as error:  # any driver, network or schema fault
             self._down_until = self.clock() + self.retry_after_s
             logger.warning("results database unavailable (%s); spooling %d rows", error, len(rows))
-            self._spool(rows)
-            return "spool"
+            return self._spool(rows)
         if spool_files(self.spool_dir):
             try:
                 self.replay(max_files=1)
@@ -176,20 +212,73 @@ class ResultsSink:
         return "db"
 
     def replay(self, max_files: int | None = None) -> ReplayReport:
-        """Load spooled files into the database (idempotent) and delete each one loaded."""
+        """Load spooled files into the database (idempotent) and delete each one loaded.
+
+        Each file is claimed (renamed) first: a file another process claimed is skipped. Rows
+        the database refuses go to `rejected/`; a database fault puts the file back and stops.
+        """
         report = ReplayReport()
+        self._return_stale_claims()
         for path in spool_files(self.spool_dir)[:max_files]:
-            rows = list(read_spool_file(path))
+            claimed = path.with_name(f"{path.name}{CLAIM_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}")
             try:
-                self._insert(rows)
+                os.rename(path, claimed)
+            except FileNotFoundError:
+                continue  # another replayer has it
+            rows = list(read_spool_file(claimed))
+            try:
+                report.rejected_rows += self._insert_or_reject(rows)
             except Exception as error:
+                os.rename(claimed, path)
                 logger.warning("replay of %s failed: %s", path.name, error)
                 report.failed_files += 1
-                continue
-            path.unlink()
+                break
+            claimed.unlink()
             report.files += 1
             report.rows += len(rows)
         return report
+
+    def _return_stale_claims(self) -> None:
+        if not self.spool_dir.is_dir():
+            return
+        now = time.time()
+        for claimed in self.spool_dir.glob(f"*{SPOOL_SUFFIX}{CLAIM_MARK}*"):
+            try:
+                if now - claimed.stat().st_mtime > STALE_CLAIM_S:
+                    original = claimed.name.split(CLAIM_MARK)[0]
+                    os.rename(claimed, claimed.with_name(original))
+            except OSError:
+                continue  # its replayer finished or another process returned it
+
+    def _insert_or_reject(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Insert `rows`; on a data error, row by row, rejecting the refused ones. Returns how
+        many were rejected. Connection and schema faults propagate."""
+        try:
+            self._insert(rows)
+            return 0
+        except Exception as error:
+            if not _is_data_error(error):
+                raise
+        rejected = 0
+        for row in rows:
+            try:
+                self._insert([row])
+            except Exception as error:
+                if not _is_data_error(error):
+                    raise
+                self._reject(row, error)
+                rejected += 1
+        return rejected
+
+    def _reject(self, row: dict[str, Any], error: BaseException) -> None:
+        directory = self.spool_dir / REJECTED_DIR
+        directory.mkdir(parents=True, exist_ok=True)
+        record = {"error": f"{type(error).__name__}: {error}"[:500], "row": row}
+        with (directory / f"rejected-{time.strftime('%Y%m%d')}{SPOOL_SUFFIX}").open(
+            "a", encoding="utf-8"
+        ) as handle:
+            handle.write(json.dumps(record, default=str) + "\n")
+        logger.warning("results database refused a row; kept in %s", directory)
 
     def _insert(self, rows: Sequence[dict[str, Any]]) -> None:
         from budget_matcher import results_db
@@ -198,26 +287,49 @@ class ResultsSink:
             if not self.db_url:
                 raise RuntimeError(f"{config.ENV_RESULTS_DB_URL} is not set")
             self._engine = results_db.create_engine(self.db_url)
+        layout = self._layout
         with self._engine.begin() as connection:
-            if not self._schema_ready:
+            if layout is None:  # kept only once committed: PostgreSQL rolls DDL back too
                 results_db.metadata.create_all(connection, tables=[results_db.results])
-            results_db.insert_results(connection, rows)
-        self._schema_ready = True
+                layout = results_db.table_layout(connection)
+            results_db.insert_results(connection, rows, *layout)
+        self._layout = layout
 
-    def _spool(self, rows: Sequence[dict[str, Any]]) -> Path:
+    def _spool(self, rows: Sequence[dict[str, Any]]) -> str:
+        """Spool `rows` as one file; "dropped" (with a warning) when the spool is full."""
+        lines = result_lines(rows)
+        size = sum(len(line.encode("utf-8")) + 1 for line in lines)
+        if self.spool_bytes() + size > self.spool_max_bytes:
+            logger.warning(
+                "results spool full (%d bytes max); %d rows not spooled",
+                self.spool_max_bytes,
+                len(rows),
+            )
+            return "dropped"
         self.spool_dir.mkdir(parents=True, exist_ok=True)
         name = f"results-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:12]}"
         temporary = self.spool_dir / f".{name}.tmp"
         with temporary.open("w", encoding="utf-8") as handle:
-            for line in result_lines(rows):
+            for line in lines:
                 handle.write(line + "\n")
-        final = self.spool_dir / f"{name}{SPOOL_SUFFIX}"
-        os.replace(temporary, final)
-        return final
+        os.replace(temporary, self.spool_dir / f"{name}{SPOOL_SUFFIX}")
+        return "spool"
+
+    def spool_bytes(self) -> int:
+        """Bytes of the spool files waiting for replay (claimed ones included)."""
+        if not self.spool_dir.is_dir():
+            return 0
+        total = 0
+        for path in self.spool_dir.glob(f"*{SPOOL_SUFFIX}*"):
+            try:
+                total += path.stat().st_size
+            except OSError:
+                continue
+        return total
 
     def dispose(self) -> None:
         """Close pooled connections."""
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
-            self._schema_ready = False
+            self._layout = None

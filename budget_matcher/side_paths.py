@@ -24,7 +24,7 @@ class Published:
     """Where one answer's side paths went (for logs and tests)."""
 
     rows: int = 0
-    results: str = "skipped"  # "db", "spool", "none" or "failed"
+    results: str = "skipped"  # "db", "spool", "dropped" (spool full), "none" or "failed"
     metrics: bool = False
 
 
@@ -45,9 +45,12 @@ def publish(outcome: ScoringOutcome) -> Published:
     try:
         if _sink is None:
             _sink = ResultsSink()
-        rows = rows_from_outcome(outcome)
-        published.rows = len(rows)
-        published.results = _sink.write(rows)
+        if _sink.keeps_rows:  # else the rows would go nowhere: not even built
+            rows = rows_from_outcome(outcome)
+            published.rows = len(rows)
+            published.results = _sink.write(rows)
+        else:
+            published.results = "none"
     except Exception:
         published.results = "failed"
         logger.exception("results side path failed")

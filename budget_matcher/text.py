@@ -4,7 +4,7 @@ normalise("SOUTHWEST AIR 5262134519") == "southwest air"; normalise("Southwest A
 "southwest airlin": transliterate (unidecode), lower-case, drop digits and punctuation, drop
 English stopwords (NLTK's list, in NLTK's corpus layout under nltk_data/), stem each token with
 the English Snowball (Porter2) stemmer. Results are cached: card feeds repeat the same few
-hundred vendor strings endlessly.
+hundred vendor strings endlessly (short strings only: see values.short_text_cache).
 
 The runtime reads the stopword file and stems with `snowballstemmer` (the Snowball project's
 own Python port) instead of importing NLTK: `import nltk` loads ~560 modules (0.26 s of a
@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from unidecode import unidecode
 
 from budget_matcher import config
+from budget_matcher.values import short_text_cache
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
 _NON_LETTERS = re.compile(r"[^a-z]+")
 # Noise tokens of card feeds that say nothing about the vendor.
 _FEED_NOISE = frozenset({"inc", "llc", "ltd", "co", "corp", "com", "www", "pos", "purchase", "sq"})
-_CACHE_SIZE = 65536
 
 
 STOPWORDS_FILE = Path("corpora") / "stopwords" / "english"
@@ -50,7 +50,7 @@ def _language_tools() -> tuple[frozenset[str], Callable[[str], str]]:
     return read_stopwords() | _FEED_NOISE, snowballstemmer.stemmer("english").stemWord
 
 
-@lru_cache(maxsize=_CACHE_SIZE)
+@short_text_cache
 def tokens(text: str) -> tuple[str, ...]:
     """Distinct normalised tokens of `text`, in first-seen order."""
     stopwords, stem = _language_tools()

@@ -12,6 +12,13 @@
 - `GET|POST /{stage}/budget_expense_matcher/`: a REST v1 proxy event, the proxy response back.
 
 Every socket gets TCP_NODELAY; one access-log line per request.
+
+Hardening, as API Gateway and Lambda behave: a body whose framing cannot be read (a
+Content-Length of `abc` or `-5`, a bad chunk size) gets 400 and the connection closes; no body
+is held beyond its limit (6 MB, 1 MB for `Event` invocations), chunked or not; request line
+and headers over 10,240 bytes get 431; methods other than GET and POST get API Gateway's 403
+`Missing Authentication Token`; a connection idle for IDLE_TIMEOUT_S is closed, and beyond
+MAX_CONNECTIONS open connections new ones are closed at once.
 """
 
 from __future__ import annotations
@@ -27,14 +34,19 @@ import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from bem.local.apigw import MISSING_TOKEN, HttpAnswer, match_route, proxy_answer, proxy_event
 from bem.local.pool import FunctionPool
-from bem.local.runtime_api import quiet_disconnect, read_body
+from bem.local.runtime_api import DRAIN_LIMIT_BYTES, BadRequestBody, quiet_disconnect, read_body
 
 MAX_SYNC_REQUEST_BYTES = 6_291_456
 MAX_ASYNC_REQUEST_BYTES = 1_048_576
+MAX_HEADER_BYTES = 10_240  # API Gateway: request line + headers
+IDLE_TIMEOUT_S = 20.0
+MAX_CONNECTIONS = 256
+_JSON = [("Content-Type", "application/json")]
 LOG_TAIL_BYTES = 4096
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
 
@@ -59,6 +71,7 @@ def split_function_name(raw: str) -> tuple[str, str | None]:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: InvokeApiServer
+    timeout = IDLE_TIMEOUT_S  # socket timeout: an idle or stalled connection is closed
 
     def setup(self) -> None:
         super().setup()
@@ -67,10 +80,18 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         """Replaced by the access log in `_answer`."""
 
+    def __getattr__(self, name: str) -> Any:
+        """Every HTTP method reaches `_route` (which answers 403 to unsupported ones)."""
+        if name.startswith("do_"):
+            return self._route
+        raise AttributeError(name)
+
     def _body(self, limit: int) -> bytes | None:
-        """The request body, or None (read and discarded) when over `limit`."""
+        """The request body, or None when over `limit` (drained, or the connection closes)."""
         body, size = read_body(self.rfile, self.headers, limit)
-        return None if size > limit else body  # drained either way: keep-alive stays usable
+        if size > DRAIN_LIMIT_BYTES:
+            self.close_connection = True
+        return None if size > limit else body
 
     def _answer(self, answer: HttpAnswer, started: float) -> None:
         self.send_response(answer.status)
@@ -84,17 +105,24 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(answer.body)
         self.server.access(self, answer, (time.perf_counter() - started) * 1000)
 
-    def do_GET(self) -> None:
-        self._route()
-
-    def do_POST(self) -> None:
-        self._route()
-
-    def do_PUT(self) -> None:
-        self._route()
-
     def _route(self) -> None:
         started = time.perf_counter()
+        try:
+            self._dispatch(started)
+        except BadRequestBody as error:
+            self.close_connection = True
+            body = json.dumps({"message": f"Bad request: {error}"}).encode()
+            self._answer(HttpAnswer(400, body, _JSON), started)
+
+    def _dispatch(self, started: float) -> None:
+        header_bytes = len(self.requestline) + sum(
+            len(name) + len(value) for name, value in self.headers.items()
+        )
+        if header_bytes > MAX_HEADER_BYTES:
+            self.close_connection = True
+            body = b'{"message":"Request Header Fields Too Large"}'
+            self._answer(HttpAnswer(431, body, _JSON), started)
+            return
         path = self.path.split("?", 1)[0]
         match = INVOKE_PATH.match(path)
         if match and self.command == "POST":
@@ -103,8 +131,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(self.server.api_route(self), started)
         else:
             self._body(MAX_SYNC_REQUEST_BYTES)
-            status, body = (403, MISSING_TOKEN)
-            self._answer(HttpAnswer(status, body, [("Content-Type", "application/json")]), started)
+            self._answer(HttpAnswer(403, MISSING_TOKEN, _JSON), started)
 
 
 class InvokeApiServer(ThreadingHTTPServer):
@@ -129,6 +156,7 @@ class InvokeApiServer(ThreadingHTTPServer):
         self.max_in_flight = max_in_flight
         self.access_log = access_log
         self._in_flight = 0
+        self._connections = 0
         self._count_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         super().__init__((host, port), _Handler)
@@ -143,6 +171,22 @@ class InvokeApiServer(ThreadingHTTPServer):
         """Serve in a daemon thread."""
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
         self._thread.start()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Serve the connection in a thread, unless MAX_CONNECTIONS are already open."""
+        with self._count_lock:
+            if self._connections >= MAX_CONNECTIONS:
+                self.shutdown_request(request)
+                return
+            self._connections += 1
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._count_lock:
+                self._connections -= 1
 
     def handle_error(self, request: object, client_address: object) -> None:
         """A client that went away mid-answer is not an error worth a traceback."""

@@ -54,33 +54,69 @@ class RuntimeBackend(Protocol):
         ...
 
 
+class BadRequestBody(ValueError):
+    """A request whose framing cannot be read (bad Content-Length or chunk size)."""
+
+
+# Bodies over the limit are read and thrown away up to this size (the connection stays
+# usable); beyond it the server answers and closes the connection instead of reading on.
+DRAIN_LIMIT_BYTES = 16 * 1024 * 1024
+
+
+def _discard(rfile: BufferedIOBase, size: int) -> int:
+    """Read and drop up to `size` bytes in 1 MiB pieces; returns how many arrived."""
+    remaining = size
+    while remaining > 0:
+        chunk = rfile.read(min(remaining, 1 << 20))
+        if not chunk:
+            break
+        remaining -= len(chunk)
+    return size - remaining
+
+
+def _chunk_size(line: bytes) -> int:
+    text = line.split(b";")[0].strip()
+    if not text or len(text) > 16 or not all(c in b"0123456789abcdefABCDEF" for c in text):
+        raise BadRequestBody(f"bad chunk size {line[:40]!r}")
+    return int(text, 16)
+
+
 def read_body(
     rfile: BufferedIOBase, headers: Message, limit: int | None = None
 ) -> tuple[bytes, int]:
-    """An HTTP request body (sized or chunked) and its full length; past `limit` discarded."""
+    """An HTTP request body (sized or chunked) and its length so far; past `limit` discarded.
+
+    Never holds more than `limit` bytes: a chunked body is checked chunk by chunk before any
+    chunk is kept. Over the limit the rest is drained up to DRAIN_LIMIT_BYTES, and the size
+    returned is then larger than `limit` (callers answer 413); beyond that reading stops (the
+    caller closes the connection). Raises BadRequestBody for framing that cannot be read.
+    """
     if headers.get("Transfer-Encoding", "").lower() == "chunked":
         parts: list[bytes] = []
         total = 0
         while True:
-            size = int(rfile.readline().split(b";")[0].strip() or b"0", 16)
+            size = _chunk_size(rfile.readline(64))
             if size == 0:
-                while rfile.readline() not in (b"\r\n", b"\n", b""):
+                while rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                     pass
                 break
-            chunk = rfile.read(size)
-            rfile.readline()
-            total += size
-            if limit is None or total <= limit:
-                parts.append(chunk)
+            if limit is not None and total + size > limit:
+                total += _discard(rfile, min(size, DRAIN_LIMIT_BYTES))
+                if total > DRAIN_LIMIT_BYTES or size > DRAIN_LIMIT_BYTES:
+                    return b"", max(total, DRAIN_LIMIT_BYTES + 1)  # not drained: close
+                parts = []
+            else:
+                parts.append(rfile.read(size))
+                total += size
+            rfile.readline(64)
         return (b"".join(parts) if limit is None or total <= limit else b""), total
-    length = int(headers.get("Content-Length") or 0)
+    raw = (headers.get("Content-Length") or "0").strip()
+    if not raw.isdigit() or len(raw) > 15:
+        raise BadRequestBody(f"bad Content-Length {raw[:40]!r}")
+    length = int(raw)
     if limit is not None and length > limit:
-        remaining = length
-        while remaining > 0:
-            chunk = rfile.read(min(remaining, 1 << 20))
-            if not chunk:
-                break
-            remaining -= len(chunk)
+        if length <= DRAIN_LIMIT_BYTES:
+            _discard(rfile, length)
         return b"", length
     return (rfile.read(length) if length else b""), length
 

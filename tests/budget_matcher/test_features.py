@@ -170,3 +170,11 @@ def test_vendor_window_sum_log_ratio_adds_split_charges_in_window() -> None:
     assert column[0, window] == pytest.approx(np.log1p(400.0) - np.log1p(450.0))
     budget.update(end_datetime_trips=None)
     assert np.isnan(compute_features(FlattenedDataPoints(payload).all().pairs)[0, window])
+
+
+def test_features_names_are_unique_and_one_per_column(seed_payload: dict[str, Any]) -> None:
+    from budget_matcher.features import FEATURES
+
+    assert len(set(FEATURE_NAMES)) == len(FEATURE_NAMES) == len(FEATURES)
+    matrix = compute_features(FlattenedDataPoints(seed_payload).all().pairs)
+    assert matrix.shape[1] == len(FEATURES)
