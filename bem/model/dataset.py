@@ -54,6 +54,7 @@ TRUE_LABELS = {"1", "1.0", "true", "t", "yes", "y"}
 FALSE_LABELS = {"0", "0.0", "false", "f", "no", "n"}
 DEFAULT_USER = "user"
 UNLISTED_CHOICES = ("negative", "drop")
+UNBOUNDED = 2**62
 
 Row = dict[str, Any]
 
@@ -209,7 +210,9 @@ def build_dataset(
     """The feature matrix of every candidate pair of `users`, with labels."""
     if unlisted not in UNLISTED_CHOICES:
         raise ValueError(f"unlisted must be one of {UNLISTED_CHOICES}")
-    batch = FlattenedDataPoints({contract.USERS_KEY: [u.payload() for u in users]}).all()
+    # Training data is not an answer: no Lambda response limit, no per-user pair cap.
+    payload = {contract.USERS_KEY: [u.payload() for u in users]}
+    batch = FlattenedDataPoints(payload, max_pairs_per_user=UNBOUNDED, answer_bytes=UNBOUNDED).all()
     pairs = batch.pairs
     features = compute_features(pairs)
     pair_users = [str(u) for u in pairs.user_ids]

@@ -12,14 +12,12 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from bem.synth import vocab
-from bem.synth.draws import lognormal, poisson
+from bem.synth.draws import Record, Trip, UserProfile, lognormal, poisson
+from bem.synth.knobs import NoiseKnobs
 from budget_matcher import contract
-
-if TYPE_CHECKING:
-    from bem.synth.trip import Record, Trip, TripBuilder
 
 # Fields an expense tool leaves empty when the user does (the `sparse` knob).
 OPTIONAL_FIELDS = frozenset(
@@ -35,6 +33,34 @@ _STAMP_FIELDS = (contract.BUDGET_TRIP_START, contract.BUDGET_TRIP_END, contract.
 _AMOUNT_FIELDS = (contract.ITEM_AMOUNT, contract.BUDGET_PRICE, contract.BUDGET_ACTUAL_COST)
 _DAY_FORMATS = ("%m/%d/%Y", "%d %b %Y", "%Y%m%d", "%Y/%m/%d")
 _STAMP_FORMATS = ("%m/%d/%Y %H:%M:%S", "%Y/%m/%d %H:%M:%S")
+
+
+class TripBuilder(Protocol):
+    """What these cases need of bem.synth.trip.TripBuilder (which calls them)."""
+
+    rng: random.Random
+    knobs: NoiseKnobs
+    profile: UserProfile
+    scope: set[str]
+    commute: Commute | None
+
+    def build_trip(self, start_day: date, nights: int, budgeted: bool) -> None: ...
+    def kind_names(self, kind: str) -> tuple[str, str]: ...
+    def local_day(self, moment_utc: datetime, tz: float) -> date: ...
+    def brand_stem(self, stems: list[str]) -> str: ...
+    def converted(self, amount: float, trip: Trip, abroad: bool) -> float: ...
+    def add_item(
+        self,
+        kind: str,
+        vendor: str,
+        amount: float,
+        day: date,
+        budget_id: str | None = None,
+        item_names: tuple[str, str] | None = None,
+        expense_names: tuple[str, str] | None = None,
+        tag: str = "",
+        knobs: tuple[str, ...] = (),
+    ) -> str: ...
 
 
 @dataclass(frozen=True)

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from bem.synth import charges, vocab
-from bem.synth.draws import UserProfile, day_stamp, lognormal, money, poisson, stamp
+from bem.synth.draws import (
+    Record,
+    Trip,
+    UserProfile,
+    day_stamp,
+    lognormal,
+    money,
+    poisson,
+    stamp,
+)
 from bem.synth.knobs import NoiseKnobs
 from budget_matcher import contract
-
-Record = dict[str, str | None]
 
 
 class TripBuilder:
@@ -377,17 +383,3 @@ class TripBuilder:
                 tag="companion",
                 knobs=("companion",),
             )
-
-
-@dataclass
-class Trip:
-    """When and where a trip happens, as its budgets and charges need it."""
-
-    start_utc: datetime
-    end_utc: datetime
-    booked: datetime
-    nights: int
-    dest_tz: float
-    currency: tuple[str, float]
-    foreign: bool
-    airline_stems: list[str] | None = None
