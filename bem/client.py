@@ -283,17 +283,21 @@ class ScoresClient:
         if region not in self._clients:
             from botocore.config import Config
 
+            endpoint = self._endpoint_urls.get(region)
+            unsigned: dict[str, Any] = {}
+            if _is_local(endpoint) and self._session.get_credentials() is None:
+                from botocore import UNSIGNED  # the local emulator checks no signature
+
+                unsigned["signature_version"] = UNSIGNED
             config = Config(
                 retries={"total_max_attempts": 1},
                 max_pool_connections=max(10, self.max_workers),
                 read_timeout=910,  # longer than Lambda's 15-minute maximum
                 connect_timeout=5,
+                **unsigned,
             )
             self._clients[region] = self._session.client(
-                "lambda",
-                region_name=region,
-                endpoint_url=self._endpoint_urls.get(region),
-                config=config,
+                "lambda", region_name=region, endpoint_url=endpoint, config=config
             )
         return self._clients[region]
 
@@ -395,6 +399,14 @@ class ScoresClient:
                 return "function_error", detail
             return "ok", _result_items(answer)
         return "failed", detail
+
+
+def _is_local(endpoint: str | None) -> bool:
+    """Whether `endpoint` is on this machine (`bem serve`): such calls need no credentials."""
+    from urllib.parse import urlparse
+
+    host = urlparse(endpoint).hostname if endpoint else None
+    return host in ("127.0.0.1", "localhost", "::1")
 
 
 def _function_error(answer: bytes) -> tuple[str, str]:

@@ -14,6 +14,10 @@ TASK_ROOT = Path(__file__).resolve().parent.parent
 ENV_MODEL_DIR = "BEM_MODEL_DIR"
 DEFAULT_MODEL_DIR = TASK_ROOT / "model"
 
+# Where `bem train` writes new candidate models (one models/<version>/ each); tooling only.
+ENV_MODELS_DIR = "BEM_MODELS_DIR"
+DEFAULT_MODELS_DIR = TASK_ROOT / "models"
+
 # Which form of the model to serve: "auto" (pickle when scikit-learn imports, else lean),
 # "sklearn" or "lean".
 ENV_MODEL_FORM = "BEM_MODEL_FORM"

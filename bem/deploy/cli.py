@@ -296,6 +296,8 @@ def up_command(
     if dry_run:
         lines.append("dry run: nothing changed. The plan:")
         for plan in outcome.plans:
+            if plan.state.unobserved:
+                lines.append(f"{plan.region}: not read ({plan.state.unobserved})")
             lines.append(
                 f"{plan.region} (function {'exists' if plan.state.function_exists else 'new'}"
                 f", {target.alias} -> {plan.state.live_version or '-'}):"

@@ -14,7 +14,14 @@ from botocore.exceptions import ClientError
 from bem.deploy.alias import RollbackPlan, move_alias, plan_rollback, pushed
 from bem.deploy.apply import RegionDeployment, RegionResult
 from bem.deploy.aws import ClientFactory, DeployError, Sleep, is_not_found
-from bem.deploy.plan import Artifact, RegionPlan, observe_region, plan_region
+from bem.deploy.plan import (
+    Artifact,
+    RegionPlan,
+    RegionState,
+    observe_region,
+    plan_region,
+    resolve_bucket,
+)
 from bem.deploy.spec import FunctionSpec
 
 Echo = Callable[[str], None]
@@ -38,6 +45,28 @@ class DeployOutcome:
             "plans": [p.as_dict() for p in self.plans],
             "results": [r.as_dict() for r in self.results],
         }
+
+
+OFFLINE_ERRORS = ("NoCredentialsError", "PartialCredentialsError", "EndpointConnectionError")
+
+
+def _observe(
+    clients: ClientFactory, spec: FunctionSpec, artifact: Artifact, region: str, dry_run: bool
+) -> RegionState:
+    """The region's state; for a dry run without credentials or network, the plan of a first
+    deployment (the region could not be read, and the state says why)."""
+    try:
+        return observe_region(clients, spec, artifact, region)
+    except Exception as error:
+        if not dry_run or type(error).__name__ not in OFFLINE_ERRORS:
+            raise
+        why = f"{type(error).__name__}: {error}; planned as a first deployment"
+        bucket = None
+        if artifact.size_bytes > spec.direct_upload_limit:
+            bucket = resolve_bucket(spec, region, "ACCOUNT")
+        return RegionState(
+            region=region, account="ACCOUNT", configuration=None, bucket=bucket, unobserved=why
+        )
 
 
 def deploy(
@@ -65,7 +94,7 @@ def deploy(
             "bucket in its own region, and bucket names are global"
         )
     plans = tuple(
-        plan_region(spec, artifact, observe_region(clients, spec, artifact, r), canary_weight)
+        plan_region(spec, artifact, _observe(clients, spec, artifact, r, dry_run), canary_weight)
         for r in regions
     )
     if dry_run:

@@ -35,11 +35,15 @@ class Artifact:
     sha256_hex: str
     model_version: str
     git_commit: str
+    model_sha256: str = ""  # the pickle's sha256 from the card: the model's identity
+    model_card_sha256: str = ""  # sha256 of the model card in the zip
 
     @property
     def description(self) -> str:
         """The published version's description (Lambda allows 256 characters)."""
-        return f"model {self.model_version} commit {self.git_commit}"[:256]
+        sha = f" sha256 {self.model_sha256[:12]}" if self.model_sha256 else ""
+        card = f" card {self.model_card_sha256[:12]}" if self.model_card_sha256 else ""
+        return f"model {self.model_version}{sha}{card} commit {self.git_commit}"[:256]
 
 
 def git_commit(cwd: Path | None = None) -> str:
@@ -66,12 +70,18 @@ def read_artifact(
     """
     data = zip_path.read_bytes()
     digest = hashlib.sha256(data)
-    version = "unknown"
+    version, card_text, pickle_sha = "unknown", b"", ""
     with zipfile.ZipFile(zip_path) as archive:
         if MODEL_CARD_IN_ZIP in archive.namelist():
-            version = str(json.loads(archive.read(MODEL_CARD_IN_ZIP)).get("version", version))
-    if version == "unknown" and model_card is not None and model_card.is_file():
-        version = str(json.loads(model_card.read_text()).get("version", version))
+            card_text = archive.read(MODEL_CARD_IN_ZIP)
+    if not card_text and model_card is not None and model_card.is_file():
+        card_text = model_card.read_bytes()
+    if card_text:
+        card = json.loads(card_text)
+        version = str(card.get("version", version))
+        pickle_sha = str(
+            ((card.get("artifacts") or {}).get("model.joblib") or {}).get("sha256", "")
+        )
     return Artifact(
         path=zip_path,
         size_bytes=len(data),
@@ -79,6 +89,8 @@ def read_artifact(
         sha256_hex=digest.hexdigest(),
         model_version=version,
         git_commit=commit if commit is not None else git_commit(),
+        model_sha256=pickle_sha,
+        model_card_sha256=hashlib.sha256(card_text).hexdigest() if card_text else "",
     )
 
 
@@ -97,6 +109,7 @@ class RegionState:
     bucket: str | None = None
     bucket_exists: bool = False
     object_exists: bool = False
+    unobserved: str | None = None  # why the region could not be read (offline dry run)
 
     @property
     def function_exists(self) -> bool:
@@ -127,6 +140,7 @@ class RegionPlan:
     def as_dict(self) -> dict[str, Any]:
         return {
             "region": self.region,
+            "unobserved": self.state.unobserved,
             "function_exists": self.state.function_exists,
             "live_version": self.state.live_version,
             "steps": [{"action": s.action, **s.detail} for s in self.steps],

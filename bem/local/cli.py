@@ -39,7 +39,8 @@ def _emulated_function_options(command: Any) -> Any:
             help="Run a development zip of the work tree instead (deps cached under ~/.cache/bem).",
         ),
         function_options,
-        click.option("--python", "python", type=click.Path(path_type=Path), default=None,
+        click.option("--python", "python", default=None,
+                     type=click.Path(exists=True, dir_okay=False, path_type=Path),
                      help="Interpreter for the runtime (default: pyenv's pythonX.Y)."),
         click.option("--function-name", default=SERVICE_NAME, show_default=True),
         click.option("--region", default=DEFAULT_REGION, show_default=True),
@@ -114,7 +115,8 @@ def invoke_command(
 @click.option("--warm/--no-warm", default=True, show_default=True,
               help="Start every sandbox before serving (else on demand).")  # fmt: skip
 @click.option("--alias", "aliases", multiple=True, metavar="NAME[=VERSION]",
-              help="A qualifier besides $LATEST: alias[=version] or a version number.")  # fmt: skip
+              help="A qualifier besides $LATEST and the deployed alias (live): "
+                   "alias[=version] or a version number.")  # fmt: skip
 @click.option("--max-in-flight", type=int, default=None,
               help="Answer 429 (TooManyRequestsException) beyond this many at once.")  # fmt: skip
 @click.option("--quiet", is_flag=True, help="No access log and no function logs on stderr.")
@@ -156,7 +158,7 @@ def serve_command(
         pool = make_pool(served_zip)
     except TaskSetupError as error:
         raise click.ClickException(str(error)) from error
-    qualifiers = {}
+    qualifiers = {function.spec.alias: function.version}  # the alias `bem deploy`/SAM call
     for alias in aliases:
         name, _, version = alias.partition("=")
         qualifiers[name] = version or (name if name.isdigit() else function.version)

@@ -60,7 +60,10 @@ def find_interpreter(runtime: str = DEFAULT_RUNTIME, explicit: str | None = None
     on_path = shutil.which(f"python{version}")
     if on_path:
         return Path(on_path)
-    raise TaskSetupError(f"no python{version} interpreter found (set ${ENV_LAMBDA_PYTHON})")
+    raise TaskSetupError(
+        f"no python{version} interpreter found: install it (pyenv install {version}), or pass "
+        f"--python PATH, or set ${ENV_LAMBDA_PYTHON}"
+    )
 
 
 @contextlib.contextmanager

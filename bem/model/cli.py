@@ -6,6 +6,7 @@ Both take the same data options (`data_source_options`); only the defaults diffe
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -14,8 +15,9 @@ import click
 import numpy as np
 from sklearn.pipeline import Pipeline
 
+from bem.data.cli import history_options, load_labelled
 from bem.model.baseline import RuleBaseline
-from bem.model.dataset import load_dataset
+from bem.model.dataset import UserRecords
 from bem.model.evaluate import evaluate_model, markdown, synthetic_dataset, write_report
 from bem.model.train import (
     CANDIDATES,
@@ -32,7 +34,8 @@ F = TypeVar("F", bound=Callable[..., object])
 def data_source_options(
     synth_users: int, seed: int, users_help: str, seed_help: str
 ) -> Callable[[F], F]:
-    """--data, --unlisted, --synth-users, --seed, --noise and --knob, in that order."""
+    """--data (with the history options of `bem data`), --unlisted, --synth-users, --seed,
+    --noise and --knob, in that order."""
     options = [
         click.option(
             "--data",
@@ -62,9 +65,9 @@ def data_source_options(
     ]
 
     def decorate(command: F) -> F:
-        for option in reversed(options):
+        for option in reversed(options[1:]):
             command = option(command)
-        return command
+        return options[0](history_options(command))
 
     return decorate
 
@@ -90,7 +93,8 @@ class _FittedScorer:
     "--model-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Where model.joblib/model.json go (default: model/).",
+    help="Where model.joblib/model.json go (default: a new models/<version>/; "
+    "name model/ to replace the model of record).",
 )
 @click.option("--target-precision", default=DEFAULT_TARGET_PRECISION, show_default=True)
 @click.option("--folds", default=4, show_default=True, help="Cross-validation folds (by user).")
@@ -111,9 +115,10 @@ class _FittedScorer:
 @click.option("--version", "version", default=None, help="Model version (default: bump minor).")
 @click.option(
     "--harsh-noise",
-    default=2.0,
-    show_default=True,
-    help="Also evaluate on synthetic users with this noise scale (0 = skip).",
+    type=float,
+    default=None,
+    help="Also evaluate on synthetic users with this noise scale (0 = skip; default 2.0, "
+    "or 0 with --data).",
 )
 @click.option("--harsh-users", default=500, show_default=True)
 @click.option(
@@ -132,6 +137,10 @@ class _FittedScorer:
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train_command(
     data: Path | None,
+    columns_file: Path | None,
+    column_pairs: tuple[str, ...],
+    dates: str | None,
+    max_invalid: float,
     unlisted: str,
     synth_users: int,
     seed: int,
@@ -144,19 +153,28 @@ def train_command(
     candidates: str,
     calibration: str,
     version: str | None,
-    harsh_noise: float,
+    harsh_noise: float | None,
     harsh_users: int,
     report_dir: Path,
     threads: int | None,
     quiet: bool,
 ) -> None:
-    """Train the matcher and write model/model.joblib + model/model.json.
+    """Train the matcher; write a new model directory (models/<version>/) and reports.
 
-    Example: bem train --synth-users 2000 --seed 0   (or: bem train --data history.csv)
+    Example: bem train --data history.csv --dates dmy --column trip_id=budget_id
+
+    Example: bem train --synth-users 2000 --seed 0 --model-dir model
     """
+    from bem.model.identity import next_version
     from budget_matcher import config
 
-    directory = model_dir or config.env_path(config.ENV_MODEL_DIR, config.DEFAULT_MODEL_DIR)
+    record = config.env_path(config.ENV_MODEL_DIR, config.DEFAULT_MODEL_DIR)
+    models = config.env_path(config.ENV_MODELS_DIR, config.DEFAULT_MODELS_DIR)
+    if version is None:
+        version = next_version([record, models] + ([model_dir] if model_dir else []))
+    directory = model_dir or models / version
+    if harsh_noise is None:
+        harsh_noise = 0.0 if data is not None else 2.0
     settings = TrainSettings(
         target_precision,
         folds,
@@ -168,7 +186,7 @@ def train_command(
         threads=threads,
     )
     if data is not None:
-        dataset = load_dataset(data, unlisted)
+        dataset, _ = load_labelled(data, unlisted, columns_file, column_pairs, dates, max_invalid)
         source: dict[str, Any] = {"source": data.name, "unlisted": unlisted}
     else:
         dataset, synth = synthetic_dataset(synth_users, seed, noise, overrides)
@@ -206,12 +224,23 @@ def train_command(
         }
         reports.append(("harsher_noise", report, curves, harsh))
     card = write_model(result, dataset, settings, directory, source, version)
+    from bem.explain.contributions import add_importance
+
+    held_out = next((r[3].features for r in reports if r[0] == "held_out"), dataset.features)
+    importance = add_importance(directory, held_out)
+    click.echo("importance: " + ", ".join(list(importance)[:5]) + ", …", err=True)
     for name, report, curves, scored in reports:
         write_report(report, scored.labels, curves, report_dir, name)
+    if directory.resolve() != record.resolve():
+        shown = os.path.relpath(directory.resolve())
+        click.echo(
+            f"wrote {shown}; make it the model of record: bem model promote {shown}", err=True
+        )
     click.echo(
         json.dumps(
             {
                 "version": card["version"],
+                "model_dir": str(directory),
                 "threshold": card["threshold"],
                 **{
                     k: card["metrics"][k]
@@ -255,6 +284,10 @@ def evaluate_command(
     model_dir: Path | None,
     form: str | None,
     data: Path | None,
+    columns_file: Path | None,
+    column_pairs: tuple[str, ...],
+    dates: str | None,
+    max_invalid: float,
     unlisted: str,
     synth_users: int,
     seed: int,
@@ -271,8 +304,12 @@ def evaluate_command(
 
     model = predict.load_model(model_dir, form)
     baseline = RuleBaseline(**(model.card.get("baseline") or {}))
+    users: list[UserRecords] | None = None
     if data is not None:
-        dataset, described = load_dataset(data, unlisted), str(data)
+        dataset, users = load_labelled(
+            data, unlisted, columns_file, column_pairs, dates, max_invalid
+        )
+        described = str(data)
     else:
         dataset, _ = synthetic_dataset(synth_users, seed, noise, overrides)
         described = f"synthetic users={synth_users} seed={seed} noise={noise} {list(overrides)}"
@@ -280,4 +317,62 @@ def evaluate_command(
     report, curves = evaluate_model(model, dataset, baseline, title, described)
     paths = write_report(report, dataset.labels, curves, report_dir, name)
     click.echo(markdown(report))
+    from bem.model.actionable import actionable_report
+
+    more, lines = actionable_report(
+        model, dataset, users, curves["model"], report_dir / name, model_dir
+    )
+    click.echo("\n".join(lines))
+    paths += more
     click.echo("wrote " + ", ".join(str(p) for p in paths), err=True)
+
+
+@click.group("model")
+def model_group() -> None:
+    """Model identity: show a model directory, promote a candidate to the model of record.
+
+    Example: bem model show models/1.4.0
+    """
+
+
+@model_group.command("show")
+@click.argument(
+    "model_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    required=False,
+)
+def show_command(model_dir: Path | None) -> None:
+    """Print a model's version, threshold, card hash and training-data digest.
+
+    Example: bem model show model
+    """
+    from bem.model.identity import ModelIdentityError, identity
+    from budget_matcher import config
+
+    directory = model_dir or config.env_path(config.ENV_MODEL_DIR, config.DEFAULT_MODEL_DIR)
+    try:
+        click.echo(json.dumps({"model_dir": str(directory), **identity(directory)}, indent=2))
+    except ModelIdentityError as error:
+        raise click.ClickException(str(error)) from error
+
+
+@model_group.command("promote")
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def promote_command(source: Path) -> None:
+    """Make a trained model directory the model of record (model/), hash checked.
+
+    Example: bem model promote models/1.4.0
+    """
+    from bem.model.identity import ModelIdentityError, describe, promote
+    from budget_matcher import config
+
+    record = config.env_path(config.ENV_MODEL_DIR, config.DEFAULT_MODEL_DIR)
+    try:
+        ident = promote(source, record)
+    except ModelIdentityError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"{os.path.relpath(record)} is now {describe(ident)}", err=True)
+    click.echo(
+        f"next: git add {record.name} && git commit -m 'Model {ident['version']}' && ./build",
+        err=True,
+    )

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from bem.data.cli import column_options, mapping_from
 from budget_matcher import config
 
 DB_HELP = (
@@ -100,21 +101,40 @@ def ingest_logs_command(
 @monitor_group.command("label")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--db", "db_url", default=None, help=DB_HELP)
-def label_command(files: tuple[Path, ...], db_url: str | None) -> None:
-    """Load ground-truth labels (CSV/JSON: budget_id, itemization_id, is_match, labeled_at,
-    optional resolved_at). A newer label of the same pair replaces the older one.
+@click.option(
+    "--unlisted",
+    type=click.Choice(["ignore", "negative"]),
+    default="ignore",
+    show_default=True,
+    help="Scored pairs of the file's users (user_id) that it leaves out: no label, or no match.",
+)
+@column_options
+def label_command(
+    files: tuple[Path, ...],
+    db_url: str | None,
+    unlisted: str,
+    columns_file: Path | None,
+    column_pairs: tuple[str, ...],
+) -> None:
+    """Load ground-truth labels (CSV/JSON: budget_id, itemization_id, is_match, optional
+    labeled_at (default now), resolved_at, user_id); a training history is a label file.
+    A newer label of the same pair replaces the older one.
 
     Example: bem monitor label labels-2026-11.csv
+
+    Example: bem monitor label history.csv --unlisted negative --column trip_id=budget_id
     """
     from bem.monitor.labels import ingest_labels
     from bem.monitor.store import open_store
 
+    mapping = mapping_from(columns_file, column_pairs)
     engine = open_store(db_url)
     rejected = 0
     for path in files:
-        load = ingest_labels(engine, path)
+        load = ingest_labels(engine, path, unlisted=unlisted, mapping=mapping)
         rejected += len(load.rejected)
-        click.echo(f"{path}: {len(load.rows)} labels stored, {len(load.rejected)} rejected")
+        extra = f", {load.unlisted} unlisted pairs labelled no match" if load.unlisted else ""
+        click.echo(f"{path}: {len(load.rows)} labels stored{extra}, {len(load.rejected)} rejected")
         for message in load.rejected[:10]:
             click.echo(f"  {message}", err=True)
     if rejected:
@@ -203,6 +223,14 @@ def _cell(value: object) -> str:
 @click.option("--days", default=7, show_default=True, help="Days in the period.")
 @click.option("--model-version", default=None, help="Only this model version.")
 @click.option("--limit", default=100, show_default=True)
+@click.option(
+    "--explain",
+    "explain_with",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    metavar="MODEL_DIR",
+    help="Add each mistake's raw score and largest contributions (bem explain) by this model.",
+)
 def errors_command(
     kind: str,
     db_url: str | None,
@@ -210,11 +238,14 @@ def errors_command(
     days: int,
     model_version: str | None,
     limit: int,
+    explain_with: Path | None,
 ) -> None:
     """False positives (fp) or negatives (fn) as CSV, with score, threshold, model version,
     both sides' inputs and the label; most confident mistakes first.
 
     Example: bem monitor errors fp --days 3 --model-version 2026.2 > fp.csv
+
+    Example: bem monitor errors fn --explain model > fn.csv
     """
     from bem.monitor.investigate import misclassified
     from bem.monitor.store import open_store
@@ -229,6 +260,10 @@ def errors_command(
             start=datetime.combine(last - timedelta(days=days), datetime.min.time()),
             end=datetime.combine(last, datetime.min.time()),
         )
+        if rows and explain_with is not None:
+            from bem.explain.stored import explain_stored
+
+            rows = explain_stored(connection, rows, explain_with)
     if not rows:
         click.echo(f"no {kind} in the period", err=True)
         return
@@ -319,6 +354,8 @@ def report_command(
             f"ALERT {alert['day']} {alert['metric']} {alert['kind']}: "
             f"{alert['expected']:.3f} -> {alert['value']:.3f}"
         )
+    for reason in report.summary.get("missing_plots", {}).values():
+        click.echo(reason)
     if email_to:
         from bem.monitor.notify import report_message, send_report
 

@@ -1,16 +1,18 @@
 """Ground-truth labels that arrive days after scoring: read, validate, store.
 
-Accepted files: CSV with a header, a JSON list of objects, `{"labels": [...]}`, or JSON lines.
-Fields: budget_id, itemization_id, is_match (1/0, true/false, yes/no), labeled_at, and
-optionally resolved_at — when the expense line item was reconciled with the budget, i.e. when
-the matching operation was completed. Timestamps are ISO 8601; a timestamp without an offset
-is taken as UTC.
+Accepted files: CSV with a header (delimiter and encoding sniffed as for training histories),
+a JSON list of objects, `{"labels": [...]}`, or JSON lines. A training history is a label file:
+fields budget_id, itemization_id, is_match (1/0, true/false, yes/no), optionally labeled_at
+(default: the time of ingestion), resolved_at — when the expense line item was reconciled with
+the budget, i.e. when the matching operation was completed — and user_id; other columns are
+ignored. Timestamps are ISO 8601; a timestamp without an offset is taken as UTC.
+
+A history lists a user's matches; the pairs it leaves out are no matches. `unlisted_negatives`
+turns the scored pairs of the file's users that no record lists into negative labels.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -18,9 +20,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import Engine
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
 
-from bem.monitor.store import upsert_labels
+from bem.monitor.store import results, upsert_labels
 
 _TRUE = {"1", "true", "t", "yes", "y"}
 _FALSE = {"0", "false", "f", "no", "n"}
@@ -32,6 +35,8 @@ class LabelLoad:
 
     rows: list[dict[str, Any]] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
+    users: set[str] = field(default_factory=set)  # user_id of the valid records that name one
+    unlisted: int = 0  # negative labels added for scored pairs the file leaves out
 
 
 def read_label_records(path: Path) -> list[dict[str, Any]]:
@@ -39,7 +44,9 @@ def read_label_records(path: Path) -> list[dict[str, Any]]:
     text = path.read_text(encoding="utf-8-sig")
     stripped = text.lstrip()
     if path.suffix.lower() == ".csv" or not stripped.startswith(("[", "{")):
-        return list(csv.DictReader(io.StringIO(text)))
+        from bem.data.read import read_table
+
+        return read_table(path).rows
     if stripped.startswith("["):
         return list(json.loads(text))
     try:
@@ -64,7 +71,7 @@ def parse_labels(
                     "budget_id": _identifier(record, "budget_id"),
                     "itemization_id": _identifier(record, "itemization_id"),
                     "is_match": _boolean(record.get("is_match")),
-                    "labeled_at": _timestamp(record.get("labeled_at"), "labeled_at"),
+                    "labeled_at": _optional_timestamp(record.get("labeled_at")) or ingested_at,
                     "resolved_at": _optional_timestamp(record.get("resolved_at")),
                     "source": source,
                     "ingested_at": ingested_at,
@@ -72,14 +79,58 @@ def parse_labels(
             )
         except (ValueError, TypeError, AttributeError) as error:
             load.rejected.append(f"record {number}: {error}")
+            continue
+        user_id = record.get("user_id")
+        if user_id is not None and str(user_id).strip():
+            load.users.add(str(user_id).strip())
     return load
 
 
-def ingest_labels(engine: Engine, path: Path, now: datetime | None = None) -> LabelLoad:
-    """Read a label file and upsert its valid rows."""
-    load = parse_labels(read_label_records(path), source=path.name, now=now)
+def unlisted_negatives(connection: Connection, load: LabelLoad) -> list[dict[str, Any]]:
+    """Negative labels for the scored pairs of `load.users` that no record of `load` lists."""
+    if not load.users:
+        return []
+    listed = {(row["budget_id"], row["itemization_id"]) for row in load.rows}
+    stamp = load.rows[0]["ingested_at"] if load.rows else None
+    source = f"unlisted in {load.rows[0]['source']}" if load.rows else "unlisted"
+    query = (
+        sa.select(results.c.budget_id, results.c.itemization_id)
+        .where(results.c.user_id.in_(sorted(load.users)), results.c.score.is_not(None))
+        .distinct()
+    )
+    return [
+        {
+            "budget_id": budget_id,
+            "itemization_id": item_id,
+            "is_match": False,
+            "labeled_at": stamp,
+            "resolved_at": None,
+            "source": source,
+            "ingested_at": stamp,
+        }
+        for budget_id, item_id in connection.execute(query)
+        if (budget_id, item_id) not in listed
+    ]
+
+
+def ingest_labels(
+    engine: Engine,
+    path: Path,
+    now: datetime | None = None,
+    unlisted: str = "ignore",
+    mapping: dict[str, str] | None = None,
+) -> LabelLoad:
+    """Read a label file (its columns renamed by `mapping`, theirs -> ours) and upsert its
+    valid rows; with `unlisted="negative"`, also label the scored pairs of its users that it
+    leaves out as no match."""
+    records = read_label_records(path)
+    if mapping:
+        records = [{mapping.get(k, k): v for k, v in record.items()} for record in records]
+    load = parse_labels(records, source=path.name, now=now)
     with engine.begin() as connection:
-        upsert_labels(connection, load.rows)
+        negatives = unlisted_negatives(connection, load) if unlisted == "negative" else []
+        upsert_labels(connection, negatives + load.rows)
+    load.unlisted = len(negatives)
     return load
 
 
@@ -102,13 +153,6 @@ def _boolean(value: Any) -> bool:
     if text in _FALSE:
         return False
     raise ValueError(f"is_match {value!r} is not a boolean")
-
-
-def _timestamp(value: Any, name: str) -> datetime:
-    moment = _optional_timestamp(value)
-    if moment is None:
-        raise ValueError(f"{name} is missing")
-    return moment
 
 
 def _optional_timestamp(value: Any) -> datetime | None:

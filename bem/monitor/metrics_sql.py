@@ -2,8 +2,9 @@
 
 One SQLAlchemy Core query that runs on SQLite and PostgreSQL (window functions, no
 `percentile_cont`). For each day (UTC date of `scored_at`) and model version, over the scored
-pairs of that day (rows with a numeric score; every scoring of a pair counts) joined to their
-label, when one has arrived:
+pairs of that day (rows with a numeric score) joined to their label, when one has arrived. A
+pair scored several times counts once, at its latest scoring in the period (per model version
+when figures are by version), so a label is never counted twice:
 
 - volume = scored pairs; matched = pairs with matched = true; match_rate = matched / volume
 - labeled = pairs with a label; TP = matched ∧ is_match, FP = matched ∧ ¬is_match,
@@ -119,30 +120,49 @@ def _ratio(numerator: Any, denominator: Any) -> ColumnElement[Any]:
     return sa.cast(numerator, sa.Float) / sa.func.nullif(sa.cast(denominator, sa.Float), 0.0)
 
 
-def daily_metrics_query(
+def latest_scorings(
     start: datetime | None = None, end: datetime | None = None, by_version: bool = True
-) -> sa.Select[Any]:
-    """The query behind `daily_metrics` (start inclusive, end exclusive, naive UTC)."""
-    day = day_of(results.c.scored_at).label("day")
-    version: ColumnElement[Any] = (
-        results.c.model_version if by_version else sa.literal_column(f"'{ALL_VERSIONS}'")
-    )
-    version = version.label("model_version")
-    grouping = [day, version] if by_version else [day]
-    joined = results.outerjoin(
-        labels,
-        sa.and_(
-            labels.c.budget_id == results.c.budget_id,
-            labels.c.itemization_id == results.c.itemization_id,
-        ),
-    )
+) -> sa.Subquery:
+    """The scored rows of the period, one per pair (per version when `by_version`): its latest."""
     window: list[ColumnElement[bool]] = [results.c.score.is_not(None)]
     if start is not None:
         window.append(results.c.scored_at >= start)
     if end is not None:
         window.append(results.c.scored_at < end)
+    partition = [results.c.budget_id, results.c.itemization_id]
+    if by_version:
+        partition.append(results.c.model_version)
+    order = (results.c.scored_at.desc(), results.c.request_id.desc())
+    ranked = (
+        sa.select(
+            results,
+            sa.func.row_number().over(partition_by=partition, order_by=order).label("scoring_rank"),
+        )
+        .where(*window)
+        .subquery("scorings")
+    )
+    return sa.select(ranked).where(ranked.c.scoring_rank == 1).subquery("latest")
 
-    matched, truth = results.c.matched, labels.c.is_match
+
+def daily_metrics_query(
+    start: datetime | None = None, end: datetime | None = None, by_version: bool = True
+) -> sa.Select[Any]:
+    """The query behind `daily_metrics` (start inclusive, end exclusive, naive UTC)."""
+    scored = latest_scorings(start, end, by_version)
+    day = day_of(scored.c.scored_at).label("day")
+    version: ColumnElement[Any] = (
+        scored.c.model_version if by_version else sa.literal_column(f"'{ALL_VERSIONS}'")
+    )
+    version = version.label("model_version")
+    grouping = [day, version] if by_version else [day]
+    joined = scored.outerjoin(
+        labels,
+        sa.and_(
+            labels.c.budget_id == scored.c.budget_id,
+            labels.c.itemization_id == scored.c.itemization_id,
+        ),
+    )
+    matched, truth = scored.c.matched, labels.c.is_match
     counts = (
         sa.select(
             day,
@@ -155,16 +175,15 @@ def daily_metrics_query(
             _count(sa.and_(matched.is_(False), truth.is_(True))).label("fn"),
         )
         .select_from(joined)
-        .where(*window)
         .group_by(*grouping)
         .subquery("counts")
     )
 
-    hours = (seconds_between(results.c.scored_at, labels.c.resolved_at) / 3600.0).label("hours")
+    hours = (seconds_between(scored.c.scored_at, labels.c.resolved_at) / 3600.0).label("hours")
     durations = (
         sa.select(day, version, hours)
         .select_from(joined)
-        .where(*window, truth.is_(True), labels.c.resolved_at.is_not(None))
+        .where(truth.is_(True), labels.c.resolved_at.is_not(None))
         .subquery("durations")
     )
     partition = [durations.c.day, durations.c.model_version]

@@ -86,9 +86,13 @@ def build_report(
         else None
     )
     raised = alerts(found, since=alert_since)
+    missing_plots: dict[str, str] = {}
     for metric in QUALITY_METRICS:
         days, values, weights = series[metric]
-        if len(days) >= 2:
+        if len(days) < 2:
+            missing_plots[metric] = _why_no_plot(metric, days, values, daily, options.min_labels)
+            svgs[metric] = f'<p class="missing">{html.escape(missing_plots[metric])}</p>'
+        else:
             band = ewma_band(values, options.span, options.k, weights)
             svgs[metric] = plots.quality_plot(
                 metric,
@@ -134,9 +138,33 @@ def build_report(
             "min_shift": options.min_shift,
         },
         "daily": [d.as_json() for d in daily],
+        "missing_plots": missing_plots,
     }
     page = render_html(summary, svgs)
     return Report(summary, page, bool(raised), found)
+
+
+def _why_no_plot(
+    metric: str, days: list[date], values: list[float], daily: list[DailyMetrics], min_labels: int
+) -> str:
+    """Why the plot of `metric` is missing, in one sentence a reader can act on."""
+    short = [d for d in daily if 0 < d.labeled < min_labels]
+    under = (
+        f"; {len(short)} day(s) have fewer labelled pairs than --min-labels {min_labels}"
+        if short
+        else ""
+    )
+    if days:
+        return (
+            f"no {metric} plot: only {days[0].isoformat()} has enough labelled pairs "
+            f"({metric} {values[0]:.3f} that day); a line needs two days{under}"
+        )
+    if not any(d.labeled for d in daily):
+        return (
+            f"no {metric} plot: no scored pair of the period has a label yet "
+            "(load them with bem monitor label FILE)"
+        )
+    return f"no {metric} plot: no day has enough labelled pairs{under}"
 
 
 # the count each daily ratio is computed from: its noise shrinks as 1/√count

@@ -70,6 +70,7 @@ class BuildResult:
     warnings: list[str]
     seconds: float
     sha256: dict[str, str]
+    model: dict[str, object] = field(default_factory=dict)
 
 
 def _sha256(path: Path) -> str:
@@ -95,9 +96,27 @@ def _run(command: list[str], env: dict[str, str], cwd: Path, step: str) -> None:
     print(f"  {step}: {time.perf_counter() - started:.1f} s", file=sys.stderr)
 
 
-def _stage_model(opts: BuildOptions, code: Path, task: Path) -> tuple[int | None, float | None]:
-    """Copy the variant's model; for lean, export and prove it (returns rows, max diff)."""
+def _model_to_ship(opts: BuildOptions, code: Path) -> tuple[Path, dict[str, object]]:
+    """The model directory the build ships and its identity; refuses a stale work tree."""
+    from bem.model.identity import ModelIdentityError, describe, identity, working_tree_mismatch
+
     model_dir = opts.model_dir or code / "model"
+    if opts.model_dir is None:
+        mismatch = working_tree_mismatch(opts.root, model_dir)
+        if mismatch is not None:
+            raise BuildFailed(mismatch)
+    try:
+        ident = identity(model_dir)
+    except ModelIdentityError as exc:
+        raise BuildFailed(f"model: {exc}") from exc
+    opts.log(f"model: {describe(ident)} from {opts.model_dir or 'model/ at ' + opts.revision}")
+    return model_dir, ident
+
+
+def _stage_model(
+    opts: BuildOptions, model_dir: Path, task: Path
+) -> tuple[int | None, float | None]:
+    """Copy the variant's model; for lean, export and prove it (returns rows, max diff)."""
     if opts.target.runtime == "sklearn":
         assemble.stage_model(model_dir, task, opts.target.model_artifacts)
         return None, None
@@ -226,7 +245,11 @@ def run_build(opts: BuildOptions) -> BuildResult:
         assemble.stage_code(code, task)
     except assemble.MissingCode as exc:
         raise BuildFailed(str(exc)) from exc
-    rows, max_diff = _stage_model(opts, code, task)
+    model_dir, _ = _model_to_ship(opts, code)
+    rows, max_diff = _stage_model(opts, model_dir, task)
+    from bem.model.identity import identity
+
+    model = identity(task / "model")  # the card as shipped (the lean export adds its file)
 
     pins = targets.requirements(target, root)
     overridden = targets.overridden_pins(target)
@@ -308,7 +331,11 @@ def run_build(opts: BuildOptions) -> BuildResult:
         warnings=warnings,
         seconds=time.perf_counter() - started,
         sha256={p.name: _sha256(p) for p in [output] + ([layer_output] if layer_output else [])},
+        model=model,
     )
     (staging / "build-report.json").write_text(json.dumps(asdict(result), indent=2, default=str))
     opts.log(f"build: {output} sha256 {result.sha256[output.name][:16]}… in {result.seconds:.1f} s")
+    from bem.model.identity import describe
+
+    opts.log(f"build: ships {describe(model)}")
     return result

@@ -3,10 +3,12 @@ rollback, canary, mirrors, dry run and the S3 path for zips over 50 MB."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
 import sys
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,6 +38,12 @@ def alias_of(clients: ClientFactory, region: str = REGION) -> dict:
     return clients("lambda", region).get_alias(FunctionName="matcher", Name="live")
 
 
+def _card_hash(zip_path: Path) -> str:
+    """The first 12 hex digits of the sha256 of the model card inside the zip."""
+    with zipfile.ZipFile(zip_path) as archive:
+        return hashlib.sha256(archive.read("model/model.json")).hexdigest()[:12]
+
+
 def test_deploy_up_creates_function_version_and_alias(
     clients: ClientFactory, make_zip: Callable[..., Path]
 ) -> None:
@@ -49,7 +57,7 @@ def test_deploy_up_creates_function_version_and_alias(
     assert config["Environment"]["Variables"] == DEFAULT_ENVIRONMENT
     assert config["CodeSha256"] == read_artifact(zip_path).code_sha256
     version = lam.get_function_configuration(FunctionName="matcher", Qualifier="1")
-    assert version["Description"] == "model 2026.11.24-1 commit abc123"
+    assert version["Description"] == f"model 2026.11.24-1 card {_card_hash(zip_path)} commit abc123"
     assert alias_of(clients)["FunctionVersion"] == "1"
     assert outcome.results[0].version == "1"
     assert outcome.results[0].previous_version is None
@@ -190,7 +198,7 @@ def test_deploy_up_mirrors_same_code_to_each_region(
             FunctionName="matcher", Qualifier=live["FunctionVersion"]
         )
         assert version["CodeSha256"] == sha
-        assert version["Description"] == "model mirror-1 commit abc123"
+        assert version["Description"] == f"model mirror-1 card {_card_hash(zip_path)} commit abc123"
     # one role for all mirrors (IAM is global)
     roles = [r["RoleName"] for r in clients("iam", REGION).list_roles()["Roles"]]
     assert roles.count("matcher-lambda-role") == 1
@@ -269,11 +277,12 @@ def test_deploy_cli_up_status_rollback_in_a_subprocess(
             timeout=120,
         )
 
+    zips = [make_zip(f"cli-{n}") for n in range(2)]
     for n in range(2):
         run = bem(
             "up",
             "--zip",
-            str(make_zip(f"cli-{n}")),
+            str(zips[n]),
             "--region",
             "us-west-2,eu-west-1",
             "--commit",
@@ -284,8 +293,7 @@ def test_deploy_cli_up_status_rollback_in_a_subprocess(
     report = json.loads(bem("status", "--region", "us-west-2", "--json").stdout)
     assert report[0]["live_version"] == "2"
     assert [v["description"] for v in report[0]["versions"]] == [
-        "model cli-0 commit c1",
-        "model cli-1 commit c1",
+        f"model cli-{n} card {_card_hash(zips[n])} commit c1" for n in range(2)
     ]
     run = bem("rollback", "--region", "us-west-2,eu-west-1")
     assert run.returncode == 0, run.stderr

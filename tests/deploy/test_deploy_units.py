@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -139,9 +141,13 @@ def test_parse_environment_requires_key_value() -> None:
 
 
 def test_read_artifact_hashes_and_reads_the_model_card_inside(tmp_path: Path) -> None:
-    artifact = read_artifact(write_zip(tmp_path / "d.zip", "2026.11.24-3", "x"), commit="c0ffee")
+    path = write_zip(tmp_path / "d.zip", "2026.11.24-3", "x")
+    artifact = read_artifact(path, commit="c0ffee")
     assert artifact.model_version == "2026.11.24-3"
-    assert artifact.description == "model 2026.11.24-3 commit c0ffee"
+    with zipfile.ZipFile(path) as archive:
+        card = hashlib.sha256(archive.read("model/model.json")).hexdigest()
+    assert artifact.model_card_sha256 == card
+    assert artifact.description == f"model 2026.11.24-3 card {card[:12]} commit c0ffee"
     assert len(artifact.sha256_hex) == 64 and artifact.code_sha256.endswith("=")
     other = read_artifact(write_zip(tmp_path / "e.zip", "2026.11.24-3", "y"), commit="c0ffee")
     assert other.code_sha256 != artifact.code_sha256

@@ -65,6 +65,6 @@ def real_zip() -> Path:
 @pytest.fixture(scope="module")
 def real_serve(real_zip: Path) -> Iterator[ServeProcess]:
     """`bem serve` with the real handler: two warm sandboxes."""
-    serve = ServeProcess(real_zip, "--concurrency", "2", "--alias", "live")
+    serve = ServeProcess(real_zip, "--concurrency", "2")  # `live` is served by default
     yield serve
     serve.stop()

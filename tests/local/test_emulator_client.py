@@ -196,3 +196,22 @@ def test_client_retries_a_crashed_runtime() -> None:
 def test_client_refuses_a_payload_it_cannot_read() -> None:
     with pytest.raises(TypeError):
         ScoresClient(clients={"r1": FakeLambda([])}, region="r1").score("not a payload")
+
+
+def test_get_model_scores_needs_no_credentials_for_a_local_endpoint(
+    real_serve: ServeProcess, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    items = get_model_scores(
+        load_event("seed_direct.json"),
+        FUNCTION,
+        "us-west-2",
+        endpoint_urls={"us-west-2": real_serve.url},
+        qualifier="live",
+    )
+    assert [(i["budget_id"], i["itemization_id"]) for i in items] == [("309366", "4659496")]
+    assert "error" not in items[0] and 0.0 <= items[0]["score"] <= 1.0

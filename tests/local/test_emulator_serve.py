@@ -77,6 +77,7 @@ def test_serve_passes_the_postman_collection_under_newman(
     done = subprocess.run(
         ["npx", "--no-install", "newman", "run", str(COLLECTION), "--color", "off",
          "--env-var", f"baseUrl={real_serve.url}", "--env-var", "stage=test",
+         "--env-var", "apiKey=local-test-key",
          "--reporters", "cli,json", "--reporter-json-export", str(report)],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
@@ -84,6 +85,9 @@ def test_serve_passes_the_postman_collection_under_newman(
     stats = json.loads(report.read_text())["run"]["stats"]
     assert stats["requests"] == {"total": 3, "pending": 0, "failed": 0}
     assert stats["assertions"]["failed"] == 0 and stats["assertions"]["total"] >= 9
+    executions = json.loads(report.read_text())["run"]["executions"]
+    sent = [{h["key"].lower(): h["value"] for h in e["request"]["header"]} for e in executions]
+    assert [headers.get("x-api-key") for headers in sent] == ["local-test-key"] * 3
 
 
 def _many_pairs_payload(n_budgets: int, n_items: int) -> dict[str, Any]:

@@ -153,7 +153,9 @@ def test_train_command_writes_model_and_reports(tmp_path) -> None:
         "--seed",
         "1",
     ]
-    result = runner.invoke(train_command, args)
+    # no model of record and no candidates around: the first version
+    isolated = {"BEM_MODEL_DIR": str(tmp_path / "record"), "BEM_MODELS_DIR": str(tmp_path / "m")}
+    result = runner.invoke(train_command, args, env=isolated)
     assert result.exit_code == 0, result.output
     card = json.loads((model_dir / "model.json").read_text())
     assert card["version"] == "1.0.0" and card["training_data"]["source"] == "history.csv"
