@@ -31,8 +31,9 @@ OPTIONAL_FIELDS = frozenset(
 _DAY_FIELDS = (contract.ITEM_DATE,)
 _STAMP_FIELDS = (contract.BUDGET_TRIP_START, contract.BUDGET_TRIP_END, contract.BUDGET_GENERATED_AT)
 _AMOUNT_FIELDS = (contract.ITEM_AMOUNT, contract.BUDGET_PRICE, contract.BUDGET_ACTUAL_COST)
-_DAY_FORMATS = ("%m/%d/%Y", "%d %b %Y", "%Y%m%d", "%Y/%m/%d")
-_STAMP_FORMATS = ("%m/%d/%Y %H:%M:%S", "%Y/%m/%d %H:%M:%S")
+# Only forms that tell day from month by themselves: a history stays readable without --dates.
+_DAY_FORMATS = ("%b %d, %Y", "%d %b %Y", "%Y%m%d", "%Y/%m/%d")
+_STAMP_FORMATS = ("%Y-%m-%dT%H:%M:%S", "%Y/%m/%d %H:%M:%S")
 
 
 class TripBuilder(Protocol):
