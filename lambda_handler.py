@@ -26,10 +26,10 @@ import predict  # noqa: E402
 from budget_matcher import config, events, responses  # noqa: E402
 from budget_matcher import contract as c  # noqa: E402
 from budget_matcher import side_paths as side_paths_module  # noqa: E402
-from budget_matcher.features import compute_features  # noqa: E402
 from budget_matcher.outcome import AnswerStamp, Response, ScoringOutcome  # noqa: E402
 from budget_matcher.request_log import log_request, logger  # noqa: E402
-from flattened_data_points import FlattenedBatch, FlattenedDataPoints  # noqa: E402
+from budget_matcher.scoring import score_payload  # noqa: E402
+from flattened_data_points import FlattenedBatch  # noqa: E402
 
 
 def preload_shared_libraries(lib_dir: Path) -> list[str]:
@@ -154,17 +154,8 @@ def _answer(
         refused = {"error": request.problem} if request.is_http else items
         return Response(400, refused), items, None, None
 
-    batch = FlattenedDataPoints(request.payload).all()
-    features = None
-    if model is not None:
-        features = compute_features(batch.pairs)
-        items = responses.scored_items(batch.pairs, model.score(features), model.threshold)
-    else:
-        assert unavailable is not None
-        items = responses.unscored_items(batch.pairs, unavailable.code, unavailable.message)
-        if not items and not batch.error_items:
-            items = [c.error_item(unavailable.code, unavailable.message)]
-    items = items + batch.error_items
+    scored = score_payload(request.payload, model, unavailable)
+    batch, features, items = scored.batch, scored.features, scored.items
     body: Any = items
     if request.response_format == "envelope":
         body = responses.envelope(

@@ -110,3 +110,8 @@ ENV_LAMBDA_PYTHON = "BEM_LAMBDA_PYTHON"
 ENV_CACHE_DIR = "BEM_CACHE_DIR"
 ENV_DEPLOY_ZIP = "BEM_DEPLOY_ZIP"
 DEFAULT_DEPLOY_ZIP = Path("deploy.zip")
+
+# Batch jobs on Spark (tooling only): the master ("local[2]" by default; "cluster" = the one
+# spark-submit gives), and the S3 prefix `bem batch submit` uploads code, model and archive to.
+ENV_SPARK_MASTER = "BEM_SPARK_MASTER"
+ENV_BATCH_S3_PREFIX = "BEM_BATCH_S3_PREFIX"

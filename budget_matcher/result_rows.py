@@ -124,6 +124,13 @@ def rows_from_outcome(outcome: ScoringOutcome) -> list[dict[str, Any]]:
     return rows
 
 
+def record_input_columns(table: RecordTable, kind: str) -> dict[str, list[Any]]:
+    """The investigation inputs `rows_from_outcome` copies, for every record of `table`
+    ("budget" or "item"), as columns (batch output joins them to the pairs column-wise)."""
+    inputs = _BUDGET_INPUTS if kind == "budget" else _ITEM_INPUTS
+    return {column: _column_values(table, field, column) for column, field in inputs.items()}
+
+
 def _record_inputs(table: RecordTable, inputs: dict[str, str]) -> list[dict[str, Any]]:
     """Per record of `table`: its investigation inputs, converted column by column."""
     columns = {column: _column_values(table, field, column) for column, field in inputs.items()}

@@ -36,3 +36,12 @@ if [ "${BEM_SKIP_CHROMIUM:-}" != "1" ] && ! command -v chromium >/dev/null; then
             || echo "bootstrap: chromium could not be installed" >&2
     fi
 fi
+
+# pyspark (bem batch, installed with the venv above) needs a Java 17 runtime.
+if ! command -v java >/dev/null; then
+    echo "bootstrap: installing Debian's openjdk-17-jre-headless for the Spark batch tests" >&2
+    if [ "$(id -u)" = 0 ]; then
+        (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null) \
+            || echo "bootstrap: java could not be installed" >&2
+    fi
+fi

@@ -17,7 +17,7 @@ from sklearn.pipeline import Pipeline
 
 from bem.data.cli import history_options, load_labelled
 from bem.model.baseline import RuleBaseline
-from bem.model.dataset import UserRecords
+from bem.model.dataset import UserRecords, load_feature_table
 from bem.model.evaluate import evaluate_model, markdown, synthetic_dataset, write_report
 from bem.model.train import (
     CANDIDATES,
@@ -39,9 +39,10 @@ def data_source_options(
     options = [
         click.option(
             "--data",
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            type=click.Path(exists=True, path_type=Path),
             default=None,
-            help="Labeled CSV/JSON (seed fields + user_id + is_match).",
+            help="Labeled CSV/JSON (seed fields + user_id + is_match), or a feature table "
+            "(Parquet file or directory from `bem batch features`).",
         ),
         click.option(
             "--unlisted",
@@ -185,9 +186,15 @@ def train_command(
         progress=not quiet,
         threads=threads,
     )
-    if data is not None:
+    if data is not None and (data.is_dir() or data.suffix == ".parquet"):
+        dataset = load_feature_table(data)
+        source: dict[str, Any] = {
+            "source": data.name,
+            "format": "feature table (bem batch features)",
+        }
+    elif data is not None:
         dataset, _ = load_labelled(data, unlisted, columns_file, column_pairs, dates, max_invalid)
-        source: dict[str, Any] = {"source": data.name, "unlisted": unlisted}
+        source = {"source": data.name, "unlisted": unlisted}
     else:
         dataset, synth = synthetic_dataset(synth_users, seed, noise, overrides)
         source = {"source": "synthetic", "generator": synth.card()}

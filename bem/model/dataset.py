@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from budget_matcher import contract
-from budget_matcher.features import compute_features
+from budget_matcher.features import FEATURE_NAMES, compute_features
 from budget_matcher.pairs import CandidatePairs
 from flattened_data_points import FlattenedDataPoints
 
@@ -244,6 +244,43 @@ def build_dataset(
 
 
 def load_dataset(path: Path, unlisted: str = "negative") -> Dataset:
-    """Read a labeled file and build its dataset."""
+    """Read a labeled file (or a feature table from `bem batch features`) and build its dataset."""
+    if path.is_dir() or path.suffix.lower() == ".parquet":
+        return load_feature_table(path)
     rows = read_rows(path)
     return build_dataset(group_rows(rows), unlisted, n_rows=len(rows))
+
+
+def load_feature_table(path: Path) -> Dataset:
+    """A labelled feature table (Parquet file or directory): user_id, budget_id, itemization_id,
+    is_match and one column per feature, as `bem batch features` writes it.
+
+    The feature columns must be exactly this code's features; the digest covers the rows in
+    (user, budget, item) order, so the same pairs give the same digest however they were split.
+    """
+    import pandas as pd
+
+    table = pd.read_parquet(path)
+    keys = [contract.USER_ID_KEY, contract.BUDGET_ID, contract.ITEM_ID, contract.LABEL]
+    missing = [name for name in (*keys, *FEATURE_NAMES) if name not in table.columns]
+    if missing:
+        raise ValueError(f"{path}: not a feature table of this code; missing columns {missing}")
+    table = table.sort_values(keys[:3], kind="stable").reset_index(drop=True)
+    features = table[list(FEATURE_NAMES)].to_numpy(dtype=np.float64)
+    labels = table[contract.LABEL].to_numpy(dtype=np.int64)
+    digest = hashlib.sha256()
+    for column in keys[:3]:
+        digest.update("\x1f".join(table[column].astype(str)).encode())
+    digest.update(labels.tobytes())
+    digest.update(np.ascontiguousarray(features).tobytes())
+    users = table[contract.USER_ID_KEY].astype(str).to_numpy(dtype=object)
+    return Dataset(
+        features,
+        labels,
+        users,
+        table[contract.BUDGET_ID].astype(str).tolist(),
+        table[contract.ITEM_ID].astype(str).tolist(),
+        digest.hexdigest(),
+        len(table),
+        len(set(users.tolist())),
+    )

@@ -98,6 +98,22 @@ def ingest_logs_command(
     click.echo(f"files {report.files}, result lines {report.lines}, rows {report.rows}")
 
 
+@monitor_group.command("ingest-scores")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--db", "db_url", default=None, help=DB_HELP)
+def ingest_scores_command(paths: tuple[Path, ...], db_url: str | None) -> None:
+    """Load the scores Parquet written by `bem batch score` (files or directories).
+    Idempotent: loading the same run again adds nothing.
+
+    Example: bem monitor ingest-scores rescored/ --db sqlite:///results.db
+    """
+    from bem.monitor.ingest import ingest_scores_parquet
+    from bem.monitor.store import open_store
+
+    report = ingest_scores_parquet(open_store(db_url), paths)
+    click.echo(f"files {report.files}, rows read {report.lines}, rows offered {report.rows}")
+
+
 @monitor_group.command("label")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--db", "db_url", default=None, help=DB_HELP)

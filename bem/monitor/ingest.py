@@ -117,3 +117,32 @@ def ingest_log_files(engine: Engine, paths: Iterable[Path]) -> IngestReport:
             yield from _text_lines(path)
 
     return ingest_lines(engine, lines(), report)
+
+
+def ingest_scores_parquet(engine: Engine, paths: Iterable[Path]) -> IngestReport:
+    """Load the scores Parquet of `bem batch score` (files or directories) into the store.
+
+    Its columns are the store's result columns; rows that name no pair (records without an id)
+    are skipped. Idempotent like the log path: the run id is the rows' request id.
+    """
+    import pyarrow.parquet as pq
+
+    from budget_matcher.result_rows import COLUMN_NAMES
+
+    report = IngestReport()
+    with engine.begin() as connection:
+        for path in iter_paths(paths):
+            if path.suffix != ".parquet":
+                continue
+            report.files += 1
+            parquet = pq.ParquetFile(path)
+            wanted = [name for name in COLUMN_NAMES if name in parquet.schema_arrow.names]
+            for block in parquet.iter_batches(batch_size=BATCH_ROWS, columns=wanted):
+                rows = [
+                    row
+                    for row in block.to_pylist()
+                    if row.get("budget_id") is not None and row.get("itemization_id") is not None
+                ]
+                report.lines += block.num_rows
+                report.rows += insert_results(connection, rows)
+    return report

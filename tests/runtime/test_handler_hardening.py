@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 import lambda_handler
 import predict
 from budget_matcher import contract as c
-from budget_matcher import values
+from budget_matcher import scoring, values
 from budget_matcher.features import FEATURE_NAMES
 from budget_matcher.outcome import ScoringOutcome
 from budget_matcher.values import utf8_safe
@@ -192,7 +192,7 @@ def test_hardening_internal_error_metrics_carry_the_model_version(
     def broken(pairs: object) -> None:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(lambda_handler, "compute_features", broken)
+    monkeypatch.setattr(scoring, "compute_features", broken)  # the handler's scoring path
     monkeypatch.setattr(lambda_handler.side_paths_module, "publish", published.append)
     answer = lambda_handler.handler(seed_payload, None)
     assert answer[0]["error"]["code"] == "internal_error"

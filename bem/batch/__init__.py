@@ -1,0 +1,1 @@
+"""Batch scoring and training sets on Apache Spark (local mode to EMR)."""

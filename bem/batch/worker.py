@@ -1,0 +1,264 @@
+"""What runs inside a Spark Python worker: records of a bucket of users → scores or features.
+
+Arrow tables in and out (`applyInArrow`: no pandas conversion on the way) around the
+runtime's own code (`budget_matcher.scoring`, `predict.load_model`, `bem.model.dataset`);
+Spark only groups the records and moves the tables. The model is loaded once per worker
+process and kept in this importable module (a function defined in `__main__` would be
+pickled by value and lose its cache).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+import predict
+from bem.model.dataset import Row, build_dataset, group_rows
+from budget_matcher import config
+from budget_matcher import contract as c
+from budget_matcher.features import FEATURE_NAMES
+from budget_matcher.pairs import CandidatePairs
+from budget_matcher.result_rows import COLUMN_NAMES, RESULT_COLUMNS, record_input_columns, to_iso
+from budget_matcher.scoring import score_payload
+
+NLTK_DATA_NAME = "nltk_data"  # the name SparkFiles knows the shipped stopwords directory by
+# Record kinds in the records frame: a budget, a line item, or an error item made while reading.
+BUDGET, ITEM, READ_ERROR = "budget", "item", "error"
+RECORD_COLUMNS = ("user_id", "kind", "seq", "record")
+
+SCORE_EXTRA = ("error_message", "error_field")
+SCORE_COLUMNS = (*COLUMN_NAMES, *SCORE_EXTRA)
+# Result-row kinds as Arrow types; timestamps stay ISO strings (what the results store reads).
+_ARROW_TYPES = {
+    "str": pa.string(),
+    "float": pa.float64(),
+    "bool": pa.bool_(),
+    "datetime": pa.string(),
+}
+SCORE_ARROW = pa.schema(
+    [(name, _ARROW_TYPES[kind]) for name, kind in RESULT_COLUMNS]
+    + [(name, pa.string()) for name in SCORE_EXTRA]
+)
+_SPARK_TYPES = {"str": "string", "float": "double", "bool": "boolean", "datetime": "string"}
+SCORE_SCHEMA = ", ".join(
+    [f"{name} {_SPARK_TYPES[kind]}" for name, kind in RESULT_COLUMNS]
+    + [f"{name} string" for name in SCORE_EXTRA]
+)
+FEATURE_KEYS = ("user_id", c.BUDGET_ID, c.ITEM_ID, c.LABEL)
+FEATURE_COLUMNS = (*FEATURE_KEYS, *FEATURE_NAMES)
+FEATURE_SCHEMA = ", ".join(
+    [
+        "user_id string",
+        f"{c.BUDGET_ID} string",
+        f"{c.ITEM_ID} string",
+        f"{c.LABEL} long",
+        *(f"{name} double" for name in FEATURE_NAMES),
+    ]
+)
+
+_models: dict[tuple[str, str | None], predict.LoadedModel | predict.ModelUnavailable] = {}
+
+
+@dataclass(frozen=True)
+class ScoreRun:
+    """What a scoring run stamps on its rows: run id, model location and the time of scoring."""
+
+    run_id: str
+    model_dir: str  # a path, or the name of a directory shipped with SparkContext.addFile
+    form: str | None = None
+    scored_at: str | None = None  # ISO UTC; None = now
+    scored_at_item_date: bool = False  # use the line item's date when it has one
+    shipped: bool = False  # model_dir names a directory shipped to the executors
+
+    def model_path(self) -> str:
+        """Where this process finds the model."""
+        if not self.shipped:
+            return self.model_dir
+        from pyspark import SparkFiles
+
+        return SparkFiles.get(self.model_dir)
+
+
+def use_shipped_nltk_data() -> None:
+    """Point the runtime at the nltk_data shipped with the code (`jobs.ship_code`) when no
+    BEM_NLTK_DATA is set and the default beside the code is missing (code run from a zip)."""
+    if os.environ.get(config.ENV_NLTK_DATA) or config.DEFAULT_NLTK_DATA.is_dir():
+        return
+    try:
+        from pyspark import SparkFiles
+
+        shipped = Path(SparkFiles.get(NLTK_DATA_NAME))
+    except Exception:  # not inside Spark: leave the default and its clear error
+        return
+    if shipped.is_dir():
+        os.environ[config.ENV_NLTK_DATA] = str(shipped)
+
+
+def cached_model(model_dir: str, form: str | None = None) -> predict.LoadedModel:
+    """The model of `model_dir`, loaded once per process; a load failure is remembered."""
+    use_shipped_nltk_data()
+    key = (model_dir, form)
+    if key not in _models:
+        try:
+            _models[key] = predict.load_model(Path(model_dir), form)
+        except predict.ModelUnavailable as error:
+            _models[key] = error
+    loaded = _models[key]
+    if isinstance(loaded, predict.ModelUnavailable):
+        raise loaded
+    return loaded
+
+
+def ordered_records(records: pa.Table) -> list[tuple[str, str, str]]:
+    """(user_id, kind, record JSON) sorted by user, then by each record's `seq`."""
+    ordered = records.sort_by([("user_id", "ascending"), ("seq", "ascending")])
+    columns = [ordered.column(name).to_pylist() for name in ("user_id", "kind", "record")]
+    return list(zip(*columns, strict=True))
+
+
+def users_payload(records: pa.Table) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Records of some users → a batch payload (users sorted by id) and read-error items."""
+    users: dict[str, dict[str, Any]] = {}
+    read_errors: list[dict[str, Any]] = []
+    for user_id, kind, record in ordered_records(records):
+        if kind == READ_ERROR:
+            read_errors.append(json.loads(record))
+            continue
+        user = users.setdefault(
+            user_id, {c.USER_ID_KEY: user_id, c.BUDGETS_KEY: [], c.LINE_ITEMS_KEY: []}
+        )
+        user[c.BUDGETS_KEY if kind == BUDGET else c.LINE_ITEMS_KEY].append(json.loads(record))
+    return {c.USERS_KEY: list(users.values())}, read_errors
+
+
+def score_records(records: pa.Table, run: ScoreRun) -> pa.Table:
+    """Score the users of `records` with the Lambda's scoring path; one row per response item."""
+    payload, read_errors = users_payload(records)
+    try:
+        model: predict.LoadedModel | None = cached_model(run.model_path(), run.form)
+        unavailable = None
+    except predict.ModelUnavailable as error:
+        model, unavailable = None, error
+    scored = score_payload(payload, model, unavailable)
+    stamp = ScoreStamp(
+        run.run_id,
+        run.scored_at or to_iso(datetime.now(UTC)),
+        model.version if model else None,
+        model.threshold if model else None,
+        run.scored_at_item_date,
+    )
+    return result_table(scored.items + read_errors, scored.batch.pairs, stamp)
+
+
+@dataclass(frozen=True)
+class ScoreStamp:
+    """The values every row of a run shares."""
+
+    run_id: str
+    scored_at: str
+    model_version: str | None
+    threshold: float | None
+    scored_at_item_date: bool = False
+
+
+def result_table(items: list[dict[str, Any]], pairs: CandidatePairs, stamp: ScoreStamp) -> pa.Table:
+    """Response items → result rows (the results store's columns, plus error message and
+    field), column by column: the first len(pairs) items are the pairs, in pair order, and take
+    their records' inputs (`record_input_columns`) by index; the rest carry none."""
+    n, n_pairs = len(items), len(pairs)
+    errors = [item.get("error") or {} for item in items]
+    columns: dict[str, pa.Array] = {
+        "budget_id": pa.array([item.get(c.BUDGET_ID) for item in items], pa.string()),
+        "itemization_id": pa.array([item.get(c.ITEM_ID) for item in items], pa.string()),
+        "score": pa.array([item.get("score") for item in items], pa.float64()),
+        "matched": pa.array([item.get("matched") for item in items], pa.bool_()),
+        "user_id": pa.array([item.get(c.USER_ID_KEY) for item in items], pa.string()),
+        "error_code": pa.array([e.get("code") for e in errors], pa.string()),
+        "error_message": pa.array([e.get("message") for e in errors], pa.string()),
+        "error_field": pa.array([e.get("field") for e in errors], pa.string()),
+    }
+    for table, kind, index in (
+        (pairs.budgets, "budget", pairs.budget_index),
+        (pairs.items, "item", pairs.item_index),
+    ):
+        positions = pa.array(index, pa.int64())
+        for name, values in record_input_columns(table, kind).items():
+            typed = pa.array(values, SCORE_ARROW.field(name).type).take(positions)
+            columns[name] = pa.concat_arrays([typed, pa.nulls(n - n_pairs, typed.type)])
+    scored_at = pa.array([stamp.scored_at] * n, pa.string())
+    if stamp.scored_at_item_date and "item_date" in columns:
+        scored_at = pc.coalesce(columns["item_date"], scored_at)
+    columns["scored_at"] = scored_at
+    constants = {
+        "request_id": stamp.run_id,
+        "model_version": stamp.model_version,
+        "threshold": stamp.threshold,
+    }
+    for name, value in constants.items():
+        columns[name] = pa.array([value] * n, SCORE_ARROW.field(name).type)
+    return pa.table([columns[f.name] for f in SCORE_ARROW], schema=SCORE_ARROW)
+
+
+def feature_records(records: pa.Table) -> pa.Table:
+    """Labelled records of some users → one row per candidate pair: ids, label, features.
+
+    Goes through `bem.model.dataset` (the same path as `bem train --data`): the records are
+    the training file's rows (seed fields of a budget and a line item, `is_match`).
+    """
+    rows: list[Row] = []
+    for user_id, _, record in ordered_records(records):
+        row = json.loads(record)
+        row[c.USER_ID_KEY] = user_id
+        rows.append(row)
+    dataset = build_dataset(group_rows(rows))
+    features = np.asarray(dataset.features, dtype=np.float64).reshape(-1, len(FEATURE_NAMES))
+    arrays = [
+        pa.array([str(u) for u in dataset.users], type=pa.string()),
+        pa.array(dataset.budget_ids, type=pa.string()),
+        pa.array(dataset.itemization_ids, type=pa.string()),
+        pa.array(dataset.labels.astype(np.int64), type=pa.int64()),
+        *(pa.array(features[:, k], type=pa.float64()) for k in range(len(FEATURE_NAMES))),
+    ]
+    return pa.table(arrays, names=list(FEATURE_COLUMNS))
+
+
+def payload_records(lines: pd.DataFrame) -> pd.DataFrame:
+    """JSON lines of request payloads (`line`, `value`) → records (RECORD_COLUMNS).
+
+    A line holds one user's payload or a batch (`{"users": [...]}` / a list). Users without a
+    `user_id` are named `line<N>` (or `line<N>.<k>` inside a batch); a line that is no JSON, or
+    a user that is no object, becomes a read-error item rather than stopping the job.
+    """
+    out: list[tuple[str, str, int, str]] = []
+    for line_no, text in zip(lines["line"], lines["value"], strict=True):
+        seq = int(line_no) << 20
+        try:
+            document = json.loads(text)
+        except ValueError as error:
+            item = c.error_item("invalid_json", f"line {line_no}: {error}")
+            out.append((f"line{line_no}", READ_ERROR, seq, json.dumps(item)))
+            continue
+        batch = document.get(c.USERS_KEY) if isinstance(document, dict) else document
+        users = batch if isinstance(batch, list) else [document]
+        for k, user in enumerate(users):
+            name = f"line{line_no}" if len(users) == 1 else f"line{line_no}.{k}"
+            if not isinstance(user, dict):
+                item = c.error_item("invalid_payload", f"{name} is not a JSON object")
+                out.append((name, READ_ERROR, seq, json.dumps(item)))
+                continue
+            user_id = user.get(c.USER_ID_KEY)
+            user_id = str(user_id) if user_id is not None else name
+            for kind, key in ((BUDGET, c.BUDGETS_KEY), (ITEM, c.LINE_ITEMS_KEY)):
+                entries = user.get(key)
+                for position, entry in enumerate(entries if isinstance(entries, list) else []):
+                    out.append((user_id, kind, seq + position, json.dumps(entry)))
+    return pd.DataFrame(out, columns=list(RECORD_COLUMNS))

@@ -1,0 +1,54 @@
+"""Payload → response items: the one scoring path shared by the Lambda and the batch jobs.
+
+`score_payload` flattens a payload (one user, or a batch of users) into candidate pairs,
+computes their features, scores them with the loaded model and shapes the response items
+(scored pairs in pair order, then the error items). The handler answers requests with it and
+`bem batch score` runs it inside Spark, so a change to features, model or decisions reaches both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from budget_matcher import contract as c
+from budget_matcher import responses
+from budget_matcher.features import compute_features
+from flattened_data_points import FlattenedBatch, FlattenedDataPoints
+
+if TYPE_CHECKING:
+    from predict import LoadedModel, ModelUnavailable
+
+
+@dataclass
+class ScoredPayload:
+    """The flattened payload, its feature matrix (None without a model) and the response items."""
+
+    batch: FlattenedBatch
+    features: np.ndarray | None
+    items: list[dict[str, Any]]
+
+
+def score_payload(
+    payload: object, model: LoadedModel | None, unavailable: ModelUnavailable | None = None
+) -> ScoredPayload:
+    """Score every candidate pair of `payload`; never raises on client data.
+
+    Without a model (`model` None), every pair becomes an error item carrying `unavailable`'s
+    code and message.
+    """
+    batch = FlattenedDataPoints(payload).all()
+    features = None
+    if model is not None:
+        features = compute_features(batch.pairs)
+        scores = model.score(features)
+        items = responses.scored_items(batch.pairs, scores, model.threshold)
+    else:
+        code = unavailable.code if unavailable else "model_unavailable"
+        message = unavailable.message if unavailable else "no model loaded"
+        items = responses.unscored_items(batch.pairs, code, message)
+        if not items and not batch.error_items:
+            items = [c.error_item(code, message)]
+    return ScoredPayload(batch, features, items + batch.error_items)

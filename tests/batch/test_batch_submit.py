@@ -1,0 +1,142 @@
+"""bem batch submit against a real moto server (S3 + EMR Serverless over HTTP)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tarfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from click.testing import CliRunner
+
+from bem.batch.cli import batch_group
+
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+}
+REGION = "us-east-1"
+ROLE = "arn:aws:iam::123456789012:role/emr-serverless-job"
+
+
+@pytest.fixture(scope="module")
+def moto_url() -> Iterator[str]:
+    """A moto server process on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        env={**os.environ, **CREDENTIALS},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/moto-api/", timeout=1).close()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError("moto server did not start") from None
+            time.sleep(0.1)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Path:
+    """A stand-in dependency archive (submit uploads it as it is)."""
+    path = tmp_path / "environment.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        (tmp_path / "pyvenv.cfg").write_text("home = /usr/bin\n")
+        tar.add(tmp_path / "pyvenv.cfg", arcname="pyvenv.cfg")
+    return path
+
+
+def _arguments(archive: Path, application: str) -> list[str]:
+    return [
+        "submit",
+        "--application-id",
+        application,
+        "--role-arn",
+        ROLE,
+        "--s3-prefix",
+        "s3://bem-jobs/rescore",
+        "--archive",
+        str(archive),
+        "--budgets",
+        "s3://bem-data/budgets/",
+        "--items",
+        "s3://bem-data/items/",
+        "--out",
+        "s3://bem-data/scores/",
+    ]
+
+
+def test_batch_submit_prints_the_request_without_running(archive: Path) -> None:
+    result = CliRunner().invoke(batch_group, _arguments(archive, "00app"))
+
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.output)
+    driver = plan["start_job_run"]["jobDriver"]["sparkSubmit"]
+    assert driver["entryPoint"] == "s3://bem-jobs/rescore/entry.py"
+    assert driver["entryPointArguments"][:3] == ["score", "--budgets", "s3://bem-data/budgets/"]
+    assert driver["entryPointArguments"][-2:] == ["--model", "s3://bem-jobs/rescore/model/"]
+    parameters = driver["sparkSubmitParameters"]
+    assert "spark.archives=s3://bem-jobs/rescore/environment.tar.gz#environment" in parameters
+    assert "spark.executorEnv.PYSPARK_PYTHON=./environment/bin/python" in parameters
+    assert "spark.submit.pyFiles=s3://bem-jobs/rescore/bem_batch_code.zip" in parameters
+    assert "s3://bem-jobs/rescore/model/model.json" in plan["uploads"].values()
+
+
+def test_batch_submit_uploads_and_starts_the_job_run(
+    moto_url: str, archive: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in CREDENTIALS.items():
+        monkeypatch.setenv(key, value)
+    s3 = boto3.client("s3", region_name=REGION, endpoint_url=moto_url)
+    s3.create_bucket(Bucket="bem-jobs")
+    emr = boto3.client("emr-serverless", region_name=REGION, endpoint_url=moto_url)
+    # moto accepts only emr-X.Y.0 labels; the Spark 4 release on AWS is emr-spark-8.0.0.
+    application = emr.create_application(name="bem-batch", releaseLabel="emr-7.9.0", type="SPARK")[
+        "applicationId"
+    ]
+
+    arguments = _arguments(archive, application)
+    arguments += ["--run", "--region", REGION, "--endpoint-url", moto_url]
+    result = CliRunner().invoke(batch_group, arguments)
+
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.output)
+    assert answer["applicationId"] == application
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket="bem-jobs")["Contents"]}
+    assert {
+        "rescore/environment.tar.gz",
+        "rescore/bem_batch_code.zip",
+        "rescore/nltk_data.zip",
+        "rescore/entry.py",
+        "rescore/model/model.json",
+        "rescore/model/model.joblib",
+    } <= keys
+    run = emr.get_job_run(applicationId=application, jobRunId=answer["jobRunId"])["jobRun"]
+    assert run["executionRole"] == ROLE
+    driver = run["jobDriver"]["sparkSubmit"]
+    assert driver["entryPoint"] == "s3://bem-jobs/rescore/entry.py"
+    assert "PYSPARK_PYTHON=./environment/bin/python" in driver["sparkSubmitParameters"]
+    code = s3.get_object(Bucket="bem-jobs", Key="rescore/bem_batch_code.zip")["Body"].read()
+    assert code[:2] == b"PK"

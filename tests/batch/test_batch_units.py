@@ -1,0 +1,118 @@
+"""The batch worker without Spark, the code zip, inputs and the command table."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+from click.testing import CliRunner
+
+import lambda_handler
+from bem.batch import jobs, worker
+from bem.batch.codezip import build_code_zip
+from bem.batch.testing import user_payloads, user_tables
+from bem.cli import main
+from bem.synth.users import SynthUser
+from budget_matcher import contract as c
+
+
+def _records(budgets: pd.DataFrame, items: pd.DataFrame) -> pa.Table:
+    rows = []
+    for kind, table in ((worker.BUDGET, budgets), (worker.ITEM, items)):
+        for record in table.to_dict("records"):
+            user, seq = record.pop(c.USER_ID_KEY), record.pop("seq")
+            fields = {k: v for k, v in record.items() if v is not None}
+            rows.append((user, kind, seq, json.dumps(fields)))
+    return pa.table(list(zip(*rows, strict=True)), names=list(worker.RECORD_COLUMNS))
+
+
+def test_score_records_gives_the_handler_items(small_users: list[SynthUser]) -> None:
+    budgets, items = user_tables(small_users[:15])
+    budgets.loc[0, c.BUDGET_PRICE] = "twelve"
+    expected = lambda_handler.handler(user_payloads(budgets, items), None)
+
+    table = worker.score_records(_records(budgets, items), worker.ScoreRun("r1", "model"))
+
+    assert table.schema == worker.SCORE_ARROW
+    got = table.to_pylist()
+    assert len(got) == len(expected)
+    by_key = {(r["budget_id"], r["itemization_id"], r["error_code"]): r for r in got}
+    for item in expected:
+        code = (item.get("error") or {}).get("code")
+        row = by_key[(item["budget_id"], item["itemization_id"], code)]
+        assert row["score"] == item["score"] and row["matched"] == item["matched"]
+        assert row["request_id"] == "r1" and row["model_version"] == "1.3.0"
+    assert {r["error_code"] for r in got} == {None, "invalid_amount"}
+
+
+def test_score_records_dates_rows_by_item_date_when_asked(small_users: list[SynthUser]) -> None:
+    budgets, items = user_tables(small_users[:3])
+    run = worker.ScoreRun("r2", "model", scored_at="2030-01-01T00:00:00", scored_at_item_date=True)
+
+    rows = worker.score_records(_records(budgets, items), run).to_pylist()
+
+    assert all(r["scored_at"] == r["item_date"] for r in rows if r["item_date"])
+
+
+def test_score_records_without_a_model_answers_every_pair_with_its_error(
+    small_users: list[SynthUser], tmp_path: Path
+) -> None:
+    budgets, items = user_tables(small_users[:2])
+
+    rows = worker.score_records(
+        _records(budgets, items), worker.ScoreRun("r3", str(tmp_path))
+    ).to_pylist()
+
+    assert rows and {r["error_code"] for r in rows} == {"model_missing"}
+    assert all(r["score"] is None and r["model_version"] is None for r in rows)
+
+
+def test_payload_records_keeps_unreadable_lines_as_errors() -> None:
+    lines = pd.DataFrame(
+        {
+            "line": [0, 1, 2],
+            "value": [
+                json.dumps({"user_id": "a", **c.SEED_EXAMPLE}),
+                "{broken",
+                json.dumps({"users": [c.SEED_EXAMPLE, 7]}),
+            ],
+        }
+    )
+
+    records = worker.payload_records(lines)
+
+    kinds = records.groupby("user_id")["kind"].apply(list).to_dict()
+    assert kinds["a"] == ["budget", "item"]
+    assert kinds["line1"] == ["error"]
+    assert kinds["line2.0"] == ["budget", "item"]
+    assert kinds["line2.1"] == ["error"]
+    error = json.loads(records[records.user_id == "line1"].record.iloc[0])
+    assert error["error"]["code"] == "invalid_json"
+
+
+def test_code_zip_holds_the_runtime_and_the_worker(tmp_path: Path) -> None:
+    archive = build_code_zip(tmp_path / "code.zip")
+
+    names = set(zipfile.ZipFile(archive).namelist())
+
+    assert {"predict.py", "flattened_data_points.py", "bem/batch/worker.py"} <= names
+    assert "budget_matcher/scoring.py" in names and "bem/model/dataset.py" in names
+    assert not any(n.startswith(("bem/deploy", "bem/monitor", "tests/")) for n in names)
+    assert build_code_zip(tmp_path / "again.zip").read_bytes() == archive.read_bytes()
+
+
+def test_input_format_follows_the_suffix() -> None:
+    assert jobs.input_format("s3://b/budgets.csv") == "csv"
+    assert jobs.input_format("x/requests.jsonl") == "json"
+    assert jobs.input_format("s3://b/items/") == "parquet"
+    assert jobs.input_format("x.csv", "parquet") == "parquet"
+
+
+def test_bem_help_lists_batch_and_score_needs_inputs() -> None:
+    runner = CliRunner()
+    assert "batch" in runner.invoke(main, ["--help"]).output
+    result = runner.invoke(main, ["batch", "score", "--out", "x"])
+    assert result.exit_code == 2 and "--budgets and --items" in result.output
