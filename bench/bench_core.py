@@ -32,6 +32,7 @@ import predict  # noqa: E402
 from bem.synth.knobs import SynthConfig  # noqa: E402
 from bem.synth.users import generate_users  # noqa: E402
 from budget_matcher import contract as c  # noqa: E402
+from budget_matcher.context_features import AGENCY_TOKENS, DETAIL_KINDS  # noqa: E402
 from budget_matcher.features import FEATURE_NAMES, TYPE_GROUPS, rank_within  # noqa: E402
 from budget_matcher.text import normalise, tokens  # noqa: E402
 
@@ -191,6 +192,66 @@ class NaiveScorer:
                 total += 0.0 if pd.isna(value) else float(value)
         return float(np.log1p(abs(total)) - np.log1p(abs(float(reference))))
 
+    def context(
+        self, k: int, rows: list[pd.Series], features: np.ndarray, items: list[dict[str, Any]]
+    ) -> list[float]:
+        """Per pair, scans of its competitors: the context features, one loop each."""
+        row, f = rows[k], features[k]
+
+        def timing(g: np.ndarray) -> float:
+            return float(np.fmin(abs(g[9]), abs(g[12])))
+
+        def least(values: list[float]) -> float:
+            return float(np.fmin.reduce(np.asarray(values, dtype=np.float64)))  # NaN ignored
+
+        def same(a: float, b: float) -> bool:
+            return (np.isnan(a) and np.isnan(b)) or a == b
+
+        item_rivals = [
+            features[j]
+            for j in range(len(rows))
+            if rows[j][c.ITEM_ID] == row[c.ITEM_ID] and same(features[j][15], f[15])
+        ]
+        budget_rivals = [
+            features[j]
+            for j in range(len(rows))
+            if rows[j][c.BUDGET_ID] == row[c.BUDGET_ID] and same(features[j][16], f[16])
+        ]
+        texts = [row.get(name) for name in (c.ITEM_TYPE_NAME, c.ITEM_CATEGORY, c.ITEM_VENDOR)]
+        words = {w for t in texts if isinstance(t, str) for w in tokens(t)}
+        detail = np.nan if not words else 0.0
+        for code, keywords in DETAIL_KINDS:
+            if words & keywords:
+                detail = code
+                break
+        vendor = row.get(c.ITEM_VENDOR)
+        agency = np.nan
+        if isinstance(vendor, str):
+            squashed = {w.replace(".", "") for w in vendor.lower().split()}
+            agency = float(bool((set(tokens(vendor)) | squashed) & AGENCY_TOKENS))
+        amount = pd.to_numeric(row.get(c.ITEM_AMOUNT), errors="coerce")
+        opposite = np.nan
+        if isinstance(vendor, str) and not pd.isna(amount) and amount != 0:
+            opposite = float(
+                any(
+                    isinstance(other.get(c.ITEM_VENDOR), str)
+                    and tokens(other[c.ITEM_VENDOR]) == tokens(vendor)
+                    and round(-100 * float(pd.to_numeric(other.get(c.ITEM_AMOUNT), "coerce")))
+                    == round(100 * float(amount))
+                    for other in items
+                    if not pd.isna(pd.to_numeric(other.get(c.ITEM_AMOUNT), errors="coerce"))
+                )
+            )
+        return [
+            timing(f) - least([timing(g) for g in item_rivals]),
+            abs(f[12]) - least([abs(g[12]) for g in item_rivals]),
+            abs(f[5]) - least([abs(g[5]) for g in item_rivals]),
+            timing(f) - least([timing(g) for g in budget_rivals]),
+            detail,
+            agency,
+            opposite,
+        ]
+
     def score(self, payload: dict[str, Any], limit: int) -> int:
         """Score up to `limit` pairs one at a time; returns how many were scored."""
         done = 0
@@ -212,8 +273,9 @@ class NaiveScorer:
             items = user["all_user_expense_lineitems"]
             for k in range(len(rows)):
                 window_sum = self.window_sum(rows[k], items)
-                vector = np.r_[features[k], [r[k] for r in ranks], window_sum].reshape(1, -1)
-                self.model.score(vector)
+                context = self.context(k, rows, features, items)
+                vector = np.r_[features[k], [r[k] for r in ranks], window_sum, context]
+                self.model.score(vector.reshape(1, -1))
             done += len(rows)
             if done >= limit:
                 break

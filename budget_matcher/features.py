@@ -14,6 +14,7 @@ from functools import cached_property
 import numpy as np
 
 from budget_matcher import contract as c
+from budget_matcher.context_features import CONTEXT_FEATURE_NAMES, context_features
 from budget_matcher.pairs import CandidatePairs, RecordTable
 from budget_matcher.similarity import VENDOR_MEASURES, vendor_similarities
 from budget_matcher.text import normalise, tokens
@@ -116,6 +117,18 @@ class PairColumns:
     def expense_group(self) -> np.ndarray:
         return _expense_groups(self.pairs.items)[self.i]
 
+    @cached_property
+    def context(self) -> np.ndarray:
+        """The pair among its competitors: CONTEXT_FEATURE_NAMES, one column each."""
+        return context_features(
+            self.pairs,
+            _days_outside_trip(self),
+            (self.date - self.created) / SECONDS_PER_DAY,
+            self.closeness,
+            self.budget_group,
+            self.expense_group,
+        )
+
 
 def _days_outside_trip(x: PairColumns) -> np.ndarray:
     from_start, from_end = x.from_start, x.from_end
@@ -132,6 +145,10 @@ def _type_match(x: PairColumns) -> np.ndarray:
 
 def _vendor_column(k: int) -> Callable[[PairColumns], np.ndarray]:
     return lambda x: x.vendors[:, k]
+
+
+def _context_column(k: int) -> Callable[[PairColumns], np.ndarray]:
+    return lambda x: x.context[:, k]
 
 
 Feature = tuple[str, Callable[[PairColumns], np.ndarray]]
@@ -169,6 +186,8 @@ FEATURES: tuple[Feature, ...] = (
             x.pairs, x.amount, x.date, np.where(np.isnan(x.actual), x.budgeted, x.actual)
         ),
     ),
+    # A pair among its competitors (budget_matcher.context_features).
+    *((name, _context_column(k)) for k, name in enumerate(CONTEXT_FEATURE_NAMES)),
 )
 FEATURE_NAMES: tuple[str, ...] = tuple(name for name, _ in FEATURES)
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from budget_matcher import SERVICE_NAME, SERVICE_VERSION
 from budget_matcher import contract as c
+from budget_matcher.decisions import decide
 from budget_matcher.pairs import CandidatePairs
 
 JSON_CONTENT_TYPE = "application/json"
@@ -23,12 +24,13 @@ JSON_CONTENT_TYPE = "application/json"
 def scored_items(
     pairs: CandidatePairs, scores: np.ndarray, threshold: float
 ) -> list[dict[str, Any]]:
-    """One item per pair: score (rounded to 6 places), ids, matched, user_id when named."""
+    """One item per pair: score (rounded to 6 places), ids, matched (decided per user: each
+    item to at most one budget, see budget_matcher.decisions), user_id when named."""
     columns = (
         np.round(scores, 6).tolist(),
         pairs.budget_ids,
         pairs.itemization_ids,
-        (scores >= threshold).tolist(),
+        decide(pairs, scores, threshold).tolist(),
     )
     users = pairs.user_ids
     unnamed = users.count(None)

@@ -26,12 +26,35 @@ import numpy as np
 
 from budget_matcher import contract
 from budget_matcher.features import FEATURE_NAMES, compute_features
+from budget_matcher.pairs import CandidatePairs
 from flattened_data_points import FlattenedDataPoints
 
+# What belongs to a budget (docs/contract.md); `bem synth` labels by it, the card records it.
+LABELLING_POLICY = {
+    "budget": "one booking made in the travel tool; its expense is what pays for that booking",
+    "belongs": [
+        "the ticket, or one charge per leg",
+        "a fare-change fee and the fare difference",
+        "room-night and room-tax lines of an itemised folio, mandatory resort fees",
+        "the rental charge",
+        "a cancelled booking's charge and its credit",
+        "an agency's charge for the booking itself",
+    ],
+    "does_not_belong": [
+        "folio incidentals (restaurant, minibar, room service, laundry, parking, internet)",
+        "an agency's separate service-fee line",
+        "a bank's foreign-transaction-fee line",
+        "baggage and seat fees",
+        "a colleague's ticket paid on this card",
+        "charges of trips booked outside the tool",
+    ],
+    "decisions": "each line item to at most one budget",
+}
 TRUE_LABELS = {"1", "1.0", "true", "t", "yes", "y"}
 FALSE_LABELS = {"0", "0.0", "false", "f", "no", "n"}
 DEFAULT_USER = "user"
 UNLISTED_CHOICES = ("negative", "drop")
+UNBOUNDED = 2**62
 
 Row = dict[str, Any]
 
@@ -67,14 +90,20 @@ class Dataset:
     n_rows: int
     n_users: int
     n_error_items: int = 0
-    pairs: Any = None  # the CandidatePairs, for the rule baseline
+    pairs: Any = None  # the CandidatePairs (per-user decisions, mistakes)
+    truth: Any = None  # bem.model.breakdown.PairTruth of synthetic users (per-knob breakdown)
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
 
     def subset(self, mask: np.ndarray) -> Dataset:
-        """The pairs where `mask` is true (pairs object dropped)."""
+        """The pairs where `mask` is true."""
         index = np.flatnonzero(mask)
+        pairs = self.pairs
+        if pairs is not None:
+            pairs = CandidatePairs(
+                pairs.budgets, pairs.items, pairs.budget_index[index], pairs.item_index[index]
+            )
         return Dataset(
             self.features[index],
             self.labels[index],
@@ -84,6 +113,9 @@ class Dataset:
             self.digest,
             self.n_rows,
             len(set(self.users[index].tolist())),
+            self.n_error_items,
+            pairs,
+            None if self.truth is None else self.truth.subset(index),
         )
 
 
@@ -178,7 +210,9 @@ def build_dataset(
     """The feature matrix of every candidate pair of `users`, with labels."""
     if unlisted not in UNLISTED_CHOICES:
         raise ValueError(f"unlisted must be one of {UNLISTED_CHOICES}")
-    batch = FlattenedDataPoints({contract.USERS_KEY: [u.payload() for u in users]}).all()
+    # Training data is not an answer: no Lambda response limit, no per-user pair cap.
+    payload = {contract.USERS_KEY: [u.payload() for u in users]}
+    batch = FlattenedDataPoints(payload, max_pairs_per_user=UNBOUNDED, answer_bytes=UNBOUNDED).all()
     pairs = batch.pairs
     features = compute_features(pairs)
     pair_users = [str(u) for u in pairs.user_ids]
@@ -206,11 +240,7 @@ def build_dataset(
         len(batch.error_items),
         pairs,
     )
-    if not keep.all():
-        kept = dataset.subset(keep)
-        kept.n_error_items = dataset.n_error_items
-        return kept
-    return dataset
+    return dataset if keep.all() else dataset.subset(keep)
 
 
 def load_dataset(path: Path, unlisted: str = "negative") -> Dataset:

@@ -1,9 +1,12 @@
 """Evaluation of the served model against the rule baseline on the same users.
 
 Figures per scorer: PR-AUC, precision, recall, F1, the confusion matrix at the threshold, the
-best precision at recall ≥ 0.90, and a PR-curve plot (PNG) with both curves. The model is
-loaded through predict.load_model, so what is evaluated is what the Lambda serves; the rule
-baseline uses the parameters the training run fitted on its training users (model card).
+best precision at recall ≥ 0.90, and a PR-curve plot (PNG) with both curves. Then the per-user
+decisions (`matched`, budget_matcher.decisions) against deciding each pair alone, the
+breakdown by generator knob (synthetic users), the 20 most confident mistakes with a reason,
+and a reliability table and plot (bem.model.breakdown). The model is loaded through
+predict.load_model, so what is evaluated is what the Lambda serves; the rule baseline uses the
+parameters the training run fitted on its training users (model card).
 """
 
 from __future__ import annotations
@@ -14,12 +17,14 @@ from typing import Any
 
 import numpy as np
 
+from bem.model import breakdown
 from bem.model.baseline import RuleBaseline
 from bem.model.dataset import Dataset, build_dataset, group_rows
-from bem.model.metrics import summary
+from bem.model.metrics import confusion, precision_recall_f1, summary
 from bem.synth.knobs import SynthConfig, knobs_from_options
 from bem.synth.users import generate_users, user_rows
 from budget_matcher.contract import SEED_EXAMPLE
+from budget_matcher.decisions import decide
 from budget_matcher.features import compute_features
 from flattened_data_points import FlattenedDataPoints
 
@@ -73,6 +78,20 @@ def plot_pr_curves(
     plt.close(figure)
 
 
+def decided(labels: np.ndarray, matched: np.ndarray, item_index: np.ndarray) -> dict[str, Any]:
+    """Precision, recall and F1 of `matched`, and how many items went to two budgets or more."""
+    counts = confusion(labels, matched)
+    precision, recall, f1 = precision_recall_f1(counts)
+    given = np.bincount(item_index[matched], minlength=1) if matched.any() else np.zeros(1)
+    return {
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(f1, 4),
+        "confusion": counts,
+        "items_given_twice": int(np.sum(given > 1)),
+    }
+
+
 def markdown(report: dict[str, Any]) -> str:
     """The report as a small Markdown table."""
     lines = [
@@ -101,7 +120,65 @@ def markdown(report: dict[str, Any]) -> str:
         lines.append(
             f"Seed example (flight budget vs $24 taxi): score {report['seed_example_score']:.4f}."
         )
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _decision_lines(report)) + "\n"
+
+
+def _decision_lines(report: dict[str, Any]) -> list[str]:
+    """Markdown of the per-user decisions, the knob breakdown, reliability and mistakes."""
+    lines: list[str] = []
+    if "matched" in report:
+        lines += [
+            "",
+            "| decision | precision | recall | F1 | items given twice |",
+            "|---|---|---|---|---|",
+        ]
+        for name in ("matched", "matched_pairwise"):
+            d = report[name]
+            label = "per user (served)" if name == "matched" else "each pair alone"
+            lines.append(
+                f"| {label} | {d['precision']} | {d['recall']} | {d['f1']} | "
+                f"{d['items_given_twice']} |"
+            )
+    if "by_knob" in report:
+        lines += [
+            "",
+            "| knob | pairs | positives | PR-AUC | precision | recall | P@R≥0.90 | "
+            "matched precision | matched recall |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for row in report["by_knob"]:
+            lines.append(
+                f"| {row['knob']} | {row['pairs']} | {row['positives']} | {row['pr_auc']} | "
+                f"{row['precision']} | {row['recall']} | {row['precision_at_recall_0.90']} | "
+                f"{row['matched_precision']} | {row['matched_recall']} |"
+            )
+    if "reliability" in report:
+        table = report["reliability"]
+        lines += [
+            "",
+            f"Reliability (ECE {table['ece']}):",
+            "",
+            "| score bin | pairs | mean score | match rate |",
+            "|---|---|---|---|",
+        ]
+        for row in table["bins"]:
+            lines.append(
+                f"| {row['bin']} | {row['pairs']} | {row['mean_score']} | {row['match_rate']} |"
+            )
+    if report.get("mistakes"):
+        lines += [
+            "",
+            "| kind | score | budget | item | item vendor | amount | reason |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for row in report["mistakes"]:
+            lines.append(
+                f"| {row['kind']} | {row['score']} | {row['budget_id']} {row['budget_type']} "
+                f"{row['budget_cost']} {row['trip']} | {row['itemization_id']} {row['item_type']} "
+                f"{row['item_date']} | {row['item_vendor']} | {row['item_amount']} | "
+                f"{row['reason']} |"
+            )
+    return lines
 
 
 def write_report(
@@ -111,12 +188,15 @@ def write_report(
     directory: Path,
     name: str,
 ) -> list[Path]:
-    """`name`.json, `name`.md and `name`_pr.png in `directory`."""
+    """`name`.json, `name`.md, `name`_pr.png and `name`_reliability.png in `directory`."""
     directory.mkdir(parents=True, exist_ok=True)
     paths = [directory / f"{name}.json", directory / f"{name}.md", directory / f"{name}_pr.png"]
     paths[0].write_text(json.dumps(report, indent=2) + "\n")
     paths[1].write_text(markdown(report))
     plot_pr_curves(labels, curves, paths[2], report["title"])
+    if "reliability" in report:
+        paths.append(directory / f"{name}_reliability.png")
+        breakdown.plot_reliability(report["reliability"], paths[3], report["title"])
     return paths
 
 
@@ -131,7 +211,21 @@ def evaluate_model(
         "users": dataset.n_users,
         **compare(dataset.labels, scores, model.threshold, dataset.features, baseline),
         "seed_example_score": float(model.score(seed_example_features())[0]),
+        "reliability": breakdown.reliability(dataset.labels, scores),
     }
+    pairs, labels = dataset.pairs, dataset.labels
+    if pairs is not None:
+        matched = decide(pairs, scores, model.threshold)
+        report["matched"] = decided(labels, matched, pairs.item_index)
+        alone = decide(pairs, scores, model.threshold, "pairwise")
+        report["matched_pairwise"] = decided(labels, alone, pairs.item_index)
+        if dataset.truth is not None:
+            report["by_knob"] = breakdown.knob_breakdown(
+                labels, scores, model.threshold, matched, dataset.truth
+            )
+        report["mistakes"] = breakdown.confident_mistakes(
+            pairs, dataset.features, labels, scores, matched, model.threshold, dataset.truth
+        )
     return report, {"model": scores, "rule baseline": baseline.score(dataset.features)}
 
 
@@ -142,4 +236,8 @@ def synthetic_dataset(
     config = SynthConfig(users=users, seed=seed, knobs=knobs_from_options(noise, overrides))
     generated = generate_users(config)
     rows = [row for user in generated for row in user_rows(user)]
-    return build_dataset(group_rows(rows), n_rows=len(rows)), config
+    dataset = build_dataset(group_rows(rows), n_rows=len(rows))
+    dataset.truth = breakdown.synth_truth(
+        generated, dataset.users, dataset.budget_ids, dataset.itemization_ids
+    )
+    return dataset, config

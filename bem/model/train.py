@@ -32,7 +32,7 @@ from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from bem.model.baseline import fit_baseline
-from bem.model.dataset import Dataset
+from bem.model.dataset import LABELLING_POLICY, Dataset
 from bem.model.metrics import pr_auc, summary, threshold_for_precision
 from budget_matcher.features import FEATURE_NAMES
 
@@ -53,6 +53,16 @@ CANDIDATES: dict[str, list[dict[str, Any]]] = {
             "learning_rate": 0.15,
             "min_samples_leaf": 20,
             "l2_regularization": 1.0,
+        },
+    ],
+    # The configuration chosen for 1.3.0 alone: one cross-validation, no model choice.
+    "single": [
+        {
+            "max_iter": 120,
+            "max_leaf_nodes": 31,
+            "learning_rate": 0.1,
+            "min_samples_leaf": 100,
+            "l2_regularization": 3.0,
         },
     ],
     "standard": [
@@ -313,6 +323,7 @@ def write_model(
             "split_seed": settings.seed,
             **training_source,
         },
+        "labelling_policy": LABELLING_POLICY,
         "baseline": result.baseline,
         "metrics": result.metrics,
     }

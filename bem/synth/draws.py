@@ -1,4 +1,5 @@
-"""Draws and formats for the synthetic generator: random helpers, seed formats, user profiles."""
+"""Draws and formats for the synthetic generator: random helpers, seed formats, user profiles,
+trips."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from bem.synth import vocab
 from bem.synth.knobs import NoiseKnobs
 
 BUDGET_TYPES = ("flight", "hotel", "car", "rail")
+Record = dict[str, str | None]  # one budget or line item in the seed's format
 
 
 def poisson(rng: random.Random, mean: float) -> int:
@@ -67,3 +69,17 @@ class UserProfile:
             trips=rng.choices([1, 2, 3, 4, 5, 6], [3, 3, 2, 2, 1, 1])[0],
             midnight_trips=rng.random() < 0.6,
         )
+
+
+@dataclass
+class Trip:
+    """When and where a trip happens, as its budgets and charges need it."""
+
+    start_utc: datetime
+    end_utc: datetime
+    booked: datetime
+    nights: int
+    dest_tz: float
+    currency: tuple[str, float]
+    foreign: bool
+    airline_stems: list[str] | None = None

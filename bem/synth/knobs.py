@@ -27,6 +27,23 @@ class NoiseKnobs:
     companion: float = 0.03  # a look-alike charge: a colleague's ticket or room, same vendor
     prepaid: float = 0.15  # a hotel or car paid at booking instead of at checkout/return
     late_charge: float = 0.15  # a flight or train ticket posted at departure, not at booking
+    # Card-feed knobs: what real corporate feeds do (all off with `--knob card_feed=0`).
+    commuter: float = 0.15  # per user: a frequent traveller, 4-9 look-alike weekly commutes
+    # (each booked in the tool 3-14 days ahead, its budget generated at booking)
+    commute_unbooked: float = 0.2  # per commute week: booked outside the tool (charges, no budget)
+    agency_merchant: float = 0.4  # per agency ticket: the card shows the agency, not the carrier
+    fx_spread: float = 0.15  # a foreign charge converted at [1 - x, 1 + x] of the booked cost
+    fx_fee: float = 0.5  # per foreign charge: a separate bank foreign-transaction-fee line
+    resort_fee: float = 0.3  # per itemised folio: a mandatory resort-fee line (belongs)
+    fare_change: float = 0.08  # per ticket: a change fee and a fare difference days-weeks later
+    cancel: float = 0.05  # per booking: cancelled, its charge and a later equal credit
+    rebook: float = 0.5  # per cancellation: rebooked on other dates at a similar price
+    late_posting: float = 0.1  # per charge: posted 4-12 days after the purchase or the stay
+    mistype: float = 0.08  # per charge: typed wrongly (a flight as Meals, a hotel as Travel Misc)
+    sparse: float = 0.25  # per optional field (categories, purchase vendor): empty
+    no_actual: float = 0.15  # per budget: no actual cost (on top of 12 % paid centrally)
+    upgrade: float = 0.05  # per booking: charged 20-40 % above the price
+    formats: float = 0.1  # per record: dates and amounts in another format the service reads
 
     def scaled(self, factor: float) -> NoiseKnobs:
         """Every knob multiplied by `factor` (probabilities capped at 0.9)."""
@@ -60,13 +77,40 @@ class SynthConfig:
         }
 
 
+CARD_FEED_KNOBS = (
+    "commuter",
+    "commute_unbooked",
+    "agency_merchant",
+    "fx_spread",
+    "fx_fee",
+    "resort_fee",
+    "fare_change",
+    "cancel",
+    "rebook",
+    "late_posting",
+    "mistype",
+    "sparse",
+    "no_actual",
+    "upgrade",
+    "formats",
+)
+CARD_FEED = "card_feed"  # the override that scales every card-feed knob at once
+
+
 def knobs_from_options(noise: float, overrides: tuple[str, ...]) -> NoiseKnobs:
-    """Default knobs scaled by `noise`, then `name=value` overrides."""
+    """Default knobs scaled by `noise`, then `name=value` overrides (`card_feed=F` scales every
+    card-feed knob by F: 0 turns them all off)."""
     knobs = NoiseKnobs().scaled(noise)
     known = {f.name for f in fields(NoiseKnobs)}
     for override in overrides:
         name, _, value = override.partition("=")
+        if name == CARD_FEED:
+            factor = float(value)
+            knobs = replace(
+                knobs, **{k: min(getattr(knobs, k) * factor, 0.9) for k in CARD_FEED_KNOBS}
+            )
+            continue
         if name not in known:
-            raise ValueError(f"unknown knob {name!r}; known: {sorted(known)}")
+            raise ValueError(f"unknown knob {name!r}; known: {sorted(known | {CARD_FEED})}")
         knobs = replace(knobs, **{name: float(value)})
     return knobs

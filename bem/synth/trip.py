@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from bem.synth import vocab
-from bem.synth.draws import UserProfile, day_stamp, lognormal, money, poisson, stamp
+from bem.synth import charges, vocab
+from bem.synth.draws import (
+    Record,
+    Trip,
+    UserProfile,
+    day_stamp,
+    lognormal,
+    money,
+    poisson,
+    stamp,
+)
 from bem.synth.knobs import NoiseKnobs
 from budget_matcher import contract
-
-Record = dict[str, str | None]
 
 
 class TripBuilder:
@@ -26,20 +32,32 @@ class TripBuilder:
         self.items: list[Record] = []
         self.matches: set[tuple[str, str]] = set()
         self.tags: dict[str, str] = {}  # item id -> what the item is (for error analysis)
+        # id -> the knobs that shaped the record (the evaluation's per-knob breakdown)
+        self.item_knobs: dict[str, set[str]] = {}
+        self.budget_knobs: dict[str, set[str]] = {}
+        self.scope: set[str] = set()  # knobs of the trip/booking being built
+        self.commute: charges.Commute | None = None  # the commute being built, if any
 
     # ids, records ---------------------------------------------------------------------------
     def _next_id(self, kind: str) -> str:
         self.counters[kind] += 1 + self.rng.randrange(3)
         return str(self.counters[kind])
 
-    def _blank(self, record: Record, keep: str) -> Record:
-        """Null each field but `keep` with probability `knobs.missing`."""
+    def _blank(self, record: Record, keep: str, knobs: set[str]) -> Record:
+        """Null each field but `keep` with probability `knobs.missing`, each optional field
+        with `knobs.sparse` more; then write dates and amounts in another format maybe."""
         for key in record:
             if key != keep and self.rng.random() < self.knobs.missing:
                 record[key] = None
+            elif key in charges.OPTIONAL_FIELDS and self.rng.random() < self.knobs.sparse:
+                record[key] = None
+                knobs.add("sparse")
+        if self.rng.random() < self.knobs.formats:
+            charges.reformat(self.rng, record)
+            knobs.add("formats")
         return record
 
-    def _kind_names(self, kind: str) -> tuple[str, str]:
+    def kind_names(self, kind: str) -> tuple[str, str]:
         rng = self.rng
         if rng.random() < self.knobs.vague_type:
             return rng.choice(vocab.VAGUE_KINDS)
@@ -57,9 +75,15 @@ class TripBuilder:
         item_names: tuple[str, str] | None = None,
         expense_names: tuple[str, str] | None = None,
         tag: str = "",
-    ) -> None:
-        """One line item; `budget_id` marks it as a match of that budget."""
-        expense_type, expense_category = expense_names or self._kind_names(kind)
+        knobs: tuple[str, ...] = (),
+    ) -> str:
+        """One line item (its id); `budget_id` marks it as a match of that budget."""
+        rng, shaped = self.rng, self.scope | set(knobs)
+        if budget_id is not None and rng.random() < self.knobs.mistype:
+            expense_names, shaped = rng.choice(vocab.MISTYPED_KINDS), shaped | {"mistype"}
+        if rng.random() < self.knobs.late_posting:
+            day, shaped = day + timedelta(days=rng.randint(4, 12)), shaped | {"late_posting"}
+        expense_type, expense_category = expense_names or self.kind_names(kind)
         item_type, item_category = item_names or (expense_type, expense_category)
         item_id = self._next_id("item")
         record: Record = {
@@ -72,10 +96,12 @@ class TripBuilder:
             contract.EXPENSE_TYPE_NAME: expense_type,
             contract.EXPENSE_CATEGORY: expense_category,
         }
-        self.items.append(self._blank(record, contract.ITEM_ID))
+        self.items.append(self._blank(record, contract.ITEM_ID, shaped))
         self.tags[item_id] = tag or kind
+        self.item_knobs[item_id] = shaped
         if budget_id is not None:
             self.matches.add((budget_id, item_id))
+        return item_id
 
     def local_day(self, moment_utc: datetime, tz: float) -> date:
         """The local date of a UTC moment, plus a posting delay of 0..date_delay days."""
@@ -91,7 +117,11 @@ class TripBuilder:
         """All trips, an unbudgeted trip maybe, and the everyday items around them."""
         rng, profile = self.rng, self.profile
         day = profile.period_start
-        for _ in range(profile.trips):
+        trips = profile.trips
+        if rng.random() < self.knobs.commuter:
+            day = charges.build_commute(self, day)
+            trips = trips // 2
+        for _ in range(trips):
             day += timedelta(days=rng.randint(3, 45))
             nights = rng.choices(range(0, 8), [1, 4, 5, 5, 3, 2, 1, 1])[0]
             self.build_trip(day, nights, budgeted=True)
@@ -119,7 +149,7 @@ class TripBuilder:
     def build_trip(self, start_day: date, nights: int, budgeted: bool) -> None:
         """One trip's budgets, their charges, and the trip's incidental spending."""
         rng, knobs, profile = self.rng, self.knobs, self.profile
-        foreign = rng.random() < knobs.foreign
+        foreign = rng.random() < knobs.foreign and self.commute is None
         dest_tz = rng.choice([tz for tz, _ in vocab.TIMEZONES]) if foreign else profile.home_tz
         currency = rng.choice(vocab.CURRENCIES) if foreign else ("USD", 1.0)
         depart_hour = 0 if profile.midnight_trips else rng.randint(6, 20)
@@ -130,7 +160,8 @@ class TripBuilder:
         end_utc = datetime.combine(
             start_day + timedelta(days=max(nights, 1)), datetime.min.time()
         ) + timedelta(hours=end_hour - dest_tz)
-        booked = start_utc - timedelta(days=rng.uniform(2, 45), hours=rng.uniform(0, 12))
+        ahead = rng.uniform(3, 14) if self.commute is not None else rng.uniform(2, 45)
+        booked = start_utc - timedelta(days=ahead, hours=rng.uniform(0, 12))
         types = [
             t
             for t, p in (
@@ -143,26 +174,37 @@ class TripBuilder:
         ]
         if not types:
             types = [rng.choice(["flight", "car", "rail"])]
-        trip = _Trip(start_utc, end_utc, booked, nights, dest_tz, currency, foreign)
+        if self.commute is not None:
+            types = [t for t in self.commute.types if t != "hotel" or nights]
+        trip = Trip(start_utc, end_utc, booked, nights, dest_tz, currency, foreign)
         budgets_before, items_before = len(self.budgets), len(self.items)
+        outer = set(self.scope)
+        if foreign:
+            self.scope.add("foreign")
         for budget_type in types:
             self.build_budget(budget_type, trip)
-        self.add_trip_spending(trip, types)
+        charges.add_trip_spending(self, trip, types)
+        self.scope = outer
         if not budgeted:
             unbudgeted = {b[contract.BUDGET_ID] for b in self.budgets[budgets_before:]}
             self.matches = {m for m in self.matches if m[0] not in unbudgeted}
             del self.budgets[budgets_before:]
+            knob = "commute_unbooked" if self.commute is not None else "unbudgeted_trip"
             for item in self.items[items_before:]:
                 item_id = str(item[contract.ITEM_ID])
                 self.tags[item_id] = "unbudgeted_" + self.tags[item_id]
+                self.item_knobs[item_id].add(knob)
 
-    def build_budget(self, budget_type: str, trip: _Trip) -> None:
-        """A budget of `budget_type` and the charges that pay for it."""
+    def build_budget(self, budget_type: str, trip: Trip, price: float | None = None) -> None:
+        """A budget of `budget_type` and the charges that pay for it (`price`: the booked cost
+        of a rebooking or a commute, varied by ±10 %)."""
         rng, knobs = self.rng, self.knobs
         vendors = vocab.TRAVEL_VENDORS[budget_type]
         index = self.profile.loyal[budget_type]
-        if rng.random() < 0.3:
+        if rng.random() < 0.3 and self.commute is None:
             index = rng.randrange(len(vendors))
+        if self.commute is not None and price is None:
+            price = self.commute.prices.get(budget_type)
         brand, stems, parents = vendors[index]
         if budget_type == "flight":
             trip.airline_stems = stems
@@ -178,13 +220,20 @@ class TripBuilder:
             cost, tax = round(lognormal(rng, 55.0, 0.3), 2) * units, rng.uniform(0.12, 0.35)
         else:
             cost = min(max(lognormal(rng, 90.0, 0.6), 15.0), 900.0)
+        if price is not None:
+            cost = price * rng.uniform(0.9, 1.1)
         cost = round(cost, 2)
         estimate = cost * (1 + tax) * math.exp(rng.gauss(0.05, 0.15))
         lead_days = rng.choice([rng.uniform(0, 3), rng.uniform(0, 3), rng.uniform(3, 30)])
         generated = trip.booked - timedelta(days=lead_days)
-        if rng.random() < 0.3:  # budget generated from the booked itinerary
+        # Generated from the booked itinerary (always for a commute, booked in the tool).
+        if rng.random() < 0.3 or self.commute is not None:
             generated = trip.booked + timedelta(minutes=rng.uniform(1, 600))
+        shaped = set(self.scope) | ({"agency"} if agency else set())
         actual = None if rng.random() < 0.12 else cost * (1 + tax if rng.random() < 0.4 else 1)
+        if actual is not None and rng.random() < knobs.no_actual:
+            actual = None
+            shaped.add("no_actual")
         budget_id = self._next_id("budget")
         purchase = agency or (rng.choice(parents) if rng.random() < 0.2 else brand)
         record: Record = {
@@ -198,10 +247,28 @@ class TripBuilder:
             contract.BUDGET_TRIP_END: stamp(trip.end_utc),
             contract.BUDGET_GENERATED_AT: stamp(generated),
         }
-        self.budgets.append(self._blank(record, contract.BUDGET_ID))
+        self.budgets.append(self._blank(record, contract.BUDGET_ID, shaped))
+        self.budget_knobs[budget_id] = shaped
         if rng.random() < knobs.unmatched_budget:
+            shaped.add("unmatched_budget")
             return
+        outer = set(self.scope)
+        self.scope = shaped
+        if rng.random() < knobs.cancel:
+            shaped.add("cancel")
+            vendor = self.vendor_for(budget_type, stems, agency)
+            charges.add_cancellation(self, budget_type, budget_id, vendor, cost * (1 + tax), trip)
+            self.scope = outer
+            if rng.random() < knobs.rebook:
+                self.scope = outer | {"rebook"}
+                self.build_budget(budget_type, charges.rebooked(rng, trip), cost)
+                self.scope = outer
+            return
+        if rng.random() < knobs.upgrade:
+            shaped.add("upgrade")
+            cost *= rng.uniform(1.2, 1.4)
         self.add_charges(budget_type, budget_id, stems, agency, cost, tax, trip)
+        self.scope = outer
 
     def brand_stem(self, stems: list[str]) -> str:
         """A brand's card-feed stem: its usual one mostly, codes and variants sometimes."""
@@ -213,9 +280,9 @@ class TripBuilder:
         A ticket bought through an agency is mostly settled by the carrier (the carrier is the
         merchant); a prepaid hotel or car through an agency shows the agency.
         """
-        rng = self.rng
+        rng, k = self.rng, self.knobs
         ticket = budget_type in ("flight", "rail")
-        if agency is not None and (not ticket or rng.random() < 0.15):
+        if agency is not None and (not ticket or rng.random() < max(0.15, k.agency_merchant)):
             stem = vocab.AGENCY_CARD[agency]
             if rng.random() < 0.5:
                 stem += "*" + self.brand_stem(stems)
@@ -224,7 +291,7 @@ class TripBuilder:
             return vocab.tool_spelling(rng, self.brand_stem(stems).title(), self.knobs.vendor)
         return vocab.card_spelling(rng, self.brand_stem(stems), self.knobs.vendor)
 
-    def converted(self, amount: float, trip: _Trip, abroad: bool) -> float:
+    def converted(self, amount: float, trip: Trip, abroad: bool) -> float:
         """The charge in the report currency: FX drift, foreign fees, or a currency slip."""
         rng = self.rng
         drift = math.exp(rng.gauss(0.0, self.knobs.amount)) if rng.random() < 0.5 else 1.0
@@ -232,6 +299,8 @@ class TripBuilder:
             if rng.random() < self.knobs.currency_slip:
                 return amount * trip.currency[1]
             drift *= 1.03 if rng.random() < 0.3 else math.exp(rng.gauss(0.0, 0.02))
+            spread = self.knobs.fx_spread
+            drift *= rng.uniform(1 - spread, 1 + spread) if spread > 0 else 1.0
         return amount * drift
 
     def add_charges(
@@ -242,7 +311,7 @@ class TripBuilder:
         agency: str | None,
         cost: float,
         tax: float,
-        trip: _Trip,
+        trip: Trip,
     ) -> None:
         """The matching charges of one budget (label 1) and a look-alike (label 0)."""
         rng, knobs = self.rng, self.knobs
@@ -253,16 +322,17 @@ class TripBuilder:
         tz = self.profile.home_tz if at_booking else trip.dest_tz
         total = self.converted(cost * (1 + tax), trip, abroad=not at_booking or trip.foreign)
         vendor = self.vendor_for(budget_type, stems, agency if at_booking else None)
-        kind_names = self._kind_names(budget_type)
+        kind_names = self.kind_names(budget_type)
         if agency is not None and at_booking and rng.random() < 0.7:
             self.add_item(
                 "agency_fee",
                 vocab.card_spelling(rng, vocab.AGENCY_CARD[agency], knobs.vendor),
                 rng.uniform(5, 40),
                 self.local_day(trip.booked, tz),
+                knobs=("agency_fee",),
             )
         if budget_type == "hotel" and not at_booking and rng.random() < knobs.itemize:
-            self.add_folio(budget_id, vendor, kind_names, total, tax, trip)
+            charges.add_folio(self, budget_id, vendor, kind_names, total, tax, trip)
         elif rng.random() < knobs.split:
             share = rng.uniform(0.35, 0.65)
             for part in (share, 1 - share):
@@ -274,6 +344,7 @@ class TripBuilder:
                     budget_id,
                     expense_names=kind_names,
                     tag=f"{budget_type}_split",
+                    knobs=("split",),
                 )
         else:
             extra = rng.uniform(5, 60) if rng.random() < 0.15 else 0.0
@@ -296,7 +367,12 @@ class TripBuilder:
                 budget_id,
                 expense_names=kind_names,
                 tag="refund",
+                knobs=("refund",),
             )
+        if trip.foreign and rng.random() < knobs.fx_fee:
+            charges.add_fx_fee(self, total, self.local_day(when, tz))
+        if budget_type in ("flight", "rail") and rng.random() < knobs.fare_change:
+            charges.add_fare_change(self, budget_type, budget_id, vendor, total, trip.booked, tz)
         if rng.random() < knobs.companion:
             look_alike = when + timedelta(days=rng.uniform(-2, 2))
             self.add_item(
@@ -305,92 +381,5 @@ class TripBuilder:
                 total * rng.uniform(0.8, 1.2),
                 self.local_day(look_alike, tz),
                 tag="companion",
+                knobs=("companion",),
             )
-
-    def add_folio(
-        self,
-        budget_id: str,
-        vendor: str,
-        kind_names: tuple[str, str],
-        total: float,
-        tax: float,
-        trip: _Trip,
-    ) -> None:
-        """A hotel folio itemized: nightly room rate, tax and incidentals, all on the stay."""
-        rng = self.rng
-        nights = max(trip.nights, 1)
-        room = total / (1 + tax)
-        check_in = trip.start_utc + timedelta(hours=trip.dest_tz)
-        room_names = rng.choice(vocab.HOTEL_ROOM_ITEMS)
-        for night in range(nights):
-            day = (check_in + timedelta(days=night)).date()
-            self.add_item(
-                "hotel",
-                vendor,
-                room / nights,
-                day,
-                budget_id,
-                room_names,
-                kind_names,
-                tag="folio_room",
-            )
-        tax_day = (check_in + timedelta(days=nights)).date()
-        self.add_item(
-            "hotel",
-            vendor,
-            total - room,
-            tax_day,
-            budget_id,
-            rng.choice(vocab.HOTEL_TAX_ITEMS),
-            kind_names,
-            tag="folio_tax",
-        )
-        for _ in range(poisson(rng, 1.0 * self.knobs.distractors)):
-            day = (check_in + timedelta(days=rng.randrange(nights + 1))).date()
-            self.add_item(
-                "hotel",
-                vendor,
-                lognormal(rng, 25.0, 0.6),
-                day,
-                budget_id,
-                rng.choice(vocab.HOTEL_INCIDENTALS),
-                kind_names,
-                tag="folio_incidental",
-            )
-
-    def add_trip_spending(self, trip: _Trip, types: list[str]) -> None:
-        """Meals, taxis, parking, fuel, tolls, airline fees and wifi during the trip."""
-        rng, scale = self.rng, self.knobs.distractors
-        days = max(trip.nights, 1) + 1
-        first = (trip.start_utc + timedelta(hours=trip.dest_tz)).date()
-        plan = [("meal", 1.2 * days, 25.0), ("taxi", 0.7 * days, 30.0)]
-        if "flight" in types:
-            plan += [("parking", 0.3, 15.0 * days), ("airline_fee", 0.25, 45.0)]
-            plan += [("wifi", 0.1, 12.0)]
-        if "car" in types:
-            plan += [("fuel", 0.6, 45.0), ("toll", 0.2, 8.0)]
-        for kind, mean, median in plan:
-            for _ in range(poisson(rng, mean * scale)):
-                day = first + timedelta(days=rng.randrange(days))
-                if kind in ("airline_fee", "wifi"):
-                    day = first
-                if kind == "airline_fee":
-                    stems = trip.airline_stems or rng.choice(vocab.TRAVEL_VENDORS["flight"])[1]
-                    stem = self.brand_stem(stems)
-                else:
-                    stem = rng.choice(vocab.DISTRACTOR_VENDORS[kind])
-                vendor = vocab.card_spelling(rng, stem, self.knobs.vendor)
-                amount = self.converted(lognormal(rng, median, 0.5), trip, abroad=True)
-                self.add_item(kind, vendor, amount, day, tag=f"trip_{kind}")
-
-
-@dataclass
-class _Trip:
-    start_utc: datetime
-    end_utc: datetime
-    booked: datetime
-    nights: int
-    dest_tz: float
-    currency: tuple[str, float]
-    foreign: bool
-    airline_stems: list[str] | None = None

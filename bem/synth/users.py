@@ -22,7 +22,7 @@ import json
 import random
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bem.synth.draws import UserProfile
@@ -42,6 +42,14 @@ class SynthUser:
     items: list[dict[str, str | None]]
     matches: set[tuple[str, str]]  # (budget_id, itemization_id)
     tags: dict[str, str]  # itemization_id -> what the item is (flight, companion, trip_meal...)
+    item_knobs: dict[str, set[str]] = field(default_factory=dict)  # id -> knobs that shaped it
+    budget_knobs: dict[str, set[str]] = field(default_factory=dict)
+
+    def pair_knobs(self, budget_id: str, item_id: str) -> frozenset[str]:
+        """The knobs that shaped either side of a pair (the evaluation's breakdown)."""
+        return frozenset(
+            self.budget_knobs.get(budget_id, set()) | self.item_knobs.get(item_id, set())
+        )
 
 
 def generate_users(config: SynthConfig) -> list[SynthUser]:
@@ -62,6 +70,8 @@ def generate_users(config: SynthConfig) -> list[SynthUser]:
                 items=builder.items,
                 matches=builder.matches,
                 tags=builder.tags,
+                item_knobs=builder.item_knobs,
+                budget_knobs=builder.budget_knobs,
             )
         )
     return users

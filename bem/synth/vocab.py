@@ -249,6 +249,19 @@ HOTEL_INCIDENTALS = [
     ("Laundry", "other"),
 ]
 VAGUE_KINDS = [("Travel - Other", "travel"), ("Miscellaneous", "other"), ("Travel", "travel")]
+# Expense types a user picks by mistake for a travel charge (another group than the charge's).
+MISTYPED_KINDS = [
+    ("Meals", "meals"),
+    ("Travel Misc", "other"),
+    ("Taxi", "taxi"),
+    ("Office Supplies", "office"),
+    ("Parking", "parking"),
+]
+RESORT_FEE_ITEMS = [("Resort Fee", "lodging"), ("Destination Fee", "lodging")]
+CHANGE_FEE_ITEMS = [("Change Fee", "airfare"), ("Fare Difference", "airfare")]
+# How a bank names its foreign-transaction-fee line on the statement.
+FX_FEE_VENDORS = ["FOREIGN TRANSACTION FEE", "INTL TRANSACTION FEE", "FX FEE", "CROSS BORDER FEE"]
+FX_FEE_KINDS = [("Bank Fees", "fees"), ("Foreign Transaction Fee", "fees"), ("Misc", "other")]
 
 CITIES = [
     "SAN FRAN",

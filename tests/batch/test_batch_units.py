@@ -17,6 +17,7 @@ from bem.batch.testing import user_payloads, user_tables
 from bem.cli import main
 from bem.synth.users import SynthUser
 from budget_matcher import contract as c
+from tests.conftest import REPO_ROOT
 
 
 def _records(budgets: pd.DataFrame, items: pd.DataFrame) -> pa.Table:
@@ -35,6 +36,7 @@ def test_score_records_gives_the_handler_items(small_users: list[SynthUser]) -> 
     expected = lambda_handler.handler(user_payloads(budgets, items), None)
 
     table = worker.score_records(_records(budgets, items), worker.ScoreRun("r1", "model"))
+    version = json.loads((REPO_ROOT / "model" / "model.json").read_text())["version"]
 
     assert table.schema == worker.SCORE_ARROW
     got = table.to_pylist()
@@ -44,7 +46,7 @@ def test_score_records_gives_the_handler_items(small_users: list[SynthUser]) -> 
         code = (item.get("error") or {}).get("code")
         row = by_key[(item["budget_id"], item["itemization_id"], code)]
         assert row["score"] == item["score"] and row["matched"] == item["matched"]
-        assert row["request_id"] == "r1" and row["model_version"] == "1.3.0"
+        assert row["request_id"] == "r1" and row["model_version"] == version
     assert {r["error_code"] for r in got} == {None, "invalid_amount"}
 
 

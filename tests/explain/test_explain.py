@@ -45,8 +45,8 @@ def test_explain_seed_example_contributions_sum_to_the_raw_score() -> None:
     )
     np.testing.assert_allclose(explanation.probability, proba, atol=1e-12)
     row = explanation.row(0)
-    assert row["features"][0]["feature"] == "type_match"  # a taxi against a flight budget
-    assert row["features"][0]["contribution"] < 0
+    top = {f["feature"]: f["contribution"] for f in row["features"][:3]}
+    assert top.get("type_match", 0.0) < 0  # a taxi against a flight budget, among the largest
 
 
 @pytest.fixture(scope="module")

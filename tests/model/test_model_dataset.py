@@ -120,3 +120,12 @@ def test_read_rows_csv_ids_written_as_floats_are_repaired(tmp_path, seed_payload
         writer.writeheader()
         writer.writerow(row)
     assert load_dataset(path).budget_ids == ["309366"]
+
+
+def test_build_dataset_keeps_every_user_past_the_lambda_answer_limit(small_users) -> None:
+    # 120 users' answers would pass Lambda's 6 MB: the service refuses the later users of such
+    # a call, training must not.
+    rows = [row for user in small_users for row in user_rows(user)]
+    dataset = build_dataset(group_rows(rows))
+    assert len(set(dataset.users.tolist())) == len(small_users)
+    assert dataset.n_error_items == 0

@@ -1,0 +1,114 @@
+"""The card-feed knobs of the generator and the labelling policy it follows."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from dataclasses import replace
+
+import pytest
+
+from bem.synth.knobs import CARD_FEED_KNOBS, NoiseKnobs, SynthConfig, knobs_from_options
+from bem.synth.users import SynthUser, generate_users
+from budget_matcher import contract
+from budget_matcher.values import parse_amount, parse_datetime
+
+
+@pytest.fixture(scope="module")
+def feed_users() -> list[SynthUser]:
+    """200 users with every card-feed case frequent enough to be seen."""
+    knobs = replace(NoiseKnobs(), commuter=0.5, cancel=0.3, fare_change=0.3, itemize=0.9)
+    return generate_users(SynthConfig(users=200, seed=21, knobs=knobs))
+
+
+def _labelled(users: list[SynthUser]) -> Counter[tuple[str, bool]]:
+    """(item tag, belongs to some budget) counts."""
+    counts: Counter[tuple[str, bool]] = Counter()
+    for user in users:
+        matched = {item for _, item in user.matches}
+        for item_id, tag in user.tags.items():
+            counts[(tag, item_id in matched)] += 1
+    return counts
+
+
+def test_labelling_policy_what_belongs_and_what_does_not(feed_users) -> None:
+    counts = _labelled(feed_users)
+    belongs = ["folio_room", "folio_tax", "resort_fee", "change_fee", "fare_diff"]
+    belongs += ["cancelled_charge", "cancel_credit"]
+    for tag in belongs:
+        assert counts[(tag, True)] > 0 and counts[(tag, False)] == 0, tag
+    for tag in ("folio_incidental", "fx_fee", "agency_fee", "trip_airline_fee", "companion"):
+        assert counts[(tag, False)] > 0 and counts[(tag, True)] == 0, tag
+
+
+def test_cancellation_credit_equals_its_charge(feed_users) -> None:
+    checked = []
+    for user in feed_users:
+        items = {i[contract.ITEM_ID]: i for i in user.items}
+        owner = {item: budget for budget, item in user.matches}
+        charges: dict[str, list[float]] = {}
+        for item_id, tag in user.tags.items():
+            if tag in ("cancelled_charge", "cancel_credit"):
+                amount = parse_amount(items[item_id][contract.ITEM_AMOUNT])
+                charges.setdefault(owner[item_id], []).append(amount)
+        for amounts in charges.values():
+            if len(amounts) == 2 and all(a == a for a in amounts):  # both present (not NaN)
+                assert sum(amounts) == pytest.approx(0.0, abs=0.02)
+                checked.append(amounts)
+    assert len(checked) > 10
+
+
+def test_commuter_budgets_look_alike_and_differ_by_dates(feed_users) -> None:
+    commuters = [u for u in feed_users if any("commuter" in k for k in u.budget_knobs.values())]
+    assert len(commuters) > 50
+    weekly_users = 0
+    for user in commuters:
+        hotels = [
+            b
+            for b in user.budgets
+            if "commuter" in user.budget_knobs[b[contract.BUDGET_ID]]
+            and (b[contract.BUDGET_TYPE] or "").lower() == "hotel"
+        ]
+        starts = sorted(
+            start
+            for start in (parse_datetime(b[contract.BUDGET_TRIP_START]) for b in hotels)
+            if start == start  # not NaN (a missing start)
+        )
+        gaps = [(later - earlier) / 86400 for earlier, later in itertools.pairwise(starts)]
+        weekly_users += any(gap >= 6 and abs(gap - 7 * round(gap / 7)) < 1 for gap in gaps)
+    assert weekly_users >= 0.8 * len(commuters)  # stays a week or two apart, same weekday
+
+
+def test_card_feed_zero_turns_every_new_knob_off() -> None:
+    knobs = knobs_from_options(1.0, ("card_feed=0",))
+    assert all(getattr(knobs, name) == 0.0 for name in CARD_FEED_KNOBS)
+    assert knobs.split == NoiseKnobs().split  # the classic knobs stay
+    users = generate_users(SynthConfig(users=60, seed=3, knobs=knobs))
+    tags = {tag for u in users for tag in u.tags.values()}
+    assert not tags & {"fx_fee", "change_fee", "cancel_credit", "resort_fee"}
+    shaped = {k for u in users for ks in u.item_knobs.values() for k in ks}
+    assert not shaped & set(CARD_FEED_KNOBS)
+
+
+def test_knobs_tag_the_records_they_shape(feed_users) -> None:
+    shaped = Counter(k for u in feed_users for ks in u.item_knobs.values() for k in ks)
+    for knob in ("commuter", "late_posting", "mistype", "sparse", "formats", "fare_change"):
+        assert shaped[knob] > 0, knob
+    on_budgets = Counter(k for u in feed_users for ks in u.budget_knobs.values() for k in ks)
+    for knob in ("no_actual", "upgrade", "cancel", "agency"):
+        assert on_budgets[knob] > 0, knob
+
+
+def test_formats_knob_writes_values_the_service_reads() -> None:
+    knobs = replace(NoiseKnobs(), formats=1.0, missing=0.0)
+    users = generate_users(SynthConfig(users=10, seed=4, knobs=knobs, noise_spread=0.0))
+    amounts = [i[contract.ITEM_AMOUNT] for u in users for i in u.items]
+    dates = [i[contract.ITEM_DATE] for u in users for i in u.items]
+    assert any(a and ("$" in a or "USD" in a or "," in a) for a in amounts)
+    assert all(parse_amount(a) == parse_amount(a) for a in amounts)  # no NaN: all readable
+    assert all(parse_datetime(d) > 0 for d in dates)
+
+
+def test_unknown_knob_lists_card_feed() -> None:
+    with pytest.raises(ValueError, match="card_feed"):
+        knobs_from_options(1.0, ("nope=1",))
