@@ -25,7 +25,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-import numpy as np
 from aws_lambda_powertools.metrics import Metrics, MetricUnit
 
 from budget_matcher import SERVICE_NAME, config
@@ -52,8 +51,8 @@ def metrics_from_outcome(outcome: Any) -> RequestMetrics:
     if scores is not None and outcome.threshold is not None:
         rest = outcome.items[len(scores) :]  # the error items after the scored pairs
         n_scored = len(scores) + sum(1 for item in rest if item.get("score") is not None)
-        n_matched = int(np.count_nonzero(scores >= outcome.threshold))
-        n_matched += sum(1 for item in rest if item.get("matched") is True)
+        # `matched` is decided per user (budget_matcher.decisions), not `score >= threshold`
+        n_matched = sum(1 for item in outcome.items if item.get("matched") is True)
         return RequestMetrics(
             model_version=str(outcome.model_version or "unknown"),
             pairs_scored=n_scored,

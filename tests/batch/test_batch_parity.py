@@ -99,7 +99,8 @@ def test_batch_score_equals_handler_across_partitions(
     assert report.rows == len(handler_items)
     assert report.errors == sum(1 for item in handler_items if "error" in item)
     assert set(frame["request_id"]) == {"batch-parity"}
-    assert set(frame["model_version"].dropna()) == {"1.3.0"}
+    card = json.loads((Path("model") / "model.json").read_text())
+    assert set(frame["model_version"].dropna()) == {card["version"]}
     _assert_same(handler_items, frame)
 
 
