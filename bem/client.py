@@ -7,10 +7,11 @@
 - splits the request by user (a batch of users travels as `{"users": [...]}`) so that every
   call stays under Lambda's 6 MB request limit and its answer under the 6 MB response limit
   (estimated from the pair count); a user too large for one call is split by budgets, every
-  part carrying all of the user's line items, so every feature but one sees the whole user:
-  `amount_rank_in_item` (an item's rank among the budgets of its call) is the only feature
-  that depends on the other budgets. Only one budget with its line items over the limits is
-  split by line items;
+  part carrying all of the user's line items, so every feature but those that compare an
+  item across its budgets sees the whole user (`amount_rank_in_item` and the item's gaps to
+  its best budget see the budgets of their call only), and `matched` is decided again across
+  the parts (each line item to at most one budget, `one_budget_per_item`). Only one budget
+  with its line items over the limits is split by line items;
 - invokes the parts in parallel, retries throttling (429), 5xx and connection faults with
   capped exponential backoff and full jitter, and fails over to mirror regions in order; a
   request the function refuses as invalid (400) is neither retried nor sent elsewhere;
@@ -214,6 +215,21 @@ def in_input_order(part: Part, items: list[dict[str, Any]]) -> list[dict[str, An
     return sorted(items, key=key)
 
 
+def one_budget_per_item(items: list[dict[str, Any]]) -> None:
+    """Decide `matched` across the calls of one split user, as the service decides it within a
+    call (`budget_matcher.decisions`, method `best`): a line item stays matched only on its
+    highest-scoring budget (the first in input order on ties)."""
+    best: dict[str, int] = {}
+    for k, item in enumerate(items):
+        if item.get("matched") and item.get("score") is not None:
+            key = _position_key(item.get(c.ITEM_ID))
+            if key not in best or item["score"] > items[best[key]]["score"]:
+                best[key] = k
+    for k, item in enumerate(items):
+        if item.get("matched") and best.get(_position_key(item.get(c.ITEM_ID))) != k:
+            item["matched"] = False
+
+
 def failed_items(part: Part, code: str, message: str) -> list[dict[str, Any]]:
     """Error items for every pair of a part that could not be scored."""
     items: list[dict[str, Any]] = []
@@ -308,8 +324,13 @@ class ScoresClient:
         parts = plan_parts(users, self.max_request_bytes, self.max_pairs_per_call)
         with ThreadPoolExecutor(max_workers=self.max_workers) as executor:
             answers = list(executor.map(lambda part: self._score_part(part, options, run), parts))
-        for answer in answers:
+        split_users: dict[int, list[dict[str, Any]]] = {}
+        for part, answer in zip(parts, answers, strict=True):
+            if part.sub_position:
+                split_users.setdefault(part.position, []).extend(answer)
             run.items.extend(answer)
+        for items in split_users.values():
+            one_budget_per_item(items)
         return run
 
     def _score_part(

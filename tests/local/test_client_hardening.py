@@ -107,3 +107,36 @@ def test_client_split_by_budgets_changes_only_the_rank_among_budgets() -> None:
     among_budgets = {"amount_rank_in_item", "timing_gap_to_best_in_item"}
     among_budgets |= {"created_gap_to_best_in_item", "amount_gap_to_best_in_item"}
     assert "amount_rank_in_item" in differs and differs <= among_budgets
+
+
+class EveryPairMatches:
+    """A function that matches every pair, scoring earlier budgets higher (ids `bN`)."""
+
+    def invoke(self, **arguments: Any) -> dict[str, Any]:
+        payload = json.loads(arguments["Payload"])
+        answer = [
+            {
+                "score": 0.9 - 0.01 * int(budget["budget_id"].rsplit("b", 1)[1]),
+                "budget_id": budget["budget_id"],
+                "itemization_id": item["itemization_id"],
+                "matched": True,
+                "user_id": one.get("user_id"),
+            }
+            for one in payload.get("users", [payload])
+            for budget in one["budgets"]
+            for item in one["all_user_expense_lineitems"]
+        ]
+        return {"StatusCode": 200, "Payload": io.BytesIO(json.dumps(answer).encode())}
+
+
+def test_client_split_user_gives_each_line_item_to_one_budget() -> None:
+    big = user("big", 6, 3)
+    for k, budget in enumerate(big["budgets"]):
+        budget["budget_id"] = f"b{k}"
+    client = ScoresClient(clients={"r1": EveryPairMatches()}, region="r1", max_pairs_per_call=6)
+    run = client.score({"users": [big, user("small", 2, 2)]})
+    assert len(run.items) == 6 * 3 + 2 * 2
+    matched = [_key(item) for item in run.items if item["matched"] and item["user_id"] == "big"]
+    items = [i["itemization_id"] for i in big["all_user_expense_lineitems"]]
+    assert matched == [("big", "b0", item_id) for item_id in items]  # the best budget only
+    assert sum(item["matched"] for item in run.items if item["user_id"] == "small") == 4
