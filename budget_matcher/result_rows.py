@@ -22,8 +22,11 @@ if TYPE_CHECKING:
 
 TEXT_LIMIT = 256  # characters kept of any free-text input
 
-# (column, kind) in store order; kind is one of "str", "float", "bool", "datetime".
+# (column, kind) in store order; kind is one of "str", "float", "bool", "datetime", "int".
 # The first three columns and the user are the key of a result (results_db.DB_KEY).
+# `pair_index` is the row's position among its answer's items (0-based): the order of the
+# request's budgets and line items, which the rank features break ties by, follows from it.
+# It comes last, where adding it to an older store puts it too.
 RESULT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("request_id", "str"),
     ("budget_id", "str"),
@@ -50,6 +53,7 @@ RESULT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("item_category", "str"),
     ("expense_type", "str"),
     ("expense_category", "str"),
+    ("pair_index", "int"),
 )
 RESULT_KEY = ("request_id", "budget_id", "itemization_id")
 COLUMN_NAMES = tuple(name for name, _ in RESULT_COLUMNS)
@@ -116,6 +120,7 @@ def rows_from_outcome(outcome: ScoringOutcome) -> list[dict[str, Any]]:
             "matched": matched if isinstance(matched, bool) else None,
             "user_id": None if user_id is None else str(user_id),
             "error_code": error.get("code") if isinstance(error, dict) else None,
+            "pair_index": position,
         }
         if position < n_pairs:
             row.update(budget_inputs[budget_of[position]])
@@ -158,6 +163,16 @@ def _column_values(table: RecordTable, field: str, column: str) -> list[Any]:
 
 def _iso_of_epoch(seconds: float) -> str:
     return to_iso(datetime.fromtimestamp(seconds, tz=UTC))
+
+
+def whole(value: Any) -> int | None:
+    """An int, or None for missing / fractional / non-numeric values (an "int" column)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    number = _finite(value)
+    return int(number) if number is not None and number.is_integer() else None
 
 
 def _finite(value: Any) -> float | None:

@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from budget_matcher.result_rows import RESULT_COLUMNS, RESULT_KEY, parse_iso
+from budget_matcher.result_rows import RESULT_COLUMNS, RESULT_KEY, parse_iso, whole
 from budget_matcher.values import utf8_safe
 
 RESULTS_TABLE = "scored_results"
@@ -28,6 +28,7 @@ _TYPES: dict[str, Any] = {
     "float": sa.Float,
     "bool": sa.Boolean,
     "datetime": sa.DateTime,
+    "int": sa.Integer,
 }
 
 metadata = sa.MetaData()
@@ -51,6 +52,7 @@ results = sa.Table(
 
 _DATETIME_COLUMNS = tuple(name for name, kind in RESULT_COLUMNS if kind == "datetime")
 _TEXT_COLUMNS = tuple(name for name, kind in RESULT_COLUMNS if kind == "str")
+_INT_COLUMNS = tuple(name for name, kind in RESULT_COLUMNS if kind == "int")
 
 
 def create_engine(url: str, connect_timeout_s: int = 3) -> Engine:
@@ -78,6 +80,8 @@ def to_db_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             value = params[name]
             if isinstance(value, str):
                 params[name] = storable_text(value)
+        for name in _INT_COLUMNS:
+            params[name] = whole(params[name])
         params[USER_KEY] = params["user_id"] or ""
         converted.append(params)
     return converted
@@ -96,7 +100,8 @@ def table_layout(connection: Connection) -> tuple[tuple[str, ...], frozenset[str
 
     A store created before `user_key` keeps the older three-column key until it is rebuilt:
     rows are then written against that key (two users' identical ids merge, as they did),
-    rather than every write failing and spooling.
+    rather than every write failing and spooling. A store created before a later column
+    (`pair_index`) is written without it until `bem monitor init-db` adds it.
     """
     inspector = sa.inspect(connection)
     columns = frozenset(column["name"] for column in inspector.get_columns(RESULTS_TABLE))
@@ -114,14 +119,16 @@ def insert_results(
 
     Returns the number of rows offered. Uses INSERT .. ON CONFLICT DO NOTHING on SQLite and
     PostgreSQL; on other databases it skips keys it finds already present. `key` and `columns`
-    come from `table_layout` for a store of an older layout.
+    come from `table_layout` for a store of an older layout: only the columns it has are
+    written.
     """
     if not rows:
         return 0
     params = _dedupe(to_db_rows(rows), key)
-    if columns is not None and USER_KEY not in columns:
-        for row in params:
-            del row[USER_KEY]
+    missing = [] if columns is None else [name for name in params[0] if name not in columns]
+    for row in params:
+        for name in missing:
+            del row[name]
     dialect = connection.dialect.name
     if dialect in ("sqlite", "postgresql"):
         statement = dialect_insert(dialect, results).on_conflict_do_nothing(

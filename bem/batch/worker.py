@@ -43,12 +43,19 @@ _ARROW_TYPES = {
     "float": pa.float64(),
     "bool": pa.bool_(),
     "datetime": pa.string(),
+    "int": pa.int64(),
 }
 SCORE_ARROW = pa.schema(
     [(name, _ARROW_TYPES[kind]) for name, kind in RESULT_COLUMNS]
     + [(name, pa.string()) for name in SCORE_EXTRA]
 )
-_SPARK_TYPES = {"str": "string", "float": "double", "bool": "boolean", "datetime": "string"}
+_SPARK_TYPES = {
+    "str": "string",
+    "float": "double",
+    "bool": "boolean",
+    "datetime": "string",
+    "int": "bigint",
+}
 SCORE_SCHEMA = ", ".join(
     [f"{name} {_SPARK_TYPES[kind]}" for name, kind in RESULT_COLUMNS]
     + [f"{name} string" for name in SCORE_EXTRA]
@@ -173,7 +180,8 @@ class ScoreStamp:
 def result_table(items: list[dict[str, Any]], pairs: CandidatePairs, stamp: ScoreStamp) -> pa.Table:
     """Response items → result rows (the results store's columns, plus error message and
     field), column by column: the first len(pairs) items are the pairs, in pair order, and take
-    their records' inputs (`record_input_columns`) by index; the rest carry none."""
+    their records' inputs (`record_input_columns`) by index; the rest carry none. `pair_index`
+    is each item's position in `items` (one bucket's answer: a user's pairs are in order)."""
     n, n_pairs = len(items), len(pairs)
     errors = [item.get("error") or {} for item in items]
     columns: dict[str, pa.Array] = {
@@ -185,6 +193,7 @@ def result_table(items: list[dict[str, Any]], pairs: CandidatePairs, stamp: Scor
         "error_code": pa.array([e.get("code") for e in errors], pa.string()),
         "error_message": pa.array([e.get("message") for e in errors], pa.string()),
         "error_field": pa.array([e.get("field") for e in errors], pa.string()),
+        "pair_index": pa.array(range(n), pa.int64()),
     }
     for table, kind, index in (
         (pairs.budgets, "budget", pairs.budget_index),

@@ -3,8 +3,11 @@ rebuilt from the inputs the results store kept of every pair of that request, it
 recomputed by the runtime's code and explained with the model's trees.
 
 Features that compare a pair with its neighbours (ranks within a budget or an item) need the
-whole request, hence the rebuild per request rather than per pair. Texts longer than the
-store keeps (256 characters) are explained as stored.
+whole request, hence the rebuild per request rather than per pair; they break ties by the
+order of the request's budgets and line items, which the rows' `pair_index` (their position
+in the answer) gives back. Rows stored without it (stores, log lines or S3 objects of older
+versions) are rebuilt in the store's order, and their `explain_note` says the ranks of tied
+pairs may differ. Texts longer than the store keeps (256 characters) are explained as stored.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from budget_matcher.result_rows import _BUDGET_INPUTS, _ITEM_INPUTS
 from flattened_data_points import FlattenedDataPoints
 
 TOP = 3
+UNORDERED_NOTE = "rebuilt without the stored pair order: ranks of tied pairs may differ"
 
 
 def _text(value: Any) -> str | None:
@@ -60,17 +64,33 @@ def request_payload(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def in_answer_order(rows: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool]:
+    """The rows of one request in the order its answer listed them, and whether that order is
+    known (every row has a `pair_index`); otherwise the rows as given."""
+    if not rows or any(row.get("pair_index") is None for row in rows):
+        return list(rows), False
+    return sorted(rows, key=lambda row: int(row["pair_index"])), True
+
+
 def explain_stored(
     connection: Connection, mistakes: list[dict[str, Any]], model_dir: Path, top: int = TOP
 ) -> list[dict[str, Any]]:
-    """`mistakes` (rows of the results store) with `raw_score` and `contributions` added."""
+    """`mistakes` (rows of the results store) with `raw_score`, `contributions` and
+    `explain_note` added (the note is empty when the request was rebuilt in answer order)."""
     meta, arrays = load_arrays(model_dir)
-    out = [dict(row) for row in mistakes]
+    out = [
+        {**row, "raw_score": None, "contributions": None, "explain_note": ""} for row in mistakes
+    ]
     for request_id in sorted({str(row["request_id"]) for row in mistakes}):
-        stored = connection.execute(
-            sa.select(results).where(results.c.request_id == request_id)
-        ).mappings()
-        pairs = FlattenedDataPoints(request_payload([dict(r) for r in stored])).all().pairs
+        stored, ordered = in_answer_order(
+            [
+                dict(r)
+                for r in connection.execute(
+                    sa.select(results).where(results.c.request_id == request_id)
+                ).mappings()
+            ]
+        )
+        pairs = FlattenedDataPoints(request_payload(stored)).all().pairs
         explanation = explain(meta, arrays, compute_features(pairs))
         where = {
             (str(u or ""), b, i): k
@@ -87,4 +107,5 @@ def explain_stored(
             row["contributions"] = "; ".join(
                 f"{f['feature']} {f['contribution']:+.3f}" for f in explained["features"]
             )
+            row["explain_note"] = "" if ordered else UNORDERED_NOTE
     return out

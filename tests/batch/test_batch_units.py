@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
+import sqlalchemy as sa
 from click.testing import CliRunner
 
 import lambda_handler
@@ -118,3 +120,37 @@ def test_bem_help_lists_batch_and_score_needs_inputs() -> None:
     assert "batch" in runner.invoke(main, ["--help"]).output
     result = runner.invoke(main, ["batch", "score", "--out", "x"])
     assert result.exit_code == 2 and "--budgets and --items" in result.output
+
+
+def test_score_rows_keep_their_answer_position_into_the_store(
+    small_users: list[SynthUser], tmp_path: Path
+) -> None:
+    """`pair_index` follows the handler's answer order and survives `bem monitor ingest-scores`;
+    scores Parquet of an older version (no such column) loads with no position."""
+    budgets, items = user_tables(small_users[:4])
+    expected = lambda_handler.handler(user_payloads(budgets, items), None)
+    table = worker.score_records(_records(budgets, items), worker.ScoreRun("r-new", "model"))
+
+    rows = table.to_pylist()
+    assert [r["pair_index"] for r in rows] == list(range(len(rows)))
+    ordered = [(r["budget_id"], r["itemization_id"]) for r in rows]
+    assert ordered == [(i["budget_id"], i["itemization_id"]) for i in expected]
+
+    pq.write_table(table, tmp_path / "new.parquet")
+    old = table.drop_columns(["pair_index"])
+    old = old.set_column(
+        old.schema.get_field_index("request_id"), "request_id", pa.array(["r-old"] * len(old))
+    )
+    pq.write_table(old, tmp_path / "old.parquet")
+    db_url = f"sqlite:///{tmp_path / 'store.db'}"
+    result = CliRunner().invoke(main, ["monitor", "ingest-scores", str(tmp_path), "--db", db_url])
+    assert result.exit_code == 0, result.output
+    engine = sa.create_engine(db_url)
+    with engine.connect() as connection:
+        stored = connection.execute(
+            sa.text("SELECT request_id, budget_id, itemization_id, pair_index FROM scored_results")
+        ).all()
+    engine.dispose()
+    position = {(r["budget_id"], r["itemization_id"]): r["pair_index"] for r in rows}
+    assert {(b, i): p for run, b, i, p in stored if run == "r-new"} == position
+    assert {p for run, _, _, p in stored if run == "r-old"} == {None}
