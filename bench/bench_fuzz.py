@@ -250,14 +250,21 @@ def regex_against_old() -> None:
 
 
 def lean_model_dir(directory: Path) -> Path:
-    """The model of record in its lean form (what deploy.zip serves), exported to `directory`."""
+    """The model of record as deploy.zip serves it, in `directory`: the lean form and its trees
+    compiled for this machine (proved as ./build proves them; without a compiler, numpy)."""
     import shutil
 
     from bem.model.lean_export import export_model_dir
+    from bem.packaging import tree_compiler
 
     for name in ("model.json", "model.joblib"):
         shutil.copy2(ROOT / "model" / name, directory / name)
     export_model_dir(directory)
+    arch = tree_compiler.host_arch()
+    try:
+        print(f"compiled trees: {tree_compiler.stage(directory, arch or 'x86_64')}")
+    except tree_compiler.CompileFailed as error:
+        print(f"compiled trees unavailable ({error}): the numpy evaluator serves")
     return directory
 
 
