@@ -158,10 +158,11 @@ def _opposite_charges(items: RecordTable) -> np.ndarray:
     seen: dict[tuple[object, str, int], set[bool]] = {}
     keys: list[tuple[object, str, int] | None] = []
     for user, vendor, amount in zip(items.users, vendors, amounts.tolist(), strict=True):
-        if vendor is None or np.isnan(amount) or amount == 0:
+        cents = abs(amount) * 100  # inf for an infinite or huge amount: no charge to pair with
+        if vendor is None or not np.isfinite(cents) or amount == 0:
             keys.append(None)
             continue
-        key = (user, " ".join(tokens(vendor)), round(abs(amount) * 100))
+        key = (user, " ".join(tokens(vendor)), round(cents))
         keys.append(key)
         seen.setdefault(key, set()).add(amount > 0)
     return np.asarray(

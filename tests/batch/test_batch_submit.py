@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
 import tarfile
-import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
@@ -28,34 +22,6 @@ CREDENTIALS = {
 }
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/emr-serverless-job"
-
-
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    """A moto server process on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        env={**os.environ, **CREDENTIALS},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/moto-api/", timeout=1).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError("moto server did not start") from None
-            time.sleep(0.1)
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
 
 
 @pytest.fixture
@@ -105,20 +71,20 @@ def test_batch_submit_prints_the_request_without_running(archive: Path) -> None:
 
 
 def test_batch_submit_uploads_and_starts_the_job_run(
-    moto_url: str, archive: Path, monkeypatch: pytest.MonkeyPatch
+    moto_server: str, archive: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for key, value in CREDENTIALS.items():
         monkeypatch.setenv(key, value)
-    s3 = boto3.client("s3", region_name=REGION, endpoint_url=moto_url)
+    s3 = boto3.client("s3", region_name=REGION, endpoint_url=moto_server)
     s3.create_bucket(Bucket="bem-jobs")
-    emr = boto3.client("emr-serverless", region_name=REGION, endpoint_url=moto_url)
+    emr = boto3.client("emr-serverless", region_name=REGION, endpoint_url=moto_server)
     # moto accepts only emr-X.Y.0 labels; the Spark 4 release on AWS is emr-spark-8.0.0.
     application = emr.create_application(name="bem-batch", releaseLabel="emr-7.9.0", type="SPARK")[
         "applicationId"
     ]
 
     arguments = _arguments(archive, application)
-    arguments += ["--run", "--region", REGION, "--endpoint-url", moto_url]
+    arguments += ["--run", "--region", REGION, "--endpoint-url", moto_server]
     result = CliRunner().invoke(batch_group, arguments)
 
     assert result.exit_code == 0, result.output

@@ -89,3 +89,17 @@ def test_opposite_charge_never_pairs_two_users() -> None:
     batch = FlattenedDataPoints({"users": [user("a", "300"), user("b", "-300")]}).all()
     matrix = compute_features(batch.pairs)
     assert matrix[:, FEATURE_NAMES.index("item_has_opposite_charge")].tolist() == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("huge", ["1e307", "-1e307", "1.7e308"])
+def test_opposite_charge_ignores_amounts_whose_cents_overflow(huge: str) -> None:
+    budgets = [_budget("b1", "2025-03-10 08:00:00", "2025-03-12 18:00:00")]
+    items = [
+        _item("huge", huge, "2025-03-10 00:00:00", "HILTON", "Room Rate"),
+        _item("room", "150", "2025-03-10 00:00:00", "HILTON", "Room Rate"),
+    ]
+    columns, keys = _features(budgets, items)
+    by_item = {item: k for k, (_, item) in enumerate(keys)}
+    opposite = columns["item_has_opposite_charge"]
+    assert np.isnan(opposite[by_item["huge"]]) or opposite[by_item["huge"]] == 0.0
+    assert opposite[by_item["room"]] == 0.0

@@ -4,12 +4,8 @@ and small (or one big) deploy zips."""
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import boto3
@@ -19,48 +15,15 @@ from deploy_helpers import DUMMY_CREDENTIALS, RecordingClients, write_zip
 from bem.deploy.aws import ClientFactory, boto3_client_factory
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    """A moto server on 127.0.0.1 (a separate process, real HTTP, like AWS)."""
-    port = _free_port()
-    env = {**os.environ, **DUMMY_CREDENTIALS}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/moto-api/", timeout=1).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError("moto server did not start") from None
-            time.sleep(0.1)
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
-
-
 @pytest.fixture
-def moto(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
+def moto(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """The moto endpoint, emptied for this test, with dummy credentials in the environment."""
-    request = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")
+    request = urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")
     urllib.request.urlopen(request, timeout=10).close()
     for key, value in DUMMY_CREDENTIALS.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-    return moto_endpoint
+    return moto_server
 
 
 @pytest.fixture
