@@ -130,7 +130,10 @@ def test_http_connections_beyond_the_bound_are_closed_at_once(
             connection = socket.create_connection((str(host), int(port)), timeout=10)
             connection.sendall(b"GET /test/budget_expense_matcher/ HTTP/1.1\r\n")
             held.append(connection)
-        time.sleep(0.3)
+        deadline = time.monotonic() + 10  # a loaded machine may accept them late
+        while toy_server._connections < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert toy_server._connections == 3
         extra = socket.create_connection((str(host), int(port)), timeout=10)
         extra.sendall(b"GET /test/budget_expense_matcher/ HTTP/1.1\r\nHost: x\r\n\r\n")
         assert extra.recv(65536) == b""  # closed without an answer
