@@ -2,7 +2,9 @@
 
 Path of a request: events.parse_event → FlattenedDataPoints → features → predict → responses,
 then one structured log line and the side paths (results store, metrics), whose faults are
-logged and never reach the client.
+logged and never reach the client. `answer` is the same call for Python callers: it returns the
+answer as Python values; `handler` returns it encoded once as JSON bytes, which the runtime
+interface client sends on as they are (budget_matcher.encoding).
 """
 
 from __future__ import annotations
@@ -23,13 +25,12 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 
 import predict  # noqa: E402
-from budget_matcher import config, events, responses  # noqa: E402
+from budget_matcher import config, encoding, events, responses  # noqa: E402
 from budget_matcher import contract as c  # noqa: E402
 from budget_matcher import side_paths as side_paths_module  # noqa: E402
 from budget_matcher.outcome import AnswerStamp, Response, ScoringOutcome  # noqa: E402
 from budget_matcher.request_log import log_request, logger  # noqa: E402
-from budget_matcher.scoring import score_payload  # noqa: E402
-from flattened_data_points import FlattenedBatch  # noqa: E402
+from budget_matcher.scoring import ScoredPayload, score_payload  # noqa: E402
 
 Array = np.ndarray
 
@@ -79,9 +80,22 @@ def _warm_model() -> None:
 
 _warm_model()
 _cold_start = True
+RUNTIME_PASSES_BYTES = encoding.runtime_passes_bytes()
 
 
 def handler(event: Any, context: Any) -> Any:
+    """The Lambda entry: `answer`, as JSON bytes where the runtime sends bytes on unchanged."""
+    value = answer(event, context)
+    if not RUNTIME_PASSES_BYTES:
+        return value
+    try:
+        return encoding.dumps(value)
+    except Exception:  # an unencodable answer: the runtime's own encoder reports it
+        logger.exception("answer not encoded; the runtime encodes it")
+        return value
+
+
+def answer(event: Any, context: Any) -> Any:
     """Score the budgets × line items of the event; answer in the event source's shape.
 
     One guard covers everything from reading the event to shaping the answer: whatever the
@@ -101,15 +115,15 @@ def handler(event: Any, context: Any) -> Any:
             model.version if model else unavailable.version if unavailable else None,
             model.threshold if model else None,
         )
-        response, items, batch, features, scores = _answer(request, model, unavailable, stamp)
-        answer = response.for_event(request.is_http, stamp)
+        response, items, scored = _answer(request, model, unavailable, stamp)
+        shaped = response.for_event(request.is_http, stamp)
     except Exception as error:  # the last guard: a bug must still give the client an answer
         logger.exception("unexpected failure")
         message = f"internal error ({type(error).__name__}); request id {request_id}"
         items = [c.error_item("internal_error", message)]
-        batch, features, scores, model = None, None, None, None
+        scored, model = None, None
         response = Response(500, {"error": items[0]["error"]} if request.is_http else items)
-        answer = response.for_event(request.is_http, stamp)
+        shaped = response.for_event(request.is_http, stamp)
     outcome = ScoringOutcome(
         request_id=request_id,
         received_at=received_at,
@@ -118,16 +132,17 @@ def handler(event: Any, context: Any) -> Any:
         model_version=stamp.model_version,
         threshold=stamp.threshold,
         items=items,
-        pairs=batch.pairs if batch else None,
-        features=features,
-        n_users=batch.n_users if batch else 0,
-        n_errors=_count_errors(items, scores),
+        pairs=scored.batch.pairs if scored else None,
+        features=scored.features if scored else None,
+        n_users=scored.batch.n_users if scored else 0,
+        n_errors=_count_errors(items, scored.scores if scored else None),
         evaluator=model.evaluator if model else None,
-        scores=scores,
+        scores=scored.scores if scored else None,
+        matched=scored.matched if scored else None,
     )
     _after_answer(request, outcome, started)
     _cold_start = False
-    return answer
+    return shaped
 
 
 def _count_errors(items: list[dict[str, Any]], scores: np.ndarray | None) -> int:
@@ -155,9 +170,8 @@ def _answer(
     model: predict.LoadedModel | None,
     unavailable: predict.ModelUnavailable | None,
     stamp: AnswerStamp,
-) -> tuple[Response, list[dict[str, Any]], FlattenedBatch | None, Array | None, Array | None]:
-    """The response, its items, and the flattened batch, features and scores when there were
-    pairs."""
+) -> tuple[Response, list[dict[str, Any]], ScoredPayload | None]:
+    """The response, its items, and the scored payload when the request was scored."""
     if request.method == "GET":
         info = responses.service_info(
             stamp.model_version,
@@ -167,24 +181,28 @@ def _answer(
         )
         if unavailable is not None:
             info["model_error"] = {"code": unavailable.code, "message": unavailable.message}
-        return Response(200, info), [], None, None, None
+        return Response(200, info), [], None
     if request.method != "POST":
         refusal = {"error": c.error_body("method_not_allowed", "use POST or GET")}
-        return Response(405, refusal), [], None, None, None
+        return Response(405, refusal), [], None
     if request.problem is not None:
         items = [c.error_item(**request.problem)]
         refused = {"error": request.problem} if request.is_http else items
-        return Response(400, refused), items, None, None, None
+        return Response(400, refused), items, None
 
     scored = score_payload(request.payload, model, unavailable)
-    batch, features, items, scores = scored.batch, scored.features, scored.items, scored.scores
-    body: Any = items
+    body: Any = scored.items
     if request.response_format == "envelope":
         body = responses.envelope(
-            items, stamp.request_id, stamp.model_version, stamp.threshold, batch.n_users
+            scored.items,
+            stamp.request_id,
+            stamp.model_version,
+            stamp.threshold,
+            scored.batch.n_users,
+            scored.matched,
         )
     status = 200 if model is not None else 503
-    return Response(status, body), items, batch, features, scores
+    return Response(status, body), scored.items, scored
 
 
 def _after_answer(request: events.ClientRequest, outcome: ScoringOutcome, started: float) -> None:

@@ -63,10 +63,13 @@ def _no_constants(name: str) -> Any:
 
 
 def answer_items(answer: Any) -> tuple[list[dict[str, Any]], str | None]:
-    """The items of an answer and, when it is not strict UTF-8 JSON, why."""
+    """The items of an answer (the handler's bytes, or a Python value) and, when it is not
+    strict UTF-8 JSON, why."""
     try:
+        if isinstance(answer, bytes):
+            answer = json.loads(answer.decode("utf-8"), parse_constant=_no_constants)
         json.dumps(answer, ensure_ascii=False, allow_nan=False).encode("utf-8")
-    except (ValueError, TypeError, UnicodeEncodeError) as error:
+    except (ValueError, TypeError, UnicodeError) as error:
         return [], f"answer: {type(error).__name__}: {str(error)[:80]}"
     document = answer
     if isinstance(answer, dict) and "statusCode" in answer:

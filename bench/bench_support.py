@@ -18,3 +18,12 @@ def quiet_stdout() -> Iterator[None]:
         finally:
             os.dup2(saved, 1)
             os.close(saved)
+
+
+def as_the_runtime_sends(answer: object) -> bytes:
+    """The handler's return value as the runtime interface client posts it (awslambdaric's
+    marshaller: bytes unchanged, anything else through its JSON encoder)."""
+    from awslambdaric.lambda_runtime_marshaller import LambdaMarshaller
+
+    sent, _ = LambdaMarshaller().marshal_response(answer)
+    return sent if isinstance(sent, bytes) else sent.encode("utf-8")

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+import numpy as np
 from aws_lambda_powertools.metrics import Metrics, MetricUnit
 
 from budget_matcher import SERVICE_NAME, config
@@ -46,13 +47,15 @@ class RequestMetrics:
 
 
 def metrics_from_outcome(outcome: Any) -> RequestMetrics:
-    """Count the figures of a `ScoringOutcome` (from its score array when it has one)."""
+    """Count the figures of a `ScoringOutcome` (from its score and decision arrays when it
+    has them, else from its items)."""
     scores = getattr(outcome, "scores", None)
-    if scores is not None and outcome.threshold is not None:
+    matched = getattr(outcome, "matched", None)
+    if scores is not None and matched is not None:
         rest = outcome.items[len(scores) :]  # the error items after the scored pairs
         n_scored = len(scores) + sum(1 for item in rest if item.get("score") is not None)
         # `matched` is decided per user (budget_matcher.decisions), not `score >= threshold`
-        n_matched = sum(1 for item in outcome.items if item.get("matched") is True)
+        n_matched = int(np.count_nonzero(matched))
         return RequestMetrics(
             model_version=str(outcome.model_version or "unknown"),
             pairs_scored=n_scored,

@@ -58,3 +58,4 @@ class ScoringOutcome:
     n_errors: int = 0
     evaluator: str | None = None  # the tree evaluator that scored: sklearn, compiled, numpy
     scores: np.ndarray | None = None  # one per pair (the first len(scores) items), when scored
+    matched: np.ndarray | None = None  # the per-user decision of each scored pair

@@ -8,29 +8,27 @@ the model cannot be served; headers carry the model version and threshold.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
 
-from budget_matcher import SERVICE_NAME, SERVICE_VERSION
+from budget_matcher import SERVICE_NAME, SERVICE_VERSION, encoding
 from budget_matcher import contract as c
-from budget_matcher.decisions import decide
 from budget_matcher.pairs import CandidatePairs
 
 JSON_CONTENT_TYPE = "application/json"
 
 
 def scored_items(
-    pairs: CandidatePairs, scores: np.ndarray, threshold: float
+    pairs: CandidatePairs, scores: np.ndarray, matched: np.ndarray
 ) -> list[dict[str, Any]]:
-    """One item per pair: score (rounded to 6 places), ids, matched (decided per user: each
-    item to at most one budget, see budget_matcher.decisions), user_id when named."""
+    """One item per pair: score (rounded to 6 places), ids, matched (decided per user by
+    budget_matcher.decisions: each item to at most one budget), user_id when named."""
     columns = (
         np.round(scores, 6).tolist(),
         pairs.budget_ids,
         pairs.itemization_ids,
-        decide(pairs, scores, threshold).tolist(),
+        matched.tolist(),
     )
     users = pairs.user_ids
     unnamed = users.count(None)
@@ -70,9 +68,15 @@ def envelope(
     model_version: str | None,
     threshold: float | None,
     n_users: int,
+    matched: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """The opt-in envelope around the result list."""
+    """The opt-in envelope around the result list (`matched`: the scored pairs' decisions,
+    counted without walking the items when given)."""
     n_errors = sum(1 for item in items if "error" in item)
+    if matched is not None:
+        n_matched = int(np.count_nonzero(matched))
+    else:
+        n_matched = sum(1 for item in items if item.get("matched"))
     return {
         "results": items,
         "model_version": model_version,
@@ -83,7 +87,7 @@ def envelope(
             "items": len(items),
             "scored": len(items) - n_errors,
             "errors": n_errors,
-            "matched": sum(1 for item in items if item.get("matched")),
+            "matched": n_matched,
         },
     }
 
@@ -128,6 +132,6 @@ def http_response(
     return {
         "statusCode": status,
         "headers": headers,
-        "body": json.dumps(body, separators=(",", ":")),
+        "body": encoding.dumps_text(body),
         "isBase64Encoded": False,
     }

@@ -15,6 +15,7 @@ import numpy as np
 
 from budget_matcher import contract as c
 from budget_matcher import responses
+from budget_matcher.decisions import decide
 from budget_matcher.features import compute_features
 from flattened_data_points import FlattenedBatch, FlattenedDataPoints
 
@@ -24,13 +25,14 @@ if TYPE_CHECKING:
 
 @dataclass
 class ScoredPayload:
-    """The flattened payload, its feature matrix and scores (None without a model) and the
-    response items (the first len(scores) of them are the scored pairs)."""
+    """The flattened payload, its feature matrix, scores and per-user decisions (None without
+    a model) and the response items (the first len(scores) of them are the scored pairs)."""
 
     batch: FlattenedBatch
     features: np.ndarray | None
     items: list[dict[str, Any]]
     scores: np.ndarray | None = None
+    matched: np.ndarray | None = None
 
 
 def score_payload(
@@ -42,15 +44,16 @@ def score_payload(
     code and message.
     """
     batch = FlattenedDataPoints(payload).all()
-    features = scores = None
+    features = scores = matched = None
     if model is not None:
         features = compute_features(batch.pairs)
         scores = model.score(features)
-        items = responses.scored_items(batch.pairs, scores, model.threshold)
+        matched = decide(batch.pairs, scores, model.threshold)
+        items = responses.scored_items(batch.pairs, scores, matched)
     else:
         code = unavailable.code if unavailable else "model_unavailable"
         message = unavailable.message if unavailable else "no model loaded"
         items = responses.unscored_items(batch.pairs, code, message)
         if not items and not batch.error_items:
             items = [c.error_item(code, message)]
-    return ScoredPayload(batch, features, items + batch.error_items, scores)
+    return ScoredPayload(batch, features, items + batch.error_items, scores, matched)

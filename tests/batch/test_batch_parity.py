@@ -87,7 +87,7 @@ def test_batch_score_equals_handler_across_partitions(
 ) -> None:
     budgets, items = damaged_tables
     budgets_path, items_path = write_tables(budgets, items, tmp_path, files=3)
-    handler_items = lambda_handler.handler(user_payloads(budgets, items), None)
+    handler_items = lambda_handler.answer(user_payloads(budgets, items), None)
     assert any("error" in item for item in handler_items)
     inputs = jobs.JobInputs(budgets=str(budgets_path), items=str(items_path))
     run = worker.ScoreRun("batch-parity", str(Path("model").resolve()))
@@ -130,7 +130,7 @@ def test_batch_score_request_lines_equal_handler(
     lines = [json.dumps(user) for user in payload[c.USERS_KEY]]
     lines.insert(3, "{not json")
     (tmp_path / "requests.jsonl").write_text("\n".join(lines) + "\n")
-    handler_items = lambda_handler.handler(payload, None)
+    handler_items = lambda_handler.answer(payload, None)
     run = worker.ScoreRun("batch-lines", "model")
 
     jobs.run_score(

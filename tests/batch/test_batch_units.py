@@ -35,7 +35,7 @@ def _records(budgets: pd.DataFrame, items: pd.DataFrame) -> pa.Table:
 def test_score_records_gives_the_handler_items(small_users: list[SynthUser]) -> None:
     budgets, items = user_tables(small_users[:15])
     budgets.loc[0, c.BUDGET_PRICE] = "twelve"
-    expected = lambda_handler.handler(user_payloads(budgets, items), None)
+    expected = lambda_handler.answer(user_payloads(budgets, items), None)
 
     table = worker.score_records(_records(budgets, items), worker.ScoreRun("r1", "model"))
     version = json.loads((REPO_ROOT / "model" / "model.json").read_text())["version"]
@@ -128,7 +128,7 @@ def test_score_rows_keep_their_answer_position_into_the_store(
     """`pair_index` follows the handler's answer order and survives `bem monitor ingest-scores`;
     scores Parquet of an older version (no such column) loads with no position."""
     budgets, items = user_tables(small_users[:4])
-    expected = lambda_handler.handler(user_payloads(budgets, items), None)
+    expected = lambda_handler.answer(user_payloads(budgets, items), None)
     table = worker.score_records(_records(budgets, items), worker.ScoreRun("r-new", "model"))
 
     rows = table.to_pylist()

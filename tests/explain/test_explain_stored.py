@@ -19,6 +19,7 @@ from bem.monitor.store import insert_results, open_store, upsert_labels
 from bem.synth.knobs import SynthConfig
 from bem.synth.users import generate_users, user_rows
 from budget_matcher import responses
+from budget_matcher.decisions import decide
 from budget_matcher.features import compute_features
 from budget_matcher.outcome import ScoringOutcome
 from budget_matcher.result_rows import rows_from_outcome
@@ -43,7 +44,7 @@ def _store_and_explain(
     pipeline = joblib.load(MODEL / "model.joblib")
     scores = pipeline.predict_proba(features)[:, 1]
     threshold = 0.5
-    items = responses.scored_items(batch.pairs, scores, threshold)
+    items = responses.scored_items(batch.pairs, scores, decide(batch.pairs, scores, threshold))
     outcome = ScoringOutcome(
         request_id="req-explain", received_at=datetime.now(UTC), duration_ms=1.0,
         model_version="1.3.0", threshold=threshold, items=items, pairs=batch.pairs,

@@ -38,7 +38,7 @@ class HandlerLambda:
                 "FunctionError": "Unhandled",
                 "Payload": io.BytesIO(json.dumps(body).encode()),
             }
-        answer = lambda_handler.handler(payload, None)
+        answer = lambda_handler.answer(payload, None)
         return {"StatusCode": 200, "Payload": io.BytesIO(json.dumps(answer).encode())}
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from budget_matcher import responses
+from budget_matcher.decisions import decide
 from budget_matcher.outcome import ScoringOutcome
 from flattened_data_points import FlattenedDataPoints
 
@@ -37,7 +38,8 @@ def make_outcome(
         scores = np.random.default_rng(seed).random(n)
     if scores is None:
         scores = np.linspace(0.05, 0.95, n) if n else np.zeros(0)
-    items = responses.scored_items(batch.pairs, scores, threshold) + batch.error_items
+    matched = decide(batch.pairs, scores, threshold)
+    items = responses.scored_items(batch.pairs, scores, matched) + batch.error_items
     return ScoringOutcome(
         request_id=request_id,
         received_at=received_at or datetime(2026, 11, 20, 12, 30, tzinfo=UTC),

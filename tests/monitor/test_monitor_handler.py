@@ -43,8 +43,8 @@ def test_handler_stores_each_scored_pair_and_emits_metrics(
 ) -> None:
     monkeypatch.setenv("BEM_RESULTS_DB_URL", db_url)
     monkeypatch.setenv("BEM_RESULTS_SPOOL_DIR", str(tmp_path / "spool"))
-    answer = lambda_handler.handler(batch_payload, _context("req-handler-1"))
-    again = lambda_handler.handler(batch_payload, _context("req-handler-1"))  # a retry
+    answer = lambda_handler.answer(batch_payload, _context("req-handler-1"))
+    again = lambda_handler.answer(batch_payload, _context("req-handler-1"))  # a retry
     assert again == answer
     printed = capsys.readouterr().out
 
@@ -70,7 +70,7 @@ def test_handler_stores_each_scored_pair_and_emits_metrics(
 
     monkeypatch.setenv("BEM_RESULTS_LOG", "gzip")
     side_paths.configure()
-    lambda_handler.handler(batch_payload, _context("req-handler-2"))
+    lambda_handler.answer(batch_payload, _context("req-handler-2"))
     lines = capsys.readouterr().out.splitlines()
     logged = [row for line in lines for row in rows_from_line(line) or []]
     assert len(logged) == 3 and len(_stored(db_url)) == 6
@@ -90,7 +90,7 @@ def test_handler_answers_while_the_database_is_down_and_replay_loses_nothing(
     monkeypatch.setenv("BEM_RESULTS_DB_URL", f"postgresql+psycopg://postgres@127.0.0.1:{port}/x")
     monkeypatch.setenv("BEM_RESULTS_SPOOL_DIR", str(tmp_path / "spool"))
     monkeypatch.setenv("BEM_RESULTS_LOG", "0")
-    answers = [lambda_handler.handler(seed_payload, _context(f"req-{n}")) for n in range(4)]
+    answers = [lambda_handler.answer(seed_payload, _context(f"req-{n}")) for n in range(4)]
     assert all(a == answers[0] and a[0]["score"] is not None for a in answers)
     assert len(spool_files(tmp_path / "spool")) == 4
 
@@ -112,7 +112,7 @@ def test_handler_without_a_results_database_never_imports_sqlalchemy(
         "import json, sys\n"
         "import lambda_handler\n"
         "event = json.load(open(sys.argv[1]))\n"
-        "answer = lambda_handler.handler(event, None)\n"
+        "answer = lambda_handler.answer(event, None)\n"
         "print('ANSWER', len(answer), answer[0]['score'] is not None)\n"
         "print('SQLALCHEMY', 'sqlalchemy' in sys.modules)\n"
     )

@@ -72,7 +72,7 @@ def test_handler_writes_one_gzip_object_per_answer_to_s3(
     monkeypatch.setenv("BEM_RESULTS_S3_URI", f"s3://{BUCKET}/bem/results")
     monkeypatch.setenv("BEM_RESULTS_LOG", "0")
     context = SimpleNamespace(aws_request_id="req-s3-1", function_name="bem", memory_limit_in_mb=1)
-    answer = lambda_handler.handler(batch_payload, context)
+    answer = lambda_handler.answer(batch_payload, context)
     listed = client.list_objects_v2(Bucket=BUCKET, Prefix="bem/results/dt=")["Contents"]
     assert len(listed) == 1 and "/req-s3-1-" in listed[0]["Key"]
     body = client.get_object(Bucket=BUCKET, Key=listed[0]["Key"])["Body"].read()
@@ -92,7 +92,7 @@ def test_handler_answers_when_the_s3_sink_fails(
 ) -> None:
     monkeypatch.setenv("BEM_RESULTS_S3_URI", "s3://no-such-bucket/results")
     monkeypatch.setenv("BEM_RESULTS_LOG", "0")
-    answer = lambda_handler.handler(seed_payload, None)
+    answer = lambda_handler.answer(seed_payload, None)
     assert answer[0]["score"] is not None
     sink = S3ResultsSink("s3://no-such-bucket/results", client=_s3(aws))
     outcome = make_outcome(seed_payload)

@@ -177,7 +177,7 @@ def test_load_model_serves_compiled_trees_and_falls_back_to_numpy(
 
 
 def test_handler_get_and_log_name_the_evaluator(served_model_dir: Path, seed_payload: dict) -> None:
-    response = lambda_handler.handler(load_event("apigw_rest_v1_get.json"), None)
+    response = lambda_handler.answer(load_event("apigw_rest_v1_get.json"), None)
     info = json.loads(response["body"])
     assert (info["model_form"], info["evaluator"]) == ("lean", "compiled")
     stream = io.StringIO()
@@ -186,7 +186,7 @@ def test_handler_get_and_log_name_the_evaluator(served_model_dir: Path, seed_pay
     std_logger = logging.getLogger(logger.name)
     std_logger.addHandler(capture)
     try:
-        lambda_handler.handler(seed_payload, None)
+        lambda_handler.answer(seed_payload, None)
     finally:
         std_logger.removeHandler(capture)
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]

@@ -52,7 +52,7 @@ def test_hardening_overflowing_value_is_one_record_error(
 ) -> None:
     payload = _two_users(seed_payload)
     payload["users"][1]["all_user_expense_lineitems"][0][field] = value
-    answer = lambda_handler.handler(payload, None)
+    answer = lambda_handler.answer(payload, None)
     by_user = {item["user_id"]: item for item in answer}
     assert by_user["a"]["score"] is not None
     assert by_user["b"]["error"]["field"] == field
@@ -71,11 +71,11 @@ def test_hardening_lone_surrogate_ids_give_a_utf8_answer(
         user["budgets"][0]["budget_id"] = "b\udc00"
     else:
         user["all_user_expense_lineitems"][0]["itemization_id"] = "i\udbff"
-    answer = lambda_handler.handler(payload, None)
+    answer = lambda_handler.answer(payload, None)
     assert "\ufffd" in _strict_json(answer)
     assert all(item["score"] is not None for item in answer)
     event = {"httpMethod": "POST", "requestContext": {}, "body": json.dumps(payload)}
-    response = lambda_handler.handler(event, None)
+    response = lambda_handler.answer(event, None)
     _strict_json(response)
     assert response["statusCode"] == 200
 
@@ -83,7 +83,7 @@ def test_hardening_lone_surrogate_ids_give_a_utf8_answer(
 def test_hardening_distinct_long_values_do_not_grow_the_caches(
     tiny_model_dir: Path, seed_payload: dict[str, Any]
 ) -> None:
-    lambda_handler.handler(seed_payload, None)
+    lambda_handler.answer(seed_payload, None)
     before = values.cached_entries()
     for k in range(20):
         payload = copy.deepcopy(seed_payload)
@@ -91,7 +91,7 @@ def test_hardening_distinct_long_values_do_not_grow_the_caches(
         item["vendor_name_expense"] = f"vendor {k} " + "x" * 900
         item["expense_type_name_expense"] = f"{k}" * 500
         payload["budgets"][0]["travel_vendor_receipts"] = f"{k}" + "y" * 1_000_000
-        answer = lambda_handler.handler(payload, None)
+        answer = lambda_handler.answer(payload, None)
         assert len(answer) == 1
     assert values.cached_entries() - before <= 20 * 0  # long strings are never kept
 
@@ -110,7 +110,7 @@ def test_hardening_headers_and_query_of_any_type_are_answered(
 ) -> None:
     event = load_event("apigw_rest_v1_post_base64.json")
     event.update(changes)
-    response = lambda_handler.handler(event, None)
+    response = lambda_handler.answer(event, None)
     assert response["statusCode"] == 200
     assert json.loads(response["body"])[0]["score"] is not None
 
@@ -124,11 +124,11 @@ def test_hardening_base64_flag_as_string_false_is_not_base64(
         "body": json.dumps(seed_payload),
         "isBase64Encoded": "false",
     }
-    response = lambda_handler.handler(event, None)
+    response = lambda_handler.answer(event, None)
     assert response["statusCode"] == 200, response["body"]
     event["body"] = base64.b64encode(json.dumps(seed_payload).encode()).decode()
     event["isBase64Encoded"] = "true"
-    assert lambda_handler.handler(event, None)["statusCode"] == 200
+    assert lambda_handler.answer(event, None)["statusCode"] == 200
 
 
 def test_hardening_non_string_user_id_is_reported_not_dropped(
@@ -136,7 +136,7 @@ def test_hardening_non_string_user_id_is_reported_not_dropped(
 ) -> None:
     payload = _two_users(seed_payload)
     payload["users"][1]["user_id"] = {"id": 7}
-    answer = lambda_handler.handler(payload, None)
+    answer = lambda_handler.answer(payload, None)
     assert [item.get("user_id") for item in answer if "error" not in item] == ["a"]
     errors = [item for item in answer if "error" in item]
     assert len(errors) == 1 and errors[0]["error"]["field"] == "user_id"
@@ -159,7 +159,7 @@ def test_hardening_user_over_the_pair_cap_is_refused_fast_with_advice(
     # 700 × 700 = 490,000 pairs: under the old 500k cap, 5.6 s and a 40 MB answer.
     payload = {"users": [_user("big", 700, 700, seed_payload), _user("small", 2, 3, seed_payload)]}
     started = time.perf_counter()
-    answer = lambda_handler.handler(payload, None)
+    answer = lambda_handler.answer(payload, None)
     elapsed = time.perf_counter() - started
     refused = [item for item in answer if "error" in item]
     assert len(refused) == 1 and refused[0]["error"]["code"] == "too_many_pairs"
@@ -173,7 +173,7 @@ def test_hardening_users_beyond_the_answer_size_are_refused_one_by_one(
 ) -> None:
     users = [_user(f"u{k:03d}", 40, 40, seed_payload) for k in range(60)]  # 96,000 pairs
     event = {"httpMethod": "POST", "requestContext": {}, "body": json.dumps({"users": users})}
-    response = lambda_handler.handler(event, None)
+    response = lambda_handler.answer(event, None)
     assert len(response["body"].encode()) < 6_000_000
     items = json.loads(response["body"])
     refused = {item["user_id"] for item in items if "error" in item}
@@ -194,7 +194,7 @@ def test_hardening_internal_error_metrics_carry_the_model_version(
 
     monkeypatch.setattr(scoring, "compute_features", broken)  # the handler's scoring path
     monkeypatch.setattr(lambda_handler.side_paths_module, "publish", published.append)
-    answer = lambda_handler.handler(seed_payload, None)
+    answer = lambda_handler.answer(seed_payload, None)
     assert answer[0]["error"]["code"] == "internal_error"
     assert published[0].model_version == "0.0.0-test"
     assert published[0].n_errors == 1
@@ -208,7 +208,7 @@ def test_hardening_event_parsing_failure_is_answered(
 
     monkeypatch.setattr(lambda_handler.events, "parse_event", broken)
     event = {"httpMethod": "POST", "requestContext": {}, "body": json.dumps(seed_payload)}
-    response = lambda_handler.handler(event, None)
+    response = lambda_handler.answer(event, None)
     assert response["statusCode"] == 500
     assert json.loads(response["body"])["error"]["code"] == "internal_error"
 
@@ -299,7 +299,7 @@ _users = st.lists(
 def test_hardening_every_pair_answered_once_per_record_in_input_order(
     tiny_model_dir: Path, users: list[dict[str, Any]]
 ) -> None:
-    answer = lambda_handler.handler({"users": users}, None)
+    answer = lambda_handler.answer({"users": users}, None)
     _strict_json(answer)
     expected: list[tuple[str | None, str, str]] = []
     for user in users:

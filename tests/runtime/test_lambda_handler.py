@@ -33,7 +33,7 @@ def _scored(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def test_handler_direct_invoke_returns_seed_shaped_list(
     tiny_model_dir: Path, seed_payload: dict[str, Any]
 ) -> None:
-    result = lambda_handler.handler(seed_payload, FakeContext())
+    result = lambda_handler.answer(seed_payload, FakeContext())
     assert isinstance(result, list) and len(result) == 1
     item = result[0]
     assert item["budget_id"] == "309366" and item["itemization_id"] == "4659496"
@@ -46,7 +46,7 @@ def test_handler_direct_invoke_returns_seed_shaped_list(
     "event_file", ["apigw_rest_v1_post_base64.json", "function_url_post_base64.json"]
 )
 def test_handler_proxy_events_with_base64_bodies(tiny_model_dir: Path, event_file: str) -> None:
-    response = lambda_handler.handler(load_event(event_file), FakeContext())
+    response = lambda_handler.answer(load_event(event_file), FakeContext())
     assert response["statusCode"] == 200
     assert response["headers"]["Content-Type"] == "application/json"
     assert response["headers"]["X-Model-Version"] == "0.0.0-test"
@@ -55,7 +55,7 @@ def test_handler_proxy_events_with_base64_bodies(tiny_model_dir: Path, event_fil
 
 
 def test_handler_http_api_v2_envelope_by_query(tiny_model_dir: Path) -> None:
-    response = lambda_handler.handler(load_event("apigw_http_v2_post.json"), FakeContext())
+    response = lambda_handler.answer(load_event("apigw_http_v2_post.json"), FakeContext())
     body = json.loads(response["body"])
     assert body["model_version"] == "0.0.0-test"
     assert body["threshold"] == 0.5
@@ -68,12 +68,12 @@ def test_handler_http_api_v2_envelope_by_query(tiny_model_dir: Path) -> None:
 
 def test_handler_envelope_by_payload_option(tiny_model_dir: Path, seed_payload: dict) -> None:
     seed_payload["options"] = {"response_format": "envelope"}
-    body = lambda_handler.handler(seed_payload, FakeContext())
+    body = lambda_handler.answer(seed_payload, FakeContext())
     assert set(body) >= {"results", "model_version", "threshold", "counts"}
 
 
 def test_handler_get_answers_service_info(tiny_model_dir: Path) -> None:
-    response = lambda_handler.handler(load_event("apigw_rest_v1_get.json"), FakeContext())
+    response = lambda_handler.answer(load_event("apigw_rest_v1_get.json"), FakeContext())
     info = json.loads(response["body"])
     assert response["statusCode"] == 200
     assert info["service"] == "budget-expense-matcher"
@@ -82,9 +82,7 @@ def test_handler_get_answers_service_info(tiny_model_dir: Path) -> None:
 
 
 def test_handler_malformed_body_is_400_with_json_error(tiny_model_dir: Path) -> None:
-    response = lambda_handler.handler(
-        load_event("apigw_rest_v1_malformed_body.json"), FakeContext()
-    )
+    response = lambda_handler.answer(load_event("apigw_rest_v1_malformed_body.json"), FakeContext())
     assert response["statusCode"] == 400
     assert json.loads(response["body"])["error"]["code"] == "invalid_json"
 
@@ -92,18 +90,18 @@ def test_handler_malformed_body_is_400_with_json_error(tiny_model_dir: Path) -> 
 def test_handler_other_methods_are_405(tiny_model_dir: Path) -> None:
     event = load_event("apigw_rest_v1_get.json")
     event["httpMethod"] = "DELETE"
-    assert lambda_handler.handler(event, None)["statusCode"] == 405
+    assert lambda_handler.answer(event, None)["statusCode"] == 405
 
 
 def test_handler_non_proxy_raw_body_string(tiny_model_dir: Path, seed_payload: dict) -> None:
-    result = lambda_handler.handler(json.dumps(seed_payload), None)
+    result = lambda_handler.answer(json.dumps(seed_payload), None)
     assert len(_scored(result)) == 1
-    garbage = lambda_handler.handler("{not json", None)
+    garbage = lambda_handler.answer("{not json", None)
     assert garbage[0]["score"] is None and garbage[0]["error"]["code"] == "invalid_json"
 
 
 def test_handler_batch_of_users(tiny_model_dir: Path) -> None:
-    result = lambda_handler.handler(load_event("batch_three_users.json"), None)
+    result = lambda_handler.answer(load_event("batch_three_users.json"), None)
     assert [item["user_id"] for item in result] == ["user-0", "user-1", "user-2"]
     assert [item["budget_id"] for item in result] == ["b0", "b1", "b2"]
 
@@ -111,7 +109,7 @@ def test_handler_batch_of_users(tiny_model_dir: Path) -> None:
 def test_handler_bad_base64_body_is_400(tiny_model_dir: Path) -> None:
     event = load_event("apigw_rest_v1_post_base64.json")
     event["body"] = "%%%not-base64"
-    response = lambda_handler.handler(event, None)
+    response = lambda_handler.answer(event, None)
     assert response["statusCode"] == 400
     assert json.loads(response["body"])["error"]["code"] == "invalid_body"
 
@@ -135,9 +133,9 @@ def test_handler_refuses_mismatching_model_with_error_items(
     tiny_model_dir: Path, seed_payload: dict, corruption: dict, code: str
 ) -> None:
     _corrupt_card(tiny_model_dir, **corruption)
-    result = lambda_handler.handler(seed_payload, None)
+    result = lambda_handler.answer(seed_payload, None)
     assert result[0]["score"] is None and result[0]["error"]["code"] == code
-    response = lambda_handler.handler(load_event("apigw_rest_v1_post_base64.json"), None)
+    response = lambda_handler.answer(load_event("apigw_rest_v1_post_base64.json"), None)
     assert response["statusCode"] == 503
     assert json.loads(response["body"])[0]["error"]["code"] == code
 
@@ -146,7 +144,7 @@ def test_handler_missing_model_still_answers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed_payload: dict
 ) -> None:
     monkeypatch.setenv("BEM_MODEL_DIR", str(tmp_path / "nowhere"))
-    result = lambda_handler.handler(seed_payload, None)
+    result = lambda_handler.answer(seed_payload, None)
     assert result[0]["error"]["code"] == "model_missing"
     assert result[0]["budget_id"] == "309366"
 
@@ -161,7 +159,7 @@ def test_handler_logs_one_bounded_json_line(
     std_logger.addHandler(capture)
     monkeypatch.setenv("BEM_LOG_PAYLOAD_CHARS", "100")
     try:
-        lambda_handler.handler(seed_payload, FakeContext())
+        lambda_handler.answer(seed_payload, FakeContext())
     finally:
         std_logger.removeHandler(capture)
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
@@ -180,7 +178,7 @@ def test_handler_side_path_fault_does_not_fail_answer(
         raise ConnectionError("database down")
 
     monkeypatch.setattr(lambda_handler.side_paths_module, "publish", broken)
-    result = lambda_handler.handler(seed_payload, None)
+    result = lambda_handler.answer(seed_payload, None)
     assert result[0]["score"] is not None
 
 
@@ -218,9 +216,9 @@ def _assert_valid_answer(result: Any) -> None:
 )
 @given(payload=json_values)
 def test_handler_never_raises_on_arbitrary_json(tiny_model_dir: Path, payload: Any) -> None:
-    _assert_valid_answer(lambda_handler.handler(payload, None))
+    _assert_valid_answer(lambda_handler.answer(payload, None))
     event = {"httpMethod": "POST", "requestContext": {}, "body": json.dumps(payload)}
-    response = lambda_handler.handler(event, None)
+    response = lambda_handler.answer(event, None)
     assert response["statusCode"] in (200, 400)
     json.loads(response["body"])
 
@@ -239,7 +237,7 @@ def test_handler_never_raises_on_corrupted_seed(
     payload = copy.deepcopy(load_event("seed_direct.json"))
     field = data.draw(st.sampled_from(sorted(payload[record][0])))
     payload[record][0][field] = value
-    result = lambda_handler.handler(payload, None)
+    result = lambda_handler.answer(payload, None)
     _assert_valid_answer(result)
     assert len(result) == 1
     assert result[0]["score"] is None or 0.0 <= result[0]["score"] <= 1.0
@@ -248,5 +246,5 @@ def test_handler_never_raises_on_corrupted_seed(
 def test_handler_base64_of_arbitrary_bytes_is_answered(tiny_model_dir: Path) -> None:
     event = load_event("function_url_post_base64.json")
     event["body"] = base64.b64encode(b"\xff\xfe\x00garbage").decode()
-    response = lambda_handler.handler(event, None)
+    response = lambda_handler.answer(event, None)
     assert response["statusCode"] == 400

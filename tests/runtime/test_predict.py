@@ -10,7 +10,7 @@ import predict
 
 def test_seed_example_scores_below_threshold_with_bundled_model(seed_payload: dict) -> None:
     model = predict.load_model()
-    result: list[dict[str, Any]] = lambda_handler.handler(seed_payload, None)
+    result: list[dict[str, Any]] = lambda_handler.answer(seed_payload, None)
     assert len(result) == 1
     item = result[0]
     assert (item["budget_id"], item["itemization_id"]) == ("309366", "4659496")
@@ -32,7 +32,7 @@ def test_seed_flight_charge_scores_above_threshold_with_bundled_model(seed_paylo
             "expense_category_expense": "air",
         }
     )
-    result = lambda_handler.handler(seed_payload, None)
+    result = lambda_handler.answer(seed_payload, None)
     by_item = {item["itemization_id"]: item for item in result}
     assert by_item["4659497"]["score"] >= model.threshold
     assert by_item["4659496"]["score"] < model.threshold
