@@ -17,7 +17,12 @@ from budget_matcher import contract as c
 from budget_matcher import responses
 from budget_matcher.decisions import decide
 from budget_matcher.features import compute_features
-from flattened_data_points import FlattenedBatch, FlattenedDataPoints
+from flattened_data_points import (
+    DEFAULT_ANSWER_BYTES,
+    DEFAULT_MAX_PAIRS_PER_USER,
+    FlattenedBatch,
+    FlattenedDataPoints,
+)
 
 if TYPE_CHECKING:
     from predict import LoadedModel, ModelUnavailable
@@ -36,14 +41,19 @@ class ScoredPayload:
 
 
 def score_payload(
-    payload: object, model: LoadedModel | None, unavailable: ModelUnavailable | None = None
+    payload: object,
+    model: LoadedModel | None,
+    unavailable: ModelUnavailable | None = None,
+    max_pairs_per_user: int = DEFAULT_MAX_PAIRS_PER_USER,
+    answer_bytes: int = DEFAULT_ANSWER_BYTES,
 ) -> ScoredPayload:
     """Score every candidate pair of `payload`; never raises on client data.
 
     Without a model (`model` None), every pair becomes an error item carrying `unavailable`'s
-    code and message.
+    code and message. The bounds default to a Lambda call's (`flattened_data_points`); the
+    batch jobs, which return no answer, pass their own.
     """
-    batch = FlattenedDataPoints(payload).all()
+    batch = FlattenedDataPoints(payload, max_pairs_per_user, answer_bytes).all()
     features = scores = matched = None
     if model is not None:
         features = compute_features(batch.pairs)

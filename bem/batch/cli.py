@@ -9,6 +9,8 @@ from typing import Any
 
 import click
 
+from bem.batch import BATCH_MAX_PAIRS_PER_USER
+
 SPARK_HELP = "Spark master (default: $BEM_SPARK_MASTER or local[2]; 'cluster' = spark-submit's)."
 
 
@@ -45,6 +47,13 @@ def _session(master: str | None) -> Any:
 )
 @click.option("--format", "fmt", type=click.Choice(["parquet", "csv", "json"]), default=None)
 @click.option("--buckets", default=256, show_default=True, help="User buckets (groups).")
+@click.option(
+    "--max-pairs-per-user",
+    type=click.IntRange(min=1),
+    default=BATCH_MAX_PAIRS_PER_USER,
+    show_default=True,
+    help="A user with more candidate pairs gets one too_many_pairs row (worker memory).",
+)
 @click.option("--master", default=None, help=SPARK_HELP)
 def score_command(
     budgets: str | None,
@@ -56,6 +65,7 @@ def score_command(
     scored_at_item_date: bool,
     fmt: str | None,
     buckets: int,
+    max_pairs_per_user: int,
     master: str | None,
 ) -> None:
     """Score every user's candidate pairs with the Lambda's own code; write Parquet.
@@ -69,7 +79,10 @@ def score_command(
         raise click.UsageError("give --budgets and --items, or --requests")
     inputs = jobs.JobInputs(budgets, items, requests, fmt=fmt)
     run = worker.ScoreRun(
-        run_id or default_run_id(), model, scored_at_item_date=scored_at_item_date
+        run_id or default_run_id(),
+        model,
+        scored_at_item_date=scored_at_item_date,
+        max_pairs_per_user=max_pairs_per_user,
     )
     report = jobs.run_score(_session(master), inputs, model, out, run, buckets)
     click.echo(json.dumps(asdict(report), indent=2))

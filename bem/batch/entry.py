@@ -15,7 +15,7 @@ import sys
 from dataclasses import asdict
 from datetime import UTC, datetime
 
-from bem.batch import jobs, worker
+from bem.batch import BATCH_MAX_PAIRS_PER_USER, jobs, worker
 from bem.batch.session import get_session
 
 
@@ -36,6 +36,7 @@ def parser() -> argparse.ArgumentParser:
     score.add_argument("--out", required=True)
     score.add_argument("--run-id", default=None)
     score.add_argument("--scored-at-item-date", action="store_true")
+    score.add_argument("--max-pairs-per-user", type=int, default=BATCH_MAX_PAIRS_PER_USER)
     features = sub.add_parser("features")
     features.add_argument("--rows", required=True)
     features.add_argument("--out", required=True)
@@ -56,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             args.run_id or default_run_id(),
             args.model,
             scored_at_item_date=args.scored_at_item_date,
+            max_pairs_per_user=args.max_pairs_per_user,
         )
         report = jobs.run_score(spark, inputs, args.model, args.out, run, args.buckets)
     else:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -207,14 +207,7 @@ def run_score(
     """Score every user of `inputs` with the model at `model`; write Parquet to `output`."""
     from pyspark.sql import functions as F
 
-    shipped = worker.ScoreRun(
-        run.run_id,
-        ship_model_location(spark, model),
-        run.form,
-        run.scored_at,
-        run.scored_at_item_date,
-        shipped=True,
-    )
+    shipped = replace(run, model_dir=ship_model_location(spark, model), shipped=True)
     scored = score_frame(read_records(spark, inputs), shipped, buckets)
     scored.write.mode("overwrite").parquet(output)
     written = spark.read.parquet(output)

@@ -22,13 +22,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 import predict
+from bem.batch import BATCH_MAX_PAIRS_PER_USER
 from bem.model.dataset import Row, build_dataset, group_rows
 from budget_matcher import config
 from budget_matcher import contract as c
 from budget_matcher.features import FEATURE_NAMES
-from budget_matcher.pairs import CandidatePairs
 from budget_matcher.result_rows import COLUMN_NAMES, RESULT_COLUMNS, record_input_columns, to_iso
-from budget_matcher.scoring import score_payload
+from budget_matcher.scoring import ScoredPayload, score_payload
 
 NLTK_DATA_NAME = "nltk_data"  # the name SparkFiles knows the shipped stopwords directory by
 # Record kinds in the records frame: a budget, a line item, or an error item made while reading.
@@ -72,6 +72,9 @@ FEATURE_SCHEMA = ", ".join(
     ]
 )
 
+# A batch job returns no answer, so Lambda's 6 MB bound does not apply.
+NO_ANSWER_BOUND = 1 << 62
+
 _models: dict[tuple[str, str | None], predict.LoadedModel | predict.ModelUnavailable] = {}
 
 
@@ -85,6 +88,7 @@ class ScoreRun:
     scored_at: str | None = None  # ISO UTC; None = now
     scored_at_item_date: bool = False  # use the line item's date when it has one
     shipped: bool = False  # model_dir names a directory shipped to the executors
+    max_pairs_per_user: int = BATCH_MAX_PAIRS_PER_USER  # more: one `too_many_pairs` row
 
     def model_path(self) -> str:
         """Where this process finds the model."""
@@ -155,7 +159,9 @@ def score_records(records: pa.Table, run: ScoreRun) -> pa.Table:
         unavailable = None
     except predict.ModelUnavailable as error:
         model, unavailable = None, error
-    scored = score_payload(payload, model, unavailable)
+    scored = score_payload(
+        payload, model, unavailable, run.max_pairs_per_user, answer_bytes=NO_ANSWER_BOUND
+    )
     stamp = ScoreStamp(
         run.run_id,
         run.scored_at or to_iso(datetime.now(UTC)),
@@ -163,7 +169,7 @@ def score_records(records: pa.Table, run: ScoreRun) -> pa.Table:
         model.threshold if model else None,
         run.scored_at_item_date,
     )
-    return result_table(scored.items + read_errors, scored.batch.pairs, stamp)
+    return result_table(scored, read_errors, stamp)
 
 
 @dataclass(frozen=True)
@@ -177,24 +183,36 @@ class ScoreStamp:
     scored_at_item_date: bool = False
 
 
-def result_table(items: list[dict[str, Any]], pairs: CandidatePairs, stamp: ScoreStamp) -> pa.Table:
-    """Response items → result rows (the results store's columns, plus error message and
-    field), column by column: the first len(pairs) items are the pairs, in pair order, and take
-    their records' inputs (`record_input_columns`) by index; the rest carry none. `pair_index`
-    is each item's position in `items` (one bucket's answer: a user's pairs are in order)."""
+def result_table(
+    scored: ScoredPayload, read_errors: list[dict[str, Any]], stamp: ScoreStamp
+) -> pa.Table:
+    """Response items (and read errors) → result rows (the results store's columns, plus error
+    message and field), column by column. The first len(pairs) items are the pairs, in pair
+    order: their ids, scores and decisions come from the scored arrays (the items' own values,
+    without reading 10^6 dicts) and their records' inputs (`record_input_columns`) by index;
+    the rest carry none. `pair_index` is each item's position in the answer (one bucket's
+    answer: a user's pairs are in order)."""
+    pairs = scored.batch.pairs
+    items = scored.items + read_errors
     n, n_pairs = len(items), len(pairs)
-    errors = [item.get("error") or {} for item in items]
-    columns: dict[str, pa.Array] = {
-        "budget_id": pa.array([item.get(c.BUDGET_ID) for item in items], pa.string()),
-        "itemization_id": pa.array([item.get(c.ITEM_ID) for item in items], pa.string()),
-        "score": pa.array([item.get("score") for item in items], pa.float64()),
-        "matched": pa.array([item.get("matched") for item in items], pa.bool_()),
-        "user_id": pa.array([item.get(c.USER_ID_KEY) for item in items], pa.string()),
-        "error_code": pa.array([e.get("code") for e in errors], pa.string()),
-        "error_message": pa.array([e.get("message") for e in errors], pa.string()),
-        "error_field": pa.array([e.get("field") for e in errors], pa.string()),
-        "pair_index": pa.array(range(n), pa.int64()),
-    }
+    if scored.scores is not None and scored.matched is not None:
+        head = {
+            "budget_id": pa.array(pairs.budget_ids, pa.string()),
+            "itemization_id": pa.array(pairs.itemization_ids, pa.string()),
+            "score": pa.array(np.round(scored.scores, 6), pa.float64()),
+            "matched": pa.array(scored.matched, pa.bool_()),
+            "user_id": pa.array(pairs.user_ids, pa.string()),
+        }
+        rest = _item_columns(items[n_pairs:])
+        columns = {
+            name: pa.concat_arrays([head[name], values])
+            if name in head
+            else pa.concat_arrays([pa.nulls(n_pairs, values.type), values])
+            for name, values in rest.items()
+        }
+    else:
+        columns = _item_columns(items)
+    columns["pair_index"] = pa.array(range(n), pa.int64())
     for table, kind, index in (
         (pairs.budgets, "budget", pairs.budget_index),
         (pairs.items, "item", pairs.item_index),
@@ -215,6 +233,22 @@ def result_table(items: list[dict[str, Any]], pairs: CandidatePairs, stamp: Scor
     for name, value in constants.items():
         columns[name] = pa.array([value] * n, SCORE_ARROW.field(name).type)
     return pa.table([columns[f.name] for f in SCORE_ARROW], schema=SCORE_ARROW)
+
+
+def _item_columns(items: list[dict[str, Any]]) -> dict[str, pa.Array]:
+    """The per-item columns of response items read one by one (error items, or every item
+    when nothing was scored)."""
+    errors = [item.get("error") or {} for item in items]
+    return {
+        "budget_id": pa.array([item.get(c.BUDGET_ID) for item in items], pa.string()),
+        "itemization_id": pa.array([item.get(c.ITEM_ID) for item in items], pa.string()),
+        "score": pa.array([item.get("score") for item in items], pa.float64()),
+        "matched": pa.array([item.get("matched") for item in items], pa.bool_()),
+        "user_id": pa.array([item.get(c.USER_ID_KEY) for item in items], pa.string()),
+        "error_code": pa.array([e.get("code") for e in errors], pa.string()),
+        "error_message": pa.array([e.get("message") for e in errors], pa.string()),
+        "error_field": pa.array([e.get("field") for e in errors], pa.string()),
+    }
 
 
 def feature_records(records: pa.Table) -> pa.Table:

@@ -17,7 +17,8 @@ from bem.batch import jobs, worker
 from bem.batch.codezip import build_code_zip
 from bem.batch.testing import user_payloads, user_tables
 from bem.cli import main
-from bem.synth.users import SynthUser
+from bem.synth.knobs import SynthConfig
+from bem.synth.users import SynthUser, generate_users
 from budget_matcher import contract as c
 from tests.conftest import REPO_ROOT
 
@@ -50,6 +51,35 @@ def test_score_records_gives_the_handler_items(small_users: list[SynthUser]) -> 
         assert row["score"] == item["score"] and row["matched"] == item["matched"]
         assert row["request_id"] == "r1" and row["model_version"] == version
     assert {r["error_code"] for r in got} == {None, "invalid_amount"}
+
+
+def test_a_bucket_past_lambdas_answer_bound_is_scored_whole() -> None:
+    users = list(generate_users(SynthConfig(users=120, seed=5)))
+    budgets, items = user_tables(users)
+    n_pairs = sum(len(u.budgets) * len(u.items) for u in users)
+    as_served = lambda_handler.answer(user_payloads(budgets, items), None)
+    refused = [i for i in as_served if (i.get("error") or {}).get("code") == "answer_too_large"]
+    assert refused  # one Lambda call cannot answer all of these users
+
+    rows = worker.score_records(_records(budgets, items), worker.ScoreRun("r5", "model"))
+
+    assert rows.num_rows == n_pairs
+    assert rows.column("score").null_count == 0
+
+
+def test_a_user_over_the_batch_bound_gets_one_too_many_pairs_row(
+    small_users: list[SynthUser],
+) -> None:
+    budgets, items = user_tables(small_users[:2])
+    first = small_users[0]
+    bound = len(first.budgets) * len(first.items) - 1
+    run = worker.ScoreRun("r6", "model", max_pairs_per_user=bound)
+
+    rows = worker.score_records(_records(budgets, items), run).to_pylist()
+
+    refused = [r for r in rows if r["error_code"] == "too_many_pairs"]
+    assert [r["user_id"] for r in refused] == [first.user_id]
+    assert not any(r["user_id"] == first.user_id and r["score"] is not None for r in rows)
 
 
 def test_score_records_dates_rows_by_item_date_when_asked(small_users: list[SynthUser]) -> None:
