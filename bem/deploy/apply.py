@@ -20,6 +20,7 @@ from bem.deploy.aws import (
     wait_function_ready,
 )
 from bem.deploy.plan import Artifact, RegionPlan, Step, s3_key
+from bem.deploy.results_policy import results_policy
 from bem.deploy.spec import FunctionSpec
 
 LAMBDA_TRUST_POLICY = {
@@ -157,7 +158,8 @@ class RegionDeployment:
         """The same zip (same SHA-256 key) is already in the bucket."""
 
     def _do_create_role(self, step: Step) -> None:
-        """The execution role, allowed to write the function's own log group and nothing else.
+        """The execution role, allowed to write the function's own log group (and, with
+        BEM_RESULTS_S3_URI, its results prefix: `put_results_policy`) and nothing else.
 
         IAM is global: with mirrors, the first region creates it and the others reuse it.
         """
@@ -178,6 +180,27 @@ class RegionDeployment:
             PolicyDocument=json.dumps(logging_policy(self.spec.name)),
         )
         self.role_arn = role["Role"]["Arn"]
+
+    def _do_put_results_policy(self, step: Step) -> None:
+        """Let the role put the S3 results sink's objects (idempotent: mirrors share the role)."""
+        self.clients("iam", self.region).put_role_policy(
+            RoleName=step.detail["role"],
+            PolicyName=step.detail["policy"],
+            PolicyDocument=json.dumps(results_policy(step.detail["resource"])),
+        )
+
+    def _do_delete_results_policy(self, step: Step) -> None:
+        """BEM_RESULTS_S3_URI is gone: so is the permission (a mirror may have removed it)."""
+        try:
+            self.clients("iam", self.region).delete_role_policy(
+                RoleName=step.detail["role"], PolicyName=step.detail["policy"]
+            )
+        except ClientError as error:
+            if error_code(error) != "NoSuchEntity":
+                raise
+
+    def _do_results_policy_not_managed(self, step: Step) -> None:
+        """The role is not one `bem deploy` created: granting s3:PutObject is the owner's job."""
 
     def _do_create_function(self, step: Step) -> None:
         wanted = self.spec.wanted_configuration()

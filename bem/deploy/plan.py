@@ -20,6 +20,12 @@ from botocore.exceptions import ClientError
 
 from bem.deploy.alias import parse_history
 from bem.deploy.aws import ClientFactory, is_not_found
+from bem.deploy.results_policy import (
+    RESULTS_POLICY_NAME,
+    results_policy,
+    results_resource,
+    results_uri,
+)
 from bem.deploy.spec import FunctionSpec
 
 MODEL_CARD_IN_ZIP = "model/model.json"
@@ -110,6 +116,8 @@ class RegionState:
     bucket_exists: bool = False
     object_exists: bool = False
     unobserved: str | None = None  # why the region could not be read (offline dry run)
+    # the results-sink policy on the role bem deploy manages (None: absent or not managed)
+    results_policy: Mapping[str, Any] | None = None
 
     @property
     def function_exists(self) -> bool:
@@ -145,6 +153,15 @@ class RegionPlan:
             "live_version": self.state.live_version,
             "steps": [{"action": s.action, **s.detail} for s in self.steps],
         }
+
+
+def manages_role(spec: FunctionSpec, configuration: Mapping[str, Any] | None) -> bool:
+    """True when the function runs (or will run) on the role `bem deploy` creates, whose
+    inline policies it may change; a --role-arn or a role made elsewhere is left alone."""
+    if spec.role_arn:
+        return False
+    role = (configuration or {}).get("Role")
+    return role is None or str(role).rsplit(":role/", 1)[-1] == spec.role_name
 
 
 def resolve_bucket(spec: FunctionSpec, region: str, account: str) -> str:
@@ -188,6 +205,9 @@ def observe_region(
     role_exists = bool(spec.role_arn) or configuration is not None
     if not role_exists:
         role_exists = _role_exists(clients("iam", region), spec.role_name)
+    policy = None
+    if role_exists and manages_role(spec, configuration):
+        policy = _role_policy(clients("iam", region), spec.role_name, RESULTS_POLICY_NAME)
     bucket, bucket_exists, object_exists = None, False, False
     if artifact is not None and artifact.size_bytes > spec.direct_upload_limit:
         bucket = resolve_bucket(spec, region, account)
@@ -206,6 +226,7 @@ def observe_region(
         bucket=bucket,
         bucket_exists=bucket_exists,
         object_exists=object_exists,
+        results_policy=policy,
     )
 
 
@@ -227,6 +248,18 @@ def _role_exists(iam_client: Any, role_name: str) -> bool:
             return False
         raise
     return True
+
+
+def _role_policy(iam_client: Any, role_name: str, policy_name: str) -> dict[str, Any] | None:
+    """The inline policy's document (boto3 decodes it), None when the role has none so named."""
+    try:
+        document = iam_client.get_role_policy(RoleName=role_name, PolicyName=policy_name)
+    except ClientError as error:
+        if is_not_found(error):
+            return None
+        raise
+    found = document["PolicyDocument"]
+    return dict(json.loads(found) if isinstance(found, str) else found)
 
 
 def _object_state(s3_client: Any, bucket: str, key: str) -> tuple[bool, bool]:
@@ -269,6 +302,7 @@ def plan_region(
     and sends that share of calls to the new one until `bem deploy promote`.
     """
     steps: list[Step] = []
+    grant, revoke = results_policy_steps(spec, state)
     via_s3 = artifact.size_bytes > spec.direct_upload_limit
     code: dict[str, Any] = {"size_bytes": artifact.size_bytes}
     if via_s3:
@@ -286,6 +320,7 @@ def plan_region(
     if not state.function_exists:
         if not state.role_exists:
             steps.append(Step("create_role", {"role": spec.role_name}))
+        steps += grant
         steps.append(
             Step(
                 "create_function",
@@ -294,6 +329,7 @@ def plan_region(
         )
         steps.append(Step("set_log_retention", {"days": spec.log_retention_days}))
     else:
+        steps += grant
         current_sha = state.configuration.get("CodeSha256") if state.configuration else None
         if current_sha != artifact.code_sha256:
             steps.append(Step("update_code", {"function": spec.name, **code}))
@@ -320,7 +356,30 @@ def plan_region(
     else:
         action = "move_alias" if state.live_version else "create_alias"
         steps.append(Step(action, {"alias": spec.alias, "from_version": state.live_version}))
+    steps += revoke
     return RegionPlan(region=state.region, state=state, steps=tuple(steps))
+
+
+def results_policy_steps(spec: FunctionSpec, state: RegionState) -> tuple[list[Step], list[Step]]:
+    """(grant, revoke): the role's `s3:PutObject` for BEM_RESULTS_S3_URI, before the function
+    changes, or its removal once the alias has moved off the version that wrote (a malformed
+    URI raises DeployError here, before anything changes).
+
+    A role not managed by `bem deploy` gets a no-op step saying what to grant by hand.
+    """
+    uri = results_uri(spec.environment)
+    resource = results_resource(uri) if uri else None
+    if not manages_role(spec, state.configuration):
+        if resource is None:
+            return [], []
+        role = spec.role_arn or (state.configuration or {}).get("Role")
+        return [Step("results_policy_not_managed", {"role": role, "grant": resource})], []
+    detail = {"role": spec.role_name, "policy": RESULTS_POLICY_NAME}
+    if resource is None:
+        return [], [Step("delete_results_policy", detail)] if state.results_policy else []
+    if state.results_policy == results_policy(resource):
+        return [], []
+    return [Step("put_results_policy", {**detail, "resource": resource})], []
 
 
 def _config_detail(config: Mapping[str, Any]) -> dict[str, Any]:

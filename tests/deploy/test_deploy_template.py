@@ -4,6 +4,7 @@ translated template resolves, and its settings agree with the code's constants."
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import tomllib
 from pathlib import Path
@@ -23,17 +24,20 @@ from deploy_helpers import (
 )
 
 from bem.deploy.cli import deploy_command
+from bem.deploy.results_policy import results_policy, results_resource
 from bem.deploy.spec import DEFAULT_ENVIRONMENT, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S
 from budget_matcher import SERVICE_NAME
 from budget_matcher.config import (
     DEFAULT_ALIAS,
     DEFAULT_METRICS_NAMESPACE,
     ENV_METRICS_NAMESPACE,
+    ENV_RESULTS_S3_URI,
     METRIC_DIMENSION_MODEL_VERSION,
     METRIC_DIMENSION_SERVICE,
     METRIC_ERROR_ITEMS,
     METRIC_PAIRS_SCORED,
 )
+from budget_matcher.results_s3 import parse_s3_uri
 
 SAMCONFIG_REGIONS = sorted(
     {
@@ -239,3 +243,95 @@ def test_template_access_logs_wait_for_the_account_role(translated: dict[str, An
     assert {"Ref": "ApiGatewayAccount"} in tags[0]["Value"]["Fn::If"]
     role = resources["ApiGatewayAccount"]["Properties"]["CloudWatchRoleArn"]
     assert role == {"Fn::GetAtt": ["ApiGatewayCloudWatchRole", "Arn"]}
+
+
+def resolve(node: Any, parameters: dict[str, str], conditions: dict[str, Any]) -> Any:
+    """The value CloudFormation would give `node` for these parameters (Ref, Sub, If, Equals,
+    Not, Condition: what the results-sink parts use); AWS::NoValue entries are dropped, other
+    references are left as they are."""
+    known = {"AWS::Partition": "aws", **parameters}
+
+    def value(item: Any) -> Any:
+        if isinstance(item, list):
+            return [v for v in (value(i) for i in item) if v is not NO_VALUE]
+        if not isinstance(item, dict):
+            return item
+        if set(item) == {"Ref"}:
+            return NO_VALUE if item["Ref"] == "AWS::NoValue" else known.get(item["Ref"], item)
+        if set(item) == {"Fn::Sub"} and isinstance(item["Fn::Sub"], str):
+            return re.sub(r"\$\{([^}]+)\}", lambda m: known.get(m[1], m[0]), item["Fn::Sub"])
+        if set(item) == {"Fn::If"}:
+            name, then, otherwise = item["Fn::If"]
+            return value(then if value(conditions[name]) else otherwise)
+        if set(item) == {"Fn::Equals"}:
+            left, right = value(item["Fn::Equals"])
+            return left == right
+        if set(item) == {"Fn::Not"}:
+            return not value(item["Fn::Not"][0])
+        if set(item) == {"Condition"}:
+            return value(conditions[item["Condition"]])
+        return {k: v for k, v in ((k, value(v)) for k, v in item.items()) if v is not NO_VALUE}
+
+    return value(node)
+
+
+NO_VALUE = object()
+RESULTS_PARAMETERS = ("ResultsS3Bucket", "ResultsS3Prefix")
+
+
+def test_template_results_s3_sink_is_off_by_default_and_never_the_broad_crud_policy(
+    source: dict[str, Any],
+) -> None:
+    parameters = source["Parameters"]
+    assert [parameters[p]["Default"] for p in RESULTS_PARAMETERS] == ["", ""]
+    function = source["Resources"]["MatcherFunction"]["Properties"]
+    variable = function["Environment"]["Variables"][ENV_RESULTS_S3_URI]
+    assert variable["Fn::If"][0] == "HasResultsS3"
+    assert variable["Fn::If"][2] == {"Ref": "AWS::NoValue"}
+    [policy] = function["Policies"]
+    assert policy["Fn::If"][0] == "HasResultsS3"
+    assert policy["Fn::If"][2] == {"Ref": "AWS::NoValue"}
+    assert [s["Action"] for s in policy["Fn::If"][1]["Statement"]] == ["s3:PutObject"]
+    assert "S3CrudPolicy" not in TEMPLATE.read_text()
+
+
+@pytest.mark.parametrize(
+    ("bucket", "prefix"),
+    [("bem-results", "monitor/results"), ("bem.results-1", ""), ("", ""), ("", "ignored")],
+)
+def test_template_results_s3_grant_is_what_bem_deploy_grants(
+    translated: dict[str, Any], bucket: str, prefix: str
+) -> None:
+    values = dict(zip(RESULTS_PARAMETERS, (bucket, prefix), strict=True))
+    conditions = translated["Conditions"]
+    function = translated["Resources"]["MatcherFunction"]["Properties"]
+    variables = resolve(function["Environment"]["Variables"], values, conditions)
+    role = resolve(translated["Resources"]["MatcherFunctionRole"]["Properties"], values, conditions)
+    assert role["ManagedPolicyArns"] == [
+        "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+    ]
+    if not bucket:
+        assert ENV_RESULTS_S3_URI not in variables
+        assert role["Policies"] == []
+        return
+    uri = variables[ENV_RESULTS_S3_URI]
+    assert parse_s3_uri(uri) == (bucket, prefix)
+    [policy] = role["Policies"]
+    assert policy["PolicyDocument"] == results_policy(results_resource(uri))
+
+
+def test_template_results_s3_parameters_refuse_what_would_widen_or_break_the_grant(
+    source: dict[str, Any],
+) -> None:
+    bucket, prefix = (
+        re.compile(source["Parameters"][name]["AllowedPattern"]) for name in RESULTS_PARAMETERS
+    )
+    for good in ("", "bem-results", "bem.results-1"):
+        assert bucket.fullmatch(good), good
+    for bad in ("Bem_Results", "ab", "-bem", "bem-"):
+        assert not bucket.fullmatch(bad), bad
+    for good in ("", "monitor", "monitor/results", "a=1/b_2"):
+        assert prefix.fullmatch(good), good
+        results_resource(f"s3://bem-results/{good}")  # bem deploy takes it too
+    for bad in ("/monitor", "monitor/", "a//b", "a*", "a?b", "${aws:username}"):
+        assert not prefix.fullmatch(bad), bad
