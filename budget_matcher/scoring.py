@@ -9,6 +9,7 @@ computes their features, scores them with the loaded model and shapes the respon
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,13 +32,32 @@ if TYPE_CHECKING:
 @dataclass
 class ScoredPayload:
     """The flattened payload, its feature matrix, scores and per-user decisions (None without
-    a model) and the response items (the first len(scores) of them are the scored pairs)."""
+    a model, which `unscored` then names: code and message) and, built on first use, the
+    response items (the first len(scores) of them are the scored pairs)."""
 
     batch: FlattenedBatch
-    features: np.ndarray | None
-    items: list[dict[str, Any]]
+    features: np.ndarray | None = None
     scores: np.ndarray | None = None
     matched: np.ndarray | None = None
+    unscored: tuple[str, str] | None = None
+
+    @cached_property
+    def items(self) -> list[dict[str, Any]]:
+        """The response items: one per pair, then the batch's error items. A caller that only
+        needs the arrays (the batch jobs) never pays for the pairs' dicts."""
+        pairs = self.batch.pairs
+        if self.scores is not None and self.matched is not None:
+            return responses.scored_items(pairs, self.scores, self.matched) + self.error_items
+        code, message = self.unscored or ("model_unavailable", "no model loaded")
+        items = responses.unscored_items(pairs, code, message)
+        if not items and not self.batch.error_items:
+            items = [c.error_item(code, message)]
+        return items + self.error_items
+
+    @property
+    def error_items(self) -> list[dict[str, Any]]:
+        """The error items after the pairs (per-record errors and refused users)."""
+        return self.batch.error_items
 
 
 def score_payload(
@@ -54,16 +74,9 @@ def score_payload(
     batch jobs, which return no answer, pass their own.
     """
     batch = FlattenedDataPoints(payload, max_pairs_per_user, answer_bytes).all()
-    features = scores = matched = None
-    if model is not None:
-        features = compute_features(batch.pairs)
-        scores = model.score(features)
-        matched = decide(batch.pairs, scores, model.threshold)
-        items = responses.scored_items(batch.pairs, scores, matched)
-    else:
-        code = unavailable.code if unavailable else "model_unavailable"
-        message = unavailable.message if unavailable else "no model loaded"
-        items = responses.unscored_items(batch.pairs, code, message)
-        if not items and not batch.error_items:
-            items = [c.error_item(code, message)]
-    return ScoredPayload(batch, features, items + batch.error_items, scores, matched)
+    if model is None:
+        unscored = (unavailable.code, unavailable.message) if unavailable else None
+        return ScoredPayload(batch, unscored=unscored)
+    features = compute_features(batch.pairs)
+    scores = model.score(features)
+    return ScoredPayload(batch, features, scores, decide(batch.pairs, scores, model.threshold))

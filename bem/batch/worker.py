@@ -193,9 +193,10 @@ def result_table(
     the rest carry none. `pair_index` is each item's position in the answer (one bucket's
     answer: a user's pairs are in order)."""
     pairs = scored.batch.pairs
-    items = scored.items + read_errors
-    n, n_pairs = len(items), len(pairs)
+    n_pairs = len(pairs)
     if scored.scores is not None and scored.matched is not None:
+        rest = _item_columns(scored.error_items + read_errors)
+        n = n_pairs + len(scored.error_items) + len(read_errors)
         head = {
             "budget_id": pa.array(pairs.budget_ids, pa.string()),
             "itemization_id": pa.array(pairs.itemization_ids, pa.string()),
@@ -203,7 +204,6 @@ def result_table(
             "matched": pa.array(scored.matched, pa.bool_()),
             "user_id": pa.array(pairs.user_ids, pa.string()),
         }
-        rest = _item_columns(items[n_pairs:])
         columns = {
             name: pa.concat_arrays([head[name], values])
             if name in head
@@ -211,7 +211,8 @@ def result_table(
             for name, values in rest.items()
         }
     else:
-        columns = _item_columns(items)
+        items = scored.items + read_errors
+        n, columns = len(items), _item_columns(items)
     columns["pair_index"] = pa.array(range(n), pa.int64())
     for table, kind, index in (
         (pairs.budgets, "budget", pairs.budget_index),
@@ -221,7 +222,7 @@ def result_table(
         for name, values in record_input_columns(table, kind).items():
             typed = pa.array(values, SCORE_ARROW.field(name).type).take(positions)
             columns[name] = pa.concat_arrays([typed, pa.nulls(n - n_pairs, typed.type)])
-    scored_at = pa.array([stamp.scored_at] * n, pa.string())
+    scored_at = pa.repeat(pa.scalar(stamp.scored_at, pa.string()), n)
     if stamp.scored_at_item_date and "item_date" in columns:
         scored_at = pc.coalesce(columns["item_date"], scored_at)
     columns["scored_at"] = scored_at
@@ -231,7 +232,7 @@ def result_table(
         "threshold": stamp.threshold,
     }
     for name, value in constants.items():
-        columns[name] = pa.array([value] * n, SCORE_ARROW.field(name).type)
+        columns[name] = pa.repeat(pa.scalar(value, SCORE_ARROW.field(name).type), n)
     return pa.table([columns[f.name] for f in SCORE_ARROW], schema=SCORE_ARROW)
 
 
