@@ -2,205 +2,42 @@
 canary weights and mirrors in several regions; `bem deploy api` (the REST API without SAM) and
 `bem deploy sam-params` (SAM glue). For teams not using the SAM template.
 
-The option groups are declared once: `target_options` (which function, where, how to reach AWS)
-gives every sub-command one `Target`; `function_options` (memory, timeout, runtime, handler,
-environment: the `FunctionSpec` fields) is shared with `bem serve` and `bem invoke`.
+The option groups (`target_options` → one `Target`, `function_options` → the `FunctionSpec`
+settings) are declared once, in `bem.deploy.options.cli`. A DeployError from any sub-command
+ends in one line: the group (`DeployGroup`) converts it.
 """
 
 from __future__ import annotations
 
-import functools
-import json
-import os
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from bem.deploy.aws import ClientFactory, DeployError, boto3_client_factory
+from bem.deploy.aws import DeployError
 from bem.deploy.ops import deploy, promote, rollback, status
+from bem.deploy.options.cli import (
+    Target,
+    dry_run_option,
+    function_options,
+    target_options,
+    zip_option,
+)
 from bem.deploy.plan import read_artifact
 from bem.deploy.rest_api import ApiSettings, ensure_rest_api
 from bem.deploy.sam import DEFAULT_SAMCONFIG, read_samconfig, sam_parameter_overrides
-from bem.deploy.spec import (
-    DEFAULT_ARCHITECTURE,
-    DEFAULT_ENVIRONMENT,
-    DEFAULT_HANDLER,
-    DEFAULT_LOG_RETENTION_DAYS,
-    DEFAULT_MEMORY_MB,
-    DEFAULT_RUNTIME,
-    DEFAULT_TIMEOUT_S,
-    FunctionSpec,
-)
-from budget_matcher import SERVICE_NAME
-from budget_matcher.config import (
-    DEFAULT_ALIAS,
-    DEFAULT_DEPLOY_REGIONS,
-    DEFAULT_DEPLOY_ZIP,
-    ENV_AWS_ENDPOINT_URL,
-    ENV_DEPLOY_BUCKET,
-    ENV_DEPLOY_FUNCTION_NAME,
-    ENV_DEPLOY_REGIONS,
-    ENV_DEPLOY_ROLE_ARN,
-    ENV_DEPLOY_ZIP,
-)
-
-F = TypeVar("F", bound=Callable[..., Any])
+from bem.deploy.spec import DEFAULT_ARCHITECTURE, DEFAULT_LOG_RETENTION_DAYS
+from budget_matcher.config import ENV_DEPLOY_BUCKET, ENV_DEPLOY_ROLE_ARN
 
 
-def resolve_regions(given: tuple[str, ...]) -> list[str]:
-    """Regions from --region (repeatable, comma lists allowed) > BEM_DEPLOY_REGIONS > default."""
-    raw = ",".join(given) or os.environ.get(ENV_DEPLOY_REGIONS, "") or DEFAULT_DEPLOY_REGIONS
-    regions: list[str] = []
-    for region in (r.strip() for r in raw.split(",")):
-        if region and region not in regions:
-            regions.append(region)
-    return regions
+class DeployGroup(click.Group):
+    """The deploy group: a DeployError of any sub-command becomes its one-line message."""
 
-
-def parse_environment(pairs: tuple[str, ...]) -> dict[str, str]:
-    """KEY=VALUE pairs from --env."""
-    environment: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint="--env")
-        environment[key] = value
-    return environment
-
-
-def _apply(options: list[Callable[[Any], Any]], command: Any) -> Any:
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
-@dataclass(frozen=True)
-class Target:
-    """Which function, where, and how to reach AWS: what every sub-command is told."""
-
-    function_name: str
-    alias: str
-    regions: list[str]
-    endpoint_url: str | None
-    profile: str | None
-    as_json: bool
-
-    def spec(self, **settings: Any) -> FunctionSpec:
-        return FunctionSpec(name=self.function_name, alias=self.alias, **settings)
-
-    def clients(self, ctx: click.Context) -> ClientFactory:
-        """Clients from the context object when one is injected (tests), else from boto3."""
-        injected = ctx.find_root().obj
-        if callable(injected):
-            return injected
-        return boto3_client_factory(endpoint_url=self.endpoint_url, profile=self.profile)
-
-    def echo(self, line: str) -> None:
-        """Progress lines, silent under --json."""
-        if not self.as_json:
-            click.echo(line)
-
-    def emit(self, data: Any, text: str) -> None:
-        click.echo(json.dumps(data, indent=2, default=str) if self.as_json else text)
-
-
-def target_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """--function-name, --alias, --region, --endpoint-url, --profile, --json → `target`."""
-
-    @functools.wraps(command)
-    def collapse(
-        *args: Any,
-        function_name: str,
-        alias: str,
-        regions: tuple[str, ...],
-        endpoint_url: str | None,
-        profile: str | None,
-        as_json: bool,
-        **kwargs: Any,
-    ) -> Any:
-        target = Target(
-            function_name, alias, resolve_regions(regions), endpoint_url, profile, as_json
-        )
-        return command(*args, target=target, **kwargs)
-
-    options = [
-        click.option(
-            "--function-name", envvar=ENV_DEPLOY_FUNCTION_NAME, default=SERVICE_NAME,
-            show_default=True,
-        ),
-        click.option("--alias", default=DEFAULT_ALIAS, show_default=True),
-        click.option(
-            "--region", "regions", multiple=True,
-            help=f"Repeat (or comma-separate) for mirrors; the first is the primary. "
-            f"Default: ${ENV_DEPLOY_REGIONS} or {DEFAULT_DEPLOY_REGIONS}.",
-        ),
-        click.option(
-            "--endpoint-url", envvar=ENV_AWS_ENDPOINT_URL, default=None,
-            help="Send every AWS call here (a moto server in tests).",
-        ),
-        click.option("--profile", default=None, help="AWS credentials profile."),
-        click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text."),
-    ]  # fmt: skip
-    return _apply(options, collapse)
-
-
-def function_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """--memory, --timeout, --runtime, --handler, --env → `settings` (FunctionSpec fields).
-
-    Shared by `bem deploy up` and the emulator, so both run the function the same way.
-    """
-
-    @functools.wraps(command)
-    def collapse(
-        *args: Any,
-        memory_mb: int,
-        timeout_s: float,
-        runtime: str,
-        handler: str,
-        env_pairs: tuple[str, ...],
-        **kwargs: Any,
-    ) -> Any:
-        settings = {
-            "memory_mb": memory_mb,
-            "timeout_s": timeout_s,
-            "runtime": runtime,
-            "handler": handler,
-            "environment": {**DEFAULT_ENVIRONMENT, **parse_environment(env_pairs)},
-        }
-        return command(*args, settings=settings, **kwargs)
-
-    options = [
-        click.option("--memory", "memory_mb", type=click.IntRange(128, 10240),
-                     default=DEFAULT_MEMORY_MB, show_default=True, help="Memory size, MB."),
-        click.option("--timeout", "timeout_s", type=click.FloatRange(1, 900),
-                     default=DEFAULT_TIMEOUT_S, show_default=True, help="Timeout, seconds."),
-        click.option("--runtime", default=DEFAULT_RUNTIME, show_default=True),
-        click.option("--handler", default=DEFAULT_HANDLER, show_default=True),
-        click.option("--env", "env_pairs", multiple=True, metavar="KEY=VALUE",
-                     help="A function environment variable (repeatable)."),
-    ]  # fmt: skip
-    return _apply(options, collapse)
-
-
-def zip_option(command: F) -> F:
-    """--zip: the built function (./build makes it; $BEM_DEPLOY_ZIP)."""
-    return click.option(
-        "--zip",
-        "zip_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        envvar=ENV_DEPLOY_ZIP,
-        default=DEFAULT_DEPLOY_ZIP,
-        show_default=True,
-        help="The zip (./build makes it).",
-    )(command)
-
-
-def dry_run_option(help_text: str) -> Callable[[F], F]:
-    """--dry-run with the command's own wording."""
-    return click.option("--dry-run", is_flag=True, help=help_text)
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DeployError as error:
+            raise click.ClickException(str(error)) from error
 
 
 def _artifact_path(zip_path: Path) -> Path:
@@ -209,7 +46,7 @@ def _artifact_path(zip_path: Path) -> Path:
     return zip_path
 
 
-@click.group("deploy")
+@click.group("deploy", cls=DeployGroup)
 def deploy_command() -> None:
     """Deploy deploy.zip to Lambda: publish a version, move the alias, roll back, mirror.
 
@@ -277,18 +114,15 @@ def up_command(
     )
     artifact = read_artifact(_artifact_path(zip_path), commit=commit)
     weight = canary_percent / 100.0 if canary_percent is not None else None
-    try:
-        outcome = deploy(
-            spec,
-            artifact,
-            target.regions,
-            target.clients(ctx),
-            dry_run=dry_run,
-            canary_weight=weight,
-            echo=target.echo,
-        )
-    except DeployError as error:
-        raise click.ClickException(str(error)) from error
+    outcome = deploy(
+        spec,
+        artifact,
+        target.regions,
+        target.clients(ctx),
+        dry_run=dry_run,
+        canary_weight=weight,
+        echo=target.echo,
+    )
     lines = [
         f"{artifact.path}: {artifact.size_bytes:,} bytes, sha256 {artifact.code_sha256}, "
         f"{artifact.description}"
@@ -332,17 +166,14 @@ def rollback_command(
     Example: bem deploy rollback --region us-west-2 --region eu-west-1
     """
     spec = target.spec()
-    try:
-        plans = rollback(
-            spec,
-            target.regions,
-            target.clients(ctx),
-            to_version=to_version,
-            dry_run=dry_run,
-            echo=target.echo,
-        )
-    except DeployError as error:
-        raise click.ClickException(str(error)) from error
+    plans = rollback(
+        spec,
+        target.regions,
+        target.clients(ctx),
+        to_version=to_version,
+        dry_run=dry_run,
+        echo=target.echo,
+    )
     if target.as_json:
         target.emit([p.__dict__ for p in plans], "")
 
@@ -429,21 +260,12 @@ def api_command(
     """
     spec = target.spec()
     settings = ApiSettings(stage, rate_limit, burst_limit, quota_per_day)
-    results = []
-    for region in target.regions:
-        try:
-            results.append(
-                ensure_rest_api(
-                    spec,
-                    region,
-                    target.clients(ctx),
-                    settings,
-                    dry_run=dry_run,
-                    echo=target.echo,
-                )
-            )
-        except DeployError as error:
-            raise click.ClickException(str(error)) from error
+    results = [
+        ensure_rest_api(
+            spec, region, target.clients(ctx), settings, dry_run=dry_run, echo=target.echo
+        )
+        for region in target.regions
+    ]
     lines = [f"{r.region}: {r.url} (API key id {r.key_id})" for r in results if r.url]
     target.emit([r.__dict__ for r in results], "\n".join(lines))
 
@@ -467,7 +289,4 @@ def sam_params_command(
     --parameter-overrides "$(bem deploy sam-params --config-env eu-west-1)"
     """
     artifact = read_artifact(_artifact_path(zip_path), commit=commit)
-    try:
-        click.echo(sam_parameter_overrides(read_samconfig(config_file), config_env, artifact))
-    except DeployError as error:
-        raise click.ClickException(str(error)) from error
+    click.echo(sam_parameter_overrides(read_samconfig(config_file), config_env, artifact))

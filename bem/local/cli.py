@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from bem.deploy.cli import function_options, zip_option
+from bem.deploy.options.cli import function_options, zip_option
 from bem.deploy.spec import FunctionSpec
 from bem.local.pool import DEFAULT_REGION, FunctionPool, LocalFunction, stderr_log_sink
 from bem.local.task import TaskSetupError

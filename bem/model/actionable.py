@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from bem.model.dataset import Dataset, UserRecords
+from bem.model.figures import Frame, png_axes
 from bem.model.metrics import confusion, precision_recall_f1, summary, threshold_for_precision
 from budget_matcher import contract
 
@@ -56,32 +57,21 @@ def plot_operating_point(
 ) -> None:
     """The model's precision-recall curve with the served threshold and the other operating
     points marked on it (PNG)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from sklearn.metrics import precision_recall_curve
 
     precision, recall, _ = precision_recall_curve(labels, scores)
-    figure, axes = plt.subplots(figsize=(6, 4.5), dpi=100)
-    axes.step(recall, precision, where="post", color="0.4", label="model")
     served, others = points[0], points[1:]
-    axes.plot([p["recall"] for p in others], [p["precision"] for p in others], "o", color="C0",
-              markersize=5, label="thresholds for precision " + ", ".join(
-                  p["point"].split("≥ ")[1] for p in others))  # fmt: skip
-    axes.plot(served["recall"], served["precision"], "o", color="C3", markersize=9,
-              label=f"served: threshold {served['threshold']:.3g}, precision "
-              f"{served['precision']:.3f}, recall {served['recall']:.3f}")  # fmt: skip
-    axes.legend(loc="lower left", fontsize=8)
-    axes.set_xlabel("recall")
-    axes.set_ylabel("precision")
-    axes.set_xlim(0, 1.01)
-    axes.set_ylim(max(0.0, min(p["precision"] for p in points) - 0.15), 1.005)
-    axes.grid(alpha=0.3)
-    axes.set_title("operating point on the precision-recall curve")
-    figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
+    lowest = max(0.0, min(p["precision"] for p in points) - 0.15)
+    frame = Frame("operating point on the precision-recall curve", "recall", "precision",
+                  (0, 1.01), (lowest, 1.005), "lower left", legend_fontsize=8)  # fmt: skip
+    with png_axes(path, (6, 4.5), frame) as axes:
+        axes.step(recall, precision, where="post", color="0.4", label="model")
+        axes.plot([p["recall"] for p in others], [p["precision"] for p in others], "o",
+                  color="C0", markersize=5, label="thresholds for precision " + ", ".join(
+                      p["point"].split("≥ ")[1] for p in others))  # fmt: skip
+        axes.plot(served["recall"], served["precision"], "o", color="C3", markersize=9,
+                  label=f"served: threshold {served['threshold']:.3g}, precision "
+                  f"{served['precision']:.3f}, recall {served['recall']:.3f}")  # fmt: skip
 
 
 def budget_types(users: list[UserRecords], dataset: Dataset) -> np.ndarray:

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from bem.model.figures import Frame, png_axes
 from bem.model.metrics import confusion, pr_auc, precision_at_recall, precision_recall_f1
 from bem.synth.users import SynthUser
 from budget_matcher import contract as c
@@ -137,26 +138,12 @@ def reliability(labels: np.ndarray, scores: np.ndarray, bins: int = 10) -> dict[
 
 def plot_reliability(table: dict[str, Any], path: Path, title: str) -> None:
     """A PNG: observed match rate against mean score per bin, and the diagonal."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(5, 5), dpi=100)
     x = [row["mean_score"] for row in table["bins"]]
     y = [row["match_rate"] for row in table["bins"]]
-    axes.plot([0, 1], [0, 1], color="grey", linestyle="--", label="perfect calibration")
-    axes.plot(x, y, marker="o", label=f"model (ECE {table['ece']:.4f})")
-    axes.set_xlabel("mean score in bin")
-    axes.set_ylabel("observed match rate")
-    axes.set_xlim(0, 1)
-    axes.set_ylim(0, 1)
-    axes.grid(alpha=0.3)
-    axes.legend(loc="upper left")
-    axes.set_title(title)
-    figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
+    frame = Frame(title, "mean score in bin", "observed match rate", (0, 1), (0, 1), "upper left")
+    with png_axes(path, (5, 5), frame) as axes:
+        axes.plot([0, 1], [0, 1], color="grey", linestyle="--", label="perfect calibration")
+        axes.plot(x, y, marker="o", label=f"model (ECE {table['ece']:.4f})")
 
 
 def confident_mistakes(

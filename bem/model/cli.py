@@ -1,15 +1,17 @@
 """`bem train` and `bem evaluate`: labeled data (synthetic or a user's history) → model/, reports.
 
-Both take the same data options (`data_source_options`); only the defaults differ.
+Both take the same data options (`data_source_options`), collapsed into one `DataSource`;
+only the defaults differ.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 import numpy as np
@@ -17,8 +19,8 @@ from sklearn.pipeline import Pipeline
 
 from bem.data.cli import history_options, load_labelled
 from bem.model.baseline import RuleBaseline
-from bem.model.dataset import UserRecords, load_feature_table
 from bem.model.evaluate import evaluate_model, markdown, synthetic_dataset, write_report
+from bem.model.source import DataSource
 from bem.model.train import (
     CANDIDATES,
     DEFAULT_TARGET_PRECISION,
@@ -35,7 +37,7 @@ def data_source_options(
     synth_users: int, seed: int, users_help: str, seed_help: str
 ) -> Callable[[F], F]:
     """--data (with the history options of `bem data`), --unlisted, --synth-users, --seed,
-    --noise and --knob, in that order."""
+    --noise and --knob, in that order → one `source` (a DataSource)."""
     options = [
         click.option(
             "--data",
@@ -66,9 +68,29 @@ def data_source_options(
     ]
 
     def decorate(command: F) -> F:
+        @functools.wraps(command)
+        def collapse(
+            *args: Any,
+            data: Path | None,
+            columns_file: Path | None,
+            column_pairs: tuple[str, ...],
+            dates: str | None,
+            max_invalid: float,
+            unlisted: str,
+            synth_users: int,
+            seed: int,
+            noise: float,
+            overrides: tuple[str, ...],
+            **kwargs: Any,
+        ) -> Any:
+            source = DataSource(data, columns_file, column_pairs, dates, max_invalid, unlisted,
+                                synth_users, seed, noise, overrides)  # fmt: skip
+            return command(*args, source=source, **kwargs)
+
+        wrapped: Any = collapse
         for option in reversed(options[1:]):
-            command = option(command)
-        return options[0](history_options(command))
+            wrapped = option(wrapped)
+        return cast(F, options[0](history_options(wrapped)))
 
     return decorate
 
@@ -137,16 +159,7 @@ class _FittedScorer:
 )
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train_command(
-    data: Path | None,
-    columns_file: Path | None,
-    column_pairs: tuple[str, ...],
-    dates: str | None,
-    max_invalid: float,
-    unlisted: str,
-    synth_users: int,
-    seed: int,
-    noise: float,
-    overrides: tuple[str, ...],
+    source: DataSource,
     model_dir: Path | None,
     target_precision: float,
     folds: int,
@@ -175,7 +188,8 @@ def train_command(
         version = next_version([record, models] + ([model_dir] if model_dir else []))
     directory = model_dir or models / version
     if harsh_noise is None:
-        harsh_noise = 0.0 if data is not None else 2.0
+        harsh_noise = 0.0 if source.data is not None else 2.0
+    seed = source.seed
     settings = TrainSettings(
         target_precision,
         folds,
@@ -186,18 +200,8 @@ def train_command(
         progress=not quiet,
         threads=threads,
     )
-    if data is not None and (data.is_dir() or data.suffix == ".parquet"):
-        dataset = load_feature_table(data)
-        source: dict[str, Any] = {
-            "source": data.name,
-            "format": "feature table (bem batch features)",
-        }
-    elif data is not None:
-        dataset, _ = load_labelled(data, unlisted, columns_file, column_pairs, dates, max_invalid)
-        source = {"source": data.name, "unlisted": unlisted}
-    else:
-        dataset, synth = synthetic_dataset(synth_users, seed, noise, overrides)
-        source = {"source": "synthetic", "generator": synth.card()}
+    loaded = source.load(load_labelled)
+    dataset = loaded.dataset
     click.echo(
         f"{len(dataset)} pairs, {int(dataset.labels.sum())} matches, {dataset.n_users} users",
         err=True,
@@ -230,7 +234,7 @@ def train_command(
             "baseline": report["baseline"],
         }
         reports.append(("harsher_noise", report, curves, harsh))
-    card = write_model(result, dataset, settings, directory, source, version)
+    card = write_model(result, dataset, settings, directory, loaded.card, version)
     from bem.explain.contributions import add_importance
 
     held_out = next((r[3].features for r in reports if r[0] == "held_out"), dataset.features)
@@ -290,16 +294,7 @@ def train_command(
 def evaluate_command(
     model_dir: Path | None,
     form: str | None,
-    data: Path | None,
-    columns_file: Path | None,
-    column_pairs: tuple[str, ...],
-    dates: str | None,
-    max_invalid: float,
-    unlisted: str,
-    synth_users: int,
-    seed: int,
-    noise: float,
-    overrides: tuple[str, ...],
+    source: DataSource,
     report_dir: Path,
     name: str,
 ) -> None:
@@ -311,23 +306,16 @@ def evaluate_command(
 
     model = predict.load_model(model_dir, form)
     baseline = RuleBaseline(**(model.card.get("baseline") or {}))
-    users: list[UserRecords] | None = None
-    if data is not None:
-        dataset, users = load_labelled(
-            data, unlisted, columns_file, column_pairs, dates, max_invalid
-        )
-        described = str(data)
-    else:
-        dataset, _ = synthetic_dataset(synth_users, seed, noise, overrides)
-        described = f"synthetic users={synth_users} seed={seed} noise={noise} {list(overrides)}"
+    loaded = source.load(load_labelled, feature_tables=False)
+    dataset = loaded.dataset
     title = f"model {model.version} vs rule baseline"
-    report, curves = evaluate_model(model, dataset, baseline, title, described)
+    report, curves = evaluate_model(model, dataset, baseline, title, source.describe())
     paths = write_report(report, dataset.labels, curves, report_dir, name)
     click.echo(markdown(report))
     from bem.model.actionable import actionable_report
 
     more, lines = actionable_report(
-        model, dataset, users, curves["model"], report_dir / name, model_dir
+        model, dataset, loaded.users, curves["model"], report_dir / name, model_dir
     )
     click.echo("\n".join(lines))
     paths += more

@@ -20,6 +20,7 @@ import numpy as np
 from bem.model import breakdown
 from bem.model.baseline import RuleBaseline
 from bem.model.dataset import Dataset, build_dataset, group_rows
+from bem.model.figures import Frame, png_axes
 from bem.model.metrics import confusion, precision_recall_f1, summary
 from bem.synth.knobs import SynthConfig, knobs_from_options
 from bem.synth.users import generate_users, user_rows
@@ -55,27 +56,14 @@ def plot_pr_curves(
     labels: np.ndarray, curves: dict[str, np.ndarray], path: Path, title: str
 ) -> None:
     """A PNG with one precision-recall curve per scorer."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from sklearn.metrics import average_precision_score, precision_recall_curve
 
-    figure, axes = plt.subplots(figsize=(6, 4.5), dpi=100)
-    for name, scores in curves.items():
-        precision, recall, _ = precision_recall_curve(labels, scores)
-        ap = average_precision_score(labels, scores)
-        axes.step(recall, precision, where="post", label=f"{name} (PR-AUC {ap:.3f})")
-    axes.set_xlabel("recall")
-    axes.set_ylabel("precision")
-    axes.set_xlim(0, 1.01)
-    axes.set_ylim(0, 1.01)
-    axes.grid(alpha=0.3)
-    axes.legend(loc="lower left")
-    axes.set_title(title)
-    figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
+    frame = Frame(title, "recall", "precision", (0, 1.01), (0, 1.01), "lower left")
+    with png_axes(path, (6, 4.5), frame) as axes:
+        for name, scores in curves.items():
+            precision, recall, _ = precision_recall_curve(labels, scores)
+            ap = average_precision_score(labels, scores)
+            axes.step(recall, precision, where="post", label=f"{name} (PR-AUC {ap:.3f})")
 
 
 def decided(labels: np.ndarray, matched: np.ndarray, item_index: np.ndarray) -> dict[str, Any]:

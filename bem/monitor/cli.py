@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from bem.data.cli import column_options, mapping_from
-from bem.deploy.cli import Target, target_options
+from bem.deploy.options.cli import Target, target_options
 from budget_matcher import config
 
 DB_HELP = (

@@ -13,7 +13,7 @@ from deploy_helpers import write_zip
 
 from bem.deploy.alias import format_history, parse_history, plan_rollback, pushed
 from bem.deploy.aws import DeployError, retry_while_role_propagates, wait_function_ready
-from bem.deploy.cli import parse_environment, resolve_regions
+from bem.deploy.options.cli import parse_environment, resolve_regions
 from bem.deploy.plan import configuration_changes, read_artifact
 from bem.deploy.spec import FunctionSpec
 from budget_matcher.config import ENV_DEPLOY_REGIONS
