@@ -197,12 +197,13 @@ def result_table(
     if scored.scores is not None and scored.matched is not None:
         rest = _item_columns(scored.error_items + read_errors)
         n = n_pairs + len(scored.error_items) + len(read_errors)
+        budget_at, item_at = pa.array(pairs.budget_index), pa.array(pairs.item_index)
         head = {
-            "budget_id": pa.array(pairs.budget_ids, pa.string()),
-            "itemization_id": pa.array(pairs.itemization_ids, pa.string()),
+            "budget_id": pa.array(pairs.budgets.ids, pa.string()).take(budget_at),
+            "itemization_id": pa.array(pairs.items.ids, pa.string()).take(item_at),
             "score": pa.array(np.round(scored.scores, 6), pa.float64()),
             "matched": pa.array(scored.matched, pa.bool_()),
-            "user_id": pa.array(pairs.user_ids, pa.string()),
+            "user_id": pa.array(pairs.budgets.users, pa.string()).take(budget_at),
         }
         columns = {
             name: pa.concat_arrays([head[name], values])
