@@ -225,7 +225,7 @@ def test_compile_for_each_architecture_or_say_why_not(arch: str, tmp_path: Path)
     data = library.read_bytes()
     assert int.from_bytes(data[18:20], "little") == ELF_MACHINE[arch]
     newest = verify.newest_glibc(verify.needed_symbol_versions(data))
-    assert newest is not None and newest <= (2, 17)
+    assert newest is None or newest <= (2, 17)  # a small model's library may need no libc
 
 
 def test_exact_expit_equals_scipy_expit_bit_for_bit() -> None:
