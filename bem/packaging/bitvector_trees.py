@@ -17,6 +17,7 @@ scikit-learn's order.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,7 +114,7 @@ def _array(ctype: str, name: str, values: list[str], per_line: int = 8) -> list[
 
 
 def generate_raw(
-    arrays: dict[str, np.ndarray], meta: dict[str, Any], c_double: Any
+    arrays: dict[str, np.ndarray], meta: dict[str, Any], c_double: Callable[[float], str]
 ) -> list[str]:
     """C lines of the tables and of `bem_raw` (the header, N_FEATURES, N_MEMBERS and EXPORT
     come from the caller; `c_double` spells a double exactly)."""
@@ -165,7 +166,9 @@ INLINE void bin_block(const double *cut, size_t n, const double *x, bin_t *bins)
     size_t low[BLOCK] = {0};
     for (; n > 0; n /= 2) {
         size_t half = n / 2;
-        for (int r = 0; r < BLOCK; ++r) low[r] = cut[low[r] + half] < x[r] ? low[r] + n - half : low[r];
+        /* a select of two values, not `low[r] += ...`: gcc turns that into a branch */
+        for (int r = 0; r < BLOCK; ++r)
+            low[r] = cut[low[r] + half] < x[r] ? low[r] + n - half : low[r];
     }
     for (int r = 0; r < BLOCK; ++r) bins[r] = (bin_t)low[r];
 }
@@ -208,7 +211,8 @@ INLINE void raw_rows(const double *X, size_t n_rows, double *out) {
                 if (isnan(x[r])) x[r] = fill[f];
             }
             bin_block(cut, n_cuts, x, nan_left);
-            for (int r = 0; r < BLOCK; ++r) nan_right[r] = isnan(x[r]) ? (bin_t)n_cuts : nan_left[r];
+            for (int r = 0; r < BLOCK; ++r)
+                nan_right[r] = isnan(x[r]) ? (bin_t)n_cuts : nan_left[r];
             mask_false(first, middle, nan_left, state);
             mask_false(middle, end, nan_right, state);
         }

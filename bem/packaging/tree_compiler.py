@@ -1,13 +1,18 @@
 """Compile the lean model's trees to a C shared library for the target (build time only).
 
-The generator writes one function of nested comparisons per tree from model_lean.npz: a split
-`x <= threshold` with missing values going left becomes `!(x > t)` (true for NaN), going
-right `x <= t` (false for NaN), so NaN needs no branch of its own. Every constant is a C99 hex
-float, the exact double of the export. `bem_raw` adds the baseline and then each tree's leaf
-value in tree order, in float64, as scikit-learn does; the calibration and the members' mean
-stay in `budget_matcher.lean_model` (one implementation), so scores equal `predict_proba`
-exactly. The library links nothing but libc: `bem_expit` calls the exp the caller passes (the
-process's C library, the one scipy's expit uses).
+Two generated schemes, both from model_lean.npz, picked by `generate_c`:
+  bitvector (every tree with at most 64 leaves, as `bem train` makes them): QuickScorer over
+    blocks of 16 rows (`bem.packaging.bitvector_trees`): thresholds become bin indices, each
+    false node ANDs its mask into its tree's leaf bitvector, the exit leaf is the lowest set
+    bit. x86-64 libraries also carry an AVX2 copy of the same code, chosen at run time;
+    `bem_raw_baseline` exports the baseline copy, so the proof covers both.
+  nested (the fallback): one function of nested comparisons per tree; a split `x <= threshold`
+    with missing values going left becomes `!(x > t)` (true for NaN), going right `x <= t`.
+Every constant is a C99 hex float, the exact double of the export. `bem_raw` adds the baseline
+and then each tree's leaf value in tree order, in float64, as scikit-learn does; the
+calibration and the members' mean stay in `budget_matcher.lean_model` (one implementation), so
+scores equal `predict_proba` exactly. The library links nothing but libc: `bem_expit` calls the
+exp the caller passes (the process's C library, the one scipy's expit uses).
 
 gcc compiles it with -O2 -ffp-contract=off (no fused or reordered arithmetic), no -ffast-math,
 stripped and without paths, so the same model gives the same bytes. arm64 uses Debian's cross
@@ -34,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from bem.packaging import bitvector_trees
+from bem.packaging import bitvector_trees, nested_trees
 from budget_matcher.compiled_model import ABI_VERSION, LIBRARY_FILE
 
 LEAN_FILE = "model_lean.npz"
@@ -83,9 +88,6 @@ int main(int argc, char **argv) {
     return fclose(o) == 0 ? 0 : 7;
 }
 """
-# Rows evaluated tree by tree in one block (the tree's code stays hot): a block's copy of the
-# rows is about this many bytes, on the stack.
-BLOCK_BYTES = 32768
 
 
 class CompileFailed(RuntimeError):
@@ -101,72 +103,7 @@ def _c_double(value: float) -> str:
     return float(value).hex()
 
 
-def _tree_body(arrays: dict[str, np.ndarray], node: int, depth: int) -> list[str]:
-    """Nested if/else of the subtree at `node` (global index), returning its leaf value."""
-    pad = "    " * depth
-    left, right = int(arrays["node_left"][node]), int(arrays["node_right"][node])
-    if left == node:
-        return [f"{pad}return {_c_double(float(arrays['node_value'][node]))};"]
-    column = int(arrays["node_feature"][node])
-    threshold = _c_double(float(arrays["node_threshold"][node]))
-    if bool(arrays["node_missing_left"][node]):
-        test = f"!(x[{column}] > {threshold})"
-    else:
-        test = f"x[{column}] <= {threshold}"
-    return [
-        f"{pad}if ({test}) {{",
-        *_tree_body(arrays, left, depth + 1),
-        f"{pad}}} else {{",
-        *_tree_body(arrays, right, depth + 1),
-        f"{pad}}}",
-    ]
-
-
 SCHEMES = ("auto", "bitvector", "nested")
-
-
-def _nested_raw(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> list[str]:
-    """C lines of one nested-if function per tree and of `bem_raw` calling them per row."""
-    n_features = int(meta["n_features"])
-    fill = np.asarray(arrays["impute_fill"], dtype=np.float64)
-    lines = [f"#define BLOCK_ROWS {max(16, BLOCK_BYTES // (8 * max(n_features, 1)))}"]
-    for tree, root in enumerate(int(r) for r in arrays["tree_root"]):
-        lines.append(f"static double tree_{tree}(const double *x) {{")
-        lines.extend(_tree_body(arrays, root, 1))
-        lines.append("}")
-    lines += [
-        "",
-        "/* out[r * N_MEMBERS + m] = baseline_m + tree_0(x_r) + tree_1(x_r) + ... (in order). */",
-        "EXPORT void bem_raw(const double *X, size_t n_rows, double *out) {",
-        "    double rows[BLOCK_ROWS * N_FEATURES];",
-        "    double sums[BLOCK_ROWS];",
-        "    for (size_t start = 0; start < n_rows; start += BLOCK_ROWS) {",
-        "        size_t n = n_rows - start < BLOCK_ROWS ? n_rows - start : BLOCK_ROWS;",
-        "        for (size_t r = 0; r < n; ++r) {",
-        "            const double *in = X + (start + r) * N_FEATURES;",
-        "            double *x = rows + r * N_FEATURES;",
-        "            for (int f = 0; f < N_FEATURES; ++f) x[f] = in[f];",
-    ]
-    for column in np.flatnonzero(~np.isnan(fill)):
-        value = _c_double(float(fill[column]))
-        lines.append(f"            if (isnan(x[{column}])) x[{column}] = {value};")
-    lines.append("        }")
-    tree = 0
-    for index, spec in enumerate(meta["members"]):
-        baseline = _c_double(float(arrays["member_baseline"][index]))
-        lines.append(f"        for (size_t r = 0; r < n; ++r) sums[r] = {baseline};")
-        for _ in range(int(spec["n_trees"])):
-            lines.append(
-                f"        for (size_t r = 0; r < n; ++r) "
-                f"sums[r] += tree_{tree}(rows + r * N_FEATURES);"
-            )
-            tree += 1
-        lines.append(
-            f"        for (size_t r = 0; r < n; ++r) out[(start + r) * N_MEMBERS + {index}]"
-            " = sums[r];"
-        )
-    lines += ["    }", "}"]
-    return lines
 
 
 def generate_c(
@@ -187,31 +124,28 @@ def generate_c(
     if scheme == "bitvector":
         raw = bitvector_trees.generate_raw(arrays, meta, _c_double)
     else:
-        raw = _nested_raw(arrays, meta)
-    return "\n".join(
-        [
-            f"/* Generated by bem.packaging.tree_compiler ({scheme} scheme) from "
-            "model_lean.npz; do not edit. */",
-            "#include <math.h>",
-            "#include <stddef.h>",
-            '#define EXPORT __attribute__((visibility("default")))',
-            f"#define N_FEATURES {int(meta['n_features'])}",
-            f"#define N_MEMBERS {len(meta['members'])}",
-            "",
-            f"EXPORT int bem_abi_version(void) {{ return {ABI_VERSION}; }}",
-            "EXPORT int bem_n_features(void) { return N_FEATURES; }",
-            "EXPORT int bem_n_members(void) { return N_MEMBERS; }",
-            f'EXPORT const char *bem_model_sha256(void) {{ return "{model_sha256}"; }}',
-            "",
-            "/* 1 / (1 + exp(-x)) with the caller's exp (the process's C library: no libm link). */",
-            "EXPORT void bem_expit(const double *x, size_t n, double *out, double (*exp_)(double)) {",
-            "    for (size_t i = 0; i < n; ++i) out[i] = 1.0 / (1.0 + exp_(-x[i]));",
-            "}",
-            "",
-            *raw,
-            "",
-        ]
-    )
+        raw = nested_trees.generate_raw(arrays, meta, _c_double)
+    header = [
+        f"/* Generated by bem.packaging.tree_compiler ({scheme} scheme) from model_lean.npz; "
+        "do not edit. */",
+        "#include <math.h>",
+        "#include <stddef.h>",
+        '#define EXPORT __attribute__((visibility("default")))',
+        f"#define N_FEATURES {int(meta['n_features'])}",
+        f"#define N_MEMBERS {len(meta['members'])}",
+        "",
+        f"EXPORT int bem_abi_version(void) {{ return {ABI_VERSION}; }}",
+        "EXPORT int bem_n_features(void) { return N_FEATURES; }",
+        "EXPORT int bem_n_members(void) { return N_MEMBERS; }",
+        f'EXPORT const char *bem_model_sha256(void) {{ return "{model_sha256}"; }}',
+        "",
+        "/* 1 / (1 + exp(-x)) with the caller's exp (the process's C library: no libm link). */",
+        "EXPORT void bem_expit(const double *x, size_t n, double *out, double (*exp_)(double)) {",
+        "    for (size_t i = 0; i < n; ++i) out[i] = 1.0 / (1.0 + exp_(-x[i]));",
+        "}",
+        "",
+    ]
+    return "\n".join([*header, *raw, ""])
 
 
 def read_lean(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
