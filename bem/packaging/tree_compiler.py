@@ -201,13 +201,13 @@ def prove_library(lean_path: Path, library: Path, rows: np.ndarray) -> int:
             f"compiled trees differ from the numpy evaluator at row {worst}: "
             f"{actual[worst]!r} != {expected[worst]!r}"
         )
-    baseline = _baseline_raw(library, rows, compiled.lean.n_members)
+    baseline = baseline_raw(library, rows, compiled.lean.n_members)
     if baseline is not None and not np.array_equal(baseline, compiled.raw_scores(rows)):
         raise CompileFailed("the library's baseline-instruction-set code differs from bem_raw")
     return int(rows.shape[0])
 
 
-def _baseline_raw(library: Path, rows: np.ndarray, n_members: int) -> np.ndarray | None:
+def baseline_raw(library: Path, rows: np.ndarray, n_members: int) -> np.ndarray | None:
     """Raw sums of the library's `bem_raw_baseline` (the code `bem_raw` runs on a CPU without
     the wider vector unit it dispatches to), or None when the library has no such entry."""
     import ctypes
