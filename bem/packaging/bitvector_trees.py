@@ -31,7 +31,8 @@ MAX_LEAVES = 64
 
 @dataclass
 class _Tables:
-    """The flattened tables of the generated C (lists of C literals)."""
+    """The flattened tables of the generated C: per-feature thresholds and node lists, and
+    per-tree leaf values, each list indexed by its `*_start` offsets."""
 
     thresholds: list[float] = field(default_factory=list)
     threshold_start: list[int] = field(default_factory=lambda: [0])
