@@ -5,8 +5,9 @@
 Prints, side by side on this machine (one core, one OpenMP thread; times are this process's CPU
 time, the fastest of --repeats, since the machine is shared; the request also its wall time):
   1. tree evaluation alone on >= 10k held-out pairs: ns per (row x tree) of the compiled
-     library, the numpy evaluator, scikit-learn's predict_proba (and tl2cgen when installed),
-     and the max |score - predict_proba| of each;
+     library (also its baseline-ISA code and the old nested-if scheme), the numpy evaluator,
+     scikit-learn's predict_proba (and tl2cgen when installed), and the max
+     |score - predict_proba| of each;
   2. one 80k-pair request of 232 users, decode + handler + encode, with the built zip's model
      (the code is this checkout, which the zip was built from): compiled trees with result
      logging off and with the default side paths, the numpy evaluator, the scikit-learn form,
@@ -46,6 +47,7 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 
 import lambda_handler  # noqa: E402
 import predict  # noqa: E402
+from bem.packaging.tree_compiler import baseline_raw, compile_library  # noqa: E402
 from budget_matcher import side_paths  # noqa: E402
 from budget_matcher.compiled_model import CompiledModel  # noqa: E402
 from budget_matcher.lean_model import LeanModel  # noqa: E402
@@ -110,11 +112,17 @@ def tree_figures(model_dir: Path, rows: np.ndarray, repeats: int) -> None:
     pipeline = joblib.load(model_dir / predict.PICKLE_FILE)
     n_trees = sum(int(m["n_trees"]) for m in lean.meta["members"])
     cells = rows.shape[0] * n_trees
+    work = tempfile.TemporaryDirectory(prefix="bench-trees-")
+    nested = CompiledModel.load(
+        lean_path, compile_library(lean_path, Path(work.name) / "nested.so", scheme="nested")
+    )
     with threadpool_limits(limits=1):
         expected = pipeline.predict_proba(rows)[:, 1]
-        evaluators: dict[str, Callable[[], np.ndarray]] = {
+        evaluators: dict[str, Callable[[], Any]] = {
             "compiled C (this build)": lambda: compiled.predict_proba_positive(rows),
             "compiled C, raw sums only": lambda: compiled.raw_scores(rows)[:, 0],
+            "  baseline ISA, raw sums": lambda: baseline_raw(compiled.library, rows, 1),
+            "  nested ifs (old), raw sums": lambda: nested.raw_scores(rows)[:, 0],
             "numpy evaluator": lambda: lean.predict_proba_positive(rows),
             "scikit-learn predict_proba": lambda: pipeline.predict_proba(rows)[:, 1],
         }
@@ -126,6 +134,9 @@ def tree_figures(model_dir: Path, rows: np.ndarray, repeats: int) -> None:
                 diff = float(np.max(np.abs(run() - expected)))
                 line += f"  {rows.shape[0] / seconds / 1e6:6.2f} M rows/s  max|diff| {diff:.3g}"
             print(line)
+    size = (model_dir / predict.TREES_FILE).stat().st_size
+    print(f"   library {size} bytes (nested ifs: {nested.library.stat().st_size} bytes)")
+    work.cleanup()
     tl2cgen_figure(pipeline, rows, n_trees, repeats)
 
 
