@@ -31,6 +31,7 @@ from budget_matcher import side_paths as side_paths_module  # noqa: E402
 from budget_matcher.outcome import AnswerStamp, Response, ScoringOutcome  # noqa: E402
 from budget_matcher.request_log import log_request, logger  # noqa: E402
 from budget_matcher.scoring import ScoredPayload, score_payload  # noqa: E402
+from flattened_data_points import DEFAULT_ANSWER_BYTES  # noqa: E402
 
 Array = np.ndarray
 
@@ -80,6 +81,8 @@ def _warm_model() -> None:
 
 _warm_model()
 _cold_start = True
+# The largest answer one call gives (Lambda's 6 MB response bound; flattened_data_points).
+ANSWER_BYTES = DEFAULT_ANSWER_BYTES
 RUNTIME_PASSES_BYTES = encoding.runtime_passes_bytes()
 
 
@@ -190,7 +193,7 @@ def _answer(
         refused = {"error": request.problem} if request.is_http else items
         return Response(400, refused), items, None
 
-    scored = score_payload(request.payload, model, unavailable)
+    scored = score_payload(request.payload, model, unavailable, answer_bytes=ANSWER_BYTES)
     body: Any = scored.items
     if request.response_format == "envelope":
         body = responses.envelope(
