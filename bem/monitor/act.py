@@ -61,6 +61,11 @@ class Decision:
             "moves": [list(m) for m in self.moves],
         }
 
+    def line(self) -> str:
+        """One line: the action in capitals, the reason, the alias moves (region: from -> to)."""
+        moves = ", ".join(f"{r}: {a} -> {b}" for r, a, b in self.moves)
+        return f"{self.action.upper()} {self.reason}" + (f" ({moves})" if moves else "")
+
 
 def live_deployment(
     spec: FunctionSpec, regions: Sequence[str], clients: ClientFactory

@@ -18,6 +18,7 @@ when figures are by version), so a label is never counted twice:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
@@ -284,6 +285,20 @@ def score_histogram(
         counts = histogram.setdefault(str(version), [0] * bins)
         counts[min(max(int(index), 0), bins - 1)] += int(count)
     return histogram
+
+
+def text_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> list[str]:
+    """Rows of JSON-ready figures (`DailyMetrics.as_json`) as fixed-width lines, the header
+    first: columns 10 wide, floats to 4 places, None as "-"."""
+    lines = ["  ".join(f"{c[:10]:>10}" for c in columns)]
+    lines += ["  ".join(f"{_cell(row[c]):>10}" for c in columns) for row in rows]
+    return lines
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
 def _float(value: Any) -> float | None:

@@ -1,4 +1,5 @@
-"""E-mail of the report through SMTP: the HTML page as the body, the JSON summary attached."""
+"""E-mail of the report through SMTP: the HTML page as the body, the JSON summary attached;
+its alerts one line each for the terminal."""
 
 from __future__ import annotations
 
@@ -7,6 +8,15 @@ import smtplib
 from collections.abc import Callable, Sequence
 from email.message import EmailMessage
 from typing import Any
+
+
+def alert_line(alert: dict[str, Any]) -> str:
+    """One alert of a report summary as one line: day, metric, kind, change, where, why."""
+    return (
+        f"ALERT {alert['day']} {alert['metric']} {alert['kind']}: "
+        f"{alert['expected']:.3f} -> {alert['value']:.3f} "
+        f"[{alert['source']}, {alert['segment']}; {alert['attribution']['reason']}]"
+    )
 
 
 def report_message(

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from bem.cli import main
-from bem.monitor.metrics_sql import daily_metrics, score_histogram
+from bem.monitor.metrics_sql import daily_metrics, score_histogram, text_table
 from bem.monitor.store import insert_results, open_store, upsert_labels
 from budget_matcher.result_rows import COLUMN_NAMES, to_iso
 
@@ -140,6 +140,16 @@ def test_metrics_command_prints_csv(db_url: str) -> None:
     lines = result.output.strip().splitlines()
     assert lines[0].startswith("day,model_version,volume")
     assert lines[1].startswith("2026-11-01,all,6,4,5,2,1,1,")
+
+
+def test_text_table_pads_columns_rounds_floats_and_dashes_missing_figures() -> None:
+    rows = [{"day": "2026-11-01", "model_version": "v1", "precision": 2 / 3, "recall": None}]
+    lines = text_table(rows, ["day", "model_version", "precision", "recall"])
+    assert lines == [
+        "       day  model_vers   precision      recall",
+        "2026-11-01          v1      0.6667           -",
+    ]
+    assert text_table([], ["day"]) == ["       day"]
 
 
 def test_errors_command_lists_false_positives_and_negatives(db_url: str) -> None:
