@@ -14,6 +14,7 @@ from functools import cached_property
 import numpy as np
 
 from budget_matcher import contract as c
+from budget_matcher.columns import distinct, per_distinct, rank_within, unique_inverse
 from budget_matcher.context_features import CONTEXT_FEATURE_NAMES, context_features
 from budget_matcher.pairs import CandidatePairs, RecordTable
 from budget_matcher.similarity import VENDOR_MEASURES, vendor_similarities
@@ -102,6 +103,11 @@ class PairColumns:
         return np.abs(np.where(np.isnan(log_actual), log_budgeted, log_actual))
 
     @cached_property
+    def closeness_order(self) -> np.ndarray:
+        """Pairs by ascending closeness (stable): shared by the two amount ranks."""
+        return np.argsort(self.closeness, kind="stable")
+
+    @cached_property
     def from_start(self) -> np.ndarray:
         return (self.date - self.start) / SECONDS_PER_DAY
 
@@ -172,12 +178,12 @@ FEATURES: tuple[Feature, ...] = (
     ("type_match", _type_match),
     ("budget_type_group", lambda x: x.budget_group),
     ("expense_type_group", lambda x: x.expense_group),
-    ("amount_rank_in_budget", lambda x: rank_within(x.b, x.closeness)),
+    ("amount_rank_in_budget", lambda x: rank_within(x.b, x.closeness, x.closeness_order)),
     (
         "vendor_rank_in_budget",
         lambda x: rank_within(x.b, -x.vendors[:, VENDOR_MEASURES.index("monge_elkan")]),
     ),
-    ("amount_rank_in_item", lambda x: rank_within(x.i, x.closeness)),
+    ("amount_rank_in_item", lambda x: rank_within(x.i, x.closeness, x.closeness_order)),
     # ln(1+|Σ same-vendor charges in the budget's window|) − ln(1+|cost|): split tickets, folio
     # lines and refunds are each a fraction of the booked cost but together add up to it.
     (
@@ -229,7 +235,7 @@ def _vendor_window_sum_log_ratio(
     if not valid.any():
         return result
     # One group per (budget row, vendor code); a group's key band is [gid·width, gid·width + span].
-    _, group = np.unique(b[valid] * (int(codes.max()) + 1) + codes[valid], return_inverse=True)
+    _, group = unique_inverse(b[valid] * (int(codes.max()) + 1) + codes[valid])
     first = float(np.min(days[valid]))
     width = float(np.max(days[valid])) - first + 2.0
     keys = group * width + (days[valid] - first)
@@ -249,13 +255,12 @@ def _vendor_window_sum_log_ratio(
 
 
 def _vendor_codes(vendors: list[str | None]) -> np.ndarray:
-    """An int code per row for its normalised vendor (−1 when missing)."""
+    """An int code per row for its normalised vendor, in first-seen order (−1 when missing)."""
+    raw_codes, raw = distinct(vendors)
     index: dict[str, int] = {}
-    normalised = [_normalise_cached(text) for text in vendors]
-    return np.asarray(
-        [-1 if text is None else index.setdefault(text, len(index)) for text in normalised],
-        dtype=np.int64,
-    )
+    normalised = map(_normalise_cached, raw)
+    codes = [-1 if text is None else index.setdefault(text, len(index)) for text in normalised]
+    return np.asarray(codes, dtype=np.int64)[raw_codes]
 
 
 @short_text_cache
@@ -278,39 +283,16 @@ def _group_of(text: str | None) -> float:
 
 
 def _budget_groups(types: list[str | None]) -> np.ndarray:
-    return np.asarray([_group_of(text) for text in types], dtype=np.float64)
-
-
-def _first_group(texts: tuple[str | None, ...]) -> float:
-    """The first known group among `texts`; OTHER only when no text names a known group."""
-    found = np.nan
-    if not any(texts):  # no text at all (sparse records): NaN without any lookup
-        return found
-    for text in texts:
-        group = _group_of(text)
-        if group == OTHER_GROUP:
-            found = OTHER_GROUP
-        elif not np.isnan(group):
-            return group
-    return found
+    return per_distinct(types, _group_of)
 
 
 def _expense_groups(items: RecordTable) -> np.ndarray:
-    """Per line item: its group from the itemization's type/category, else the expense's."""
-    sources = zip(*(items.text(name) for name in _EXPENSE_TEXT_FIELDS), strict=True)
-    return np.asarray([_first_group(texts) for texts in sources], dtype=np.float64)
-
-
-def rank_within(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """1-based ascending rank of each value inside its group (ties by position); NaN stays NaN."""
-    n = values.shape[0]
-    if n == 0:
-        return np.zeros(0)
-    order = np.lexsort((values, groups))
-    sorted_groups = groups[order]
-    starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
-    sizes = np.diff(np.r_[starts, n])
-    ranks = np.empty(n, dtype=np.float64)
-    ranks[order] = np.arange(n) - np.repeat(starts, sizes) + 1
-    ranks[np.isnan(values)] = np.nan
-    return ranks
+    """Per line item: the first known group among the itemization's type/category and the
+    expense's; OTHER only when no text names a known group; NaN when no text has words."""
+    groups = [per_distinct(items.text(name), _group_of) for name in _EXPENSE_TEXT_FIELDS]
+    result = np.full(len(items), np.nan)
+    result[np.any(np.asarray(groups) == OTHER_GROUP, axis=0)] = OTHER_GROUP
+    for group in reversed(groups):
+        known = ~np.isnan(group) & (group != OTHER_GROUP)
+        result[known] = group[known]
+    return result
