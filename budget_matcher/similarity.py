@@ -17,6 +17,7 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
+from budget_matcher.columns import distinct, unique_inverse
 from budget_matcher.text import normalise
 
 VENDOR_MEASURES = ("jaro_winkler", "levenshtein", "token_jaccard", "monge_elkan")
@@ -33,10 +34,9 @@ class _Vocabulary:
 
     def codes(self, texts: Sequence[str | None]) -> np.ndarray:
         """The vocabulary code of each text (−1 when missing or empty after normalising)."""
-        out = np.empty(len(texts), dtype=np.int64)
-        for row, text in enumerate(texts):
-            out[row] = -1 if text is None else self._code(text)
-        return out
+        raw_codes, raw = distinct(texts)
+        codes = [-1 if text is None else self._code(text) for text in raw]
+        return np.asarray(codes, dtype=np.int64)[raw_codes]
 
     def _code(self, text: str) -> int:
         code = self._code_of_raw.get(text)
@@ -79,11 +79,12 @@ def vendor_similarities(
         np.where((a >= 0) & (item_codes >= 0), a * width + item_codes, -1) for a in column_codes
     ]
     stacked = np.concatenate(keys)
-    distinct, inverse = np.unique(stacked, return_inverse=True)
-    known = distinct >= 0
-    table = np.full((distinct.size, len(VENDOR_MEASURES)), np.nan)
+    distinct_keys, inverse = unique_inverse(stacked)
+    known = distinct_keys >= 0
+    table = np.full((distinct_keys.size, len(VENDOR_MEASURES)), np.nan)
     if known.any():
-        table[known] = _measures(distinct[known] // width, distinct[known] % width, vocabulary)
+        left, right = np.divmod(distinct_keys[known], width)
+        table[known] = _measures(left, right, vocabulary)
     per_column = table[inverse].reshape(len(keys), -1, len(VENDOR_MEASURES))
     return np.fmax.reduce(per_column, axis=0)
 
@@ -122,9 +123,9 @@ def _token_measures(
     jaccard = intersection / (left_len + right_len - intersection)
 
     n_tokens = max(len(token_list), 1)
-    distinct, inverse = np.unique(left_token * n_tokens + right_token, return_inverse=True)
-    firsts = [token_list[k] for k in (distinct // n_tokens).tolist()]
-    seconds = [token_list[k] for k in (distinct % n_tokens).tolist()]
+    cells, inverse = unique_inverse(left_token * n_tokens + right_token)
+    firsts = [token_list[k] for k in (cells // n_tokens).tolist()]
+    seconds = [token_list[k] for k in (cells % n_tokens).tolist()]
     cell_scores = process.cpdist(firsts, seconds, scorer=JaroWinkler.normalized_similarity)
     cell_scores = np.asarray(cell_scores, dtype=np.float64)[inverse]
     # rows = (pair, left token) segments of length right_len, in order
