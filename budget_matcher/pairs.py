@@ -35,9 +35,13 @@ class RecordTable:
         self.ids.extend(record_ids)
         self.users.extend([user_id] * len(record_ids))
         for name, column in numbers.items():
-            self.numbers.setdefault(name, [np.nan] * first).extend(column)
+            if name not in self.numbers:  # a column new to the table: earlier rows are missing
+                self.numbers[name] = [np.nan] * first
+            self.numbers[name].extend(column)
         for name, text_column in texts.items():
-            self.texts.setdefault(name, [None] * first).extend(text_column)
+            if name not in self.texts:
+                self.texts[name] = [None] * first
+            self.texts[name].extend(text_column)
         return range(first, len(self.ids))
 
     def number(self, name: str) -> np.ndarray:
