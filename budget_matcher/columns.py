@@ -1,10 +1,9 @@
 """Column operations shared by the features: per-distinct-value maps, groups, minima and ranks.
 
-Pairs come budget-major (user by user, each budget with all of its user's items), so keys built
-from the budget or item index arrive in long sorted runs: a stable sort (timsort) merges those in
-about linear time where numpy's default quicksort does not, and group indices below 2**16 sort by
-radix. Every function returns exactly what its plain numpy counterpart (named in its docstring)
-returns.
+Sorting is the cost of most of them: `stable_argsort` sorts integers and floats by 16-bit radix
+passes (numpy sorts unsigned 16-bit keys by radix when asked for a stable sort), several times
+faster than a comparison sort. Every function returns exactly what its plain numpy counterpart
+(named in its docstring) returns.
 """
 
 from __future__ import annotations
@@ -15,7 +14,8 @@ from typing import TypeVar
 import numpy as np
 
 _T = TypeVar("_T", bound=Hashable)
-_RADIX_LIMIT = 1 << 16  # numpy sorts unsigned 16-bit keys by radix when asked for a stable sort
+_DIGIT = np.uint64(0xFFFF)
+_SIGN = np.uint64(1 << 63)
 
 
 def distinct(values: Sequence[_T]) -> tuple[np.ndarray, list[_T]]:
@@ -32,9 +32,40 @@ def per_distinct(values: Sequence[_T], function: Callable[[_T], float]) -> np.nd
     return np.asarray([function(value) for value in uniques], dtype=np.float64)[codes]
 
 
+def stable_argsort(values: np.ndarray) -> np.ndarray:
+    """`np.argsort(values, kind="stable")` of a 1-d integer or float array (NaN last)."""
+    keys = _radix_keys(values)
+    if keys is None:
+        return np.argsort(values, kind="stable")
+    order = np.argsort((keys & _DIGIT).astype(np.uint16), kind="stable")
+    for shift in range(16, int(keys.max()).bit_length(), 16):
+        digits = ((keys[order] >> np.uint64(shift)) & _DIGIT).astype(np.uint16)
+        order = order[np.argsort(digits, kind="stable")]
+    return order
+
+
+def _radix_keys(values: np.ndarray) -> np.ndarray | None:
+    """Unsigned keys in the order of `values` (equal values, equal keys), or None."""
+    if values.ndim != 1 or values.size == 0:
+        return None
+    if values.dtype.kind == "u":
+        keys = values.astype(np.uint64)
+    elif values.dtype.kind == "i":
+        keys = values.astype(np.int64).view(np.uint64) ^ _SIGN
+    elif values.dtype == np.float64:
+        # −0.0 ties with 0.0, and every NaN with the others after +inf, as in a comparison sort
+        with np.errstate(invalid="ignore"):  # a signalling NaN
+            canonical = np.where(np.isnan(values), np.nan, values + 0.0)
+        bits = canonical.view(np.uint64)
+        keys = np.where(bits & _SIGN, ~bits, bits | _SIGN)
+    else:
+        return None
+    return keys - keys.min()
+
+
 def unique_inverse(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """`np.unique(keys, return_inverse=True)`, by a stable sort."""
-    order = np.argsort(keys, kind="stable")
+    order = stable_argsort(keys)
     ordered = keys[order]
     first = np.empty(keys.shape[0], dtype=bool)
     first[:1] = True
@@ -64,11 +95,8 @@ def sort_within(
     `order` is `np.argsort(values, kind="stable")` when the caller already has it.
     """
     if order is None:
-        order = np.argsort(values, kind="stable")
-    keys = groups[order]
-    if keys.size and keys.dtype.kind in "iu" and keys.min() >= 0 and keys.max() < _RADIX_LIMIT:
-        keys = keys.astype(np.uint16)
-    return order[np.argsort(keys, kind="stable")]
+        order = stable_argsort(values)
+    return order[stable_argsort(groups[order])]
 
 
 def rank_within(

@@ -79,10 +79,12 @@ def context_features(
     amount_closeness: np.ndarray,
     budget_group: np.ndarray,
     expense_group: np.ndarray,
+    item_vendor: np.ndarray,
 ) -> np.ndarray:
     """The columns of CONTEXT_FEATURE_NAMES, from per-pair days outside the trip, days since
-    the budget's creation, amount closeness (≥ 0) and the type groups of both sides, all as
-    computed by budget_matcher.features."""
+    the budget's creation, amount closeness (≥ 0) and the type groups of both sides, and per
+    line item its normalised vendor's code (−1 for none), all as computed by
+    budget_matcher.features."""
     i = pairs.item_index
     groups = _group_keys(i, budget_group)
     created = np.abs(created_days)
@@ -91,7 +93,7 @@ def context_features(
     items = pairs.items
     detail = _detail_kinds(items)[i]
     agency = _agency_flags(items.text(c.ITEM_VENDOR))[i]
-    opposite = _opposite_charges(items)[i]
+    opposite = _opposite_charges(items, item_vendor)[i]
     return np.column_stack(
         [
             timing - group_min(groups, timing),
@@ -111,13 +113,19 @@ def _group_keys(index: np.ndarray, group: np.ndarray) -> np.ndarray:
     return index.astype(np.int64) * (int(code.max(initial=0)) + 1) + code
 
 
+# Each keyword's DETAIL_KINDS bits (bit k + 1 for DETAIL_KINDS[k]; a word may name several).
+_KIND_BITS_OF_WORD: dict[str, int] = {}
+for _k, (_, _keywords) in enumerate(DETAIL_KINDS):
+    for _word in _keywords:
+        _KIND_BITS_OF_WORD[_word] = _KIND_BITS_OF_WORD.get(_word, 0) | 2 << _k
+
+
 def _detail_bits(text: str | None) -> int:
     """Bit 0: the text has words; bit k + 1: they name DETAIL_KINDS[k]."""
-    words = set(tokens(text)) if text else set()
+    words = tokens(text) if text else ()
     bits = int(bool(words))
-    for k, (_, keywords) in enumerate(DETAIL_KINDS):
-        if words & keywords:
-            bits |= 2 << k
+    for word in words:
+        bits |= _KIND_BITS_OF_WORD.get(word, 0)
     return bits
 
 
@@ -146,25 +154,25 @@ def _detail_kinds(items: RecordTable) -> np.ndarray:
 def _is_agency(vendor: str | None) -> float:
     if vendor is None:
         return np.nan
-    squashed = {word.replace(".", "") for word in vendor.lower().split()}
-    return 1.0 if (set(tokens(vendor)) | squashed) & AGENCY_TOKENS else 0.0
+    if not AGENCY_TOKENS.isdisjoint(tokens(vendor)):
+        return 1.0
+    squashed = (word.replace(".", "") for word in vendor.lower().split())
+    return 0.0 if AGENCY_TOKENS.isdisjoint(squashed) else 1.0
 
 
 def _agency_flags(vendors: list[str | None]) -> np.ndarray:
     return per_distinct(vendors, _is_agency)
 
 
-def _opposite_charges(items: RecordTable) -> np.ndarray:
-    """Per item: 1 when the same user has an item of the same vendor with exactly −amount."""
+def _opposite_charges(items: RecordTable, vendors: np.ndarray) -> np.ndarray:
+    """Per item: 1 when the same user has an item of the same normalised vendor (`vendors`:
+    codes, −1 for a vendor without words) with exactly −amount; NaN without vendor or amount."""
     amounts = items.number(c.ITEM_AMOUNT)
     users, _ = distinct(items.users)
-    raw_codes, raw = distinct(items.text(c.ITEM_VENDOR))
-    vendor_codes, _ = distinct([None if text is None else " ".join(tokens(text)) for text in raw])
-    missing = np.asarray([text is None for text in raw], dtype=bool)[raw_codes]
-    vendors = vendor_codes[raw_codes]
+    present = np.asarray([text is not None for text in items.text(c.ITEM_VENDOR)], dtype=bool)
     with np.errstate(over="ignore", invalid="ignore"):
         cents = np.round(np.abs(amounts) * 100)  # inf for an infinite or huge amount: no pair
-    rows = np.flatnonzero(~missing & np.isfinite(cents) & (amounts != 0))
+    rows = np.flatnonzero(present & np.isfinite(cents) & (amounts != 0))
     result = np.full(len(items), np.nan)
     if rows.size == 0:
         return result

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from budget_matcher import contract as c
+from budget_matcher.columns import sort_within
 from budget_matcher.pairs import CandidatePairs
 
 METHODS = ("pairwise", "best", "capacity")
@@ -47,7 +48,7 @@ def best_per_item(item_index: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """True on each item's highest-scoring pair (first in order on ties; NaN scores never)."""
     n = scores.shape[0]
     keyed = np.where(np.isnan(scores), -np.inf, scores)
-    order = np.lexsort((np.arange(n), -keyed, item_index))
+    order = sort_within(item_index, -keyed)  # ties by position
     sorted_items = item_index[order]
     first = np.r_[True, sorted_items[1:] != sorted_items[:-1]] if n else np.zeros(0, bool)
     best = np.zeros(n, dtype=bool)

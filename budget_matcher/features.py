@@ -14,11 +14,11 @@ from functools import cached_property
 import numpy as np
 
 from budget_matcher import contract as c
-from budget_matcher.columns import distinct, per_distinct, rank_within, unique_inverse
+from budget_matcher.columns import per_distinct, rank_within, stable_argsort, unique_inverse
 from budget_matcher.context_features import CONTEXT_FEATURE_NAMES, context_features
 from budget_matcher.pairs import CandidatePairs, RecordTable
 from budget_matcher.similarity import VENDOR_MEASURES, vendor_similarities
-from budget_matcher.text import normalise, tokens
+from budget_matcher.text import normalised_codes, tokens
 from budget_matcher.values import short_text_cache
 
 SECONDS_PER_DAY = 86400.0
@@ -59,6 +59,11 @@ class PairColumns:
             self.b,
             self.i,
         )
+
+    @cached_property
+    def item_vendor(self) -> np.ndarray:
+        """Per line item (row): its normalised vendor's code (budget_matcher.text)."""
+        return normalised_codes(self.pairs.items.text(c.ITEM_VENDOR))
 
     @cached_property
     def amount(self) -> np.ndarray:
@@ -105,7 +110,7 @@ class PairColumns:
     @cached_property
     def closeness_order(self) -> np.ndarray:
         """Pairs by ascending closeness (stable): shared by the two amount ranks."""
-        return np.argsort(self.closeness, kind="stable")
+        return stable_argsort(self.closeness)
 
     @cached_property
     def from_start(self) -> np.ndarray:
@@ -133,6 +138,7 @@ class PairColumns:
             self.closeness,
             self.budget_group,
             self.expense_group,
+            self.item_vendor,
         )
 
 
@@ -189,7 +195,11 @@ FEATURES: tuple[Feature, ...] = (
     (
         "vendor_window_sum_log_ratio",
         lambda x: _vendor_window_sum_log_ratio(
-            x.pairs, x.amount, x.date, np.where(np.isnan(x.actual), x.budgeted, x.actual)
+            x.pairs,
+            x.item_vendor[x.i],
+            x.amount,
+            x.date,
+            np.where(np.isnan(x.actual), x.budgeted, x.actual),
         ),
     ),
     # A pair among its competitors (budget_matcher.context_features).
@@ -216,15 +226,19 @@ def _amount_distance(amount: np.ndarray, reference: np.ndarray) -> tuple[np.ndar
 
 
 def _vendor_window_sum_log_ratio(
-    pairs: CandidatePairs, amount: np.ndarray, date: np.ndarray, reference: np.ndarray
+    pairs: CandidatePairs,
+    codes: np.ndarray,
+    amount: np.ndarray,
+    date: np.ndarray,
+    reference: np.ndarray,
 ) -> np.ndarray:
     """Per pair (b, i): ln(1+|S|) − ln(1+|ref|), S = Σ amounts of b's candidate items with i's
-    normalised vendor dated in [min(created, start) − 2 d, end + 5 d] of b; NaN when i has no
-    vendor or date, b no window or no cost. Pairs of b are exactly its user's items, so the sum
-    runs over b's pairs: sort them by (budget, vendor, date), prefix-sum, searchsorted the window.
+    normalised vendor (`codes`: i's vendor code per pair, −1 for none) dated in
+    [min(created, start) − 2 d, end + 5 d] of b; NaN when i has no vendor or date, b no window
+    or no cost. Pairs of b are exactly its user's items, so the sum runs over b's pairs: sort
+    them by (budget, vendor, date), prefix-sum, searchsorted the window.
     """
     budgets, b = pairs.budgets, pairs.budget_index
-    codes = _vendor_codes(pairs.items.text(c.ITEM_VENDOR))[pairs.item_index]
     created = budgets.number(c.BUDGET_GENERATED_AT)
     low = (np.fmin(created, budgets.number(c.BUDGET_TRIP_START)) / SECONDS_PER_DAY)[b]
     high = (budgets.number(c.BUDGET_TRIP_END) / SECONDS_PER_DAY)[b]
@@ -239,7 +253,7 @@ def _vendor_window_sum_log_ratio(
     first = float(np.min(days[valid]))
     width = float(np.max(days[valid])) - first + 2.0
     keys = group * width + (days[valid] - first)
-    order = np.argsort(keys, kind="stable")
+    order = stable_argsort(keys)
     sorted_keys = keys[order]
     cumulative = np.r_[0.0, np.cumsum(np.nan_to_num(amount[valid])[order])]
     base = group * width
@@ -252,20 +266,6 @@ def _vendor_window_sum_log_ratio(
     ratio[np.isnan(low[valid]) | np.isnan(high[valid])] = np.nan
     result[valid] = ratio
     return result
-
-
-def _vendor_codes(vendors: list[str | None]) -> np.ndarray:
-    """An int code per row for its normalised vendor, in first-seen order (−1 when missing)."""
-    raw_codes, raw = distinct(vendors)
-    index: dict[str, int] = {}
-    normalised = map(_normalise_cached, raw)
-    codes = [-1 if text is None else index.setdefault(text, len(index)) for text in normalised]
-    return np.asarray(codes, dtype=np.int64)[raw_codes]
-
-
-@short_text_cache
-def _normalise_cached(text: str | None) -> str | None:
-    return normalise(text)
 
 
 @short_text_cache

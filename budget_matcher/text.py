@@ -19,13 +19,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 from unidecode import unidecode
 
 from budget_matcher import config
+from budget_matcher.columns import distinct
 from budget_matcher.values import short_text_cache
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
 _NON_LETTERS = re.compile(r"[^a-z]+")
 # Noise tokens of card feeds that say nothing about the vendor.
@@ -69,3 +71,17 @@ def normalise(text: str | None) -> str | None:
         return None
     words = tokens(text)
     return " ".join(words) if words else None
+
+
+@short_text_cache
+def _normalise_cached(text: str | None) -> str | None:
+    return normalise(text)
+
+
+def normalised_codes(texts: Sequence[str | None]) -> np.ndarray:
+    """Per text, a code for its normalised form, numbered in first-seen order (−1 for none)."""
+    raw_codes, raw = distinct(texts)
+    index: dict[str, int] = {}
+    normalised = map(_normalise_cached, raw)
+    codes = [-1 if text is None else index.setdefault(text, len(index)) for text in normalised]
+    return np.asarray(codes, dtype=np.int64)[raw_codes]
