@@ -17,7 +17,7 @@ from budget_matcher import contract as c
 from budget_matcher.columns import per_distinct, rank_within, stable_argsort, unique_inverse
 from budget_matcher.context_features import CONTEXT_FEATURE_NAMES, context_features
 from budget_matcher.pairs import CandidatePairs, RecordTable
-from budget_matcher.similarity import VENDOR_MEASURES, vendor_similarities
+from budget_matcher.similarity import VENDOR_MEASURES, code_similarities
 from budget_matcher.text import normalised_codes, tokens
 from budget_matcher.values import short_text_cache
 
@@ -51,19 +51,24 @@ class PairColumns:
         return self.pairs.budgets.number(name)[self.b]
 
     @cached_property
-    def vendors(self) -> np.ndarray:
-        budgets, items = self.pairs.budgets, self.pairs.items
-        return vendor_similarities(
-            [budgets.text(c.BUDGET_TRAVEL_VENDOR), budgets.text(c.BUDGET_PURCHASE_VENDOR)],
-            items.text(c.ITEM_VENDOR),
-            self.b,
-            self.i,
-        )
+    def vendor_codes(self) -> tuple[np.ndarray, list[np.ndarray], list[str]]:
+        """Normalised vendor codes (budget_matcher.text) per line item and per budget of each
+        budget vendor field, in one vocabulary; the normalised strings by code."""
+        budgets, vocabulary = self.pairs.budgets, dict[str, int]()
+        items = normalised_codes(self.pairs.items.text(c.ITEM_VENDOR), vocabulary)
+        fields = (c.BUDGET_TRAVEL_VENDOR, c.BUDGET_PURCHASE_VENDOR)
+        budget_fields = [normalised_codes(budgets.text(name), vocabulary) for name in fields]
+        return items, budget_fields, list(vocabulary)
 
     @cached_property
     def item_vendor(self) -> np.ndarray:
-        """Per line item (row): its normalised vendor's code (budget_matcher.text)."""
-        return normalised_codes(self.pairs.items.text(c.ITEM_VENDOR))
+        """Per line item (row): its normalised vendor's code."""
+        return self.vendor_codes[0]
+
+    @cached_property
+    def vendors(self) -> np.ndarray:
+        items, budget_fields, strings = self.vendor_codes
+        return code_similarities(budget_fields, items, strings, self.b, self.i)
 
     @cached_property
     def amount(self) -> np.ndarray:

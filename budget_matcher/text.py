@@ -78,10 +78,13 @@ def _normalise_cached(text: str | None) -> str | None:
     return normalise(text)
 
 
-def normalised_codes(texts: Sequence[str | None]) -> np.ndarray:
-    """Per text, a code for its normalised form, numbered in first-seen order (−1 for none)."""
+def normalised_codes(
+    texts: Sequence[str | None], vocabulary: dict[str, int] | None = None
+) -> np.ndarray:
+    """Per text, the code of its normalised form in `vocabulary` (normalised string → code;
+    new forms are added in first-seen order), −1 for none."""
+    index: dict[str, int] = {} if vocabulary is None else vocabulary
     raw_codes, raw = distinct(texts)
-    index: dict[str, int] = {}
     normalised = map(_normalise_cached, raw)
     codes = [-1 if text is None else index.setdefault(text, len(index)) for text in normalised]
     return np.asarray(codes, dtype=np.int64)[raw_codes]
