@@ -26,9 +26,10 @@ def distinct(values: Sequence[_T]) -> tuple[np.ndarray, list[_T]]:
     return codes, uniques
 
 
-def per_distinct(values: Sequence[_T], function: Callable[[_T], float]) -> np.ndarray:
-    """`function` of each value as float64, computed once per distinct value."""
-    codes, uniques = distinct(values)
+def per_distinct(coded: tuple[np.ndarray, list[_T]], function: Callable[[_T], float]) -> np.ndarray:
+    """`function` of each value as float64, from the values as `distinct` returns them
+    (computed once per distinct value)."""
+    codes, uniques = coded
     return np.asarray([function(value) for value in uniques], dtype=np.float64)[codes]
 
 

@@ -92,7 +92,7 @@ def context_features(
     in_budget = _group_keys(pairs.budget_index, expense_group)
     items = pairs.items
     detail = _detail_kinds(items)[i]
-    agency = _agency_flags(items.text(c.ITEM_VENDOR))[i]
+    agency = per_distinct(items.distinct_text(c.ITEM_VENDOR), _is_agency)[i]
     opposite = _opposite_charges(items, item_vendor)[i]
     return np.column_stack(
         [
@@ -147,21 +147,16 @@ def _detail_kinds(items: RecordTable) -> np.ndarray:
     together; 0 when they name none, NaN when they have no words."""
     bits = np.zeros(len(items), dtype=np.int64)
     for name in (c.ITEM_TYPE_NAME, c.ITEM_CATEGORY, c.ITEM_VENDOR):
-        bits |= per_distinct(items.text(name), _detail_bits).astype(np.int64)
+        bits |= per_distinct(items.distinct_text(name), _detail_bits).astype(np.int64)
     return _KIND_OF_BITS[bits]
 
 
 def _is_agency(vendor: str | None) -> float:
+    """1 when the vendor's words (normalised, or as written without dots) name an agency."""
     if vendor is None:
         return np.nan
-    if not AGENCY_TOKENS.isdisjoint(tokens(vendor)):
-        return 1.0
-    squashed = (word.replace(".", "") for word in vendor.lower().split())
-    return 0.0 if AGENCY_TOKENS.isdisjoint(squashed) else 1.0
-
-
-def _agency_flags(vendors: list[str | None]) -> np.ndarray:
-    return per_distinct(vendors, _is_agency)
+    squashed = vendor.lower().replace(".", "").split()
+    return 0.0 if AGENCY_TOKENS.isdisjoint(squashed + list(tokens(vendor))) else 1.0
 
 
 def _opposite_charges(items: RecordTable, vendors: np.ndarray) -> np.ndarray:

@@ -55,9 +55,11 @@ class PairColumns:
         """Normalised vendor codes (budget_matcher.text) per line item and per budget of each
         budget vendor field, in one vocabulary; the normalised strings by code."""
         budgets, vocabulary = self.pairs.budgets, dict[str, int]()
-        items = normalised_codes(self.pairs.items.text(c.ITEM_VENDOR), vocabulary)
+        items = normalised_codes(self.pairs.items.distinct_text(c.ITEM_VENDOR), vocabulary)
         fields = (c.BUDGET_TRAVEL_VENDOR, c.BUDGET_PURCHASE_VENDOR)
-        budget_fields = [normalised_codes(budgets.text(name), vocabulary) for name in fields]
+        budget_fields = [
+            normalised_codes(budgets.distinct_text(name), vocabulary) for name in fields
+        ]
         return items, budget_fields, list(vocabulary)
 
     @cached_property
@@ -127,7 +129,7 @@ class PairColumns:
 
     @cached_property
     def budget_group(self) -> np.ndarray:
-        return _budget_groups(self.pairs.budgets.text(c.BUDGET_TYPE))[self.b]
+        return per_distinct(self.pairs.budgets.distinct_text(c.BUDGET_TYPE), _group_of)[self.b]
 
     @cached_property
     def expense_group(self) -> np.ndarray:
@@ -287,14 +289,10 @@ def _group_of(text: str | None) -> float:
     return OTHER_GROUP
 
 
-def _budget_groups(types: list[str | None]) -> np.ndarray:
-    return per_distinct(types, _group_of)
-
-
 def _expense_groups(items: RecordTable) -> np.ndarray:
     """Per line item: the first known group among the itemization's type/category and the
     expense's; OTHER only when no text names a known group; NaN when no text has words."""
-    groups = [per_distinct(items.text(name), _group_of) for name in _EXPENSE_TEXT_FIELDS]
+    groups = [per_distinct(items.distinct_text(name), _group_of) for name in _EXPENSE_TEXT_FIELDS]
     result = np.full(len(items), np.nan)
     result[np.any(np.asarray(groups) == OTHER_GROUP, axis=0)] = OTHER_GROUP
     for group in reversed(groups):

@@ -17,7 +17,7 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
-from budget_matcher.columns import unique_inverse
+from budget_matcher.columns import distinct, unique_inverse
 from budget_matcher.text import normalised_codes
 
 VENDOR_MEASURES = ("jaro_winkler", "levenshtein", "token_jaccard", "monge_elkan")
@@ -45,8 +45,10 @@ def vendor_similarities(
 ) -> np.ndarray:
     """Per pair, each measure's best value over the budget's vendor fields (NaN if none)."""
     vocabulary: dict[str, int] = {}
-    item_codes = normalised_codes(item_vendors, vocabulary)
-    budget_codes = [normalised_codes(column, vocabulary) for column in budget_vendor_columns]
+    item_codes = normalised_codes(distinct(item_vendors), vocabulary)
+    budget_codes = [
+        normalised_codes(distinct(column), vocabulary) for column in budget_vendor_columns
+    ]
     return code_similarities(budget_codes, item_codes, list(vocabulary), budget_index, item_index)
 
 

@@ -23,11 +23,10 @@ import numpy as np
 from unidecode import unidecode
 
 from budget_matcher import config
-from budget_matcher.columns import distinct
 from budget_matcher.values import short_text_cache
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable
 
 _NON_LETTERS = re.compile(r"[^a-z]+")
 # Noise tokens of card feeds that say nothing about the vendor.
@@ -79,12 +78,13 @@ def _normalise_cached(text: str | None) -> str | None:
 
 
 def normalised_codes(
-    texts: Sequence[str | None], vocabulary: dict[str, int] | None = None
+    coded: tuple[np.ndarray, list[str | None]], vocabulary: dict[str, int] | None = None
 ) -> np.ndarray:
-    """Per text, the code of its normalised form in `vocabulary` (normalised string → code;
-    new forms are added in first-seen order), −1 for none."""
+    """Per text (`coded` as budget_matcher.columns.distinct returns texts), the code of its
+    normalised form in `vocabulary` (normalised string → code; new forms are added in
+    first-seen order), −1 for none."""
     index: dict[str, int] = {} if vocabulary is None else vocabulary
-    raw_codes, raw = distinct(texts)
+    raw_codes, raw = coded
     normalised = map(_normalise_cached, raw)
     codes = [-1 if text is None else index.setdefault(text, len(index)) for text in normalised]
     return np.asarray(codes, dtype=np.int64)[raw_codes]
