@@ -65,10 +65,12 @@ class ValueReader:
         if not _STR_OR_NONE.issuperset(map(type, distinct)):  # 1, 1.0 and True are equal keys
             parsed = [self.missing if value is None else self._attempt(value) for value in values]
             return parsed, False
-        known = self._known
+        known, parse = self._known, self.parse
         for text in [text for text in distinct if text not in known]:
-            known[text] = self._attempt(text)
-            if isinstance(known[text], ValueProblem):
+            try:
+                known[text] = parse(text)
+            except ValueProblem as problem:
+                known[text] = problem
                 self._unreadable.add(text)
         readable = not self._unreadable or self._unreadable.isdisjoint(distinct)
         return list(map(known.__getitem__, values)), readable
