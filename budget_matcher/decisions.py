@@ -21,7 +21,6 @@ from __future__ import annotations
 import numpy as np
 
 from budget_matcher import contract as c
-from budget_matcher.columns import sort_within
 from budget_matcher.pairs import CandidatePairs
 
 METHODS = ("pairwise", "best", "capacity")
@@ -47,12 +46,16 @@ def decide(
 def best_per_item(item_index: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """True on each item's highest-scoring pair (first in order on ties; NaN scores never)."""
     n = scores.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=bool)
     keyed = np.where(np.isnan(scores), -np.inf, scores)
-    order = sort_within(item_index, -keyed)  # ties by position
-    sorted_items = item_index[order]
-    first = np.r_[True, sorted_items[1:] != sorted_items[:-1]] if n else np.zeros(0, bool)
+    top = np.full(int(item_index.max()) + 1, -np.inf)
+    np.maximum.at(top, item_index, keyed)
+    candidates = np.flatnonzero(keyed == top[item_index])  # each item's best score, ties too
+    first = np.full(top.size, n)
+    np.minimum.at(first, item_index[candidates], candidates)
     best = np.zeros(n, dtype=bool)
-    best[order[first]] = True
+    best[first[first < n]] = True
     return best & ~np.isnan(scores)
 
 
