@@ -232,8 +232,9 @@ def _raw_ids(user: dict[str, Any], key: str) -> tuple[int, int]:
         return 0, 0
     id_field = c.BUDGET_ID if key == c.BUDGETS_KEY else c.ITEM_ID
     ids = [entry.get(id_field) if isinstance(entry, dict) else None for entry in raw]
-    if _STR.issuperset(map(type, ids)):  # the common case: measured at once (escaping is per
-        # character, so the joined ids cost each id's bytes plus their separators, less 3 × 4)
+    if _STR.issuperset(map(type, ids)):  # the common case: all ids measured at once
+        # Escaping is per character: n ids cost their characters plus 4 bytes of quotes each;
+        # joined by spaces they cost the same characters, n − 1 spaces and 4 bytes once.
         joined = " ".join(cast(list[str], ids))
         return len(ids), _escaped_bytes(joined) + 3 * len(ids) - 3 if ids else 0
     sizes = [_escaped_bytes(value) if isinstance(value, (str, int)) else 0 for value in ids]
