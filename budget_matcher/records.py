@@ -70,7 +70,7 @@ class ValueReader:
             try:
                 known[text] = parse(text)
             except ValueProblem as problem:
-                known[text] = problem
+                known[text] = problem.with_traceback(None)  # kept: no frames (nor cycles)
                 self._unreadable.add(text)
         readable = not self._unreadable or self._unreadable.isdisjoint(distinct)
         return list(map(known.__getitem__, values)), readable
@@ -79,7 +79,7 @@ class ValueReader:
         try:
             return self.parse(value)
         except ValueProblem as problem:
-            return problem
+            return problem.with_traceback(None)
 
 
 class RecordReader:
