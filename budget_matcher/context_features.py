@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from budget_matcher import contract as c
+from budget_matcher.columns import distinct, group_min, per_distinct
 from budget_matcher.pairs import CandidatePairs, RecordTable
 from budget_matcher.text import tokens
 
@@ -78,10 +79,12 @@ def context_features(
     amount_closeness: np.ndarray,
     budget_group: np.ndarray,
     expense_group: np.ndarray,
+    item_vendor: np.ndarray,
 ) -> np.ndarray:
     """The columns of CONTEXT_FEATURE_NAMES, from per-pair days outside the trip, days since
-    the budget's creation, amount closeness (≥ 0) and the type groups of both sides, all as
-    computed by budget_matcher.features."""
+    the budget's creation, amount closeness (≥ 0) and the type groups of both sides, and per
+    line item its normalised vendor's code (−1 for none), all as computed by
+    budget_matcher.features."""
     i = pairs.item_index
     groups = _group_keys(i, budget_group)
     created = np.abs(created_days)
@@ -89,14 +92,14 @@ def context_features(
     in_budget = _group_keys(pairs.budget_index, expense_group)
     items = pairs.items
     detail = _detail_kinds(items)[i]
-    agency = _agency_flags(items.text(c.ITEM_VENDOR))[i]
-    opposite = _opposite_charges(items)[i]
+    agency = per_distinct(items.distinct_text(c.ITEM_VENDOR), _is_agency)[i]
+    opposite = _opposite_charges(items, item_vendor)[i]
     return np.column_stack(
         [
-            timing - _group_min(groups, timing),
-            created - _group_min(groups, created),
-            amount_closeness - _group_min(groups, amount_closeness),
-            timing - _group_min(in_budget, timing),
+            timing - group_min(groups, timing),
+            created - group_min(groups, created),
+            amount_closeness - group_min(groups, amount_closeness),
+            timing - group_min(in_budget, timing),
             detail,
             agency,
             opposite,
@@ -107,64 +110,76 @@ def context_features(
 def _group_keys(index: np.ndarray, group: np.ndarray) -> np.ndarray:
     """One code per (row index, type group); a NaN group is a group of its own."""
     code = np.where(np.isnan(group), -1, group).astype(np.int64) + 1
-    return index.astype(np.int64) * 64 + code
+    return index.astype(np.int64) * (int(code.max(initial=0)) + 1) + code
 
 
-def _group_min(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Per row: the minimum of `values` over rows with the same key (NaN ignored)."""
-    if keys.size == 0:
-        return np.zeros(0)
-    _, inverse = np.unique(keys, return_inverse=True)
-    minimum = np.full(int(inverse.max()) + 1, np.inf)
-    np.fmin.at(minimum, inverse, values)
-    result = minimum[inverse]
-    result[np.isinf(result)] = np.nan
-    return result
+# Each keyword's DETAIL_KINDS bits (bit k + 1 for DETAIL_KINDS[k]; a word may name several).
+_KIND_BITS_OF_WORD: dict[str, int] = {}
+for _k, (_, _keywords) in enumerate(DETAIL_KINDS):
+    for _word in _keywords:
+        _KIND_BITS_OF_WORD[_word] = _KIND_BITS_OF_WORD.get(_word, 0) | 2 << _k
 
 
-def _detail_kind(texts: tuple[str | None, ...]) -> float:
-    words: set[str] = set()
-    for text in texts:
-        if text:
-            words.update(tokens(text))
-    if not words:
+def _detail_bits(text: str | None) -> int:
+    """Bit 0: the text has words; bit k + 1: they name DETAIL_KINDS[k]."""
+    words = tokens(text) if text else ()
+    bits = int(bool(words))
+    for word in words:
+        bits |= _KIND_BITS_OF_WORD.get(word, 0)
+    return bits
+
+
+def _kind_of_bits(bits: int) -> float:
+    """The kind of a line whose texts together have `bits` (see _detail_bits)."""
+    if not bits:
         return np.nan
-    for code, keywords in DETAIL_KINDS:
-        if words & keywords:
+    for k, (code, _) in enumerate(DETAIL_KINDS):
+        if bits & (2 << k):
             return code
     return 0.0
 
 
+_KIND_OF_BITS = np.asarray([_kind_of_bits(bits) for bits in range(2 << len(DETAIL_KINDS))])
+
+
 def _detail_kinds(items: RecordTable) -> np.ndarray:
-    columns = (items.text(c.ITEM_TYPE_NAME), items.text(c.ITEM_CATEGORY), items.text(c.ITEM_VENDOR))
-    return np.asarray([_detail_kind(texts) for texts in zip(*columns, strict=True)])
+    """Per item: the first of DETAIL_KINDS named by the words of its type, category and vendor
+    together; 0 when they name none, NaN when they have no words."""
+    bits = np.zeros(len(items), dtype=np.int64)
+    for name in (c.ITEM_TYPE_NAME, c.ITEM_CATEGORY, c.ITEM_VENDOR):
+        bits |= per_distinct(items.distinct_text(name), _detail_bits).astype(np.int64)
+    return _KIND_OF_BITS[bits]
 
 
-def _agency_flags(vendors: list[str | None]) -> np.ndarray:
-    flags = []
-    for vendor in vendors:
-        if vendor is None:
-            flags.append(np.nan)
-            continue
-        squashed = {word.replace(".", "") for word in vendor.lower().split()}
-        flags.append(1.0 if (set(tokens(vendor)) | squashed) & AGENCY_TOKENS else 0.0)
-    return np.asarray(flags, dtype=np.float64)
+def _is_agency(vendor: str | None) -> float:
+    """1 when the vendor's words (normalised, or as written without dots) name an agency."""
+    if vendor is None:
+        return np.nan
+    squashed = vendor.lower().replace(".", "").split()
+    return 0.0 if AGENCY_TOKENS.isdisjoint(squashed + list(tokens(vendor))) else 1.0
 
 
-def _opposite_charges(items: RecordTable) -> np.ndarray:
-    """Per item: 1 when the same user has an item of the same vendor with exactly −amount."""
+def _opposite_charges(items: RecordTable, vendors: np.ndarray) -> np.ndarray:
+    """Per item: 1 when the same user has an item of the same normalised vendor (`vendors`:
+    codes, −1 for a vendor without words) with exactly −amount; NaN without vendor or amount."""
     amounts = items.number(c.ITEM_AMOUNT)
-    vendors = items.text(c.ITEM_VENDOR)
-    seen: dict[tuple[object, str, int], set[bool]] = {}
-    keys: list[tuple[object, str, int] | None] = []
-    for user, vendor, amount in zip(items.users, vendors, amounts.tolist(), strict=True):
-        cents = abs(amount) * 100  # inf for an infinite or huge amount: no charge to pair with
-        if vendor is None or not np.isfinite(cents) or amount == 0:
-            keys.append(None)
-            continue
-        key = (user, " ".join(tokens(vendor)), round(cents))
-        keys.append(key)
-        seen.setdefault(key, set()).add(amount > 0)
-    return np.asarray(
-        [np.nan if key is None else float(len(seen[key]) == 2) for key in keys], dtype=np.float64
+    users, _ = distinct(items.users)
+    present = np.asarray([text is not None for text in items.text(c.ITEM_VENDOR)], dtype=bool)
+    with np.errstate(over="ignore", invalid="ignore"):
+        cents = np.round(np.abs(amounts) * 100)  # inf for an infinite or huge amount: no pair
+    rows = np.flatnonzero(present & np.isfinite(cents) & (amounts != 0))
+    result = np.full(len(items), np.nan)
+    if rows.size == 0:
+        return result
+    # one group per (user, vendor, cents): an opposite charge is a group holding both signs
+    order = rows[np.lexsort((cents[rows], vendors[rows], users[rows]))]
+    key_changes = (
+        (np.diff(users[order]) != 0) | (np.diff(vendors[order]) != 0) | (np.diff(cents[order]) != 0)
     )
+    starts = np.flatnonzero(np.r_[True, key_changes])
+    positive = amounts[order] > 0
+    has_positive = np.logical_or.reduceat(positive, starts)
+    has_negative = np.logical_or.reduceat(~positive, starts)
+    sizes = np.diff(np.r_[starts, order.size])
+    result[order] = np.repeat((has_positive & has_negative).astype(np.float64), sizes)
+    return result

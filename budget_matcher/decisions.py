@@ -46,12 +46,16 @@ def decide(
 def best_per_item(item_index: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """True on each item's highest-scoring pair (first in order on ties; NaN scores never)."""
     n = scores.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=bool)
     keyed = np.where(np.isnan(scores), -np.inf, scores)
-    order = np.lexsort((np.arange(n), -keyed, item_index))
-    sorted_items = item_index[order]
-    first = np.r_[True, sorted_items[1:] != sorted_items[:-1]] if n else np.zeros(0, bool)
+    top = np.full(int(item_index.max()) + 1, -np.inf)
+    np.maximum.at(top, item_index, keyed)
+    candidates = np.flatnonzero(keyed == top[item_index])  # each item's best score, ties too
+    first = np.full(top.size, n)
+    np.minimum.at(first, item_index[candidates], candidates)
     best = np.zeros(n, dtype=bool)
-    best[order[first]] = True
+    best[first[first < n]] = True
     return best & ~np.isnan(scores)
 
 

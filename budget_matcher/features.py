@@ -14,10 +14,11 @@ from functools import cached_property
 import numpy as np
 
 from budget_matcher import contract as c
+from budget_matcher.columns import per_distinct, rank_within, stable_argsort, unique_inverse
 from budget_matcher.context_features import CONTEXT_FEATURE_NAMES, context_features
 from budget_matcher.pairs import CandidatePairs, RecordTable
-from budget_matcher.similarity import VENDOR_MEASURES, vendor_similarities
-from budget_matcher.text import normalise, tokens
+from budget_matcher.similarity import VENDOR_MEASURES, code_similarities
+from budget_matcher.text import normalised_codes, tokens
 from budget_matcher.values import short_text_cache
 
 SECONDS_PER_DAY = 86400.0
@@ -50,14 +51,26 @@ class PairColumns:
         return self.pairs.budgets.number(name)[self.b]
 
     @cached_property
+    def vendor_codes(self) -> tuple[np.ndarray, list[np.ndarray], list[str]]:
+        """Normalised vendor codes (budget_matcher.text) per line item and per budget of each
+        budget vendor field, in one vocabulary; the normalised strings by code."""
+        budgets, vocabulary = self.pairs.budgets, dict[str, int]()
+        items = normalised_codes(self.pairs.items.distinct_text(c.ITEM_VENDOR), vocabulary)
+        fields = (c.BUDGET_TRAVEL_VENDOR, c.BUDGET_PURCHASE_VENDOR)
+        budget_fields = [
+            normalised_codes(budgets.distinct_text(name), vocabulary) for name in fields
+        ]
+        return items, budget_fields, list(vocabulary)
+
+    @cached_property
+    def item_vendor(self) -> np.ndarray:
+        """Per line item (row): its normalised vendor's code."""
+        return self.vendor_codes[0]
+
+    @cached_property
     def vendors(self) -> np.ndarray:
-        budgets, items = self.pairs.budgets, self.pairs.items
-        return vendor_similarities(
-            [budgets.text(c.BUDGET_TRAVEL_VENDOR), budgets.text(c.BUDGET_PURCHASE_VENDOR)],
-            items.text(c.ITEM_VENDOR),
-            self.b,
-            self.i,
-        )
+        items, budget_fields, strings = self.vendor_codes
+        return code_similarities(budget_fields, items, strings, self.b, self.i)
 
     @cached_property
     def amount(self) -> np.ndarray:
@@ -102,6 +115,11 @@ class PairColumns:
         return np.abs(np.where(np.isnan(log_actual), log_budgeted, log_actual))
 
     @cached_property
+    def closeness_order(self) -> np.ndarray:
+        """Pairs by ascending closeness (stable): shared by the two amount ranks."""
+        return stable_argsort(self.closeness)
+
+    @cached_property
     def from_start(self) -> np.ndarray:
         return (self.date - self.start) / SECONDS_PER_DAY
 
@@ -111,7 +129,7 @@ class PairColumns:
 
     @cached_property
     def budget_group(self) -> np.ndarray:
-        return _budget_groups(self.pairs.budgets.text(c.BUDGET_TYPE))[self.b]
+        return per_distinct(self.pairs.budgets.distinct_text(c.BUDGET_TYPE), _group_of)[self.b]
 
     @cached_property
     def expense_group(self) -> np.ndarray:
@@ -127,6 +145,7 @@ class PairColumns:
             self.closeness,
             self.budget_group,
             self.expense_group,
+            self.item_vendor,
         )
 
 
@@ -172,18 +191,22 @@ FEATURES: tuple[Feature, ...] = (
     ("type_match", _type_match),
     ("budget_type_group", lambda x: x.budget_group),
     ("expense_type_group", lambda x: x.expense_group),
-    ("amount_rank_in_budget", lambda x: rank_within(x.b, x.closeness)),
+    ("amount_rank_in_budget", lambda x: rank_within(x.b, x.closeness, x.closeness_order)),
     (
         "vendor_rank_in_budget",
         lambda x: rank_within(x.b, -x.vendors[:, VENDOR_MEASURES.index("monge_elkan")]),
     ),
-    ("amount_rank_in_item", lambda x: rank_within(x.i, x.closeness)),
+    ("amount_rank_in_item", lambda x: rank_within(x.i, x.closeness, x.closeness_order)),
     # ln(1+|Σ same-vendor charges in the budget's window|) − ln(1+|cost|): split tickets, folio
     # lines and refunds are each a fraction of the booked cost but together add up to it.
     (
         "vendor_window_sum_log_ratio",
         lambda x: _vendor_window_sum_log_ratio(
-            x.pairs, x.amount, x.date, np.where(np.isnan(x.actual), x.budgeted, x.actual)
+            x.pairs,
+            x.item_vendor[x.i],
+            x.amount,
+            x.date,
+            np.where(np.isnan(x.actual), x.budgeted, x.actual),
         ),
     ),
     # A pair among its competitors (budget_matcher.context_features).
@@ -210,15 +233,19 @@ def _amount_distance(amount: np.ndarray, reference: np.ndarray) -> tuple[np.ndar
 
 
 def _vendor_window_sum_log_ratio(
-    pairs: CandidatePairs, amount: np.ndarray, date: np.ndarray, reference: np.ndarray
+    pairs: CandidatePairs,
+    codes: np.ndarray,
+    amount: np.ndarray,
+    date: np.ndarray,
+    reference: np.ndarray,
 ) -> np.ndarray:
     """Per pair (b, i): ln(1+|S|) − ln(1+|ref|), S = Σ amounts of b's candidate items with i's
-    normalised vendor dated in [min(created, start) − 2 d, end + 5 d] of b; NaN when i has no
-    vendor or date, b no window or no cost. Pairs of b are exactly its user's items, so the sum
-    runs over b's pairs: sort them by (budget, vendor, date), prefix-sum, searchsorted the window.
+    normalised vendor (`codes`: i's vendor code per pair, −1 for none) dated in
+    [min(created, start) − 2 d, end + 5 d] of b; NaN when i has no vendor or date, b no window
+    or no cost. Pairs of b are exactly its user's items, so the sum runs over b's pairs: sort
+    them by (budget, vendor, date), prefix-sum, searchsorted the window.
     """
     budgets, b = pairs.budgets, pairs.budget_index
-    codes = _vendor_codes(pairs.items.text(c.ITEM_VENDOR))[pairs.item_index]
     created = budgets.number(c.BUDGET_GENERATED_AT)
     low = (np.fmin(created, budgets.number(c.BUDGET_TRIP_START)) / SECONDS_PER_DAY)[b]
     high = (budgets.number(c.BUDGET_TRIP_END) / SECONDS_PER_DAY)[b]
@@ -229,11 +256,11 @@ def _vendor_window_sum_log_ratio(
     if not valid.any():
         return result
     # One group per (budget row, vendor code); a group's key band is [gid·width, gid·width + span].
-    _, group = np.unique(b[valid] * (int(codes.max()) + 1) + codes[valid], return_inverse=True)
+    _, group = unique_inverse(b[valid] * (int(codes.max()) + 1) + codes[valid])
     first = float(np.min(days[valid]))
     width = float(np.max(days[valid])) - first + 2.0
     keys = group * width + (days[valid] - first)
-    order = np.argsort(keys, kind="stable")
+    order = stable_argsort(keys)
     sorted_keys = keys[order]
     cumulative = np.r_[0.0, np.cumsum(np.nan_to_num(amount[valid])[order])]
     base = group * width
@@ -246,21 +273,6 @@ def _vendor_window_sum_log_ratio(
     ratio[np.isnan(low[valid]) | np.isnan(high[valid])] = np.nan
     result[valid] = ratio
     return result
-
-
-def _vendor_codes(vendors: list[str | None]) -> np.ndarray:
-    """An int code per row for its normalised vendor (−1 when missing)."""
-    index: dict[str, int] = {}
-    normalised = [_normalise_cached(text) for text in vendors]
-    return np.asarray(
-        [-1 if text is None else index.setdefault(text, len(index)) for text in normalised],
-        dtype=np.int64,
-    )
-
-
-@short_text_cache
-def _normalise_cached(text: str | None) -> str | None:
-    return normalise(text)
 
 
 @short_text_cache
@@ -277,40 +289,13 @@ def _group_of(text: str | None) -> float:
     return OTHER_GROUP
 
 
-def _budget_groups(types: list[str | None]) -> np.ndarray:
-    return np.asarray([_group_of(text) for text in types], dtype=np.float64)
-
-
-def _first_group(texts: tuple[str | None, ...]) -> float:
-    """The first known group among `texts`; OTHER only when no text names a known group."""
-    found = np.nan
-    if not any(texts):  # no text at all (sparse records): NaN without any lookup
-        return found
-    for text in texts:
-        group = _group_of(text)
-        if group == OTHER_GROUP:
-            found = OTHER_GROUP
-        elif not np.isnan(group):
-            return group
-    return found
-
-
 def _expense_groups(items: RecordTable) -> np.ndarray:
-    """Per line item: its group from the itemization's type/category, else the expense's."""
-    sources = zip(*(items.text(name) for name in _EXPENSE_TEXT_FIELDS), strict=True)
-    return np.asarray([_first_group(texts) for texts in sources], dtype=np.float64)
-
-
-def rank_within(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """1-based ascending rank of each value inside its group (ties by position); NaN stays NaN."""
-    n = values.shape[0]
-    if n == 0:
-        return np.zeros(0)
-    order = np.lexsort((values, groups))
-    sorted_groups = groups[order]
-    starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
-    sizes = np.diff(np.r_[starts, n])
-    ranks = np.empty(n, dtype=np.float64)
-    ranks[order] = np.arange(n) - np.repeat(starts, sizes) + 1
-    ranks[np.isnan(values)] = np.nan
-    return ranks
+    """Per line item: the first known group among the itemization's type/category and the
+    expense's; OTHER only when no text names a known group; NaN when no text has words."""
+    groups = [per_distinct(items.distinct_text(name), _group_of) for name in _EXPENSE_TEXT_FIELDS]
+    result = np.full(len(items), np.nan)
+    result[np.any(np.asarray(groups) == OTHER_GROUP, axis=0)] = OTHER_GROUP
+    for group in reversed(groups):
+        known = ~np.isnan(group) & (group != OTHER_GROUP)
+        result[known] = group[known]
+    return result

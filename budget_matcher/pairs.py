@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from budget_matcher.columns import distinct
+
 
 @dataclass
 class RecordTable:
@@ -19,6 +21,9 @@ class RecordTable:
     users: list[str | None] = field(default_factory=list)
     numbers: dict[str, list[float]] = field(default_factory=dict)
     texts: dict[str, list[str | None]] = field(default_factory=dict)
+    _distinct: dict[str, tuple[np.ndarray, list[str | None]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def extend(
         self,
@@ -32,12 +37,17 @@ class RecordTable:
         Returns the new rows' indices.
         """
         first = len(self.ids)
+        self._distinct.clear()
         self.ids.extend(record_ids)
         self.users.extend([user_id] * len(record_ids))
         for name, column in numbers.items():
-            self.numbers.setdefault(name, [np.nan] * first).extend(column)
+            if name not in self.numbers:  # a column new to the table: earlier rows are missing
+                self.numbers[name] = [np.nan] * first
+            self.numbers[name].extend(column)
         for name, text_column in texts.items():
-            self.texts.setdefault(name, [None] * first).extend(text_column)
+            if name not in self.texts:
+                self.texts[name] = [None] * first
+            self.texts[name].extend(text_column)
         return range(first, len(self.ids))
 
     def number(self, name: str) -> np.ndarray:
@@ -47,6 +57,13 @@ class RecordTable:
     def text(self, name: str) -> list[str | None]:
         """A text column (None = missing)."""
         return self.texts.get(name, [None] * len(self.ids))
+
+    def distinct_text(self, name: str) -> tuple[np.ndarray, list[str | None]]:
+        """A text column as `budget_matcher.columns.distinct` codes it (computed once)."""
+        coded = self._distinct.get(name)
+        if coded is None:
+            coded = self._distinct[name] = distinct(self.text(name))
+        return coded
 
     def __len__(self) -> int:
         return len(self.ids)

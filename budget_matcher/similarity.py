@@ -17,51 +17,24 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
-from budget_matcher.text import normalise
+from budget_matcher.columns import distinct, unique_inverse
+from budget_matcher.text import normalised_codes
 
 VENDOR_MEASURES = ("jaro_winkler", "levenshtein", "token_jaccard", "monge_elkan")
 MAX_TOKENS = 8
 
 
-class _Vocabulary:
-    """Distinct normalised strings of one request, each with its token ids."""
-
-    def __init__(self) -> None:
-        self.strings: list[str] = []
-        self._code_of_raw: dict[str, int] = {}
-        self._code_of_normal: dict[str, int] = {}
-
-    def codes(self, texts: Sequence[str | None]) -> np.ndarray:
-        """The vocabulary code of each text (−1 when missing or empty after normalising)."""
-        out = np.empty(len(texts), dtype=np.int64)
-        for row, text in enumerate(texts):
-            out[row] = -1 if text is None else self._code(text)
-        return out
-
-    def _code(self, text: str) -> int:
-        code = self._code_of_raw.get(text)
-        if code is None:
-            normal = normalise(text)
-            if normal is None:
-                code = -1
-            else:
-                code = self._code_of_normal.setdefault(normal, len(self.strings))
-                if code == len(self.strings):
-                    self.strings.append(normal)
-            self._code_of_raw[text] = code
-        return code
-
-    def flat_tokens(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
-        """Token ids of all strings end to end, each string's start and length, the tokens."""
-        token_ids: dict[str, int] = {}
-        flat: list[int] = []
-        starts = np.empty(len(self.strings), dtype=np.int64)
-        lengths = np.empty(len(self.strings), dtype=np.int64)
-        for row, text in enumerate(self.strings):
-            words = text.split()[:MAX_TOKENS]
-            starts[row], lengths[row] = len(flat), len(words)
-            flat.extend(token_ids.setdefault(word, len(token_ids)) for word in words)
-        return np.asarray(flat, dtype=np.int64), starts, lengths, list(token_ids)
+def _flat_tokens(strings: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """Token ids of all strings end to end, each string's start and length, the tokens."""
+    token_ids: dict[str, int] = {}
+    flat: list[int] = []
+    starts = np.empty(len(strings), dtype=np.int64)
+    lengths = np.empty(len(strings), dtype=np.int64)
+    for row, text in enumerate(strings):
+        words = text.split()[:MAX_TOKENS]
+        starts[row], lengths[row] = len(flat), len(words)
+        flat.extend(token_ids.setdefault(word, len(token_ids)) for word in words)
+    return np.asarray(flat, dtype=np.int64), starts, lengths, list(token_ids)
 
 
 def vendor_similarities(
@@ -71,43 +44,59 @@ def vendor_similarities(
     item_index: np.ndarray,
 ) -> np.ndarray:
     """Per pair, each measure's best value over the budget's vendor fields (NaN if none)."""
-    vocabulary = _Vocabulary()
-    item_codes = vocabulary.codes(item_vendors)[item_index]
-    column_codes = [vocabulary.codes(column)[budget_index] for column in budget_vendor_columns]
-    width = max(len(vocabulary.strings), 1)
+    vocabulary: dict[str, int] = {}
+    item_codes = normalised_codes(distinct(item_vendors), vocabulary)
+    budget_codes = [
+        normalised_codes(distinct(column), vocabulary) for column in budget_vendor_columns
+    ]
+    return code_similarities(budget_codes, item_codes, list(vocabulary), budget_index, item_index)
+
+
+def code_similarities(
+    budget_codes: Sequence[np.ndarray],
+    item_codes: np.ndarray,
+    strings: list[str],
+    budget_index: np.ndarray,
+    item_index: np.ndarray,
+) -> np.ndarray:
+    """`vendor_similarities` from the codes (budget_matcher.text.normalised_codes) of the
+    budgets' vendor fields and of the items' vendors in one vocabulary, `strings` by code."""
+    item_codes = item_codes[item_index]
+    width = max(len(strings), 1)
     keys = [
-        np.where((a >= 0) & (item_codes >= 0), a * width + item_codes, -1) for a in column_codes
+        np.where((a >= 0) & (item_codes >= 0), a * width + item_codes, -1)
+        for a in (codes[budget_index] for codes in budget_codes)
     ]
     stacked = np.concatenate(keys)
-    distinct, inverse = np.unique(stacked, return_inverse=True)
-    known = distinct >= 0
-    table = np.full((distinct.size, len(VENDOR_MEASURES)), np.nan)
+    distinct_keys, inverse = unique_inverse(stacked)
+    known = distinct_keys >= 0
+    table = np.full((distinct_keys.size, len(VENDOR_MEASURES)), np.nan)
     if known.any():
-        table[known] = _measures(distinct[known] // width, distinct[known] % width, vocabulary)
+        left, right = np.divmod(distinct_keys[known], width)
+        table[known] = _measures(left, right, strings)
     per_column = table[inverse].reshape(len(keys), -1, len(VENDOR_MEASURES))
     return np.fmax.reduce(per_column, axis=0)
 
 
-def _measures(left: np.ndarray, right: np.ndarray, vocabulary: _Vocabulary) -> np.ndarray:
+def _measures(left: np.ndarray, right: np.ndarray, strings: list[str]) -> np.ndarray:
     """The four measures for distinct (left, right) string codes, as an (n, 4) array."""
-    strings = vocabulary.strings
     a = [strings[k] for k in left.tolist()]
     b = [strings[k] for k in right.tolist()]
     jaro_winkler = process.cpdist(a, b, scorer=JaroWinkler.normalized_similarity)
     levenshtein = process.cpdist(a, b, scorer=Levenshtein.normalized_similarity)
-    jaccard, monge_elkan = _token_measures(left, right, vocabulary)
+    jaccard, monge_elkan = _token_measures(left, right, strings)
     return np.column_stack([jaro_winkler, levenshtein, jaccard, monge_elkan])
 
 
 def _token_measures(
-    left: np.ndarray, right: np.ndarray, vocabulary: _Vocabulary
+    left: np.ndarray, right: np.ndarray, strings: list[str]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Token Jaccard and Monge-Elkan (Jaro-Winkler inside) for distinct string pairs.
 
     Every (left token, right token) cell of every pair is laid out flat — pair by pair, left
     token by left token — so maxima and sums are segment reductions, with no padding.
     """
-    flat, starts, lengths, token_list = vocabulary.flat_tokens()
+    flat, starts, lengths, token_list = _flat_tokens(strings)
     left_len, right_len = lengths[left], lengths[right]
     cells_per_pair = left_len * right_len
     pair_of_cell = np.repeat(np.arange(left.size), cells_per_pair)
@@ -122,9 +111,9 @@ def _token_measures(
     jaccard = intersection / (left_len + right_len - intersection)
 
     n_tokens = max(len(token_list), 1)
-    distinct, inverse = np.unique(left_token * n_tokens + right_token, return_inverse=True)
-    firsts = [token_list[k] for k in (distinct // n_tokens).tolist()]
-    seconds = [token_list[k] for k in (distinct % n_tokens).tolist()]
+    cells, inverse = unique_inverse(left_token * n_tokens + right_token)
+    firsts = [token_list[k] for k in (cells // n_tokens).tolist()]
+    seconds = [token_list[k] for k in (cells % n_tokens).tolist()]
     cell_scores = process.cpdist(firsts, seconds, scorer=JaroWinkler.normalized_similarity)
     cell_scores = np.asarray(cell_scores, dtype=np.float64)[inverse]
     # rows = (pair, left token) segments of length right_len, in order

@@ -19,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 from unidecode import unidecode
 
 from budget_matcher import config
@@ -69,3 +70,21 @@ def normalise(text: str | None) -> str | None:
         return None
     words = tokens(text)
     return " ".join(words) if words else None
+
+
+@short_text_cache
+def _normalise_cached(text: str | None) -> str | None:
+    return normalise(text)
+
+
+def normalised_codes(
+    coded: tuple[np.ndarray, list[str | None]], vocabulary: dict[str, int] | None = None
+) -> np.ndarray:
+    """Per text (`coded` as budget_matcher.columns.distinct returns texts), the code of its
+    normalised form in `vocabulary` (normalised string → code; new forms are added in
+    first-seen order), −1 for none."""
+    index: dict[str, int] = {} if vocabulary is None else vocabulary
+    raw_codes, raw = coded
+    normalised = map(_normalise_cached, raw)
+    codes = [-1 if text is None else index.setdefault(text, len(index)) for text in normalised]
+    return np.asarray(codes, dtype=np.int64)[raw_codes]

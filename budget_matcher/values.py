@@ -65,6 +65,8 @@ def cached_entries() -> int:
 
 def utf8_safe(text: str) -> str:
     """`text` with every lone surrogate replaced by U+FFFD, so it always encodes as UTF-8."""
+    if text.isascii():  # no surrogate, nothing to encode (the common case)
+        return text
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -308,6 +310,10 @@ def _parse_stamp(raw: str) -> datetime | None:
 
 def parse_identifier(value: object) -> str:
     """A record id as a string: strings and integers pass; anything else is a ValueProblem."""
+    if type(value) is str and len(value) <= MAX_ID_CHARS:  # the common case, checked first
+        text = value.strip()
+        if text:
+            return utf8_safe(text)
     if is_missing(value):
         raise ValueProblem("missing_id", "the record has no id")
     if isinstance(value, bool) or not isinstance(value, (str, int)):

@@ -70,6 +70,18 @@ def test_flatten_duplicate_ids_first_wins(seed_payload: dict[str, Any]) -> None:
     assert first.error_items == again.error_items
 
 
+def test_flatten_a_value_read_once_per_call_is_reported_for_every_user(seed_payload: dict) -> None:
+    users = [_user(name, 2, 2, seed_payload) for name in ("a", "b")]
+    for user in users:  # the same unreadable text in both users, a number in the second
+        user["budgets"][0]["actual_cost_budget"] = "abc"
+    users[1]["budgets"][1]["budget_price_budget"] = 12
+    batch = FlattenedDataPoints({"users": users}).all()
+    assert len(batch.pairs) == 2 * 2
+    assert batch.pairs.budgets.number("budget_price_budget").tolist() == [140.0, 12.0]
+    errors = [(e["user_id"], e["budget_id"], e["error"]["field"]) for e in batch.error_items]
+    assert errors == [(name, f"{name}-b0", "actual_cost_budget") for name in "aabb"]
+
+
 def test_flatten_unreadable_payloads_become_error_items() -> None:
     cases = [None, 3, "text", [], {}, {"budgets": "x"}, {"users": 5}, [1, 2]]
     for payload in cases:

@@ -1,0 +1,73 @@
+"""Column operations return exactly what their plain numpy counterparts return."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from budget_matcher.columns import (
+    distinct,
+    group_min,
+    rank_within,
+    sort_within,
+    stable_argsort,
+    unique_inverse,
+)
+
+_SPECIAL = [0.0, -0.0, np.nan, np.inf, -np.inf, 5e-324, -5e-324, 1.0, -1.0]
+_floats = hnp.arrays(
+    np.float64,
+    st.integers(0, 60),
+    elements=st.one_of(st.sampled_from(_SPECIAL), st.floats(allow_nan=True, width=64)),
+)
+_ints = hnp.arrays(np.int64, st.integers(0, 60), elements=st.integers(-(2**63), 2**63 - 1))
+_small = hnp.arrays(np.int64, st.integers(1, 60), elements=st.integers(0, 70_000))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(_floats, _ints, _small))
+def test_stable_argsort_is_numpy_stable_argsort(values: np.ndarray) -> None:
+    assert np.array_equal(stable_argsort(values), np.argsort(values, kind="stable"))
+
+
+def test_stable_argsort_ties_every_nan_and_both_zeros() -> None:
+    negative_nan = -np.float64("nan")
+    values = np.array([np.nan, -0.0, 0.0, negative_nan, 1.0, -0.0, np.nan])
+    assert stable_argsort(values).tolist() == [1, 2, 5, 4, 0, 3, 6]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(_ints, _small))
+def test_unique_inverse_is_numpy_unique(keys: np.ndarray) -> None:
+    expected_values, expected_inverse = np.unique(keys, return_inverse=True)
+    values, inverse = unique_inverse(keys)
+    assert np.array_equal(values, expected_values)
+    assert np.array_equal(inverse, expected_inverse)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_sort_and_rank_within_groups_follow_lexsort(data: st.DataObject) -> None:
+    n = data.draw(st.integers(0, 60))
+    groups = data.draw(hnp.arrays(np.int64, n, elements=st.integers(0, 70_000)))
+    values = data.draw(hnp.arrays(np.float64, n, elements=st.sampled_from(_SPECIAL)))
+    order = np.lexsort((values, groups))
+    assert np.array_equal(sort_within(groups, values), order)
+    ranks = rank_within(groups, values)
+    assert np.isnan(ranks[np.isnan(values)]).all()
+    shared = rank_within(groups, values, np.argsort(values, kind="stable"))
+    assert np.array_equal(ranks, shared, equal_nan=True)
+
+
+def test_group_min_ignores_nan_and_gives_nan_for_groups_without_values() -> None:
+    keys = np.array([3, 0, 3, 0, 5])
+    values = np.array([2.0, np.nan, 1.0, np.nan, 4.0])
+    assert np.array_equal(group_min(keys, values), [1.0, np.nan, 1.0, np.nan, 4.0], equal_nan=True)
+
+
+def test_distinct_codes_in_first_seen_order() -> None:
+    codes, uniques = distinct(["b", None, "a", "b", None])
+    assert uniques == ["b", None, "a"]
+    assert codes.tolist() == [0, 1, 2, 0, 1]
