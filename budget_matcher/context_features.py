@@ -176,10 +176,10 @@ def _opposite_charges(items: RecordTable, vendors: np.ndarray) -> np.ndarray:
     key_changes = (
         (np.diff(users[order]) != 0) | (np.diff(vendors[order]) != 0) | (np.diff(cents[order]) != 0)
     )
-    starts = np.flatnonzero(np.r_[True, key_changes])
+    starts = np.flatnonzero(np.concatenate(([True], key_changes)))
     positive = amounts[order] > 0
     has_positive = np.logical_or.reduceat(positive, starts)
     has_negative = np.logical_or.reduceat(~positive, starts)
-    sizes = np.diff(np.r_[starts, order.size])
+    sizes = np.diff(np.append(starts, order.size))
     result[order] = np.repeat((has_positive & has_negative).astype(np.float64), sizes)
     return result

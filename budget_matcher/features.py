@@ -262,7 +262,7 @@ def _vendor_window_sum_log_ratio(
     keys = group * width + (days[valid] - first)
     order = stable_argsort(keys)
     sorted_keys = keys[order]
-    cumulative = np.r_[0.0, np.cumsum(np.nan_to_num(amount[valid])[order])]
+    cumulative = np.concatenate(([0.0], np.cumsum(np.nan_to_num(amount[valid])[order])))
     base = group * width
     low_keys = base + np.clip(low[valid] - first, 0.0, width - 1.0)
     high_keys = base + np.clip(high[valid] - first, -0.5, width - 1.0)

@@ -8,12 +8,23 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from budget_matcher import SERVICE_NAME, config
+from budget_matcher.encoding import orjson
 
 logger = Logger(service=SERVICE_NAME)
 
 
+# A value of at most this many JSON values is encoded whole by orjson (microseconds); a larger
+# one by the standard library's incremental encoder, which stops at the limit.
+FEW_VALUES = 512
+
+
 def bounded_json(value: Any, limit: int) -> str:
     """`value` as compact JSON, cut after `limit` characters (encoding stops there too)."""
+    if orjson is not None and _at_most(value, FEW_VALUES):
+        try:
+            return _cut(orjson.dumps(value, default=repr).decode("utf-8"), limit)
+        except (TypeError, orjson.JSONEncodeError):
+            pass  # e.g. a lone surrogate: the standard library escapes it
     pieces: list[str] = []
     size = 0
     try:
@@ -24,8 +35,30 @@ def bounded_json(value: Any, limit: int) -> str:
                 break
     except (ValueError, RecursionError, TypeError) as error:
         return f"<unserialisable: {type(error).__name__}>"
-    text = "".join(pieces)
+    return _cut("".join(pieces), limit)
+
+
+def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _at_most(value: Any, count: int) -> bool:
+    """True when `value` holds at most `count` JSON values (containers and leaves); a large
+    container answers at once, before its elements are looked at."""
+    pending, seen = [value], 1
+    while pending:
+        current = pending.pop()
+        if isinstance(current, dict):
+            children: Any = current.values()
+        elif isinstance(current, (list, tuple)):
+            children = current
+        else:
+            continue
+        seen += len(children)
+        if seen > count:
+            return False
+        pending.extend(children)
+    return True
 
 
 def payload_limit() -> int:

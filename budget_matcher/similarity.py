@@ -100,7 +100,7 @@ def _token_measures(
     left_len, right_len = lengths[left], lengths[right]
     cells_per_pair = left_len * right_len
     pair_of_cell = np.repeat(np.arange(left.size), cells_per_pair)
-    pair_start = np.r_[0, np.cumsum(cells_per_pair)[:-1]]
+    pair_start = np.concatenate(([0], np.cumsum(cells_per_pair)[:-1]))
     offset = np.arange(pair_of_cell.size) - pair_start[pair_of_cell]
     width = right_len[pair_of_cell]
     left_token = flat[starts[left][pair_of_cell] + offset // width]
@@ -117,8 +117,8 @@ def _token_measures(
     cell_scores = process.cpdist(firsts, seconds, scorer=JaroWinkler.normalized_similarity)
     cell_scores = np.asarray(cell_scores, dtype=np.float64)[inverse]
     # rows = (pair, left token) segments of length right_len, in order
-    row_starts = np.r_[0, np.cumsum(np.repeat(right_len, left_len))[:-1]]
+    row_starts = np.concatenate(([0], np.cumsum(np.repeat(right_len, left_len))[:-1]))
     best_per_row = np.maximum.reduceat(cell_scores, row_starts)
-    pair_row_start = np.r_[0, np.cumsum(left_len)[:-1]]
+    pair_row_start = np.concatenate(([0], np.cumsum(left_len)[:-1]))
     monge_elkan = np.add.reduceat(best_per_row, pair_row_start) / left_len
     return jaccard, monge_elkan
