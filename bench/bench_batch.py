@@ -1,6 +1,10 @@
 """Batch scoring on Spark (local mode) against the single-process scorer, in one run.
 
     .venv/bin/python bench/bench_batch.py [--pairs 1000000] [--master local[2]] [--buckets 64]
+        [--model-dir model] [--form sklearn|lean]
+
+`--form lean` serves the compiled trees when the model directory holds them (compile them with
+`python -m bem.packaging.tree_compiler DIR/model_lean.npz`), as the Lambda does.
 
 Generates users until their candidate pairs reach --pairs, writes them as budgets/items
 Parquet, then times: (1) the single-process scorer — `budget_matcher.scoring.score_payload`
@@ -121,6 +125,10 @@ def main() -> None:
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--buckets", type=int, default=64)
     parser.add_argument("--skip-per-user", action="store_true", help="Skip the naive grouping.")
+    parser.add_argument(
+        "--model-dir", default="model", help="Model directory (compile its trees for `lean`)."
+    )
+    parser.add_argument("--form", choices=["sklearn", "lean"], default=None, help="Model form.")
     args = parser.parse_args()
     cores = int(args.master.split("[")[1].rstrip("]")) if "[" in args.master else os.cpu_count()
     cores = cores or 1
@@ -134,7 +142,7 @@ def main() -> None:
         f"{n_pairs} candidate pairs (generated in {time.perf_counter() - started:.1f} s)"
     )
 
-    model = predict.load_model()
+    model = predict.load_model(Path(args.model_dir), args.form)
     payload = user_payloads(budgets, items)
     score_payload({"users": payload["users"][:5]}, model)  # warm caches and imports
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -145,7 +153,8 @@ def main() -> None:
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     single_rate = n_pairs / single_cpu
     print(
-        f"single process, scorer only (score_payload, model {model.version} {model.form}): "
+        f"single process, scorer only (score_payload, model {model.version} {model.form}, "
+        f"evaluator {model.evaluator}): "
         f"{single_s:.1f} s wall, {single_cpu:.1f} s CPU = {single_rate:,.0f} pairs per "
         f"CPU-second; peak RSS {after / 1e6:,.0f} MB (+{(after - before) / 1e6:,.0f} MB)"
     )
@@ -154,7 +163,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
         b_path, i_path = write_tables(budgets, items, Path(tmp), files=4)
         started, cpu = time.perf_counter(), time.process_time()
-        job_rows = single_process_job(b_path, i_path, Path(tmp) / "single.parquet")
+        job_rows = single_process_job(
+            b_path, i_path, Path(tmp) / "single.parquet", args.model_dir, args.form
+        )
         job_s, job_cpu = time.perf_counter() - started, time.process_time() - cpu
         assert job_rows == expected_items, (job_rows, expected_items)
         job_rate = n_pairs / job_cpu
@@ -175,9 +186,9 @@ def main() -> None:
             if not args.skip_per_user:
                 runs.append(("warm, one group per user", 0))
             for label, buckets in runs:
-                run = worker.ScoreRun(f"bench-{label}", "model")
+                run = worker.ScoreRun(f"bench-{label}", args.model_dir, form=args.form)
                 started, cpu_at = time.perf_counter(), _tree_cpu(os.getpid())
-                report = jobs.run_score(spark, inputs, "model", f"{tmp}/out", run, buckets)
+                report = jobs.run_score(spark, inputs, args.model_dir, f"{tmp}/out", run, buckets)
                 seconds = time.perf_counter() - started
                 cpu_now = _tree_cpu(os.getpid())
                 jvm, python = (cpu_now[k] - cpu_at[k] for k in ("jvm", "python"))
@@ -201,7 +212,9 @@ def main() -> None:
         )
 
 
-def single_process_job(budgets: Path, items: Path, out: Path) -> int:
+def single_process_job(
+    budgets: Path, items: Path, out: Path, model_dir: str, form: str | None
+) -> int:
     """The same job without Spark: both tables into one process, one call, one Parquet file."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -216,7 +229,7 @@ def single_process_job(budgets: Path, items: Path, out: Path) -> int:
             record = {f: row[f] for f in fields if row[f] is not None}
             records.append((row[c.USER_ID_KEY], kind, row["seq"], json.dumps(record)))
     frame = pa.table(list(zip(*records, strict=True)), names=list(worker.RECORD_COLUMNS))
-    result = worker.score_records(frame, worker.ScoreRun("bench-single", "model"))
+    result = worker.score_records(frame, worker.ScoreRun("bench-single", model_dir, form=form))
     pq.write_table(result, out)
     return result.num_rows
 
