@@ -9,8 +9,9 @@
 Generates users until their candidate pairs reach --pairs, writes them as budgets/items
 Parquet, then times: (1) the single-process scorer — `budget_matcher.scoring.score_payload`
 over all users in one call, one core; (2) `bem batch score` in local mode, cold (first job:
-workers start and load the model) and warm (the same job again); (3) the naive grouping, one
-`applyInPandas` group per user, warm. Prints pairs/s, pairs/s per core and the peak resident
+workers start and load the model) and warm (the same job again); (3) warm again, writing rows
+without the pairs' inputs (`--no-inputs`); (4) the naive grouping, one `applyInPandas` group per
+user, warm. Prints pairs/s, pairs/s per core and the peak resident
 memory of the whole job (driver, JVM and Python workers, sampled every 0.1 s).
 """
 
@@ -182,11 +183,17 @@ def main() -> None:
                 f"spark {spark.version} {args.master}: session in "
                 f"{time.perf_counter() - started:.1f} s"
             )
-            runs = [("cold", args.buckets), ("warm", args.buckets)]
+            runs = [
+                ("cold", args.buckets, True),
+                ("warm", args.buckets, True),
+                ("warm, --no-inputs", args.buckets, False),
+            ]
             if not args.skip_per_user:
-                runs.append(("warm, one group per user", 0))
-            for label, buckets in runs:
-                run = worker.ScoreRun(f"bench-{label}", args.model_dir, form=args.form)
+                runs.append(("warm, one group per user", 0, True))
+            for label, buckets, with_inputs in runs:
+                run = worker.ScoreRun(
+                    f"bench-{label}", args.model_dir, form=args.form, with_inputs=with_inputs
+                )
                 started, cpu_at = time.perf_counter(), _tree_cpu(os.getpid())
                 report = jobs.run_score(spark, inputs, args.model_dir, f"{tmp}/out", run, buckets)
                 seconds = time.perf_counter() - started

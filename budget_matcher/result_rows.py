@@ -79,6 +79,8 @@ _ITEM_INPUTS = {
     "expense_category": c.EXPENSE_CATEGORY,
 }
 _KINDS = dict(RESULT_COLUMNS)
+# The columns copied from each pair's budget and line item (for investigating mistakes).
+INPUT_COLUMN_NAMES = (*_BUDGET_INPUTS, *_ITEM_INPUTS)
 
 
 def rows_from_outcome(outcome: ScoringOutcome) -> list[dict[str, Any]]:

@@ -54,6 +54,14 @@ def _session(master: str | None) -> Any:
     show_default=True,
     help="A user with more candidate pairs gets one too_many_pairs row (worker memory).",
 )
+@click.option(
+    "--inputs/--no-inputs",
+    "with_inputs",
+    default=True,
+    show_default=True,
+    help="Copy each pair's budget and item fields into its row (for `bem monitor errors`); "
+    "--no-inputs writes ids, scores, decisions and errors only (less to write).",
+)
 @click.option("--master", default=None, help=SPARK_HELP)
 def score_command(
     budgets: str | None,
@@ -66,6 +74,7 @@ def score_command(
     fmt: str | None,
     buckets: int,
     max_pairs_per_user: int,
+    with_inputs: bool,
     master: str | None,
 ) -> None:
     """Score every user's candidate pairs with the Lambda's own code; write Parquet.
@@ -83,6 +92,7 @@ def score_command(
         model,
         scored_at_item_date=scored_at_item_date,
         max_pairs_per_user=max_pairs_per_user,
+        with_inputs=with_inputs,
     )
     report = jobs.run_score(_session(master), inputs, model, out, run, buckets)
     click.echo(json.dumps(asdict(report), indent=2))

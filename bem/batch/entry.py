@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             args.model,
             scored_at_item_date=args.scored_at_item_date,
             max_pairs_per_user=args.max_pairs_per_user,
+            with_inputs=args.with_inputs,
         )
         report = jobs.run_score(spark, inputs, args.model, args.out, run, args.buckets)
     else:

@@ -149,7 +149,8 @@ def score_frame(records: Any, run: worker.ScoreRun, buckets: int = DEFAULT_BUCKE
     def score_group(frame: Any) -> Any:
         return worker.score_records(frame, run)
 
-    return bucketed(records, buckets).applyInArrow(score_group, worker.SCORE_SCHEMA)
+    schema = worker.score_schema(run.with_inputs)
+    return bucketed(records, buckets).applyInArrow(score_group, schema)
 
 
 def features_frame(records: Any, buckets: int = DEFAULT_BUCKETS) -> Any:

@@ -27,7 +27,13 @@ from bem.model.dataset import Row, build_dataset, group_rows
 from budget_matcher import config
 from budget_matcher import contract as c
 from budget_matcher.features import FEATURE_NAMES
-from budget_matcher.result_rows import COLUMN_NAMES, RESULT_COLUMNS, record_input_columns, to_iso
+from budget_matcher.result_rows import (
+    COLUMN_NAMES,
+    INPUT_COLUMN_NAMES,
+    RESULT_COLUMNS,
+    record_input_columns,
+    to_iso,
+)
 from budget_matcher.scoring import ScoredPayload, score_payload
 
 NLTK_DATA_NAME = "nltk_data"  # the name SparkFiles knows the shipped stopwords directory by
@@ -49,17 +55,26 @@ SCORE_ARROW = pa.schema(
     [(name, _ARROW_TYPES[kind]) for name, kind in RESULT_COLUMNS]
     + [(name, pa.string()) for name in SCORE_EXTRA]
 )
+# Without the pairs' inputs (`ScoreRun.with_inputs` False): ids, scores, decisions, errors.
+SCORE_ARROW_LEAN = pa.schema([f for f in SCORE_ARROW if f.name not in INPUT_COLUMN_NAMES])
 _SPARK_TYPES = {
-    "str": "string",
-    "float": "double",
-    "bool": "boolean",
-    "datetime": "string",
-    "int": "bigint",
+    pa.string(): "string",
+    pa.float64(): "double",
+    pa.bool_(): "boolean",
+    pa.int64(): "bigint",
 }
-SCORE_SCHEMA = ", ".join(
-    [f"{name} {_SPARK_TYPES[kind]}" for name, kind in RESULT_COLUMNS]
-    + [f"{name} string" for name in SCORE_EXTRA]
-)
+
+
+def score_arrow(with_inputs: bool = True) -> pa.Schema:
+    """The scores' Arrow schema, with or without the pairs' input columns."""
+    return SCORE_ARROW if with_inputs else SCORE_ARROW_LEAN
+
+
+def score_schema(with_inputs: bool = True) -> str:
+    """The same schema as Spark's DDL string (what `applyInArrow` is told to expect)."""
+    return ", ".join(f"{f.name} {_SPARK_TYPES[f.type]}" for f in score_arrow(with_inputs))
+
+
 FEATURE_KEYS = ("user_id", c.BUDGET_ID, c.ITEM_ID, c.LABEL)
 FEATURE_COLUMNS = (*FEATURE_KEYS, *FEATURE_NAMES)
 FEATURE_SCHEMA = ", ".join(
@@ -89,6 +104,7 @@ class ScoreRun:
     scored_at_item_date: bool = False  # use the line item's date when it has one
     shipped: bool = False  # model_dir names a directory shipped to the executors
     max_pairs_per_user: int = BATCH_MAX_PAIRS_PER_USER  # more: one `too_many_pairs` row
+    with_inputs: bool = True  # copy each pair's budget and item fields into its row
 
     def model_path(self) -> str:
         """Where this process finds the model."""
@@ -169,7 +185,7 @@ def score_records(records: pa.Table, run: ScoreRun) -> pa.Table:
         model.threshold if model else None,
         run.scored_at_item_date,
     )
-    return result_table(scored, read_errors, stamp)
+    return result_table(scored, read_errors, stamp, run.with_inputs)
 
 
 @dataclass(frozen=True)
@@ -184,14 +200,17 @@ class ScoreStamp:
 
 
 def result_table(
-    scored: ScoredPayload, read_errors: list[dict[str, Any]], stamp: ScoreStamp
+    scored: ScoredPayload,
+    read_errors: list[dict[str, Any]],
+    stamp: ScoreStamp,
+    with_inputs: bool = True,
 ) -> pa.Table:
     """Response items (and read errors) → result rows (the results store's columns, plus error
     message and field), column by column. The first len(pairs) items are the pairs, in pair
     order: their ids, scores and decisions come from the scored arrays (the items' own values,
     without reading 10^6 dicts) and their records' inputs (`record_input_columns`) by index;
-    the rest carry none. `pair_index` is each item's position in the answer (one bucket's
-    answer: a user's pairs are in order)."""
+    the rest carry none (`with_inputs` False: no input columns at all). `pair_index` is each
+    item's position in the answer (one bucket's answer: a user's pairs are in order)."""
     pairs = scored.batch.pairs
     n_pairs = len(pairs)
     if scored.scores is not None and scored.matched is not None:
@@ -219,6 +238,8 @@ def result_table(
         (pairs.budgets, "budget", pairs.budget_index),
         (pairs.items, "item", pairs.item_index),
     ):
+        if not with_inputs and not (kind == "item" and stamp.scored_at_item_date):
+            continue  # the item's date is read only to date the rows
         positions = pa.array(index, pa.int64())
         for name, values in record_input_columns(table, kind).items():
             typed = pa.array(values, SCORE_ARROW.field(name).type).take(positions)
@@ -234,7 +255,8 @@ def result_table(
     }
     for name, value in constants.items():
         columns[name] = pa.repeat(pa.scalar(value, SCORE_ARROW.field(name).type), n)
-    return pa.table([columns[f.name] for f in SCORE_ARROW], schema=SCORE_ARROW)
+    schema = score_arrow(with_inputs)
+    return pa.table([columns[f.name] for f in schema], schema=schema)
 
 
 def _item_columns(items: list[dict[str, Any]]) -> dict[str, pa.Array]:

@@ -20,6 +20,7 @@ from bem.cli import main
 from bem.synth.knobs import SynthConfig
 from bem.synth.users import SynthUser, generate_users
 from budget_matcher import contract as c
+from budget_matcher import result_rows
 from tests.conftest import REPO_ROOT
 
 
@@ -51,6 +52,21 @@ def test_score_records_gives_the_handler_items(small_users: list[SynthUser]) -> 
         assert row["score"] == item["score"] and row["matched"] == item["matched"]
         assert row["request_id"] == "r1" and row["model_version"] == version
     assert {r["error_code"] for r in got} == {None, "invalid_amount"}
+
+
+def test_rows_without_inputs_carry_the_same_scores_and_dates(
+    small_users: list[SynthUser],
+) -> None:
+    budgets, items = user_tables(small_users[:4])
+    records = _records(budgets, items)
+    stamp = {"scored_at": "2030-01-01T00:00:00", "scored_at_item_date": True}
+    full = worker.score_records(records, worker.ScoreRun("r7", "model", **stamp))
+    lean = worker.score_records(records, worker.ScoreRun("r7", "model", **stamp, with_inputs=False))
+
+    assert lean.schema == worker.score_arrow(with_inputs=False)
+    assert not set(lean.column_names) & set(result_rows.INPUT_COLUMN_NAMES)
+    assert lean.to_pylist() == full.select(lean.column_names).to_pylist()
+    assert any(r["scored_at"] != "2030-01-01T00:00:00" for r in lean.to_pylist())
 
 
 def test_a_bucket_past_lambdas_answer_bound_is_scored_whole() -> None:
