@@ -8,7 +8,7 @@ time, the fastest of --repeats, since the machine is shared; the request also it
      library (also its baseline-ISA code and the old nested-if scheme), the numpy evaluator,
      scikit-learn's predict_proba (and tl2cgen when installed), and the max
      |score - predict_proba| of each;
-  2. one 80k-pair request of 232 users, decode + handler + encode, with the built zip's model
+  2. one 80k-pair request of generated users, decode + handler + encode, with the built zip's model
      (the code is this checkout, which the zip was built from): compiled trees with result
      logging off and with the default side paths, the numpy evaluator, the scikit-learn form,
      and the naive per-pair path (extrapolated from a prefix);
@@ -235,6 +235,36 @@ def request_figures(payload: dict[str, Any], repeats: int, naive_pairs: int) -> 
     return figures["compiled, result logging off"]
 
 
+def stage_figures(payload: dict[str, Any], repeats: int) -> None:
+    """Section 2b: each stage of the compiled request alone (CPU ms, fastest of `repeats`)."""
+    from budget_matcher import encoding, responses
+    from budget_matcher.decisions import decide
+    from budget_matcher.features import compute_features
+    from flattened_data_points import FlattenedDataPoints
+
+    model = serve_as("lean", "auto", "off")
+    body = json.dumps(payload)
+    decoded = json.loads(body)
+    batch = FlattenedDataPoints(decoded, answer_bytes=lambda_handler.ANSWER_BYTES).all()
+    X = compute_features(batch.pairs)
+    scores = model.score(X)
+    matched = decide(batch.pairs, scores, model.threshold)
+    items = responses.scored_items(batch.pairs, scores, matched)
+    stages = {
+        "JSON decode": lambda: json.loads(body),
+        "flattening": lambda: FlattenedDataPoints(
+            decoded, answer_bytes=lambda_handler.ANSWER_BYTES
+        ).all(),
+        "features": lambda: compute_features(batch.pairs),
+        "trees + calibration": lambda: model.score(X),
+        "decisions": lambda: decide(batch.pairs, scores, model.threshold),
+        "response items": lambda: responses.scored_items(batch.pairs, scores, matched),
+        "encode (orjson)": lambda: encoding.dumps(items),
+    }
+    figures = {name: best(run, repeats) * 1e3 for name, run in stages.items()}
+    print("   stages alone, CPU ms: " + ", ".join(f"{k} {v:.1f}" for k, v in figures.items()))
+
+
 def lift_answer_bound(payload: dict[str, Any]) -> None:
     """Score every pair of the batch in one call: an answer this big is over Lambda's 6 MB
     response limit, so the service refuses the users past it (`answer_too_large`); the
@@ -382,6 +412,7 @@ def main() -> None:
         payload = batch_payload(args.pairs)
         lift_answer_bound(payload)
         best_s = request_figures(payload, args.repeats, args.naive_pairs)
+        stage_figures(payload, args.repeats)
         print(f"\n3. {args.pairs / best_s / 1e3:.0f} k pairs per second per core, whole request")
         serve_as("lean", "auto", "auto")
         with quiet_stdout():
