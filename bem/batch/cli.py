@@ -55,6 +55,14 @@ def _session(master: str | None) -> Any:
     help="A user with more candidate pairs gets one too_many_pairs row (worker memory).",
 )
 @click.option(
+    "--form",
+    type=click.Choice(["auto", "lean", "sklearn"]),
+    default="auto",
+    show_default=True,
+    help="Model form: lean serves compiled trees when the model directory holds them "
+    "(python -m bem.packaging.tree_compiler DIR/model_lean.npz); auto prefers scikit-learn.",
+)
+@click.option(
     "--inputs/--no-inputs",
     "with_inputs",
     default=True,
@@ -74,6 +82,7 @@ def score_command(
     fmt: str | None,
     buckets: int,
     max_pairs_per_user: int,
+    form: str,
     with_inputs: bool,
     master: str | None,
 ) -> None:
@@ -91,6 +100,7 @@ def score_command(
         run_id or default_run_id(),
         model,
         scored_at_item_date=scored_at_item_date,
+        form=None if form == "auto" else form,
         max_pairs_per_user=max_pairs_per_user,
         with_inputs=with_inputs,
     )

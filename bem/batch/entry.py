@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             args.run_id or default_run_id(),
             args.model,
             scored_at_item_date=args.scored_at_item_date,
+            form=args.form,
             max_pairs_per_user=args.max_pairs_per_user,
             with_inputs=args.with_inputs,
         )
