@@ -7,6 +7,7 @@ indices into them. Pairs only ever join rows of the same user.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -84,23 +85,27 @@ class CandidatePairs:
     @property
     def budget_ids(self) -> list[str]:
         """The budget id of each pair."""
-        ids = self.budgets.ids
-        return [ids[i] for i in self.budget_index.tolist()]
+        return _take(self.budgets.ids, self.budget_index)
 
     @property
     def itemization_ids(self) -> list[str]:
         """The itemization id of each pair."""
-        ids = self.items.ids
-        return [ids[i] for i in self.item_index.tolist()]
+        return _take(self.items.ids, self.item_index)
 
     @property
     def user_ids(self) -> list[str | None]:
         """The user id of each pair (None when the request named no user)."""
-        users = self.budgets.users
-        return [users[i] for i in self.budget_index.tolist()]
+        return _take(self.budgets.users, self.budget_index)
 
     @classmethod
     def empty(cls) -> CandidatePairs:
         """No pairs at all."""
         none = np.zeros(0, dtype=np.int64)
         return cls(RecordTable(), RecordTable(), none, none.copy())
+
+
+def _take(values: list[Any], index: np.ndarray) -> list[Any]:
+    """`[values[i] for i in index]`, gathered by numpy (one C loop, no per-pair bytecode)."""
+    table = np.empty(len(values), dtype=object)
+    table[:] = values
+    return table[index].tolist()
