@@ -59,9 +59,14 @@ def test_rows_without_inputs_carry_the_same_scores_and_dates(
 ) -> None:
     budgets, items = user_tables(small_users[:4])
     records = _records(budgets, items)
-    stamp = {"scored_at": "2030-01-01T00:00:00", "scored_at_item_date": True}
-    full = worker.score_records(records, worker.ScoreRun("r7", "model", **stamp))
-    lean = worker.score_records(records, worker.ScoreRun("r7", "model", **stamp, with_inputs=False))
+    at = "2030-01-01T00:00:00"
+    full = worker.score_records(
+        records, worker.ScoreRun("r7", "model", scored_at=at, scored_at_item_date=True)
+    )
+    lean = worker.score_records(
+        records,
+        worker.ScoreRun("r7", "model", scored_at=at, scored_at_item_date=True, with_inputs=False),
+    )
 
     assert lean.schema == worker.score_arrow(with_inputs=False)
     assert not set(lean.column_names) & set(result_rows.INPUT_COLUMN_NAMES)
