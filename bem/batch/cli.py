@@ -31,6 +31,24 @@ def _session(master: str | None) -> Any:
     return spark
 
 
+form_option = click.option(
+    "--form",
+    type=click.Choice(["auto", "lean", "sklearn"]),
+    default="auto",
+    show_default=True,
+    help="Model form: lean serves compiled trees when the model directory holds them "
+    "(python -m bem.packaging.tree_compiler DIR/model_lean.npz); auto prefers scikit-learn.",
+)
+inputs_option = click.option(
+    "--inputs/--no-inputs",
+    "with_inputs",
+    default=True,
+    show_default=True,
+    help="Copy each pair's budget and item fields into its row (for `bem monitor errors`); "
+    "--no-inputs writes ids, scores, decisions and errors only (less to write).",
+)
+
+
 @batch_group.command("score")
 @click.option("--budgets", help="Budgets: Parquet, CSV or JSON lines; user_id + seed fields.")
 @click.option("--items", help="Line items: Parquet, CSV or JSON lines; user_id + seed fields.")
@@ -54,22 +72,8 @@ def _session(master: str | None) -> Any:
     show_default=True,
     help="A user with more candidate pairs gets one too_many_pairs row (worker memory).",
 )
-@click.option(
-    "--form",
-    type=click.Choice(["auto", "lean", "sklearn"]),
-    default="auto",
-    show_default=True,
-    help="Model form: lean serves compiled trees when the model directory holds them "
-    "(python -m bem.packaging.tree_compiler DIR/model_lean.npz); auto prefers scikit-learn.",
-)
-@click.option(
-    "--inputs/--no-inputs",
-    "with_inputs",
-    default=True,
-    show_default=True,
-    help="Copy each pair's budget and item fields into its row (for `bem monitor errors`); "
-    "--no-inputs writes ids, scores, decisions and errors only (less to write).",
-)
+@form_option
+@inputs_option
 @click.option("--master", default=None, help=SPARK_HELP)
 def score_command(
     budgets: str | None,
@@ -197,6 +201,8 @@ def package_command(
 @click.option("--requests", default=None, help="S3 URI of request JSON lines (score).")
 @click.option("--rows", default=None, help="S3 URI of labelled rows (features).")
 @click.option("--out", required=True, help="S3 URI the job writes Parquet to.")
+@form_option
+@inputs_option
 @click.option("--run", "run_now", is_flag=True, help="Upload and start (default: print).")
 @click.option("--region", default=None)
 @click.option("--endpoint-url", default=None, help="AWS endpoint (e.g. a local moto server).")
@@ -212,6 +218,8 @@ def submit_command(
     requests: str | None,
     rows: str | None,
     out: str,
+    form: str,
+    with_inputs: bool,
     run_now: bool,
     region: str | None,
     endpoint_url: str | None,
@@ -232,6 +240,9 @@ def submit_command(
     for name, value in (("budgets", budgets), ("items", items), ("requests", requests)):
         if value and job == "score":
             arguments += [f"--{name}", value]
+    if job == "score":
+        arguments += ["--form", form] if form != "auto" else []
+        arguments += [] if with_inputs else ["--no-inputs"]
     if job == "features":
         if not rows:
             raise click.UsageError("--job features needs --rows")

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import lambda_handler
-from bem.batch import jobs, worker
+from bem.batch import entry, jobs, worker
 from bem.batch.testing import user_payloads, user_tables, write_tables
 from bem.synth.users import SynthUser
 from budget_matcher import contract as c
@@ -146,3 +146,25 @@ def test_batch_score_request_lines_equal_handler(
     unreadable = frame[frame["error_code"] == "invalid_json"]
     assert len(unreadable) == 1
     _assert_same(handler_items, frame.drop(index=unreadable.index))
+
+
+def test_the_cluster_entry_script_scores_without_inputs_in_the_lean_form(
+    spark: Any,
+    damaged_tables: tuple[pd.DataFrame, pd.DataFrame],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    budgets, items = damaged_tables
+    budgets_path, items_path = write_tables(budgets, items, tmp_path, files=2)
+    handler_items = lambda_handler.answer(user_payloads(budgets, items), None)
+    arguments = ["score", "--budgets", str(budgets_path), "--items", str(items_path)]
+    arguments += ["--model", str(Path("model").resolve()), "--out", str(tmp_path / "lean")]
+    arguments += ["--master", "local[2]", "--form", "lean", "--no-inputs", "--buckets", "3"]
+
+    assert entry.main(arguments) == 0
+
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    frame = pd.read_parquet(tmp_path / "lean")
+    assert report["rows"] == len(handler_items) == len(frame)
+    assert list(frame.columns) == worker.score_arrow(with_inputs=False).names
+    _assert_same(handler_items, frame)

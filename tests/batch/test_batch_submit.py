@@ -11,6 +11,7 @@ import boto3
 import pytest
 from click.testing import CliRunner
 
+from bem.batch import entry
 from bem.batch.cli import batch_group
 
 CREDENTIALS = {
@@ -68,6 +69,18 @@ def test_batch_submit_prints_the_request_without_running(archive: Path) -> None:
     assert "spark.executorEnv.PYSPARK_PYTHON=./environment/bin/python" in parameters
     assert "spark.submit.pyFiles=s3://bem-jobs/rescore/bem_batch_code.zip" in parameters
     assert "s3://bem-jobs/rescore/model/model.json" in plan["uploads"].values()
+
+
+def test_batch_submit_forwards_the_score_options_the_entry_script_reads(archive: Path) -> None:
+    arguments = [*_arguments(archive, "00app"), "--form", "lean", "--no-inputs"]
+    result = CliRunner().invoke(batch_group, arguments)
+
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.output)
+    forwarded = plan["start_job_run"]["jobDriver"]["sparkSubmit"]["entryPointArguments"]
+    parsed = entry.parser().parse_args(forwarded)
+    assert (parsed.form, parsed.with_inputs) == ("lean", False)
+    assert parsed.budgets == "s3://bem-data/budgets/" and parsed.out == "s3://bem-data/scores/"
 
 
 def test_batch_submit_uploads_and_starts_the_job_run(
