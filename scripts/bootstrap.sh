@@ -37,6 +37,16 @@ if [ "${BEM_SKIP_CHROMIUM:-}" != "1" ] && ! command -v chromium >/dev/null; then
     fi
 fi
 
+# The compiled trees for arm64: Debian's cross compiler, and qemu-user to prove them here.
+if [ "${BEM_SKIP_ARM64:-}" != "1" ] && { ! command -v aarch64-linux-gnu-gcc >/dev/null || ! command -v qemu-aarch64 >/dev/null; }; then
+    echo "bootstrap: installing gcc-aarch64-linux-gnu and qemu-user for the arm64 compiled trees" >&2
+    if [ "$(id -u)" = 0 ]; then
+        (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+            gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user >/dev/null) \
+            || echo "bootstrap: the arm64 tool chain could not be installed" >&2
+    fi
+fi
+
 # pyspark (bem batch, installed with the venv above) needs a Java 17 runtime.
 if ! command -v java >/dev/null; then
     echo "bootstrap: installing Debian's openjdk-17-jre-headless for the Spark batch tests" >&2
