@@ -10,6 +10,7 @@ the answer is not encoded a second time.
 
 from __future__ import annotations
 
+import importlib
 import json
 from types import ModuleType
 from typing import Any
@@ -40,9 +41,11 @@ def runtime_passes_bytes() -> bool:
     """True when the runtime interface client of this process posts a handler's bytes as the
     invocation result unchanged (awslambdaric's marshaller does; AWS's Python runtimes run it).
     Without it (another runtime, or none), the handler answers Python values as before."""
-    try:
-        from awslambdaric.lambda_runtime_marshaller import LambdaMarshaller
-
-        return bool(LambdaMarshaller().marshal_response(b"[]")[0] == b"[]")
-    except Exception:
-        return False
+    for module in ("awslambdaric.lambda_runtime_marshaller", "lambda_runtime_marshaller"):
+        try:  # the package, or the runtime's own copy at the top of /var/runtime
+            marshaller = importlib.import_module(module).LambdaMarshaller()
+            if marshaller.marshal_response(b"[]")[0] == b"[]":
+                return True
+        except Exception:
+            continue
+    return False

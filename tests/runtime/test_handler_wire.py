@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+import types
 from pathlib import Path
 from typing import Any
 
@@ -55,3 +57,26 @@ def test_orjson_and_the_standard_library_agree_on_an_answer(
     users = [dict(seed_payload, user_id=f"u\u00e9{n}") for n in range(3)]
     answer = lambda_handler.answer({"users": users}, None)
     assert json.loads(encoding.dumps(answer)) == json.loads(json.dumps(answer))
+
+
+class _Marshaller:
+    """A runtime client's marshaller: `passes` bytes through, or encodes everything as JSON."""
+
+    passes = True
+
+    def marshal_response(self, response: Any) -> tuple[Any, str]:
+        if self.passes and isinstance(response, bytes):
+            return response, "application/unknown"
+        return json.dumps(response, default=str), "application/json"
+
+
+def test_a_runtime_marshaller_at_the_top_of_var_runtime_is_asked_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    runtime = types.ModuleType("lambda_runtime_marshaller")
+    runtime.LambdaMarshaller = _Marshaller  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "awslambdaric.lambda_runtime_marshaller", None)
+    monkeypatch.setitem(sys.modules, "lambda_runtime_marshaller", runtime)
+    assert encoding.runtime_passes_bytes()
+    monkeypatch.setattr(_Marshaller, "passes", False)  # an older client encodes bytes as JSON
+    assert not encoding.runtime_passes_bytes()
