@@ -24,40 +24,59 @@ def misclassified_query(
     model_version: str | None = None,
     limit: int = 100,
 ) -> sa.Select[Any]:
-    """FPs (kind "fp") or FNs ("fn") scored in [start, end), most confident mistakes first."""
+    """FPs (kind "fp") or FNs ("fn") scored in [start, end), most confident mistakes first.
+
+    A pair scored several times by one model version (retries, re-scored history) is one row:
+    its latest scoring in the period, with `times_scored`.
+    """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}")
+    scored = sa.select(results)
+    if start is not None:
+        scored = scored.where(results.c.scored_at >= start)
+    if end is not None:
+        scored = scored.where(results.c.scored_at < end)
+    if model_version is not None:
+        scored = scored.where(results.c.model_version == model_version)
+    same_pair = (results.c.budget_id, results.c.itemization_id, results.c.model_version)
+    latest = (
+        scored.add_columns(
+            sa.func.row_number()
+            .over(
+                partition_by=same_pair,
+                order_by=(results.c.scored_at.desc(), results.c.request_id.desc()),
+            )
+            .label("recency"),
+            sa.func.count().over(partition_by=same_pair).label("times_scored"),
+        )
+    ).subquery("latest")
     wrong = (
-        sa.and_(results.c.matched.is_(True), labels.c.is_match.is_(False))
+        sa.and_(latest.c.matched.is_(True), labels.c.is_match.is_(False))
         if kind == "fp"
-        else sa.and_(results.c.matched.is_(False), labels.c.is_match.is_(True))
+        else sa.and_(latest.c.matched.is_(False), labels.c.is_match.is_(True))
     )
+    result_columns = [latest.c[column.name] for column in results.columns]
     query = (
         sa.select(
-            results,
+            *result_columns,
+            latest.c.times_scored,
             labels.c.is_match,
             labels.c.labeled_at,
             labels.c.resolved_at,
         )
         .select_from(
-            results.join(
+            latest.join(
                 labels,
                 sa.and_(
-                    labels.c.budget_id == results.c.budget_id,
-                    labels.c.itemization_id == results.c.itemization_id,
+                    labels.c.budget_id == latest.c.budget_id,
+                    labels.c.itemization_id == latest.c.itemization_id,
                 ),
             )
         )
-        .where(wrong)
+        .where(wrong, latest.c.recency == 1)
     )
-    if start is not None:
-        query = query.where(results.c.scored_at >= start)
-    if end is not None:
-        query = query.where(results.c.scored_at < end)
-    if model_version is not None:
-        query = query.where(results.c.model_version == model_version)
-    confidence = results.c.score.desc() if kind == "fp" else results.c.score.asc()
-    return query.order_by(confidence, results.c.scored_at).limit(limit)
+    confidence = latest.c.score.desc() if kind == "fp" else latest.c.score.asc()
+    return query.order_by(confidence, latest.c.scored_at).limit(limit)
 
 
 def misclassified(connection: Connection, kind: str, **filters: Any) -> list[dict[str, Any]]:

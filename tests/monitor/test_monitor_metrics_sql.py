@@ -165,3 +165,29 @@ def test_errors_command_lists_false_positives_and_negatives(db_url: str) -> None
     assert [r["budget_id"] for r in csv.DictReader(io.StringIO(fn.output))] == ["b-p3"]
     none = runner.invoke(main, ["monitor", "errors", "fn", *common, "--model-version", "v2"])
     assert none.exit_code == 0 and "b-p" not in none.output
+
+
+def test_errors_lists_a_pair_scored_again_once_at_its_latest_scoring(db_url: str) -> None:
+    _load(db_url)
+    again = dict.fromkeys(COLUMN_NAMES)
+    again.update(
+        request_id="r-p2-retry",
+        budget_id="b-p2",
+        itemization_id="i-p2",
+        scored_at=to_iso(datetime(2026, 11, 2, 8, 0)),
+        model_version="v1",
+        threshold=0.5,
+        score=0.7,
+        matched=True,
+    )
+    engine = open_store(db_url)
+    with engine.begin() as connection:
+        insert_results(connection, [again])
+    common = ["--db", db_url, "--end", "2026-11-03", "--days", "5"]
+
+    fp = CliRunner().invoke(main, ["monitor", "errors", "fp", *common])
+
+    rows = list(csv.DictReader(io.StringIO(fp.output)))
+    assert [(r["budget_id"], r["request_id"], r["times_scored"]) for r in rows] == [
+        ("b-p2", "r-p2-retry", "2")
+    ]
