@@ -10,7 +10,6 @@ segments, calibration per week and the version each alert is attributed to
 
 from __future__ import annotations
 
-import html
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -259,20 +258,6 @@ def _totals(rows: list[DailyMetrics]) -> dict[str, Any]:
     }
 
 
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    return html.escape(str(value))
-
-
-def _table(headers: list[str], rows: list[list[Any]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{_fmt(v)}</td>" for v in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1200px}
 table{border-collapse:collapse;margin:8px 0 20px}td,th{border:1px solid #ccc;padding:3px 8px;
@@ -352,10 +337,10 @@ def render_html(summary: dict[str, Any], svgs: dict[str, str], sections: str = "
 <h1>Budget–expense matcher: monitoring {period["start"]} – {period["end"]} (end exclusive)</h1>
 {status}
 <h2>Totals</h2>
-{_table(["model version", *keys], totals)}
+{report_sections.html_table(["model version", *keys], totals)}
 <h2>Alerts</h2>
 {
-        _table(
+        report_sections.html_table(
             ["day", "metric", "kind", "source", "segment", "value", "expected", "attribution"],
             alert_rows,
         )
@@ -365,14 +350,14 @@ def render_html(summary: dict[str, Any], svgs: dict[str, str], sections: str = "
 {sections}
 <h2>Anomalies</h2>
 {
-        _table(
+        report_sections.html_table(
             ["day", "metric", "kind", "source", "segment", "direction", "value", "expected", "σ"],
             anomaly_rows,
         )
     }
 <h2>Last 14 days</h2>
 {
-        _table(
+        report_sections.html_table(
             [
                 "day",
                 "version",

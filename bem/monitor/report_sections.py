@@ -177,10 +177,12 @@ def _fmt(value: Any) -> str:
     return html.escape(str(value))
 
 
-def _table(headers: list[str], rows: list[list[Any]], table_id: str) -> str:
+def html_table(headers: list[str], rows: list[list[Any]], table_id: str | None = None) -> str:
+    """An HTML table of `rows` (floats to 3 places, None as a dash), with an id when given."""
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{_fmt(v)}</td>" for v in row) + "</tr>" for row in rows)
-    return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    opening = f'<table id="{table_id}">' if table_id else "<table>"
+    return f"{opening}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def html_sections(summary: dict[str, Any], figures: dict[str, str]) -> str:
@@ -214,15 +216,15 @@ def html_sections(summary: dict[str, Any], figures: dict[str, str]) -> str:
 <h2>Before the labels: estimated quality</h2>
 <p id="estimate-note">{html.escape(summary["estimate_note"])}</p>
 {"".join(figure(f"estimate-{m}") for m in METRICS)}
-{_table(heads, open_rows, "estimate-table")}
+{html_table(heads, open_rows, "estimate-table")}
 <h2>Calibration</h2>
 {figure("reliability")}{figure("ece")}
-{_table(["version", "week", "pairs", "ECE", "limit", "matched", "matched ECE", "limit", "state"],
-        weeks, "calibration-table")}
+{html_table(["version", "week", "pairs", "ECE", "limit", "matched", "matched ECE", "limit",
+             "state"], weeks, "calibration-table")}
 <h2>Segments</h2>
 {figure("segments-budget_type")}{figure("segments-vendor")}{figure("segments-label_age")}
-{_table(["segment", "dimension", "volume", "labeled", "precision", "recall", "F1",
+{html_table(["segment", "dimension", "volume", "labeled", "precision", "recall", "F1",
          "est. precision (open days)"], segment_rows, "segments-table")}
 <h2>Model versions live</h2>
-{_table(["model version", "first day", "last day", "pairs"], versions, "versions-table")}
+{html_table(["model version", "first day", "last day", "pairs"], versions, "versions-table")}
 """  # fmt: skip
