@@ -19,7 +19,7 @@ from pathlib import Path
 
 from bem.monitor.report import ReportOptions, build_report
 from bem.monitor.simulate import simulate_history
-from bem.monitor.store import insert_results, open_store, upsert_labels
+from bem.monitor.store import open_store
 
 END = date(2026, 11, 24)
 NAIVE_FLOOR = 0.85
@@ -29,8 +29,7 @@ def _alert_days(directory: Path, seed: int, drop_day: int | None) -> tuple[list,
     history = simulate_history(END, pairs_per_day=800, seed=seed, drop_day=drop_day)
     engine = open_store(f"sqlite:///{directory / f'{seed}-{drop_day}.db'}")
     with engine.begin() as connection:
-        insert_results(connection, history.results)
-        upsert_labels(connection, history.labels)
+        history.store(connection)
     with engine.connect() as connection:
         report = build_report(connection, ReportOptions(end=END, alert_window_days=0))
     engine.dispose()

@@ -32,7 +32,7 @@ import numpy as np
 
 from bem.monitor.report import ReportOptions, build_report
 from bem.monitor.simulate import SimulatedHistory, simulate_history
-from bem.monitor.store import insert_results, open_store, upsert_labels
+from bem.monitor.store import open_store, upsert_labels
 
 END = date(2026, 11, 24)
 DAYS, PAIRS_PER_DAY, CLEAN_PAIRS_PER_DAY, LAST5 = 60, 800, 1500, 55
@@ -41,8 +41,7 @@ DAYS, PAIRS_PER_DAY, CLEAN_PAIRS_PER_DAY, LAST5 = 60, 800, 1500, 55
 def _summary(history: SimulatedHistory, extra_labels: list[dict[str, Any]] | None = None) -> dict:
     engine = open_store("sqlite://")
     with engine.begin() as connection:
-        insert_results(connection, history.results)
-        upsert_labels(connection, history.labels)
+        history.store(connection)
     options = ReportOptions(end=END, days=DAYS, alert_window_days=0, render=False)
     with engine.connect() as connection:
         before = build_report(connection, options).summary

@@ -229,7 +229,7 @@ def simulate_command(
     Example: bem monitor simulate --db sqlite:///sim.db --days 90 --drop-day 60 --seed 3
     """
     from bem.monitor.simulate import parse_segment, simulate_history
-    from bem.monitor.store import insert_results, open_store, upsert_labels
+    from bem.monitor.store import open_store
 
     try:
         segment = parse_segment(drop_segment)
@@ -247,8 +247,7 @@ def simulate_command(
         version_day=version_day,
     )
     with open_store(db_url).begin() as connection:
-        insert_results(connection, history.results)
-        upsert_labels(connection, history.labels)
+        history.store(connection)
     drop = f", precision drop from {history.drop_date} ({drop_kind})" if history.drop_date else ""
     click.echo(
         f"{len(history.results)} scored pairs, {len(history.labels)} labels from "

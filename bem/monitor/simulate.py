@@ -27,7 +27,9 @@ from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
+from sqlalchemy.engine import Connection
 
+from bem.monitor.store import insert_results, upsert_labels
 from budget_matcher.result_rows import COLUMN_NAMES
 
 THRESHOLD = 0.5
@@ -50,6 +52,11 @@ class SimulatedHistory:
     first_day: date
     drop_date: date | None
     version_date: date | None = None
+
+    def store(self, connection: Connection) -> None:
+        """Write the results and the labels into the monitoring store on `connection`."""
+        insert_results(connection, self.results)
+        upsert_labels(connection, self.labels)
 
 
 def parse_segment(text: str | None) -> tuple[str, str] | None:

@@ -14,7 +14,7 @@ from PIL import Image
 
 from bem.monitor.report import ReportOptions, build_report
 from bem.monitor.simulate import simulate_history
-from bem.monitor.store import insert_results, open_store, upsert_labels
+from bem.monitor.store import open_store
 
 pytestmark = pytest.mark.slow
 
@@ -53,8 +53,7 @@ def report_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
     history = simulate_history(END, pairs_per_day=400, seed=5, drop_day=60)
     engine = open_store(url)
     with engine.begin() as connection:
-        insert_results(connection, history.results)
-        upsert_labels(connection, history.labels)
+        history.store(connection)
     with engine.connect() as connection:
         report = build_report(connection, ReportOptions(end=END, alert_window_days=0))
     engine.dispose()

@@ -11,7 +11,7 @@ import pytest
 
 from bem.monitor.report import ReportOptions, build_report
 from bem.monitor.simulate import simulate_history
-from bem.monitor.store import insert_results, open_store, upsert_labels
+from bem.monitor.store import open_store
 
 END = date(2026, 11, 24)
 DAYS = 60
@@ -23,8 +23,7 @@ def _summary(seed: int, labels_until: date | None = None, **drop: Any) -> dict[s
     )
     engine = open_store("sqlite://")
     with engine.begin() as connection:
-        insert_results(connection, history.results)
-        upsert_labels(connection, history.labels)
+        history.store(connection)
     options = ReportOptions(end=END, days=DAYS, alert_window_days=0, render=False)
     with engine.connect() as connection:
         summary = build_report(connection, options).summary

@@ -15,7 +15,7 @@ from monitor_helpers import SmtpSink
 from bem.cli import main
 from bem.monitor.report import ReportOptions, build_report
 from bem.monitor.simulate import simulate_history
-from bem.monitor.store import insert_results, open_store, upsert_labels
+from bem.monitor.store import open_store
 
 END = date(2026, 11, 24)
 PAIRS_PER_DAY = 700
@@ -27,8 +27,7 @@ def _simulated_url(directory: Path, seed: int, drop_day: int | None) -> tuple[st
     history = simulate_history(END, pairs_per_day=PAIRS_PER_DAY, seed=seed, drop_day=drop_day)
     engine = open_store(url)
     with engine.begin() as connection:
-        insert_results(connection, history.results)
-        upsert_labels(connection, history.labels)
+        history.store(connection)
     engine.dispose()
     return url, history.drop_date
 

@@ -20,7 +20,7 @@ from bem.deploy.plan import read_artifact
 from bem.deploy.spec import FunctionSpec
 from bem.local.testing import make_zip
 from bem.monitor.simulate import simulate_history
-from bem.monitor.store import actions, insert_results, open_store, upsert_labels
+from bem.monitor.store import actions, open_store
 
 END = date(2026, 11, 24)
 REGION = "us-west-2"
@@ -65,8 +65,7 @@ def _store(tmp_path: Path, drop_day: int) -> str:
     )  # fmt: skip
     engine = open_store(url)
     with engine.begin() as connection:
-        insert_results(connection, history.results)
-        upsert_labels(connection, history.labels)
+        history.store(connection)
     engine.dispose()
     return url
 
