@@ -68,15 +68,12 @@ def envelope(
     model_version: str | None,
     threshold: float | None,
     n_users: int,
-    matched: np.ndarray | None = None,
+    matched: np.ndarray | None,
 ) -> dict[str, Any]:
-    """The opt-in envelope around the result list (`matched`: the scored pairs' decisions,
-    counted without walking the items when given)."""
+    """The opt-in envelope around the result list (`matched`: the scored pairs' decisions;
+    None when nothing was scored)."""
     n_errors = sum(1 for item in items if "error" in item)
-    if matched is not None:
-        n_matched = int(np.count_nonzero(matched))
-    else:
-        n_matched = sum(1 for item in items if item.get("matched"))
+    n_matched = int(np.count_nonzero(matched)) if matched is not None else 0
     return {
         "results": items,
         "model_version": model_version,
