@@ -31,6 +31,9 @@ def _session(master: str | None) -> Any:
     return spark
 
 
+# Where `bem batch package` writes the dependency archive and `bem batch submit` takes it from.
+DEFAULT_ARCHIVE = Path("dist/batch/environment.tar.gz")
+
 form_option = click.option(
     "--form",
     type=click.Choice(["auto", "lean", "sklearn"]),
@@ -146,7 +149,7 @@ def features_command(
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("dist/batch/environment.tar.gz"),
+    default=DEFAULT_ARCHIVE,
     show_default=True,
 )
 @click.option("--check/--no-check", default=True, show_default=True, help="Check tags; score.")
@@ -190,7 +193,7 @@ def package_command(
 @click.option(
     "--archive",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=Path("dist/batch/environment.tar.gz"),
+    default=DEFAULT_ARCHIVE,
     show_default=True,
     help="From bem batch package.",
 )
