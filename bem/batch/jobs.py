@@ -144,7 +144,7 @@ def ship_code(spark: Any, workdir: Path | None = None) -> Path:
 
 
 def score_frame(records: Any, run: worker.ScoreRun, buckets: int = DEFAULT_BUCKETS) -> Any:
-    """Scored rows (worker.SCORE_COLUMNS) of every user in `records`."""
+    """Scored rows (`worker.score_arrow(run.with_inputs)`) of every user in `records`."""
 
     def score_group(frame: Any) -> Any:
         return worker.score_records(frame, run)

@@ -28,7 +28,6 @@ from budget_matcher import config
 from budget_matcher import contract as c
 from budget_matcher.features import FEATURE_NAMES
 from budget_matcher.result_rows import (
-    COLUMN_NAMES,
     INPUT_COLUMN_NAMES,
     RESULT_COLUMNS,
     record_input_columns,
@@ -42,7 +41,6 @@ BUDGET, ITEM, READ_ERROR = "budget", "item", "error"
 RECORD_COLUMNS = ("user_id", "kind", "seq", "record")
 
 SCORE_EXTRA = ("error_message", "error_field")
-SCORE_COLUMNS = (*COLUMN_NAMES, *SCORE_EXTRA)
 # Result-row kinds as Arrow types; timestamps stay ISO strings (what the results store reads).
 _ARROW_TYPES = {
     "str": pa.string(),
