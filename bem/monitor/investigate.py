@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bem.monitor.store import labels, results
+from bem.monitor.store import label_of, labels, results
 
 KINDS = ("fp", "fn")
 
@@ -38,7 +38,12 @@ def misclassified_query(
         scored = scored.where(results.c.scored_at < end)
     if model_version is not None:
         scored = scored.where(results.c.model_version == model_version)
-    same_pair = (results.c.budget_id, results.c.itemization_id, results.c.model_version)
+    same_pair = (
+        results.c.user_key,
+        results.c.budget_id,
+        results.c.itemization_id,
+        results.c.model_version,
+    )
     latest = (
         scored.add_columns(
             sa.func.row_number()
@@ -67,10 +72,7 @@ def misclassified_query(
         .select_from(
             latest.join(
                 labels,
-                sa.and_(
-                    labels.c.budget_id == latest.c.budget_id,
-                    labels.c.itemization_id == latest.c.itemization_id,
-                ),
+                label_of(latest),
             )
         )
         .where(wrong, latest.c.recency == 1)

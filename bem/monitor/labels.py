@@ -7,6 +7,11 @@ fields budget_id, itemization_id, is_match (1/0, true/false, yes/no), optionally
 the budget, i.e. when the matching operation was completed — and user_id; other columns are
 ignored. Timestamps are ISO 8601; a timestamp without an offset is taken as UTC.
 
+Labels are keyed like results, with the user: a label for alice's (budget, item) never labels
+bob's pair with the same ids. A record without user_id is the label of the one user whose
+stored results hold its pair; when several users' results hold it, the record is rejected as
+ambiguous (give user_id), and when none does yet, it labels the pair scored for no user.
+
 A history lists a user's matches; the pairs it leaves out are no matches. `unlisted_negatives`
 turns the scored pairs of the file's users that no record lists into negative labels.
 """
@@ -23,7 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from bem.monitor.store import results, upsert_labels
+from bem.monitor.store import USER_KEY, results, upsert_labels
 
 _TRUE = {"1", "true", "t", "yes", "y"}
 _FALSE = {"0", "false", "f", "no", "n"}
@@ -68,6 +73,7 @@ def parse_labels(
         try:
             load.rows.append(
                 {
+                    USER_KEY: _user_key(record.get("user_id")),
                     "budget_id": _identifier(record, "budget_id"),
                     "itemization_id": _identifier(record, "itemization_id"),
                     "is_match": _boolean(record.get("is_match")),
@@ -80,26 +86,61 @@ def parse_labels(
         except (ValueError, TypeError, AttributeError) as error:
             load.rejected.append(f"record {number}: {error}")
             continue
-        user_id = record.get("user_id")
-        if user_id is not None and str(user_id).strip():
-            load.users.add(str(user_id).strip())
+        if load.rows[-1][USER_KEY] is not None:
+            load.users.add(load.rows[-1][USER_KEY])
+        load.rows[-1]["record"] = number
     return load
 
 
+def resolve_users(connection: Connection, load: LabelLoad) -> None:
+    """Give each row without a user the one user whose stored results hold its pair ("" when
+    none does); a row whose pair several users' results hold is rejected as ambiguous."""
+    open_rows = [row for row in load.rows if row[USER_KEY] is None]
+    if not open_rows:
+        return
+    wanted = {(row["budget_id"], row["itemization_id"]) for row in open_rows}
+    holders: dict[tuple[str, str], set[str]] = {}
+    budget_ids = sorted({budget_id for budget_id, _ in wanted})
+    for start in range(0, len(budget_ids), 500):
+        query = (
+            sa.select(results.c.budget_id, results.c.itemization_id, results.c.user_key)
+            .where(results.c.budget_id.in_(budget_ids[start : start + 500]))
+            .distinct()
+        )
+        for budget_id, item_id, user_key in connection.execute(query):
+            if (budget_id, item_id) in wanted:
+                holders.setdefault((budget_id, item_id), set()).add(user_key or "")
+    kept = []
+    for row in load.rows:
+        if row[USER_KEY] is None:
+            users = holders.get((row["budget_id"], row["itemization_id"]), {""})
+            if len(users) > 1:
+                load.rejected.append(
+                    f"record {row['record']}: pair ({row['budget_id']}, {row['itemization_id']}) "
+                    f"was scored for {len(users)} users; give its user_id"
+                )
+                continue
+            row[USER_KEY] = users.pop()
+        kept.append(row)
+    load.rows = kept
+
+
 def unlisted_negatives(connection: Connection, load: LabelLoad) -> list[dict[str, Any]]:
-    """Negative labels for the scored pairs of `load.users` that no record of `load` lists."""
+    """Negative labels for the scored pairs of `load.users` that no record of `load` lists
+    for that user."""
     if not load.users:
         return []
-    listed = {(row["budget_id"], row["itemization_id"]) for row in load.rows}
+    listed = {(row[USER_KEY], row["budget_id"], row["itemization_id"]) for row in load.rows}
     stamp = load.rows[0]["ingested_at"] if load.rows else None
     source = f"unlisted in {load.rows[0]['source']}" if load.rows else "unlisted"
     query = (
-        sa.select(results.c.budget_id, results.c.itemization_id)
-        .where(results.c.user_id.in_(sorted(load.users)), results.c.score.is_not(None))
+        sa.select(results.c.user_key, results.c.budget_id, results.c.itemization_id)
+        .where(results.c.user_key.in_(sorted(load.users)), results.c.score.is_not(None))
         .distinct()
     )
     return [
         {
+            USER_KEY: user_key,
             "budget_id": budget_id,
             "itemization_id": item_id,
             "is_match": False,
@@ -108,8 +149,8 @@ def unlisted_negatives(connection: Connection, load: LabelLoad) -> list[dict[str
             "source": source,
             "ingested_at": stamp,
         }
-        for budget_id, item_id in connection.execute(query)
-        if (budget_id, item_id) not in listed
+        for user_key, budget_id, item_id in connection.execute(query)
+        if (user_key, budget_id, item_id) not in listed
     ]
 
 
@@ -128,6 +169,7 @@ def ingest_labels(
         records = [{mapping.get(k, k): v for k, v in record.items()} for record in records]
     load = parse_labels(records, source=path.name, now=now)
     with engine.begin() as connection:
+        resolve_users(connection, load)
         negatives = unlisted_negatives(connection, load) if unlisted == "negative" else []
         upsert_labels(connection, negatives + load.rows)
     load.unlisted = len(negatives)
@@ -140,6 +182,13 @@ def _identifier(record: dict[str, Any], name: str) -> str:
         raise ValueError(f"{name} is missing")
     text = str(value).strip()
     return text[:-2] if text.endswith(".0") and text[:-2].isdigit() else text
+
+
+def _user_key(value: Any) -> str | None:
+    """The store's user key of a record's user_id (None when the record names no user)."""
+    if value is None or not str(value).strip():
+        return None
+    return _identifier({"user_id": value}, "user_id")
 
 
 def _boolean(value: Any) -> bool:

@@ -4,7 +4,8 @@ One SQLAlchemy Core query that runs on SQLite and PostgreSQL (window functions, 
 `percentile_cont`). For each day (UTC date of `scored_at`) and model version, over the scored
 pairs of that day (rows with a numeric score) joined to their label, when one has arrived. A
 pair scored several times counts once, at its latest scoring in the period (per model version
-when figures are by version), so a label is never counted twice:
+when figures are by version), so a label is never counted twice; a pair is (user, budget,
+item), the key of a label:
 
 - volume = scored pairs; matched = pairs with matched = true; match_rate = matched / volume
 - labeled = pairs with a label; TP = matched ∧ is_match, FP = matched ∧ ¬is_match,
@@ -28,7 +29,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
-from bem.monitor.store import labels, results
+from bem.monitor.store import label_of, labels, results
 
 ALL_VERSIONS = "all"
 
@@ -130,7 +131,7 @@ def latest_scorings(
         window.append(results.c.scored_at >= start)
     if end is not None:
         window.append(results.c.scored_at < end)
-    partition = [results.c.budget_id, results.c.itemization_id]
+    partition = [results.c.user_key, results.c.budget_id, results.c.itemization_id]
     if by_version:
         partition.append(results.c.model_version)
     order = (results.c.scored_at.desc(), results.c.request_id.desc())
@@ -158,10 +159,7 @@ def daily_metrics_query(
     grouping = [day, version] if by_version else [day]
     joined = scored.outerjoin(
         labels,
-        sa.and_(
-            labels.c.budget_id == scored.c.budget_id,
-            labels.c.itemization_id == scored.c.itemization_id,
-        ),
+        label_of(scored),
     )
     matched, truth = scored.c.matched, labels.c.is_match
     counts = (

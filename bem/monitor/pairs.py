@@ -14,7 +14,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bem.monitor.store import labels, results
+from bem.monitor.store import label_of, labels, results
 
 
 @dataclass(frozen=True)
@@ -52,10 +52,7 @@ def load_pairs(connection: Connection, start: datetime, end: datetime) -> Pairs:
     """The scored pairs with scored_at in [start, end) (naive UTC), with their labels."""
     joined = results.outerjoin(
         labels,
-        sa.and_(
-            labels.c.budget_id == results.c.budget_id,
-            labels.c.itemization_id == results.c.itemization_id,
-        ),
+        label_of(results),
     )
     query = (
         sa.select(

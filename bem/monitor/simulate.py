@@ -157,6 +157,7 @@ def simulate_history(
             if labelled[i] and labeled_at[i] < cutoff:
                 labels.append(
                     {
+                        "user_key": row["user_id"],
                         "budget_id": budget_id,
                         "itemization_id": item_id,
                         "is_match": bool(truth[i]),

@@ -3,7 +3,12 @@
 A SQLite file by default (`sqlite:///results.db`), PostgreSQL or anything SQLAlchemy speaks by
 URL (`--db` > `BEM_RESULTS_DB_URL` > default). `ensure_schema` is idempotent: it creates missing
 tables and indexes and adds columns that a newer version of the code declares (nullable, so old
-rows stay valid); it never drops or rewrites anything.
+rows stay valid). It rewrites one thing, once: labels are keyed like results, with the user
+(`user_key`, the user id or "" — schema version 2). A store of version 1 keyed labels by
+(budget_id, itemization_id) alone, so a label applied to every user's pair with those ids; the
+migration keeps what each label applied to: it becomes one label per user whose results hold the
+pair (a label of no scored pair keeps user_key ""). Results stored before `user_key` was
+written get theirs (the user id or "").
 """
 
 from __future__ import annotations
@@ -15,9 +20,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql.expression import ColumnElement
 
 from budget_matcher import config
 from budget_matcher.results_db import (
+    RESULTS_TABLE,
+    USER_KEY,
     create_engine,
     dialect_insert,
     insert_results,
@@ -27,10 +35,12 @@ from budget_matcher.results_db import (
 
 __all__ = [
     "SCHEMA_VERSION",
+    "USER_KEY",
     "actions",
     "ensure_schema",
     "ingested_objects",
     "insert_results",
+    "label_of",
     "labels",
     "metadata",
     "open_store",
@@ -39,12 +49,13 @@ __all__ = [
     "upsert_labels",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_DB_URL = "sqlite:///results.db"
 
 labels = sa.Table(
     "match_labels",
     metadata,
+    sa.Column(USER_KEY, sa.String(), primary_key=True, nullable=False, server_default=""),
     sa.Column("budget_id", sa.String(), primary_key=True),
     sa.Column("itemization_id", sa.String(), primary_key=True),
     sa.Column("is_match", sa.Boolean(), nullable=False),
@@ -91,7 +102,20 @@ schema_info = sa.Table(
     sa.Column("migrated_at", sa.DateTime(), nullable=False),
 )
 
-_LABEL_KEY = ("budget_id", "itemization_id")
+_LABEL_KEY = (USER_KEY, "budget_id", "itemization_id")
+LABELS_TABLE = "match_labels"
+_LABEL_COLUMNS = tuple(column.name for column in labels.columns)
+_REKEYED = "match_labels_v2"  # the labels table being rebuilt with the user in its key
+
+
+def label_of(scored: Any) -> ColumnElement[bool]:
+    """The join condition of a label and a scored row (`results` or a subquery of it): the
+    same user and pair."""
+    return sa.and_(
+        labels.c.user_key == scored.c.user_key,
+        labels.c.budget_id == scored.c.budget_id,
+        labels.c.itemization_id == scored.c.itemization_id,
+    )
 
 
 def resolve_url(url: str | None = None) -> str:
@@ -110,6 +134,7 @@ def ensure_schema(engine: Engine) -> list[str]:
     """Create missing tables, add missing columns, record the version; returns what it did."""
     actions: list[str] = []
     with engine.begin() as connection:
+        actions += _key_labels_by_user(connection)
         inspector = sa.inspect(connection)
         present = set(inspector.get_table_names())
         for table in metadata.sorted_tables:
@@ -124,6 +149,67 @@ def ensure_schema(engine: Engine) -> list[str]:
                     actions.append(f"added column {table.name}.{column.name}")
         _record_version(connection)
     return actions
+
+
+def _key_labels_by_user(connection: Connection) -> list[str]:
+    """Rebuild a labels table keyed without the user (schema version 1) into the keyed one."""
+    present = set(sa.inspect(connection).get_table_names())
+    if _REKEYED in present and LABELS_TABLE not in present:  # a rebuild cut short at its end
+        connection.execute(sa.text(f"ALTER TABLE {_REKEYED} RENAME TO {LABELS_TABLE}"))
+        return [f"renamed {_REKEYED} to {LABELS_TABLE}"]
+    if LABELS_TABLE not in present:
+        return []
+    inspector = sa.inspect(connection)
+    key = inspector.get_pk_constraint(LABELS_TABLE).get("constrained_columns") or []
+    if USER_KEY in key:
+        return []
+    actions = []
+    if RESULTS_TABLE in present:
+        have = {column["name"] for column in inspector.get_columns(RESULTS_TABLE)}
+        if USER_KEY in have:
+            filled = connection.execute(
+                results.update()
+                .where(results.c.user_key.is_(None))
+                .values(user_key=sa.func.coalesce(results.c.user_id, ""))
+            ).rowcount
+            if filled:
+                actions.append(f"set {RESULTS_TABLE}.{USER_KEY} of {filled} rows")
+    old = sa.Table(LABELS_TABLE, sa.MetaData(), autoload_with=connection)
+    rows = [dict(row) for row in connection.execute(sa.select(old)).mappings()]
+    users = _users_of_pairs(connection, present)
+    rekeyed = sa.Table(
+        _REKEYED,
+        sa.MetaData(),
+        *(sa.Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable,
+                    server_default=c.server_default) for c in labels.columns),
+    )  # fmt: skip
+    if _REKEYED in present:
+        rekeyed.drop(connection)
+    rekeyed.create(connection)
+    migrated = [
+        {**{name: row.get(name) for name in _LABEL_COLUMNS}, USER_KEY: user}
+        for row in rows
+        for user in users.get((row["budget_id"], row["itemization_id"]), [""])
+    ]
+    if migrated:
+        connection.execute(rekeyed.insert(), migrated)
+    old.drop(connection)
+    connection.execute(sa.text(f"ALTER TABLE {_REKEYED} RENAME TO {LABELS_TABLE}"))
+    actions.append(f"keyed {len(rows)} labels by user ({len(migrated)} labels)")
+    return actions
+
+
+def _users_of_pairs(connection: Connection, present: set[str]) -> dict[tuple[str, str], list[str]]:
+    """(budget_id, itemization_id) -> the user keys whose stored results hold that pair."""
+    if RESULTS_TABLE not in present:
+        return {}
+    have = {column["name"] for column in sa.inspect(connection).get_columns(RESULTS_TABLE)}
+    user = results.c.user_key if USER_KEY in have else results.c.user_id
+    query = sa.select(results.c.budget_id, results.c.itemization_id, user).distinct()
+    users: dict[tuple[str, str], list[str]] = {}
+    for budget_id, item_id, key in connection.execute(query):
+        users.setdefault((budget_id, item_id), []).append(key or "")
+    return users
 
 
 def _add_column(connection: Connection, table_name: str, column: sa.Column[Any]) -> None:
@@ -155,11 +241,16 @@ def _record_version(connection: Connection) -> None:
 
 
 def upsert_labels(connection: Connection, rows: Sequence[dict[str, Any]]) -> int:
-    """Insert labels; a label for a pair already labelled replaces it (the newest word wins)."""
+    """Insert labels; a label for a pair already labelled replaces it (the newest word wins).
+
+    A label's key is (user_key, budget_id, itemization_id), as a result's: a row without
+    `user_key` is a label of the pair scored for no user."""
     if not rows:
         return 0
     latest: dict[tuple[Any, ...], dict[str, Any]] = {}
     for row in rows:
+        row = {name: row.get(name) for name in _LABEL_COLUMNS}
+        row[USER_KEY] = row[USER_KEY] or ""
         latest[tuple(row[k] for k in _LABEL_KEY)] = row
     params = list(latest.values())
     dialect = connection.dialect.name

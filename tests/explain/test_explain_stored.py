@@ -61,7 +61,7 @@ def _store_and_explain(
         label = {"is_match": False, "labeled_at": datetime(2026, 12, 1), "resolved_at": None,
                  "source": "test", "ingested_at": None}  # fmt: skip
         upsert_labels(connection, [
-            {"budget_id": batch.pairs.budget_ids[k],
+            {"user_key": batch.pairs.user_ids[k], "budget_id": batch.pairs.budget_ids[k],
              "itemization_id": batch.pairs.itemization_ids[k], **label}
             for k in matched
         ])  # fmt: skip

@@ -33,8 +33,9 @@ def _scored(pair: tuple[str, str], request: str, hour: int, score: float, user: 
     return row
 
 
-def _label(pair: tuple[str, str], truth: bool) -> dict:
+def _label(pair: tuple[str, str], truth: bool, user: str = "u1") -> dict:
     return {
+        "user_key": user,
         "budget_id": pair[0],
         "itemization_id": pair[1],
         "is_match": truth,
