@@ -78,6 +78,8 @@ _ITEM_INPUTS = {
     "expense_type": c.EXPENSE_TYPE_NAME,
     "expense_category": c.EXPENSE_CATEGORY,
 }
+# The same, public: the learning loop rebuilds a request's records from its stored rows.
+BUDGET_INPUTS, ITEM_INPUTS = dict(_BUDGET_INPUTS), dict(_ITEM_INPUTS)
 _KINDS = dict(RESULT_COLUMNS)
 # The columns copied from each pair's budget and line item (for investigating mistakes).
 INPUT_COLUMN_NAMES = (*_BUDGET_INPUTS, *_ITEM_INPUTS)

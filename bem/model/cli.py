@@ -18,6 +18,7 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 
 from bem.data.cli import history_options, load_labelled
+from bem.loop.cli import StoreSource, store_options
 from bem.model.baseline import RuleBaseline
 from bem.model.evaluate import evaluate_model, markdown, synthetic_dataset, write_report
 from bem.model.source import DataSource
@@ -112,6 +113,7 @@ class _FittedScorer:
     users_help="Without --data: train on this many synthetic users.",
     seed_help="Seed of data, split and model.",
 )
+@store_options
 @click.option(
     "--model-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -160,6 +162,7 @@ class _FittedScorer:
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train_command(
     source: DataSource,
+    store: StoreSource | None,
     model_dir: Path | None,
     target_precision: float,
     folds: int,
@@ -177,6 +180,8 @@ def train_command(
 
     Example: bem train --data history.csv --dates dmy --column trip_id=budget_id
 
+    Example: bem train --from-store sqlite:///results.db --since 2026-11-01 --unlisted drop
+
     Example: bem train --synth-users 2000 --seed 0 --model-dir model
     """
     from bem.model.identity import next_version
@@ -188,7 +193,7 @@ def train_command(
         version = next_version([record, models] + ([model_dir] if model_dir else []))
     directory = model_dir or models / version
     if harsh_noise is None:
-        harsh_noise = 0.0 if source.data is not None else 2.0
+        harsh_noise = 0.0 if source.data is not None or store is not None else 2.0
     seed = source.seed
     settings = TrainSettings(
         target_precision,
@@ -200,8 +205,13 @@ def train_command(
         progress=not quiet,
         threads=threads,
     )
-    loaded = source.load(load_labelled)
-    dataset = loaded.dataset
+    if store is not None:
+        if source.data is not None:
+            raise click.UsageError("give --data or --from-store, not both")
+        dataset, training_source = store.load(source.unlisted)
+    else:
+        loaded = source.load(load_labelled)
+        dataset, training_source = loaded.dataset, loaded.card
     click.echo(
         f"{len(dataset)} pairs, {int(dataset.labels.sum())} matches, {dataset.n_users} users",
         err=True,
@@ -234,7 +244,7 @@ def train_command(
             "baseline": report["baseline"],
         }
         reports.append(("harsher_noise", report, curves, harsh))
-    card = write_model(result, dataset, settings, directory, loaded.card, version)
+    card = write_model(result, dataset, settings, directory, training_source, version)
     from bem.explain.contributions import add_importance
 
     held_out = next((r[3].features for r in reports if r[0] == "held_out"), dataset.features)

@@ -1,54 +1,19 @@
-"""Fixtures for monitoring: a store on SQLite and on the local PostgreSQL, outcomes, a model,
-a moto server (S3 sink, deployment rollback)."""
+"""Fixtures for monitoring: outcomes, a model, a moto server (S3 sink, deployment rollback);
+the store on SQLite and on the local PostgreSQL (`db_url`) is shared, in tests/conftest.py."""
 
 from __future__ import annotations
 
 import os
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from monitor_helpers import load_event
 
 import predict
 from bem.local.devzip import write_placeholder_model
-
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=5"
-
-
-@pytest.fixture(scope="session")
-def pg_database() -> Iterator[str]:
-    """A throwaway PostgreSQL database for this test session, dropped afterwards."""
-    name = f"bem_monitor_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = psycopg.connect(PG_ADMIN, autocommit=True)
-    except psycopg.OperationalError as error:
-        pytest.fail(f"PostgreSQL at 127.0.0.1:5432 is required for these tests: {error}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield name
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty store: a SQLite file, or a fresh schema in the session's PostgreSQL database."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'store.db'}"
-    database = request.getfixturevalue("pg_database")
-    schema = f"s_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(
-        f"host=127.0.0.1 port=5432 user=postgres dbname={database}", autocommit=True
-    ) as connection:
-        connection.execute(f'CREATE SCHEMA "{schema}"')
-    return (
-        f"postgresql+psycopg://postgres@127.0.0.1:5432/{database}?options=-csearch_path%3D{schema}"
-    )
 
 
 @pytest.fixture

@@ -1,0 +1,146 @@
+"""The store as training data, on SQLite and PostgreSQL: requests served by the handler, stored,
+rebuilt from their rows give the served features bit for bit; labels by (user, budget, item);
+`bem train --from-store` records its source in the card."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import lambda_handler
+import predict
+from bem.cli import main
+from bem.loop.store_data import StoreWindow, store_dataset
+from bem.monitor.store import open_store
+from bem.synth.knobs import SynthConfig
+from bem.synth.users import SynthUser, generate_users
+from budget_matcher import contract as c
+from budget_matcher import side_paths
+from budget_matcher.scoring import score_payload
+
+Key = tuple[str, str, str]
+
+
+def _payload(users: list[SynthUser], reverse_items: bool = False) -> dict[str, Any]:
+    return {
+        c.USERS_KEY: [
+            {
+                c.USER_ID_KEY: user.user_id,
+                c.BUDGETS_KEY: user.budgets,
+                c.LINE_ITEMS_KEY: user.items[::-1] if reverse_items else user.items,
+            }
+            for user in users
+        ]
+    }
+
+
+def _served(payload: dict[str, Any], request_id: str) -> dict[Key, np.ndarray]:
+    """Answer `payload` through the handler (which stores its results) and return the
+    features it computed, by (user, budget, item)."""
+    context = SimpleNamespace(
+        aws_request_id=request_id, function_name="bem", memory_limit_in_mb=512
+    )
+    lambda_handler.answer(payload, context)
+    scored = score_payload(payload, predict.load_model())
+    pairs = scored.batch.pairs
+    assert scored.features is not None
+    keys = zip(pairs.user_ids, pairs.budget_ids, pairs.itemization_ids, strict=True)
+    return {(str(u), b, i): scored.features[k] for k, (u, b, i) in enumerate(keys)}
+
+
+def _history(path: Path, users: list[SynthUser]) -> Path:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["user_id", "budget_id", "itemization_id", "is_match"])
+        for user in users:
+            for budget_id, item_id in sorted(user.matches):
+                writer.writerow([user.user_id, budget_id, item_id, 1])
+    return path
+
+
+@pytest.fixture
+def served_store(
+    db_url: str, tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[str, list[SynthUser], dict[Key, np.ndarray]]:
+    """Five synthetic users served in two requests, then three of them again with their line
+    items in reverse order (other rank features), all stored by the handler; the labels of four
+    users loaded by `bem monitor label --unlisted negative`."""
+    monkeypatch.setenv("BEM_RESULTS_DB_URL", db_url)
+    monkeypatch.setenv("BEM_RESULTS_SPOOL_DIR", str(tmp_path / "spool"))
+    side_paths.configure(None, None)  # the handler's writers, rebuilt from this environment
+    predict.reset_model_cache()
+    users = generate_users(SynthConfig(users=5, seed=11))
+    served = _served(_payload(users[:2]), "req-1")
+    served.update(_served(_payload(users[2:]), "req-2"))
+    served.update(_served(_payload(users[1:4], reverse_items=True), "req-3"))
+    side_paths.configure(None, None)
+    assert not list((tmp_path / "spool").glob("**/*.jsonl"))
+    history = _history(tmp_path / "history.csv", users[:4])
+    result = CliRunner().invoke(
+        main, ["monitor", "label", "--db", db_url, str(history), "--unlisted", "negative"]
+    )
+    assert result.exit_code == 0, result.output
+    return db_url, users, served
+
+
+def test_store_dataset_features_equal_served_features_bit_for_bit(
+    served_store: tuple[str, list[SynthUser], dict[Key, np.ndarray]],
+) -> None:
+    db_url, users, served = served_store
+    engine = open_store(db_url)
+    dataset, source = store_dataset(engine, StoreWindow())
+    engine.dispose()
+    keys = list(zip(dataset.users, dataset.budget_ids, dataset.itemization_ids, strict=True))
+    labelled = {u.user_id for u in users[:4]}
+    assert set(keys) == {key for key in served if key[0] in labelled}
+    assert len(keys) == len(set(keys))  # a pair served twice is one row, its latest scoring
+    expected = np.stack([served[key] for key in keys])
+    assert expected.tobytes() == dataset.features.tobytes()
+    truth = {(u.user_id, b, i) for u in users for b, i in u.matches}
+    assert dataset.labels.tolist() == [int(key in truth) for key in keys]
+    assert source["store"]["requests"] == 3
+    sizes = [len(u.budgets) * len(u.items) for u in users]
+    assert source["store"]["rows"] == sum(sizes) + sum(sizes[1:4])  # every user of the requests
+
+
+def test_store_dataset_follows_unlisted_and_the_window(
+    served_store: tuple[str, list[SynthUser], dict[Key, np.ndarray]],
+) -> None:
+    db_url, users, _ = served_store
+    engine = open_store(db_url)
+    kept, _ = store_dataset(engine, StoreWindow(), unlisted="drop")
+    with pytest.raises(ValueError, match="no labelled user's request"):
+        store_dataset(engine, StoreWindow(versions=("9.9.9",)))
+    engine.dispose()
+    # the history lists matches only: with `drop`, the negatives written for its users
+    # (--unlisted negative of `bem monitor label`) are labels too, so nothing is dropped
+    assert int(kept.labels.sum()) == sum(len(u.matches) for u in users[:4])
+
+
+@pytest.mark.slow
+def test_train_from_store_records_its_source_in_the_card(
+    served_store: tuple[str, list[SynthUser], dict[Key, np.ndarray]], tmp_path: Path
+) -> None:
+    db_url, _, _ = served_store
+    out = tmp_path / "trained"
+    result = CliRunner().invoke(
+        main,
+        ["train", "--from-store", db_url, "--since", "2020-01-01", "--versions", "0.0.0-test",
+         "--model-dir", str(out), "--candidates", "quick", "--folds", "2", "--holdout", "0",
+         "--report-dir", str(tmp_path / "reports"), "--quiet", "--threads", "1"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    card = json.loads((out / "model.json").read_text())
+    data = card["training_data"]
+    assert data["source"] == "store" and data["users"] == 4
+    store = data["store"]
+    assert store["since"] == "2020-01-01T00:00:00.000000" and store["versions"] == ["0.0.0-test"]
+    assert store["requests"] == 3 and store["digest"] == data["digest"]
+    assert "postgres@" in store["url"] or store["url"].startswith("sqlite:///")
