@@ -22,7 +22,7 @@ COMMANDS: dict[str, str] = {
     "monitor": "bem.monitor.cli:monitor_group",
     "batch": "bem.batch.cli:batch_group",
     "data": "bem.data.cli:data_group",
-    "model": "bem.model.cli:model_group",
+    "model": "bem.loop.cli:model_group",
     "explain": "bem.explain.cli:explain_command",
 }
 
@@ -38,7 +38,7 @@ SUMMARIES: dict[str, str] = {
     "monitor": "Results store, labels, precision/recall over time, report.",
     "batch": "Batch scoring and training sets on Spark; package and submit to EMR.",
     "data": "Check your own history (columns, dates, unreadable rows); template; payloads.",
-    "model": "Show a model's identity; promote a trained candidate to the model of record.",
+    "model": "Show a model's identity; compare two models; promote one to the model of record.",
     "explain": "Explain a pair's score: its features and each one's contribution.",
 }
 

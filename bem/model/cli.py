@@ -18,7 +18,8 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 
 from bem.data.cli import history_options, load_labelled
-from bem.loop.cli import StoreSource, store_options
+from bem.loop.compare import user_digests
+from bem.loop.options.cli import StoreSource, store_options
 from bem.model.baseline import RuleBaseline
 from bem.model.evaluate import evaluate_model, markdown, synthetic_dataset, write_report
 from bem.model.source import DataSource
@@ -212,6 +213,8 @@ def train_command(
     else:
         loaded = source.load(load_labelled)
         dataset, training_source = loaded.dataset, loaded.card
+        if source.data is not None:  # what `bem model compare` checks a window against
+            training_source["user_digests"] = user_digests(dataset.users.tolist())
     click.echo(
         f"{len(dataset)} pairs, {int(dataset.labels.sum())} matches, {dataset.n_users} users",
         err=True,
