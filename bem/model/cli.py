@@ -19,7 +19,7 @@ from sklearn.pipeline import Pipeline
 
 from bem.data.cli import history_options, load_labelled
 from bem.loop.compare import user_digests
-from bem.loop.options.cli import StoreSource, store_options
+from bem.loop.options.cli import StoreSource, prior_options, store_options
 from bem.model.baseline import RuleBaseline
 from bem.model.evaluate import evaluate_model, markdown, synthetic_dataset, write_report
 from bem.model.source import DataSource
@@ -115,6 +115,7 @@ class _FittedScorer:
     seed_help="Seed of data, split and model.",
 )
 @store_options
+@prior_options
 @click.option(
     "--model-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -164,6 +165,8 @@ class _FittedScorer:
 def train_command(
     source: DataSource,
     store: StoreSource | None,
+    prior_users: int,
+    prior_weight: float,
     model_dir: Path | None,
     target_precision: float,
     folds: int,
@@ -215,6 +218,13 @@ def train_command(
         dataset, training_source = loaded.dataset, loaded.card
         if source.data is not None:  # what `bem model compare` checks a window against
             training_source["user_digests"] = user_digests(dataset.users.tolist())
+    if prior_users:
+        from bem.loop.prior import add_prior
+        from bem.model.identity import read_card
+
+        dataset, training_source["prior"] = add_prior(
+            dataset, prior_users, prior_weight, read_card(record) if record.is_dir() else {}
+        )
     click.echo(
         f"{len(dataset)} pairs, {int(dataset.labels.sum())} matches, {dataset.n_users} users",
         err=True,
@@ -224,6 +234,8 @@ def train_command(
     baseline = RuleBaseline(**result.baseline)
     reports = []
     holdout_mask = split_users(dataset.users, holdout, seed)[1]
+    if dataset.prior is not None:  # a prior's users are never held out (as in training)
+        holdout_mask &= ~dataset.prior
     if holdout_mask.any():
         held = dataset.subset(holdout_mask)
         report, curves = evaluate_model(
@@ -304,18 +316,42 @@ def train_command(
     help="Where the report goes.",
 )
 @click.option("--name", default="evaluation", show_default=True, help="Report file stem.")
+@click.option(
+    "--learning-curve",
+    "curve_sizes",
+    default=None,
+    metavar="N,N,…",
+    help="PR-AUC on these users against the number of own labelled users (--from-store): "
+    "the model of record, own data only, own data plus a prior, warm start; e.g. 25,50,100.",
+)
+@store_options
+@prior_options
 def evaluate_command(
     model_dir: Path | None,
     form: str | None,
     source: DataSource,
     report_dir: Path,
     name: str,
+    curve_sizes: str | None,
+    store: StoreSource | None,
+    prior_users: int,
+    prior_weight: float,
 ) -> None:
     """Evaluate the model and the rule baseline on the same labeled users.
 
     Example: bem evaluate --synth-users 500 --seed 2024 --noise 2.0 --name harsh
+
+    Example: bem evaluate --learning-curve 25,50,100 --from-store sqlite:///r.db --prior-users 400
     """
     import predict
+
+    if curve_sizes is not None or store is not None:
+        from bem.loop.cli import learning_curve_report
+
+        sizes = tuple(int(n) for n in (curve_sizes or "").split(",") if n.strip())
+        curve = report_dir / f"{name}_learning_curve.json"
+        learning_curve_report(source, store, sizes, (prior_users, prior_weight), (model_dir, curve))
+        return
 
     model = predict.load_model(model_dir, form)
     baseline = RuleBaseline(**(model.card.get("baseline") or {}))

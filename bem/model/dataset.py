@@ -92,6 +92,8 @@ class Dataset:
     n_error_items: int = 0
     pairs: Any = None  # the CandidatePairs (per-user decisions, mistakes)
     truth: Any = None  # bem.model.breakdown.PairTruth of synthetic users (per-knob breakdown)
+    prior: np.ndarray | None = None  # which pairs are a prior's (bem.loop.prior), not own data
+    weights: np.ndarray | None = None  # per-pair sample weight in training (None: all 1)
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
@@ -116,6 +118,8 @@ class Dataset:
             self.n_error_items,
             pairs,
             None if self.truth is None else self.truth.subset(index),
+            None if self.prior is None else self.prior[index],
+            None if self.weights is None else self.weights[index],
         )
 
 

@@ -150,11 +150,15 @@ def out_of_fold(
     splits: list[tuple[np.ndarray, np.ndarray]],
     seed: int,
     bar: tqdm | None = None,
+    weights: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Out-of-fold decision values of one configuration."""
+    """Out-of-fold decision values of one configuration (fits weighted by `weights`)."""
     decision = np.zeros(labels.shape[0])
     for train_index, test_index in splits:
-        model = booster(params, seed).fit(features[train_index], labels[train_index])
+        weight = None if weights is None else weights[train_index]
+        model = booster(params, seed).fit(
+            features[train_index], labels[train_index], sample_weight=weight
+        )
         decision[test_index] = model.decision_function(features[test_index])
         if bar is not None:
             bar.update(1)
@@ -193,8 +197,15 @@ def choose_candidate(selection: list[dict[str, Any]]) -> int:
 def _train(dataset: Dataset, settings: TrainSettings) -> TrainResult:
     if dataset.labels.sum() == 0:
         raise ValueError("the training data hold no positive pair")
+    # A prior's pairs (bem.loop.prior) train, weighted; own pairs alone are held out and set
+    # the cross-validated figures and the threshold.
+    prior = np.zeros(len(dataset), bool) if dataset.prior is None else dataset.prior
     train_mask, holdout_mask = split_users(dataset.users, settings.holdout, settings.seed)
+    holdout_mask &= ~prior
+    train_mask = ~holdout_mask
     X, y = dataset.features[train_mask], dataset.labels[train_mask]
+    own = ~prior[train_mask]
+    weights = None if dataset.weights is None else dataset.weights[train_mask]
     groups = dataset.users[train_mask]
     splits = grouped_splits(groups, settings.folds)
     candidates = CANDIDATES[settings.candidates]
@@ -207,8 +218,8 @@ def _train(dataset: Dataset, settings: TrainSettings) -> TrainResult:
     selection = []
     decisions = []
     for params in candidates:
-        decision = out_of_fold(params, X, y, splits, settings.seed, bar)
-        fold_scores = [pr_auc(y[test], decision[test]) for _, test in splits]
+        decision = out_of_fold(params, X, y, splits, settings.seed, bar, weights)
+        fold_scores = [pr_auc(y[test][own[test]], decision[test][own[test]]) for _, test in splits]
         selection.append(
             {
                 "params": params,
@@ -224,17 +235,17 @@ def _train(dataset: Dataset, settings: TrainSettings) -> TrainResult:
     calibrated = CalibratedClassifierCV(
         booster(params, settings.seed), method=method, cv=splits, ensemble=False
     )
-    pipeline = Pipeline([("model", calibrated)]).fit(X, y)
+    pipeline = Pipeline([("model", calibrated)]).fit(X, y, model__sample_weight=weights)
     # The fold index arrays are only needed to fit; kept, they would make the pickle ~25 MB.
     calibrated.cv = len(splits)
     bar.update(1)
     bar.close()
     calibrator = calibrated.calibrated_classifiers_[0].calibrators[0]
-    oof_probability = np.clip(calibrator.predict(best_decision), 0.0, 1.0)
-    threshold = threshold_for_precision(y, oof_probability, settings.target_precision)
-    baseline = fit_baseline(X, y)
+    oof_probability = np.clip(calibrator.predict(best_decision), 0.0, 1.0)[own]
+    threshold = threshold_for_precision(y[own], oof_probability, settings.target_precision)
+    baseline = fit_baseline(X[own], y[own])
     metrics: dict[str, Any] = {
-        "cross_validated": summary(y, oof_probability, threshold),
+        "cross_validated": summary(y[own], oof_probability, threshold),
         "model_selection": selection,
     }
     if holdout_mask.any():
@@ -247,7 +258,7 @@ def _train(dataset: Dataset, settings: TrainSettings) -> TrainResult:
         params,
         method,
         metrics,
-        sorted(set(groups.tolist())),
+        sorted(set(groups[own].tolist())),
         sorted(set(dataset.users[holdout_mask].tolist())),
         baseline.card(),
     )

@@ -5,6 +5,7 @@ read it (metrics, errors, report, watch) are in `bem/monitor/reporting/cli.py`."
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -137,6 +138,55 @@ def label_command(
             click.echo(f"  {message}", err=True)
     if rejected:
         sys.exit(1)
+
+
+@monitor_group.command("label-queue")
+@db_option
+@end_option("tomorrow, UTC: up to now")
+@click.option("--days", default=30, show_default=True, help="Pairs scored in the last N days.")
+@click.option("--limit", default=200, show_default=True, help="At most this many pairs.")
+@click.option(
+    "--near", default=0.15, show_default=True, help="Near the threshold: |score − threshold| < x."
+)
+@click.option("--few", default=30, show_default=True, help="A segment with fewer labels has few.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="CSV file (default: stdout).",
+)
+def label_queue_command(
+    db_url: str | None,
+    end: datetime | None,
+    days: int,
+    limit: int,
+    near: float,
+    few: int,
+    out: Path | None,
+) -> None:
+    """The stored pairs whose labels would teach most, as a history CSV for reviewers: near
+    the threshold, decided differently by two versions, in segments with few labels, items no
+    budget took though a budget names their vendor. One pair per item. Fill in is_match, then
+    `bem monitor label` reads it back.
+
+    Example: bem monitor label-queue --limit 300 --out queue.csv && bem monitor label queue.csv
+    """
+    from bem.monitor.label_queue import QueueSettings, label_queue, write_queue, write_queue_file
+    from bem.monitor.store import open_store
+
+    stop = end or datetime.combine(today() + timedelta(days=1), datetime.min.time())
+    engine = open_store(db_url)
+    with engine.connect() as connection:
+        queue = label_queue(
+            connection, stop - timedelta(days=days), stop, QueueSettings(limit, near, few)
+        )
+    engine.dispose()
+    written = write_queue_file(queue, out) if out else write_queue(queue, sys.stdout)
+    reasons = Counter(reason for candidate in queue for reason in candidate.reasons)
+    click.echo(
+        f"{written} pairs to label; " + ", ".join(f"{k} {v}" for k, v in sorted(reasons.items())),
+        err=True,
+    )
 
 
 @monitor_group.command("replay")

@@ -64,16 +64,26 @@ def summary_parts(
         "unlabelled_days": [d.isoformat() for d in view.unlabelled_days()],
         "estimate_note": INVISIBLE_NOTE,
         "segments": {
-            name: {
-                "dimension": view.dimension[name],
-                **_totals(seg_days, estimated=view.dimension[name] != "label_age"),
-            }
+            name: _with_coverage(
+                {
+                    "dimension": view.dimension[name],
+                    **_totals(seg_days, estimated=view.dimension[name] != "label_age"),
+                }
+            )
             for name, seg_days in view.days.items()
             if name != ALL
         },
         "calibration": [g.as_json() for g in groups],
         "versions": [s.as_json() for s in spans],
     }
+
+
+def _with_coverage(segment: dict[str, Any]) -> dict[str, Any]:
+    """A segment's totals with its label coverage: labelled pairs / pairs (None without pairs);
+    `bem monitor label-queue` asks first for labels where it is low."""
+    volume = segment.get("volume") or 0
+    segment["label_coverage"] = segment.get("labeled", 0) / volume if volume else None
+    return segment
 
 
 def total_svgs(
@@ -200,8 +210,8 @@ def html_sections(summary: dict[str, Any], figures: dict[str, str]) -> str:
     heads = ["day", "volume", "labeled", "coverage"]
     heads += [h for m in METRICS for h in (f"est. {m}", "±")]
     segment_rows = [
-        [name, s["dimension"], s["volume"], s["labeled"], s["precision"], s["recall"], s["f1"],
-         s["est_precision_unlabelled_days"]]
+        [name, s["dimension"], s["volume"], s["labeled"], s["label_coverage"], s["precision"],
+         s["recall"], s["f1"], s["est_precision_unlabelled_days"]]
         for name, s in summary["segments"].items()
     ]  # fmt: skip
     weeks = [
@@ -223,8 +233,8 @@ def html_sections(summary: dict[str, Any], figures: dict[str, str]) -> str:
              "state"], weeks, "calibration-table")}
 <h2>Segments</h2>
 {figure("segments-budget_type")}{figure("segments-vendor")}{figure("segments-label_age")}
-{html_table(["segment", "dimension", "volume", "labeled", "precision", "recall", "F1",
-         "est. precision (open days)"], segment_rows, "segments-table")}
+{html_table(["segment", "dimension", "volume", "labeled", "label coverage", "precision",
+         "recall", "F1", "est. precision (open days)"], segment_rows, "segments-table")}
 <h2>Model versions live</h2>
 {html_table(["model version", "first day", "last day", "pairs"], versions, "versions-table")}
 """  # fmt: skip

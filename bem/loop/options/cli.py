@@ -12,6 +12,7 @@ from typing import Any, TypeVar, cast
 import click
 
 from bem.loop.compare import user_digests
+from bem.loop.prior import DEFAULT_PRIOR_WEIGHT
 from bem.loop.store_data import StoreWindow
 
 F = TypeVar("F", bound=Callable[..., object])
@@ -100,3 +101,23 @@ def store_options(command: F) -> F:
     for option in reversed(options):
         wrapped = option(wrapped)
     return cast(F, wrapped)
+
+
+def prior_options(command: F) -> F:
+    """--prior-users N and --prior-weight W: synthetic users of the model of record's training
+    mix added to own data, each pair weighing W."""
+    command = click.option(
+        "--prior-weight",
+        default=DEFAULT_PRIOR_WEIGHT,
+        show_default=True,
+        help="Weight of a prior pair against an own pair's 1.",
+    )(command)
+    return cast(
+        F,
+        click.option(
+            "--prior-users",
+            default=0,
+            show_default=True,
+            help="Add this many synthetic users (the model of record's training mix) to own data.",
+        )(command),
+    )
