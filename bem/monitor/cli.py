@@ -305,5 +305,59 @@ def simulate_command(
     )
 
 
+@monitor_group.command("traffic")
+@db_option
+@click.option("--users", default=60, show_default=True, help="Generated users to serve.")
+@click.option("--seed", default=41, show_default=True, help="Seed of the users.")
+@click.option("--knob", "overrides", multiple=True, metavar="NAME=VALUE",
+              help="A `bem synth` knob of the users (repeatable).")  # fmt: skip
+@click.option("--day", type=click.DateTime(["%Y-%m-%d"]), required=True,
+              help="Day of the first requests (10 requests of 10 users a day).")  # fmt: skip
+@click.option("--model-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=None, help="The scoring model (default: the model of record).")  # fmt: skip
+@click.option("--truth", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write what reviewers would say of these users: their matches as a "
+              "history for `bem monitor label --unlisted negative`.")  # fmt: skip
+def traffic_command(
+    db_url: str | None,
+    users: int,
+    seed: int,
+    overrides: tuple[str, ...],
+    day: datetime,
+    model_dir: Path | None,
+    truth: Path | None,
+) -> None:
+    """Production traffic from generated users: their requests scored by a model and stored as
+    the handler stores them, from --day on (a walk-through of the learning loop, a bench).
+
+    Example: bem monitor traffic --users 80 --knob date_delay=15 --day 2026-11-02 --truth t.csv
+    """
+    import csv
+
+    import predict
+    from bem.loop.traffic import history_rows, serve
+    from bem.monitor.store import open_store
+    from bem.synth.knobs import SynthConfig, knobs_from_options
+    from bem.synth.users import generate_users
+
+    try:
+        knobs = knobs_from_options(1.0, overrides)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--knob") from None
+    generated = generate_users(SynthConfig(users=users, seed=seed, knobs=knobs))
+    model = predict.load_model(model_dir, "sklearn")
+    engine = open_store(db_url)
+    stored = serve(engine, generated, model, day, prefix=f"s{seed}")
+    engine.dispose()
+    if truth is not None:
+        with truth.open("w", newline="", encoding="utf-8") as out:
+            writer = csv.DictWriter(out, ["user_id", "budget_id", "itemization_id", "is_match"])
+            writer.writeheader()
+            writer.writerows(history_rows(generated))
+    click.echo(
+        f"{stored} scored pairs of {users} users by model {model.version} from {day:%Y-%m-%d}"
+    )
+
+
 for _command in READING_COMMANDS:
     monitor_group.add_command(_command)
