@@ -53,6 +53,7 @@ def _run(command: str, repo: Path, env: dict[str, str]) -> subprocess.CompletedP
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 def test_loop_guide_runs_end_to_end(tmp_path: Path, moto_server: str) -> None:
     urllib.request.urlopen(
         urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST"), timeout=10
