@@ -19,7 +19,7 @@ from sklearn.pipeline import Pipeline
 
 from bem.data.cli import history_options, load_labelled
 from bem.loop.compare import user_digests
-from bem.loop.options.cli import StoreSource, prior_options, store_options
+from bem.loop.options.cli import StoreSource, curve_options, prior_options, store_options
 from bem.model.baseline import RuleBaseline
 from bem.model.evaluate import evaluate_model, markdown, synthetic_dataset, write_report
 from bem.model.source import DataSource
@@ -316,16 +316,7 @@ def train_command(
     help="Where the report goes.",
 )
 @click.option("--name", default="evaluation", show_default=True, help="Report file stem.")
-@click.option(
-    "--learning-curve",
-    "curve_sizes",
-    default=None,
-    metavar="N,N,…",
-    help="PR-AUC on these users against the number of own labelled users (--from-store): "
-    "the model of record, own data only, own data plus a prior, warm start; e.g. 25,50,100.",
-)
-@store_options
-@prior_options
+@curve_options
 def evaluate_command(
     model_dir: Path | None,
     form: str | None,

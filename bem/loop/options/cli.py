@@ -121,3 +121,21 @@ def prior_options(command: F) -> F:
             help="Add this many synthetic users (the model of record's training mix) to own data.",
         )(command),
     )
+
+
+def curve_options(command: F) -> F:
+    """--learning-curve N,N,… (→ `curve_sizes`), the store options and the prior options of
+    `bem evaluate`."""
+    command = prior_options(store_options(command))
+    return cast(
+        F,
+        click.option(
+            "--learning-curve",
+            "curve_sizes",
+            default=None,
+            metavar="N,N,…",
+            help="PR-AUC on these users against the number of own labelled users "
+            "(--from-store): the model of record, own data only, own data plus a prior, warm "
+            "start; e.g. 25,50,100.",
+        )(command),
+    )
