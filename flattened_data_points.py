@@ -287,3 +287,14 @@ def _add_valid(table: RecordTable, records: Records, user_id: str | None, group:
     """Append the records without problems to `table`, column by column."""
     ids, numbers, texts = records.valid()
     return table.extend(ids, user_id, numbers, texts, group) if ids else range(0)
+
+
+def user_answer(user: Any, shape: AnswerShape | None = None) -> UserAnswer:
+    """The answer bytes of `user` by budget, as the service admits it (`bem.client` sizes its
+    calls with this same estimate); a user the service refuses unread costs its error items."""
+    flattener = FlattenedDataPoints({c.USERS_KEY: [user]}, shape=shape)
+    errors: list[dict[str, Any]] = []
+    users = list(flattener._users(errors))
+    if not users:
+        return measure_user(None, (), (), errors, flattener.shape)
+    return flattener.read_user(users[0]).answer
