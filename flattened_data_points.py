@@ -107,6 +107,11 @@ class FlattenedDataPoints:
         self._pairs_left = max_pairs_per_call
         self._reader = RecordReader(_BUDGET_NUMBERS | _ITEM_NUMBERS)
 
+    @property
+    def admitted_bytes(self) -> int:
+        """The estimated answer bytes of the users admitted so far."""
+        return self.answer_bytes - self._answer_left
+
     def all(self) -> FlattenedBatch:
         """Validate every record and build the pairs of every user."""
         budgets, items = RecordTable(), RecordTable()
