@@ -196,10 +196,9 @@ class _RuntimeApiHandler(BaseHTTPRequestHandler):
         if kind == "response":
             try:
                 body, size = self._read_body(limit=MAX_RESPONSE_BYTES)
-            except BadRequestBody as error:  # chunked framing cut short: no answer either
+            except BadRequestBody as problem:  # chunked framing cut short: no answer either
                 body, size = b"", -1
-                self.close_connection = True
-                truncated = str(error)
+                truncated = str(problem)
             else:
                 truncated = f"{len(body)} of {size} bytes" if len(body) < size else ""
             if truncated and size <= MAX_RESPONSE_BYTES:
