@@ -8,6 +8,7 @@ import json
 import uuid
 from typing import Any
 
+import boto3
 import pytest
 
 import lambda_handler
@@ -16,6 +17,7 @@ from bem.client import ScoresClient
 from budget_matcher import contract as c
 from budget_matcher.scoring import score_payload
 from flattened_data_points import UNBOUNDED
+from tests.local.conftest import ServeProcess
 from tests.local.test_emulator_client import function_error
 
 
@@ -120,3 +122,25 @@ def test_client_retries_an_answer_cut_short() -> None:
         c.SEED_EXAMPLE
     )
     assert run.retries == 1 and run.items == lambda_handler.answer(c.SEED_EXAMPLE, None)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("form", ["list", "columns"])
+def test_client_through_bem_serve_equals_the_unsplit_handler(
+    real_serve: ServeProcess, form: str
+) -> None:
+    users = [long_id_user(f"m{k}", 6 + k % 5, 40 + 9 * k) for k in range(60)]
+    users.append(long_id_user("split", 150, 300))  # more than one call's answer
+    client = ScoresClient(
+        "budget-expense-matcher",
+        "us-west-2",
+        session=boto3.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-west-2"
+        ),
+        endpoint_urls={"us-west-2": real_serve.url},
+        response_format=form,
+    )
+    run = client.score({"users": users})
+    assert run.failed_parts == 0 and run.resent == 0
+    assert _answered(run.items) == unsplit(users)
+    assert [item["user_id"] for item in run.items[:1]] == ["m0"]
