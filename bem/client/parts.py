@@ -257,9 +257,9 @@ def refusal(items: list[dict[str, Any]]) -> str | None:
     """The code when the service refused the unit (its one item says so), else None."""
     for item in items:
         error = item.get("error")
-        refused = isinstance(error, dict) and error.get("code") in REFUSALS
-        if refused and item.get(c.BUDGET_ID) is None and c.RECORD_KEY not in item:
-            return str(error["code"])
+        code = error.get("code") if isinstance(error, dict) else None
+        if code in REFUSALS and item.get(c.BUDGET_ID) is None and c.RECORD_KEY not in item:
+            return str(code)
     return None
 
 
