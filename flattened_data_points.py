@@ -203,43 +203,38 @@ class FlattenedDataPoints:
         user_id = parse_text_value(user.get(c.USER_ID_KEY))
         n_pairs = user_pairs(user)
         limit = min(self.max_pairs_per_user, self.max_pairs_per_call)
-        if n_pairs > limit:  # refused before any record is read
-            message = (
-                f"{n_pairs:,} candidate pairs exceed the {limit:,} one call computes: send "
-                "fewer budgets or line items per call"
-            )
-            errors.append(c.error_item("too_many_pairs", message, user_id=user_id))
-            return None
-        if n_pairs > self._pairs_left:
-            message = (
-                f"this user's {n_pairs:,} candidate pairs do not fit in what is left of this "
-                f"call's {self.max_pairs_per_call:,}: send the user in another call"
-            )
-            errors.append(c.error_item("answer_too_large", message, user_id=user_id))
-            return None
-        problems: list[dict[str, Any]] = []
-        answered = answer_budgets(user, user_id, problems)
-        if problems:
-            errors.extend(problems)
-            return None
-        read = self.read_user(user, answered)
-        size = read.answer.size(answered)
-        if size > self.answer_bytes:
-            message = (
-                f"this user's answer ({size:,} bytes) exceeds the {self.answer_bytes:,} bytes "
-                f"of one call's answer: name the budgets to answer in '{c.ANSWER_BUDGETS_KEY}' "
-                "and send the user in several calls, each with all of its records"
-            )
-            errors.append(c.error_item("too_many_pairs", message, user_id=user_id))
-            return None
-        if size > self._answer_left:
-            message = (
+        refusal = _refusal(  # work first: refused before any record is read
+            n_pairs,
+            limit,
+            self._pairs_left,
+            f"{n_pairs:,} candidate pairs exceed the {limit:,} one call computes: send fewer "
+            "budgets or line items per call",
+            f"this user's {n_pairs:,} candidate pairs do not fit in what is left of this call's "
+            f"{self.max_pairs_per_call:,}",
+        )
+        read = None
+        if refusal is None:
+            problems: list[dict[str, Any]] = []
+            answered = answer_budgets(user, user_id, problems)
+            if problems:
+                errors.extend(problems)
+                return None
+            read = self.read_user(user, answered)
+            size = read.answer.size(answered)
+            refusal = _refusal(
+                size,
+                self.answer_bytes,
+                self._answer_left,
+                f"this user's answer ({size:,} bytes) exceeds the {self.answer_bytes:,} bytes of "
+                f"one call's answer: name the budgets to answer in '{c.ANSWER_BUDGETS_KEY}' and "
+                "send the user in several calls, each with all of its records",
                 f"this user's answer ({size:,} bytes) does not fit in what is left of this "
-                f"call's {self.answer_bytes:,}-byte answer: send the user in another call"
+                f"call's {self.answer_bytes:,}-byte answer",
             )
-            errors.append(c.error_item("answer_too_large", message, user_id=user_id))
+        if refusal is not None or read is None:
+            errors.append(c.error_item(*(refusal or ("too_many_pairs", "")), user_id=user_id))
             return None
-        self._answer_left -= size
+        self._answer_left -= read.answer.size(read.answered)
         self._pairs_left -= n_pairs
         return read
 
@@ -275,6 +270,17 @@ def answer_budgets(
         message = f"'{c.ANSWER_BUDGETS_KEY}': {problem.message} (a list of budget ids or null)"
         errors.append(c.error_item(problem.code, message, c.ANSWER_BUDGETS_KEY, user_id=user_id))
         return None
+
+
+def _refusal(
+    cost: int, alone: int, left: int, too_large: str, not_left: str
+) -> tuple[str, str] | None:
+    """(code, message) when `cost` exceeds a call's bound (`alone`) or what is left of it."""
+    if cost > alone:
+        return "too_many_pairs", too_large
+    if cost > left:
+        return "answer_too_large", f"{not_left}: send the user in another call"
+    return None
 
 
 def user_pairs(user: dict[str, Any]) -> int:

@@ -5,7 +5,8 @@ The list holds the scored pairs in pair order (user by user, budget-major), then
 items. The envelope adds the model version, threshold, request id and counts around the same
 list. The columns form (`columns_answer`) writes each user's ids once and its pairs as columns
 of indices, scores and decisions, then the same error items. HTTP answers: 200 with the body,
-400 with {"error": ...} for an unreadable body, 503 when the model cannot be served; headers carry the model version and threshold.
+400 with {"error": ...} for an unreadable body, 503 when the model cannot be served; headers
+carry the model version and threshold.
 """
 
 from __future__ import annotations

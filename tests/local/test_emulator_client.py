@@ -205,14 +205,10 @@ def test_client_refuses_a_payload_it_cannot_read() -> None:
         ScoresClient(clients={"r1": FakeLambda([])}, region="r1").score("not a payload")
 
 
+@pytest.mark.usefixtures("no_aws_credentials")
 def test_get_model_scores_needs_no_credentials_for_a_local_endpoint(
-    real_serve: ServeProcess, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+    real_serve: ServeProcess,
 ) -> None:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     items = get_model_scores(
         load_event("seed_direct.json"),
         FUNCTION,

@@ -47,6 +47,12 @@ def runtime_api() -> Iterator[tuple[RuntimeApiServer, Backend]]:
     server.stop()
 
 
+def _head(request_id: str, headers: bytes) -> bytes:
+    """The request line and headers of a runtime posting its response."""
+    line = f"POST /2018-06-01/runtime/invocation/{request_id}/response HTTP/1.1\r\n".encode()
+    return line + b"Host: x\r\n" + headers + b"\r\n"
+
+
 def _post(server: RuntimeApiServer, head: bytes, body: bytes) -> bytes:
     host, port = server.server_address[:2]
     with socket.create_connection((str(host), int(port)), timeout=5) as sock:
@@ -64,11 +70,7 @@ def test_runtime_response_shorter_than_its_length_is_an_invocation_error(
     server, backend = runtime_api
     items = [{"score": 0.5, "budget_id": "309366", "itemization_id": "4659496"}] * 9
     body = json.dumps(items).encode()[:81]
-    head = (
-        b"POST /2018-06-01/runtime/invocation/req-1/response HTTP/1.1\r\n"
-        b"Host: x\r\nContent-Length: 5000\r\n\r\n"
-    )
-    _post(server, head, body)
+    _post(server, _head("req-1", b"Content-Length: 5000\r\n"), body)
     assert backend.responses == []
     [(request_id, error_type, document)] = backend.errors
     assert (request_id, error_type) == ("req-1", TRUNCATED_RESPONSE)
@@ -80,11 +82,7 @@ def test_runtime_chunked_response_cut_short_is_an_invocation_error(
     runtime_api: tuple[RuntimeApiServer, Backend],
 ) -> None:
     server, backend = runtime_api
-    head = (
-        b"POST /2018-06-01/runtime/invocation/req-2/response HTTP/1.1\r\n"
-        b"Host: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-    )
-    _post(server, head, b"1388\r\n" + b"x" * 81)
+    _post(server, _head("req-2", b"Transfer-Encoding: chunked\r\n"), b"1388\r\n" + b"x" * 81)
     assert backend.responses == []
     assert [error[:2] for error in backend.errors] == [("req-2", TRUNCATED_RESPONSE)]
 
@@ -93,9 +91,6 @@ def test_runtime_whole_response_is_the_answer(
     runtime_api: tuple[RuntimeApiServer, Backend],
 ) -> None:
     server, backend = runtime_api
-    head = (
-        b"POST /2018-06-01/runtime/invocation/req-3/response HTTP/1.1\r\n"
-        b"Host: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n"
-    )
+    head = _head("req-3", b"Content-Length: 2\r\nConnection: close\r\n")
     assert b" 202 " in _post(server, head, b"[]")
     assert backend.responses == [("req-3", b"[]")] and backend.errors == []

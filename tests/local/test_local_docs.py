@@ -24,14 +24,8 @@ def plain_boto3_block() -> str:
 
 
 @pytest.mark.slow
-def test_local_docs_plain_boto3_needs_no_credentials(
-    real_serve: ServeProcess, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+@pytest.mark.usefixtures("no_aws_credentials")
+def test_local_docs_plain_boto3_needs_no_credentials(real_serve: ServeProcess) -> None:
     code = plain_boto3_block()
     assert '"http://127.0.0.1:3000"' in code
     printed = io.StringIO()

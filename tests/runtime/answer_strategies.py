@@ -28,31 +28,37 @@ vendors = st.sampled_from(["Southwest Airlines", "taxi", "Marriott", None, "Expe
 
 
 @st.composite
-def budgets(draw: st.DrawFn) -> Any:
-    """A budget record (now and then no object, or without an id)."""
+def records(draw: st.DrawFn, seed: dict[str, Any], id_field: str, fields: dict[str, Any]) -> Any:
+    """A record shaped like `seed`, its id and `fields` drawn (now and then no object, or
+    without an id)."""
     if draw(st.integers(0, 30)) == 0:
         return draw(st.sampled_from(["not a record", 7, None]))
-    budget = copy.deepcopy(SEED_BUDGET)
-    budget["budget_id"] = draw(st.one_of(ids, st.just(None))) if draw(st.booleans()) else "B1"
-    budget["actual_cost_budget"] = draw(amounts)
-    budget["start_datetime_trips"] = draw(dates)
-    budget["travel_vendor_receipts"] = draw(vendors)
-    budget["budget_type_budget"] = draw(st.sampled_from(["flight", "hotel", "car", None]))
-    return budget
+    record = copy.deepcopy(seed)
+    record[id_field] = draw(st.one_of(ids, st.just(None))) if draw(st.booleans()) else "R1"
+    record.update({name: draw(values) for name, values in fields.items()})
+    return record
 
 
-@st.composite
-def line_items(draw: st.DrawFn) -> Any:
-    """A line item record (now and then no object, or without an id)."""
-    if draw(st.integers(0, 30)) == 0:
-        return draw(st.sampled_from(["not a record", 7, None]))
-    item = copy.deepcopy(SEED_ITEM)
-    item["itemization_id"] = draw(st.one_of(ids, st.just(None))) if draw(st.booleans()) else "I1"
-    item["expensed_amount_itemization"] = draw(amounts)
-    item["transaction_date_itemization"] = draw(dates)
-    item["vendor_name_expense"] = draw(vendors)
-    item["expense_type_name_itemization"] = draw(st.sampled_from(["Taxi", "Airfare", "Hotel"]))
-    return item
+def budgets() -> Any:
+    """A budget record."""
+    fields = {
+        "actual_cost_budget": amounts,
+        "start_datetime_trips": dates,
+        "travel_vendor_receipts": vendors,
+        "budget_type_budget": st.sampled_from(["flight", "hotel", "car", None]),
+    }
+    return records(SEED_BUDGET, "budget_id", fields)
+
+
+def line_items() -> Any:
+    """A line item record."""
+    fields = {
+        "expensed_amount_itemization": amounts,
+        "transaction_date_itemization": dates,
+        "vendor_name_expense": vendors,
+        "expense_type_name_itemization": st.sampled_from(["Taxi", "Airfare", "Hotel"]),
+    }
+    return records(SEED_ITEM, "itemization_id", fields)
 
 
 @st.composite
