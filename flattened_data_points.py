@@ -213,6 +213,23 @@ class FlattenedDataPoints:
             f"{self.max_pairs_per_call:,}",
         )
         read = None
+        if refusal is None and c.ANSWER_BUDGETS_KEY not in user:  # surely too large: unread
+            least = (
+                _id_count(user, c.BUDGETS_KEY, c.BUDGET_ID)
+                * _id_count(user, c.LINE_ITEMS_KEY, c.ITEM_ID)
+                * self.shape.least_pair_bytes(user_id)
+            )
+            refusal = _refusal(
+                least,
+                self.answer_bytes,
+                self._answer_left,
+                f"this user's answer (at least {least:,} bytes) exceeds the "
+                f"{self.answer_bytes:,} bytes of one call's answer: name the budgets to answer "
+                f"in '{c.ANSWER_BUDGETS_KEY}' and send the user in several calls, each with all "
+                "of its records",
+                f"this user's answer (at least {least:,} bytes) does not fit in what is left of "
+                f"this call's {self.answer_bytes:,}-byte answer",
+            )
         if refusal is None:
             problems: list[dict[str, Any]] = []
             answered = answer_budgets(user, user_id, problems)
@@ -286,6 +303,21 @@ def _refusal(
 def user_pairs(user: dict[str, Any]) -> int:
     """The candidate pairs a user's scoring computes at most (records before validation)."""
     return _count(user, c.BUDGETS_KEY) * _count(user, c.LINE_ITEMS_KEY)
+
+
+def _id_count(user: dict[str, Any], key: str, id_field: str) -> int:
+    """Distinct usable ids under `key` (each such record may form pairs): never more than the
+    records that will form pairs."""
+    raw = user.get(key)
+    if not isinstance(raw, list):
+        return 0
+    ids: set[str] = set()
+    for entry in raw:
+        try:
+            ids.add(parse_identifier(entry.get(id_field)))
+        except (AttributeError, ValueProblem, ValueError):  # no object, no usable id
+            continue
+    return len(ids)
 
 
 def _count(user: dict[str, Any], key: str) -> int:

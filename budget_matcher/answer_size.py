@@ -76,6 +76,18 @@ class AnswerShape:
         entry.update({name: [] for name in c.COLUMN_NAMES})
         return _template(entry, self.escaped, 1 if named else 0) + 1
 
+    def least_pair_bytes(self, user_id: str | None) -> int:
+        """The fewest bytes any pair of this user can cost (shortest score, one-character
+        ids and indices): a lower bound, to refuse a user that cannot fit without reading it."""
+        if self.columns:
+            return self.column_pair_bytes() - len(encoding.dumps(_LONGEST_SCORE)) + 3 + 2
+        named = user_id is not None
+        user_bytes = json_bytes(user_id, self.escaped) if named else 0
+        shortest = len(encoding.dumps(_LONGEST_SCORE)) - 3 + 1  # "0.0", `true`
+        return (
+            self.pair_item_bytes(named) - shortest + 2 * json_bytes("x", self.escaped) + user_bytes
+        )
+
     def column_pair_bytes(self) -> int:
         """A pair's bytes in the columns beyond its two indices: score, matched, commas."""
         return len(encoding.dumps(_LONGEST_SCORE)) + 1 + 1 + 1 + 2  # the indices' commas

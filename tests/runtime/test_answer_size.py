@@ -17,7 +17,7 @@ import lambda_handler
 from budget_matcher import contract as c
 from budget_matcher.answer_size import AnswerShape, json_bytes
 from budget_matcher.scoring import ScoredPayload
-from flattened_data_points import DEFAULT_ANSWER_BYTES, UNBOUNDED, FlattenedDataPoints
+from flattened_data_points import DEFAULT_ANSWER_BYTES, UNBOUNDED, FlattenedDataPoints, user_answer
 from tests.runtime.answer_strategies import batches
 
 SHAPES = [
@@ -122,3 +122,16 @@ def test_answer_size_estimate_counts_a_long_user_id_per_pair(tiny_model_dir: Pat
     user["user_id"] = "u" * 400
     answer = lambda_handler.answer(user, None)
     assert len(answer) == 10_000 and len(json.dumps(answer, separators=(",", ":"))) < 5_936_000
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(payload=batches(), shape=st.sampled_from(SHAPES))
+def test_answer_size_a_user_that_fits_exactly_is_admitted(
+    payload: dict[str, Any], shape: AnswerShape
+) -> None:
+    # the unread refusal (a lower bound) never refuses what the estimate admits
+    for user in payload["users"]:
+        size = user_answer(user, shape).size()
+        batch = FlattenedDataPoints(user, UNBOUNDED, size, shape=shape).all()
+        codes = {item["error"]["code"] for item in batch.error_items}
+        assert not codes & {"too_many_pairs", "answer_too_large"}
