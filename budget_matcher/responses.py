@@ -174,7 +174,8 @@ def service_info(
                 "options": {"response_format": list(c.RESPONSE_FORMATS)},
                 c.ANSWER_BUDGETS_KEY: "[budget_id, ...] (null: items naming no budget)",
             },
-            "response": ["score", "budget_id", "itemization_id", "matched", "error"],
+            "response": ["score", "budget_id", "itemization_id", "matched", "error", "record"],
+            "columns": [c.USER_ID_KEY, *c.COLUMN_NAMES],
         },
     }
 
