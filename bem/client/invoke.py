@@ -161,7 +161,8 @@ class ScoresClient:
                         answered.setdefault(unit.position, []).append((unit, items))
                         continue
                     run.count("resent")  # refused: sent again, alone or in smaller units
-                    again = split_unit(unit, self.limits) if code == "too_many_pairs" else []
+                    smaller = code == "too_many_pairs" or unit.alone  # alone, yet refused
+                    again = split_unit(unit, self.limits) if smaller else []
                     pending.extend(again if len(again) > 1 else [replace(unit, alone=True)])
                 if not pending:
                     break

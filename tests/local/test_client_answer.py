@@ -144,3 +144,12 @@ def test_client_through_bem_serve_equals_the_unsplit_handler(
     assert run.failed_parts == 0 and run.resent == 0
     assert _answered(run.items) == unsplit(users)
     assert [item["user_id"] for item in run.items[:1]] == ["m0"]
+
+
+def test_client_splits_a_user_the_service_refuses_whole() -> None:
+    users = [long_id_user("big", 150, 300)]  # ~7 MB of answer
+    # a client that believes one call holds it: the service refuses, the client splits it
+    client = ScoresClient(clients={"r1": Handler()}, region="r1", answer_bytes=10**9)
+    run = client.score(users)
+    assert run.resent == 1 and len(run.items) == 45_000
+    assert _answered(run.items) == unsplit(users)
