@@ -10,7 +10,11 @@ from collections.abc import Iterator
 import pytest
 
 from bem.local.invocation import Invocation
+from bem.local.invoke_api import InvokeApiServer
 from bem.local.runtime_api import TRUNCATED_RESPONSE, RuntimeApiServer
+from tests.local.conftest import lambda_client
+
+FUNCTION = "budget-expense-matcher"
 
 
 class Backend:
@@ -94,3 +98,17 @@ def test_runtime_whole_response_is_the_answer(
     head = _head("req-3", b"Content-Length: 2\r\nConnection: close\r\n")
     assert b" 202 " in _post(server, head, b"[]")
     assert backend.responses == [("req-3", b"[]")] and backend.errors == []
+
+
+def test_runtime_response_cut_short_through_bem_serve_is_a_function_error(
+    toy_server: InvokeApiServer,
+) -> None:
+    client = lambda_client(toy_server.url)
+    response = client.invoke(FunctionName=FUNCTION, Payload=json.dumps({"truncate": True}))
+    assert response.get("FunctionError") == "Unhandled"
+    error = json.loads(response["Payload"].read())
+    assert error["errorType"] in (TRUNCATED_RESPONSE, "Runtime.ExitError"), error
+    after = client.invoke(FunctionName=FUNCTION, Payload=json.dumps({"n": 1}))
+    assert "FunctionError" not in after and json.loads(after["Payload"].read()) == {
+        "echo": {"n": 1}
+    }
