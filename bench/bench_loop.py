@@ -16,6 +16,10 @@ labels of every user loaded as `bem monitor label --unlisted negative` loads the
    pairs; PR-AUC on the TEST users of a model trained on each.
 
     PYTHONPATH=$PWD .venv/bin/python bench/bench_loop.py [--own 400 --test 300 --labelled 200]
+        [--store DIR] [--parts compare,curve,queue]
+
+`--store DIR` keeps the simulated store in DIR and reuses it when it is there (the parts can
+then run as separate processes on the same traffic).
 """
 
 from __future__ import annotations
@@ -115,44 +119,57 @@ def main() -> None:
     parser.add_argument("--queue-pool", type=int, default=100)
     parser.add_argument("--queue-pairs", type=int, default=1000)
     parser.add_argument("--out", type=Path, default=None, help="Write the figures as JSON here.")
+    parser.add_argument("--store", type=Path, default=None, help="Keep / reuse the store here.")
+    parser.add_argument("--parts", default="compare,curve,queue")
     args = parser.parse_args()
     clock = time.perf_counter()
     record = predict.load_model(Path("model"), "sklearn")
     print(f"model of record {record.version}; shift {' '.join(SHIFT)}", flush=True)
     own, fresh = _users(args.own, 31), _users(args.test, 32)
-    directory = Path(tempfile.mkdtemp(prefix="bench-loop-"))
+    directory = args.store or Path(tempfile.mkdtemp(prefix="bench-loop-"))
+    directory.mkdir(parents=True, exist_ok=True)
+    reuse = (directory / "store.db").exists()
     engine = open_store(f"sqlite:///{directory / 'store.db'}")
-    rows = serve(engine, own, record, datetime(2026, 11, 1), prefix="own")
-    rows += serve(engine, fresh, record, datetime(2026, 11, 25), prefix="test")
-    _label(engine, own + fresh, directory)
-    print(f"stored {rows} scored pairs, labels of {len(own) + len(fresh)} users "
-          f"({time.perf_counter() - clock:.0f} s)", flush=True)  # fmt: skip
+    if not reuse:
+        rows = serve(engine, own, record, datetime(2026, 11, 1), prefix="own")
+        rows += serve(engine, fresh, record, datetime(2026, 11, 25), prefix="test")
+        _label(engine, own + fresh, directory)
+        print(f"stored {rows} scored pairs, labels of {len(own) + len(fresh)} users "
+              f"({time.perf_counter() - clock:.0f} s)", flush=True)  # fmt: skip
+    parts = set(args.parts.split(","))
     test, _ = store_dataset(engine, StoreWindow(users=tuple(u.user_id for u in fresh)))
-    own_all, _ = store_dataset(engine, StoreWindow(users=tuple(u.user_id for u in own)))
-    labelled = tuple(u.user_id for u in own[: args.labelled])
-    trained_on, _ = store_dataset(engine, StoreWindow(users=labelled))
-    result = train(trained_on, SETTINGS)
-    retrained = Scored("retrained", "store", result.pipeline.predict_proba(test.features)[:, 1],
-                       result.threshold)  # fmt: skip
-    champion = Scored("record", record.version, record.score(test.features), record.threshold)
-    report = compare_scores(test, champion, retrained, args.rounds, 0)
-    print(f"retrain from {args.labelled} users ({len(trained_on)} pairs) vs model of record on "
-          f"{args.test} fresh users ({len(test)} pairs):", flush=True)  # fmt: skip
-    print(json.dumps({k: report[k] for k in ("champion", "challenger", "difference")}), flush=True)
-    prior = prior_dataset(args.prior_users, PRIOR_SEED, record_knobs(record.card))
-    settings = CurveSettings(sizes=SIZES, prior_weight=args.prior_weight,
-                             params=CANDIDATES["single"][0], rounds=200)  # fmt: skip
-    curve = learning_curve(own_all, test, record, load_pipeline(Path("model")), prior, settings,
-                           lambda line: print(f"  {line}", flush=True))  # fmt: skip
-    print("\n".join(markdown_table(curve)), flush=True)
-    pool = _users(args.queue_pool, 33)
-    queue = _queue_vs_random(record, own[: args.queue_base], test, pool, directory,
-                             args.queue_pairs)  # fmt: skip
-    print(f"queue vs random: {json.dumps(queue)}", flush=True)
+    figures: dict[str, Any] = {}
+    if "compare" in parts:
+        labelled = tuple(u.user_id for u in own[: args.labelled])
+        trained_on, _ = store_dataset(engine, StoreWindow(users=labelled))
+        result = train(trained_on, SETTINGS)
+        retrained = Scored("retrained", "store", result.pipeline.predict_proba(test.features)[:, 1],
+                           result.threshold)  # fmt: skip
+        champion = Scored("record", record.version, record.score(test.features), record.threshold)
+        figures["compare"] = report = compare_scores(test, champion, retrained, args.rounds, 0)
+        print(f"retrain from {args.labelled} users ({len(trained_on)} pairs) vs model of record "
+              f"on {args.test} fresh users ({len(test)} pairs):", flush=True)  # fmt: skip
+        print(json.dumps({k: report[k] for k in ("champion", "challenger", "difference")}),
+              flush=True)  # fmt: skip
+    if "curve" in parts:
+        own_all, _ = store_dataset(engine, StoreWindow(users=tuple(u.user_id for u in own)))
+        prior = prior_dataset(args.prior_users, PRIOR_SEED, record_knobs(record.card))
+        settings = CurveSettings(sizes=SIZES, prior_weight=args.prior_weight,
+                                 params=CANDIDATES["single"][0], rounds=200)  # fmt: skip
+        figures["curve"] = curve = learning_curve(
+            own_all, test, record, load_pipeline(Path("model")), prior, settings,
+            lambda line: print(f"  {line}", flush=True),
+        )  # fmt: skip
+        print("\n".join(markdown_table(curve)), flush=True)
+    if "queue" in parts:
+        pool = _users(args.queue_pool, 33)
+        figures["queue"] = queue = _queue_vs_random(
+            record, own[: args.queue_base], test, pool, directory, args.queue_pairs
+        )
+        print(f"queue vs random: {json.dumps(queue)}", flush=True)
     print(f"total {time.perf_counter() - clock:.0f} s", flush=True)
     if args.out:
-        args.out.write_text(json.dumps({"compare": report, "curve": curve, "queue": queue},
-                                       indent=2) + "\n")  # fmt: skip
+        args.out.write_text(json.dumps(figures, indent=2) + "\n")
 
 
 if __name__ == "__main__":
