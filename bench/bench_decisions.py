@@ -38,7 +38,7 @@ from bem.model.metrics import (  # noqa: E402
     threshold_for_precision,
 )
 from budget_matcher import contract as c  # noqa: E402
-from budget_matcher.decisions import best_per_item, decide  # noqa: E402
+from budget_matcher.decisions import best_per_item, decide, pair_order  # noqa: E402
 from budget_matcher.pairs import CandidatePairs  # noqa: E402
 
 
@@ -101,7 +101,7 @@ def main() -> None:
 
     def second_stage() -> np.ndarray:
         second = stage.predict_proba(competitor_features(pairs, scores, t))[:, 1]
-        return best_per_item(pairs.item_index, second) & (second >= t2)
+        return best_per_item(pairs.item_index, second, pair_order(pairs)) & (second >= t2)
 
     methods: dict[str, Callable[[], np.ndarray]] = {
         "pairwise": lambda: decide(pairs, scores, t, "pairwise"),

@@ -71,3 +71,17 @@ def test_distinct_codes_in_first_seen_order() -> None:
     codes, uniques = distinct(["b", None, "a", "b", None])
     assert uniques == ["b", None, "a"]
     assert codes.tolist() == [0, 1, 2, 0, 1]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_rank_within_equal_values_share_the_lowest_rank_in_any_order(data: st.DataObject) -> None:
+    n = data.draw(st.integers(1, 40))
+    groups = data.draw(hnp.arrays(np.int64, n, elements=st.integers(0, 3)))
+    values = data.draw(hnp.arrays(np.float64, n, elements=st.sampled_from([0.0, 1.0, 2.5, np.nan])))
+    ranks = rank_within(groups, values)
+    for row in np.flatnonzero(~np.isnan(values)):
+        peers = values[groups == groups[row]]
+        assert ranks[row] == 1 + np.sum(peers < values[row])
+    shuffle = data.draw(st.permutations(range(n)))
+    np.testing.assert_array_equal(rank_within(groups[shuffle], values[shuffle]), ranks[shuffle])
