@@ -10,6 +10,12 @@ linkage does after pairwise scoring):
              the positive amounts it holds would exceed `CAPACITY_SLACK` × its cost (actual cost,
              else the budgeted price; no cost known, no cap). A budget's first charge and credits
              (negative amounts) always fit.
+  assignment as `best`, taken in descending score, and each budget takes at most one ticket:
+             a charge within `TICKET_TOLERANCE` of its cost (|ln(1+|amount|) − ln(1+|cost|)|);
+             an item that loses a budget's ticket slot to a higher-scoring charge goes to its
+             next-best budget above the threshold. Lines that are not tickets (taxes, fees,
+             legs, credits) are decided as by `best`. A commuter's look-alike weeks each get
+             their own ticket; a colleague's identical ticket no longer joins the traveller's.
 
 Ties never depend on the order of the request: equal scores are ordered by the budget's id,
 then the item's id (as strings, ascending; `pair_order`). So among equally scored budgets an
@@ -27,9 +33,10 @@ import numpy as np
 from budget_matcher import contract as c
 from budget_matcher.pairs import CandidatePairs
 
-METHODS = ("pairwise", "best", "capacity")
+METHODS = ("pairwise", "best", "capacity", "assignment")
 DEFAULT_METHOD = "best"
 CAPACITY_SLACK = 1.5
+TICKET_TOLERANCE = 0.25
 
 
 def decide(
@@ -42,6 +49,8 @@ def decide(
     if method == "pairwise" or len(pairs) == 0:
         return above
     tie_order = pair_order(pairs)
+    if method == "assignment":
+        return _one_ticket_per_budget(pairs, scores, above, tie_order)
     best = best_per_item(pairs.item_index, scores, tie_order) & above
     if method == "best":
         return best
@@ -90,10 +99,8 @@ def _within_capacity(
     """`best` pairs in descending score (ties in `tie_order`), each kept while its budget has
     room for the amount."""
     amount = pairs.items.number(c.ITEM_AMOUNT)[pairs.item_index]
-    actual = pairs.budgets.number(c.BUDGET_ACTUAL_COST)
-    cost = np.where(np.isnan(actual), pairs.budgets.number(c.BUDGET_PRICE), actual)
-    room = np.abs(cost) * CAPACITY_SLACK
-    held = np.zeros(cost.shape[0])
+    room = np.abs(_costs(pairs)) * CAPACITY_SLACK
+    held = np.zeros(room.shape[0])
     kept = np.zeros(scores.shape[0], dtype=bool)
     candidates = np.flatnonzero(best)
     ranked = candidates[np.lexsort((tie_order[candidates], -scores[candidates]))]
@@ -103,4 +110,39 @@ def _within_capacity(
         if held[budget] == 0 or np.isnan(room[budget]) or held[budget] + charge <= room[budget]:
             held[budget] += charge
             kept[position] = True
+    return kept
+
+
+def _costs(pairs: CandidatePairs) -> np.ndarray:
+    """Per budget row: the actual cost, else the budgeted price."""
+    actual = pairs.budgets.number(c.BUDGET_ACTUAL_COST)
+    return np.where(np.isnan(actual), pairs.budgets.number(c.BUDGET_PRICE), actual)
+
+
+def _one_ticket_per_budget(
+    pairs: CandidatePairs, scores: np.ndarray, above: np.ndarray, tie_order: np.ndarray
+) -> np.ndarray:
+    """Pairs above the threshold in descending score (ties in `tie_order`): each kept when its
+    item is still free and, for a ticket-sized charge, its budget's ticket slot too."""
+    amount = pairs.items.number(c.ITEM_AMOUNT)[pairs.item_index]
+    cost = _costs(pairs)[pairs.budget_index]
+    with np.errstate(invalid="ignore"):
+        distance = np.abs(np.log1p(np.abs(amount)) - np.log1p(np.abs(cost)))
+        ticket = (amount > 0) & (distance <= TICKET_TOLERANCE)
+    candidates = np.flatnonzero(above & ~np.isnan(scores))
+    ranked = candidates[np.lexsort((tie_order[candidates], -scores[candidates]))]
+    item_taken = np.zeros(len(pairs.items), dtype=bool)
+    slot_taken = np.zeros(len(pairs.budgets), dtype=bool)
+    kept = np.zeros(scores.shape[0], dtype=bool)
+    for position, item, budget, is_ticket in zip(
+        ranked.tolist(),
+        pairs.item_index[ranked].tolist(),
+        pairs.budget_index[ranked].tolist(),
+        ticket[ranked].tolist(),
+        strict=True,
+    ):
+        if item_taken[item] or (is_ticket and slot_taken[budget]):
+            continue
+        item_taken[item] = kept[position] = True
+        slot_taken[budget] |= is_ticket
     return kept

@@ -104,10 +104,28 @@ def test_decide_never_gives_an_item_to_two_budgets_on_random_scores() -> None:
     budgets = [_budget(f"b{k}", "200") for k in range(5)]
     items = [_item(f"i{k}", "100") for k in range(7)]
     pairs = _pairs(budgets, items)
-    for method in ("best", "capacity"):
+    for method in ("best", "capacity", "assignment"):
         decided = decide(pairs, rng.random(len(pairs)), 0.2, method)
         per_item = np.bincount(pairs.item_index[decided], minlength=7)
         assert per_item.max() <= 1 and decided.any()
+
+
+def test_decide_assignment_gives_each_look_alike_week_its_own_ticket() -> None:
+    pairs = _pairs(
+        [_budget("w1", "300"), _budget("w2", "300")], [_item("i1", "300"), _item("i2", "310")]
+    )
+    assert (pairs.budget_ids, pairs.itemization_ids) == (["w1", "w1", "w2", "w2"], ["i1", "i2"] * 2)
+    scores = np.array([0.7, 0.8, 0.95, 0.9])  # both charges fit week 2 best
+    assert _matched(pairs, decide(pairs, scores, 0.5)) == {("w2", "i1"), ("w2", "i2")}
+    assert _matched(pairs, decide(pairs, scores, 0.5, "assignment")) == {("w2", "i1"), ("w1", "i2")}
+    # the loser's next budget must reach the threshold too
+    assert _matched(pairs, decide(pairs, scores, 0.85, "assignment")) == {("w2", "i1")}
+
+
+def test_decide_assignment_lets_a_budget_keep_its_lines_beside_its_ticket() -> None:
+    items = [_item("i1", "300"), _item("i2", "30"), _item("i3", "25"), _item("i4", "-300")]
+    pairs = _pairs([_budget("b1", "300")], items)
+    assert decide(pairs, np.array([0.9, 0.8, 0.7, 0.6]), 0.5, "assignment").all()
 
 
 def test_decide_refuses_an_unknown_method() -> None:
