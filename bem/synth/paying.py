@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from bem.synth import charges, hotel, rental, tickets, vocab
 from bem.synth.charges import TripBuilder
@@ -32,6 +32,7 @@ def add_charges(builder: TripBuilder, booking: Booking, trip: Trip) -> None:
             knobs=("agency_fee",),
         )
     stay = budget_type == "hotel" and not at_booking  # paid at checkout
+    charged: tuple[float, date] | None = None  # the one charge's amount and day, if one
     fee = tickets.booking_fee(builder) if ticket else None
     itemised = stay and rng.random() < knobs.itemize
     nightly = stay and builder.chance(knobs.folio_nightly)  # room and tax lines each night
@@ -68,6 +69,7 @@ def add_charges(builder: TripBuilder, booking: Booking, trip: Trip) -> None:
             tag=tag,
             knobs=shaped,
         )
+        charged = (total + extra, day)
     if rng.random() < knobs.refund:
         refund_at = when + timedelta(days=rng.uniform(1, 20))
         builder.add_item(
@@ -98,6 +100,6 @@ def add_charges(builder: TripBuilder, booking: Booking, trip: Trip) -> None:
     if stay and builder.chance(knobs.preauth):
         hotel.add_preauth(builder, booking, vendor, total, trip)
     if ticket:
-        tickets.add_ticket_extras(builder, booking, vendor, total, trip, when, tz, fee)
+        tickets.add_ticket_extras(builder, booking, vendor, total, trip, when, tz, fee, charged)
     if budget_type == "car":
         rental.add_rental_extras(builder, booking, vendor, total, trip)

@@ -81,7 +81,6 @@ CASES: tuple[PolicyCase, ...] = (
         "an extended stay booked as two reservations",
         "each reservation's folio belongs to its own budget",
         ("split_stay",),
-        belongs=("split_stay",),
     ),
     PolicyCase(
         "identical charges of a colleague's ticket on the same day",

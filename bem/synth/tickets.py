@@ -11,7 +11,7 @@ priority boarding, a rail seat reservation and a colleague's ticket do not.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from bem.synth import charges, names
 from bem.synth.charges import TripBuilder
@@ -136,6 +136,7 @@ def add_ticket_extras(
     when: datetime,
     tz: float,
     fee: BookingFee | None,
+    charged: tuple[float, date] | None = None,
 ) -> None:
     """The lines beside a ticket: a separate booking-fee line, a cabin upgrade, a seat fee,
     a rail seat reservation, a colleague's ticket (each by its knob)."""
@@ -207,28 +208,39 @@ def add_ticket_extras(
             ("rail_seat",),
         )
     if builder.chance(knobs.colleague):
-        add_colleague_tickets(builder, booking, vendor, total, when, tz)
+        add_colleague_tickets(builder, booking, vendor, charged or (total, None), when, tz)
 
 
 def add_colleague_tickets(
-    builder: TripBuilder, booking: Booking, vendor: str, total: float, when: datetime, tz: float
+    builder: TripBuilder,
+    booking: Booking,
+    vendor: str,
+    charged: tuple[float, date | None],
+    when: datetime,
+    tz: float,
 ) -> None:
     """One or two colleagues' tickets on this card: same airline or agency, mostly the same
-    fare on the same day (identical twins of the traveller's own charge); not this budget's."""
+    fare on the same day as the traveller's own charge (identical twins); not this budget's."""
     rng, budget_type = builder.rng, booking.budget_type
+    fare, day = charged
     for _ in range(1 if rng.random() < 0.7 else 2):
-        amount = total if rng.random() < 0.6 else total * rng.uniform(0.85, 1.15)
-        moment = when if rng.random() < 0.7 else when + timedelta(days=rng.uniform(-3, 3))
+        twin = rng.random() < 0.6
+        amount = fare if twin else fare * rng.uniform(0.85, 1.15)
+        if twin and day is not None:
+            posted = day
+        else:
+            moment = when if rng.random() < 0.7 else when + timedelta(days=rng.uniform(-3, 3))
+            posted = builder.local_day(moment, tz)
         spelled = (
             vendor
-            if rng.random() < 0.5
+            if twin or rng.random() < 0.5
             else builder.vendor_for(budget_type, booking.stems, booking.agency)
         )
         builder.add_item(
             budget_type,
             spelled,
             amount,
-            builder.local_day(moment, tz),
+            posted,
             expense_names=builder.kind_names(budget_type),
             tag="colleague_ticket",
             knobs=("colleague",),
