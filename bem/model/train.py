@@ -32,8 +32,9 @@ from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from bem.model.baseline import fit_baseline
-from bem.model.dataset import LABELLING_POLICY, Dataset
+from bem.model.dataset import Dataset
 from bem.model.metrics import pr_auc, summary, threshold_for_precision
+from bem.synth.policy import LABELLING_POLICY
 from budget_matcher.features import FEATURE_NAMES
 
 MODEL_NAME = "budget-expense-matcher"
