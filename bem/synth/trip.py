@@ -284,8 +284,10 @@ class TripBuilder:
         estimate = cost * (1 + tax) * math.exp(rng.gauss(0.05, 0.15))
         lead_days = rng.choice([rng.uniform(0, 3), rng.uniform(0, 3), rng.uniform(3, 30)])
         generated = trip.booked - timedelta(days=lead_days)
-        # Generated from the booked itinerary (always for a commute, booked in the tool).
-        if rng.random() < 0.3 or self.commute is not None:
+        # Generated from the booked itinerary (always for a commute, booked in the tool, and
+        # for a rebooking, which exists only once the first booking is cancelled).
+        rebooking = bool(self.scope & {"rebook", "credit_rebook"})
+        if rng.random() < 0.3 or self.commute is not None or rebooking:
             generated = trip.booked + timedelta(minutes=rng.uniform(1, 600))
         shaped = set(self.scope) | ({"agency"} if agency else set())
         actual = None if rng.random() < 0.12 else cost * (1 + tax if rng.random() < 0.4 else 1)
