@@ -47,10 +47,10 @@ class NoiseKnobs:
     upgrade: float = 0.05  # per booking: charged 20-40 % above the price
     formats: float = 0.1  # per record: dates and amounts in another format the service reads
     # Card-feed knobs of the labelling policy's decided cases and real feeds' behaviours.
-    folio_nightly: float = 0.3  # per stay paid at checkout: itemised per night (room + tax)
-    city_tax: float = 0.35  # per nightly folio: an occupancy or city tax line a night (belongs)
-    folio_delay: float = 0.25  # per stay paid at checkout: the folio posted 7-24 days later
-    preauth: float = 0.12  # per stay paid at checkout: a hold at check-in and its release
+    folio_nightly: float = 0.25  # per stay paid at checkout: itemised per night (room + tax)
+    city_tax: float = 0.3  # per nightly folio: an occupancy or city tax line a night (belongs)
+    folio_delay: float = 0.2  # per stay paid at checkout: the folio posted 7-24 days later
+    preauth: float = 0.1  # per stay paid at checkout: a hold at check-in and its release
     folio_total: float = 0.25  # per stay paid in one total: incidentals inside it (belongs)
     no_show: float = 0.03  # per hotel booking: a no-show or late-cancellation night only
     split_stay: float = 0.08  # per stay of 3+ nights: booked as two back-to-back reservations
@@ -58,12 +58,12 @@ class NoiseKnobs:
     cabin_upgrade: float = 0.04  # per flight: an upgrade bought later or at the gate (belongs)
     seat_fee: float = 0.15  # per flight: seat selection or priority boarding (does not belong)
     rail_seat: float = 0.3  # per rail ticket: a seat reservation bought apart (does not belong)
-    colleague: float = 0.12  # per ticket: a colleague's ticket, mostly the same fare and day
+    colleague: float = 0.08  # per ticket: a colleague's ticket, mostly the same fare and day
     credit_rebook: float = 0.04  # per flight: non-refundable, rebooked with the airline's credit
-    car_extra: float = 0.25  # per rental: a toll-programme or fuel-service line weeks later
+    car_extra: float = 0.2  # per rental: a toll-programme or fuel-service line weeks later
     car_adjust: float = 0.08  # per rental: the company's later adjustment of the rental charge
-    commute_shift: float = 0.25  # per commute charge: posted 5-9 days late, in next week's dates
-    lookalike: float = 0.25  # per trip after the first: the same chain/airline, within weeks
+    commute_shift: float = 0.2  # per commute charge: posted 5-9 days late, in next week's dates
+    lookalike: float = 0.2  # per trip after the first: the same chain/airline, within weeks
 
     def scaled(self, factor: float) -> NoiseKnobs:
         """Every knob multiplied by `factor` (probabilities capped at 0.9)."""

@@ -32,6 +32,7 @@ FARE_CHANGE_KINDS = [
     ("Change Fee", "airfare"),
     ("Travel - Other", "travel"),
 ]
+RAIL_CHANGE_KINDS = [("Change fee", "fees"), ("Rail Fees", "rail"), ("Travel - Other", "travel")]
 CABIN_UPGRADE_ITEMS = [
     ("Upgrade", "airfare"),
     ("Cabin Upgrade", "airfare"),
@@ -46,6 +47,8 @@ SEAT_FEE_ITEMS = [
     ("Preferred Seat", "air"),
 ]
 AIRLINE_FEE_KINDS = [("Airline Fees", "airfare"), ("Seat Selection", "airfare"), ("Airfare", "air")]
+# How a card feed names an airline's ancillary sale (a seat, an upgrade) after the stem.
+AIRLINE_ANCILLARY_SUFFIXES = ["EMD", "ANCILLARY", "SEAT", "UPGRADE", "INFLIGHT"]
 RAIL_SEAT_ITEMS = [
     ("Seat Reservation", "rail"),
     ("Sitzplatzreservierung", "rail"),

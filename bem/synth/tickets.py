@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from bem.synth import charges, names
+from bem.synth import charges, names, vocab
 from bem.synth.charges import TripBuilder
 from bem.synth.draws import Booking, Trip
 
@@ -42,8 +42,9 @@ def _some_time_before(builder: TripBuilder, trip: Trip) -> datetime:
 def _change_kind(builder: TripBuilder, budget_type: str) -> tuple[str, str]:
     """How a traveller types a fare change: the company's ticket type or a fee's."""
     rng = builder.rng
-    if rng.random() < 0.55:
-        return rng.choice(names.FARE_CHANGE_KINDS)
+    flight = budget_type == "flight"
+    if rng.random() < (0.55 if flight else 0.3):
+        return rng.choice(names.FARE_CHANGE_KINDS if flight else names.RAIL_CHANGE_KINDS)
     return builder.kind_names(budget_type)
 
 
@@ -127,6 +128,16 @@ def add_credit_rebook(builder: TripBuilder, booking: Booking, trip: Trip, outer:
     builder.scope, builder.same_vendor = saved_scope, saved_vendor
 
 
+def _ancillary_vendor(builder: TripBuilder, booking: Booking) -> str:
+    """How the card names an airline's ancillary sale: the airline as for a ticket, or its
+    stem and a sale descriptor ("UNITED EMD", "DELTA AIR SEAT")."""
+    rng = builder.rng
+    if rng.random() < 0.6:
+        return builder.vendor_for(booking.budget_type, booking.stems, None)
+    stem = f"{builder.brand_stem(booking.stems)} {rng.choice(names.AIRLINE_ANCILLARY_SUFFIXES)}"
+    return vocab.card_spelling(rng, stem, builder.knobs.vendor)
+
+
 def add_ticket_extras(
     builder: TripBuilder,
     booking: Booking,
@@ -159,7 +170,7 @@ def add_ticket_extras(
         moment = trip.start_utc if at_gate else _some_time_before(builder, trip)
         amount = total * rng.uniform(0.2, 0.8) if rng.random() < 0.5 else rng.uniform(79, 899)
         kind = _change_kind(builder, budget_type) if rng.random() < 0.5 else None
-        airline = builder.vendor_for(budget_type, booking.stems, None)
+        airline = _ancillary_vendor(builder, booking)
         builder.add_item(
             "flight",
             airline,
@@ -179,7 +190,7 @@ def add_ticket_extras(
             if roll < 0.6
             else (builder.kind_names("flight") if roll < 0.85 else None)
         )
-        airline = builder.vendor_for(budget_type, booking.stems, None)
+        airline = _ancillary_vendor(builder, booking)
         builder.add_item(
             "airline_fee",
             airline,

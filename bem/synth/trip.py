@@ -89,10 +89,12 @@ class TripBuilder:
         rng, shaped = self.rng, self.scope | set(knobs)
         if budget_id is not None and rng.random() < self.knobs.mistype:
             expense_names, shaped = rng.choice(vocab.MISTYPED_KINDS), shaped | {"mistype"}
-        if rng.random() < self.knobs.late_posting:
-            day, shaped = day + timedelta(days=rng.randint(4, 12)), shaped | {"late_posting"}
+        # One posting delay at most: a folio already posted late is not posted later again.
+        late = rng.random() < self.knobs.late_posting and "folio_delay" not in shaped
         commute_charge = self.commute is not None and kind in charges.COMMUTE_KINDS
-        if commute_charge and self.chance(self.knobs.commute_shift):  # into next week's dates
+        if late:
+            day, shaped = day + timedelta(days=rng.randint(4, 12)), shaped | {"late_posting"}
+        elif commute_charge and self.chance(self.knobs.commute_shift):  # into next week's dates
             day, shaped = day + timedelta(days=rng.randint(5, 9)), shaped | {"commute_shift"}
         expense_type, expense_category = expense_names or self.kind_names(kind)
         item_type, item_category = item_names or (expense_type, expense_category)
@@ -282,8 +284,10 @@ class TripBuilder:
         estimate = cost * (1 + tax) * math.exp(rng.gauss(0.05, 0.15))
         lead_days = rng.choice([rng.uniform(0, 3), rng.uniform(0, 3), rng.uniform(3, 30)])
         generated = trip.booked - timedelta(days=lead_days)
-        # Generated from the booked itinerary (always for a commute, booked in the tool).
-        if rng.random() < 0.3 or self.commute is not None:
+        # Generated from the booked itinerary (always for a commute, booked in the tool, and
+        # for a rebooking, which exists only once the first booking is cancelled).
+        rebooking = bool(self.scope & {"rebook", "credit_rebook"})
+        if rng.random() < 0.3 or self.commute is not None or rebooking:
             generated = trip.booked + timedelta(minutes=rng.uniform(1, 600))
         shaped = set(self.scope) | ({"agency"} if agency else set())
         actual = None if rng.random() < 0.12 else cost * (1 + tax if rng.random() < 0.4 else 1)
