@@ -81,6 +81,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=3000)
     parser.add_argument("--model-dir", type=Path, default=ROOT / "model")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--card", action="store_true", help="record the band in the model's card (model.json)"
+    )
     args = parser.parse_args()
     model = predict.load_model(args.model_dir, "lean")
     card = json.loads((args.model_dir / "model.json").read_text())
@@ -108,10 +111,20 @@ def main() -> None:
     needed = lowest_threshold(per_mix, target)
     print(f"band of the mixes' intervals: {band[0]:.3f}–{band[1]:.3f}")
     print(f"lowest threshold with precision ≥ {target} on every mix: {needed:.4f}")
+    figures = {"threshold": threshold, "target": target, "users_per_mix": args.users,
+               "mixes": rows, "band": band, "threshold_for_every_mix": needed}  # fmt: skip
     if args.json:
-        figures = {"threshold": threshold, "target": target, "mixes": rows,
-                   "band": band, "threshold_for_every_mix": needed}  # fmt: skip
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    if args.card:
+        card["precision_band"] = {
+            "measured_by": f"bench/bench_promise.py --users {args.users} --seed {args.seed}",
+            "low": round(band[0], 3),
+            "high": round(band[1], 3),
+            "mixes": {r["mix"]: [round(r["low"], 3), round(r["high"], 3)] for r in rows},
+        }
+        (args.model_dir / "model.json").write_text(
+            json.dumps(card, indent=2, ensure_ascii=False) + "\n"
+        )
 
 
 if __name__ == "__main__":

@@ -150,22 +150,66 @@ def window_sums(
     has no code or day. Exact and independent of the pairs' order: amounts in integer cents,
     days by rank among the distinct days; sort by (owner, code, day), prefix-sum, searchsorted.
     """
-    result = np.full(owner.shape[0], np.nan)
+    return window_sums_each(owner, codes, days, amount, low, (high,))[0]
+
+
+def window_sums_each(
+    owner: np.ndarray,
+    codes: np.ndarray,
+    days: np.ndarray,
+    amount: np.ndarray,
+    low: np.ndarray,
+    highs: tuple[np.ndarray, ...],
+) -> list[np.ndarray]:
+    """`window_sums` for each window end in `highs` (one sort for all of them)."""
+    results = [np.full(owner.shape[0], np.nan) for _ in highs]
     valid = (codes >= 0) & ~np.isnan(days)
     if not valid.any():
-        return result
+        return results
+    cents = whole_cents(amount[valid])
+    if owner.shape[0] <= DENSE_MAX_SIZE:
+        for result, high in zip(results, highs, strict=True):
+            args = (owner[valid], codes[valid], days[valid], cents, low[valid], high[valid])
+            result[valid] = _window_sums_dense(*args)
+        return results
     _, group = unique_inverse(owner[valid] * (int(codes.max()) + 1) + codes[valid])
     distinct_days, day_rank = unique_inverse(days[valid])
     width = distinct_days.size + 1
-    keys = group.astype(np.int64) * width + day_rank
-    with np.errstate(over="ignore", invalid="ignore"):
-        cents = np.clip(np.round(np.nan_to_num(amount[valid]) * 100.0), -_MAX_CENTS, _MAX_CENTS)
-    order = stable_argsort(keys)
-    cumulative = np.concatenate(([0], np.cumsum(cents[order].astype(np.int64))))
     base = group.astype(np.int64) * width
+    keys = base + day_rank
+    order = stable_argsort(keys)
+    sorted_keys = keys[order]
+    cumulative = np.concatenate(([0], np.cumsum(cents[order])))
     first = np.searchsorted(distinct_days, np.nan_to_num(low[valid], nan=np.inf), side="left")
-    last = np.searchsorted(distinct_days, np.nan_to_num(high[valid], nan=-np.inf), side="right")
-    start = np.searchsorted(keys[order], base + first, side="left")
-    stop = np.searchsorted(keys[order], base + last, side="left")
-    result[valid] = (cumulative[np.maximum(stop, start)] - cumulative[start]) / 100.0
-    return result
+    start = np.searchsorted(sorted_keys, base + first, side="left")
+    for result, high in zip(results, highs, strict=True):
+        last = np.searchsorted(distinct_days, np.nan_to_num(high[valid], nan=-np.inf), "right")
+        stop = np.searchsorted(sorted_keys, base + last, side="left")
+        result[valid] = (cumulative[np.maximum(stop, start)] - cumulative[start]) / 100.0
+    return results
+
+
+# Up to this many pairs, window sums are one dense comparison of every pair with every other
+# (the seed example's single pair costs a few numpy calls instead of two sorts).
+DENSE_MAX_SIZE = 64
+
+
+def whole_cents(amount: np.ndarray) -> np.ndarray:
+    """Amounts as int64 whole cents (NaN 0, clipped to ±_MAX_CENTS)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        cents = np.clip(np.round(np.nan_to_num(amount) * 100.0), -_MAX_CENTS, _MAX_CENTS)
+    return cents.astype(np.int64)
+
+
+def _window_sums_dense(
+    owner: np.ndarray,
+    codes: np.ndarray,
+    days: np.ndarray,
+    cents: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+) -> np.ndarray:
+    """`window_sums` of valid pairs by comparing every pair with every other (small inputs)."""
+    same = (owner[:, None] == owner[None, :]) & (codes[:, None] == codes[None, :])
+    inside = (days[None, :] >= low[:, None]) & (days[None, :] <= high[:, None])
+    return np.asarray((same & inside) @ cents, dtype=np.float64) / 100.0

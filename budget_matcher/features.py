@@ -14,8 +14,9 @@ from functools import cached_property
 import numpy as np
 
 from budget_matcher import contract as c
-from budget_matcher.columns import per_distinct, rank_within, stable_argsort, window_sums
+from budget_matcher.columns import per_distinct, rank_within, stable_argsort, window_sums_each
 from budget_matcher.context_features import CONTEXT_FEATURE_NAMES, context_features
+from budget_matcher.feed_features import FEED_FEATURE_NAMES, feed_features, window_log_ratio
 from budget_matcher.pairs import CandidatePairs, RecordTable
 from budget_matcher.similarity import VENDOR_MEASURES, code_similarities
 from budget_matcher.text import normalised_codes, tokens
@@ -150,6 +151,28 @@ class PairColumns:
         return low, end + WINDOW_AFTER_DAYS, end + LATE_WINDOW_AFTER_DAYS
 
     @cached_property
+    def vendor_window_sums(self) -> list[np.ndarray]:
+        """Per pair (b, i): Σ amounts of b's candidate items with i's normalised vendor dated
+        in b's window, and in its late window (NaN without vendor or date)."""
+        low, high, late_high = self.window
+        days = self.date / SECONDS_PER_DAY
+        codes = self.item_vendor[self.i]
+        return window_sums_each(self.b, codes, days, self.amount, low, (high, late_high))
+
+    @cached_property
+    def feed(self) -> np.ndarray:
+        """A charge among the user's other charges: FEED_FEATURE_NAMES, one column each."""
+        return feed_features(
+            self.pairs,
+            self.item_vendor,
+            self.window,
+            self.vendor_window_sums[1],
+            self.cost,
+            self.budget_group,
+            self.expense_group,
+        )
+
+    @cached_property
     def context(self) -> np.ndarray:
         """The pair among its competitors: CONTEXT_FEATURE_NAMES, one column each."""
         return context_features(
@@ -181,10 +204,7 @@ def _vendor_window_sum_log_ratio(x: PairColumns) -> np.ndarray:
     normalised vendor dated in b's window; NaN when i has no vendor or date, b no window or no
     cost. Pairs of b are exactly its user's items, so the sum runs over b's pairs."""
     low, high, _ = x.window
-    total = window_sums(x.b, x.item_vendor[x.i], x.date / SECONDS_PER_DAY, x.amount, low, high)
-    ratio = np.log1p(np.abs(total)) - np.log1p(np.abs(x.cost))
-    ratio[np.isnan(low) | np.isnan(high)] = np.nan
-    return ratio
+    return window_log_ratio(x.vendor_window_sums[0], x.cost, low, high)
 
 
 def _vendor_column(k: int) -> Callable[[PairColumns], np.ndarray]:
@@ -193,6 +213,10 @@ def _vendor_column(k: int) -> Callable[[PairColumns], np.ndarray]:
 
 def _context_column(k: int) -> Callable[[PairColumns], np.ndarray]:
     return lambda x: x.context[:, k]
+
+
+def _feed_column(k: int) -> Callable[[PairColumns], np.ndarray]:
+    return lambda x: x.feed[:, k]
 
 
 Feature = tuple[str, Callable[[PairColumns], np.ndarray]]
@@ -227,6 +251,8 @@ FEATURES: tuple[Feature, ...] = (
     ("vendor_window_sum_log_ratio", _vendor_window_sum_log_ratio),
     # A pair among its competitors (budget_matcher.context_features).
     *((name, _context_column(k)) for k, name in enumerate(CONTEXT_FEATURE_NAMES)),
+    # A charge among the user's other charges (budget_matcher.feed_features).
+    *((name, _feed_column(k)) for k, name in enumerate(FEED_FEATURE_NAMES)),
 )
 FEATURE_NAMES: tuple[str, ...] = tuple(name for name, _ in FEATURES)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import random
 
 import numpy as np
 import pytest
@@ -134,7 +135,7 @@ def test_build_dataset_keeps_every_user_past_the_lambda_answer_limit(small_users
 def test_build_dataset_of_shuffled_rows_has_the_features_the_lambda_serves(small_users) -> None:
     users = small_users[:12]
     rows = [row for user in users for row in user_rows(user, "full")]
-    np.random.default_rng(5).shuffle(rows)
+    random.Random(5).shuffle(rows)
     dataset = build_dataset(group_rows(rows))
     trained = {
         key: dataset.features[k]
