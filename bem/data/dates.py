@@ -9,15 +9,13 @@ them, so training, evaluation and payloads see one form.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
 
 from bem.data.columns import HistoryError
+from budget_matcher.conventions import DATE_ORDERS, date_in_order, date_parts
 
-ORDERS = ("dmy", "mdy", "ymd")
-_NUMERIC = re.compile(r"^(\d{1,4})([/.\-])(\d{1,2})\2(\d{1,4})(?:([ T])(.+))?$")
+ORDERS = DATE_ORDERS
 
 
 @dataclass(frozen=True)
@@ -32,16 +30,6 @@ class Evidence:
         return f"{self.text!r} (line {self.line}, {self.column})"
 
 
-def _parts(text: str) -> tuple[int, int, int, str] | None:
-    """(first, second, third, rest) of a numeric date that is not year-first, else None."""
-    match = _NUMERIC.match(text.strip())
-    if match is None or len(match.group(1)) == 4:
-        return None
-    first, second, third = int(match.group(1)), int(match.group(3)), int(match.group(4))
-    rest = (match.group(5) or "") + (match.group(6) or "")
-    return first, second, third, rest
-
-
 def infer_order(values: Iterable[tuple[str, int, str]]) -> str | None:
     """The order the dates show (None if no numeric day/month date); HistoryError if unclear.
 
@@ -52,7 +40,7 @@ def infer_order(values: Iterable[tuple[str, int, str]]) -> str | None:
     month_first: Evidence | None = None
     ambiguous: Evidence | None = None
     for text, line, column in values:
-        parts = _parts(text)
+        parts = date_parts(text)
         if parts is None:
             continue
         first, second = parts[0], parts[1]
@@ -80,20 +68,5 @@ def infer_order(values: Iterable[tuple[str, int, str]]) -> str | None:
 
 
 def to_iso(text: str, order: str) -> str | None:
-    """`text` as ISO in `order`; the text itself when it is no numeric day/month date.
-
-    None when it is a numeric date that is impossible in `order` (e.g. month 14).
-    """
-    parts = _parts(text)
-    if parts is None:
-        return text
-    first, second, third, rest = parts
-    if order == "ymd":
-        return None
-    day, month = (first, second) if order == "dmy" else (second, first)
-    year = third + 2000 if third < 100 else third
-    try:
-        stamp = date(year, month, day).isoformat()
-    except ValueError:
-        return None
-    return stamp + (" " + rest.strip() if rest.strip() else "")
+    """`text` as ISO in `order` (the runtime's own rule: budget_matcher.conventions)."""
+    return date_in_order(text, order)
