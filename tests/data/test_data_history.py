@@ -63,7 +63,7 @@ def test_history_their_way_reports_unreadable_rows_by_field_and_drops_nothing_el
 ) -> None:
     path, broken = their_csv
     history = load_history(path, HistoryOptions(_mapping(tmp_path), "dmy"))
-    assert history.table.delimiter == ";"
+    assert history.parts[0].source.delimiter == ";"
     assert history.n_unreadable == len(broken) > 0
     counts = {key: problem.count for key, problem in history.problems.items()}
     assert counts == {
@@ -121,8 +121,9 @@ def test_history_encoding_and_delimiter_are_sniffed(tmp_path: Path) -> None:
     path = tmp_path / "latin.tsv"
     path.write_bytes(text.encode("cp1252"))
     history = load_history(path)
-    assert (history.table.encoding, history.table.delimiter) == ("cp1252", "\t")
-    assert history.rows[0][contract.BUDGET_TRAVEL_VENDOR] == "Café Airlines"
+    assert (history.parts[0].source.encoding, history.parts[0].source.delimiter) == ("cp1252", "\t")
+    (budget,) = history.users[0].budgets.values()
+    assert budget[contract.BUDGET_TRAVEL_VENDOR] == "Café Airlines"
 
 
 def test_history_dates_that_disagree_are_refused(tmp_path: Path) -> None:
@@ -139,7 +140,8 @@ def test_history_an_order_the_dates_show_is_used(tmp_path: Path) -> None:
     path.write_text(template_csv().replace("2017-04-18 04:00:00", "18/04/2017 04:00"))
     history = load_history(path)
     assert (history.date_order, history.date_order_given) == ("dmy", False)
-    assert history.rows[0][contract.BUDGET_TRIP_START] == "2017-04-18 04:00"
+    (budget,) = history.users[0].budgets.values()
+    assert budget[contract.BUDGET_TRIP_START] == "2017-04-18 04:00"
 
 
 def test_history_mapping_errors_name_the_fix(tmp_path: Path) -> None:
@@ -165,7 +167,7 @@ def test_history_payload_is_read_by_the_runtime_without_errors(history_csv: Path
     batch = history_payload(history)
     read = FlattenedDataPoints(batch).all()
     assert read.error_items == []
-    users = group_rows(history.rows)
+    users = history.users
     assert len(read.pairs) == sum(len(u.budgets) * len(u.items) for u in users)
     one = history_payload(history, users[0].user_id)
     assert set(one) == {contract.BUDGETS_KEY, contract.LINE_ITEMS_KEY}
@@ -181,5 +183,5 @@ def test_history_json_rows_go_through_the_same_contract(tmp_path: Path, history_
     with pytest.raises(HistoryError, match="pass --dates dmy"):
         load_history(path)
     history = load_history(path, HistoryOptions(dates="dmy"))
-    assert history.table.delimiter is None and history.n_unreadable == 1
+    assert history.parts[0].source.delimiter is None and history.n_unreadable == 1
     assert history.problems[("invalid_amount", contract.ITEM_AMOUNT)].line == 4
