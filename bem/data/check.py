@@ -255,7 +255,7 @@ def load_history(path: Path, options: HistoryOptions | None = None) -> History:
             else:
                 grouping.label(user, row, label)
     history = History(
-        path, shape, parts, list(grouping.users.values()), order, options.dates is not None,
+        path, shape, parts, grouping.ordered_users(), order, options.dates is not None,
         decimal, options.decimal is not None, problems, n_rows, n_unreadable, classes, n_excluded,
     )  # fmt: skip
     _refuse_losses(history, options)

@@ -51,6 +51,14 @@ class Grouping:
             if self.owners:
                 (self.owner if kind == "budget" else self.items_owner)[record_id] = user.user_id
 
+    def ordered_users(self) -> list[UserRecords]:
+        """The users in first-seen order, each one's budgets and items by id: a pair's
+        features (ranks among equals) never depend on the order or shape of the rows."""
+        for user in self.users.values():
+            user.budgets = dict(sorted(user.budgets.items()))
+            user.items = dict(sorted(user.items.items()))
+        return list(self.users.values())
+
     def label(self, user: UserRecords, row: Row, label: int) -> None:
         key = (row[contract.BUDGET_ID], row[contract.ITEM_ID])
         known = user.labels.get(key)

@@ -81,14 +81,20 @@ def row_kind(row: dict[str, Any]) -> str:
     has_item = _present(row.get(contract.ITEM_ID))
     if has_budget and has_item:
         return "pair"
-    if has_budget:
-        if any(_present(row.get(name)) for name in _ITEM_VALUES):
-            return f"missing_id in {contract.ITEM_ID}"
-        return "budget"
-    if has_item:
-        if any(_present(row.get(name)) for name in _BUDGET_VALUES):
-            return f"missing_id in {contract.BUDGET_ID}"
-        return "item"
+    budget_values = any(_present(row.get(name)) for name in _BUDGET_VALUES)
+    item_values = any(_present(row.get(name)) for name in _ITEM_VALUES)
+    if has_budget or (budget_values and not item_values):
+        return (
+            f"missing_id in {contract.ITEM_ID}"
+            if item_values
+            else ("budget" if has_budget else f"missing_id in {contract.BUDGET_ID}")
+        )
+    if has_item or item_values:
+        return (
+            f"missing_id in {contract.BUDGET_ID}"
+            if budget_values
+            else ("item" if has_item else f"missing_id in {contract.ITEM_ID}")
+        )
     return "no_shape"
 
 
