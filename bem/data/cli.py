@@ -114,7 +114,7 @@ def read_history(
     (repeating the user's options in the command it suggests)."""
     from bem.data.check import load_history
 
-    command = click.get_current_context().command_path
+    command = _command()
     try:
         history = load_history(path, reading.options(require_label, keep_fields))
     except HistoryError as error:
@@ -123,6 +123,11 @@ def read_history(
         for line in history.lines():
             click.echo(line, err=True)
     return history
+
+
+def _command() -> str:
+    """The running command as the user types it (`bem data check`, `bem train`)."""
+    return " ".join(["bem", *click.get_current_context().command_path.split()[1:]])
 
 
 def load_labelled(
@@ -135,7 +140,7 @@ def load_labelled(
         users = history_users(history)
         dataset = history_dataset(history, unlisted)
     except HistoryError as error:
-        command = click.get_current_context().command_path
+        command = _command()
         raise click.ClickException(reading.explain(error, command, data)) from error
     if dataset.n_error_items:
         click.echo(f"warning: the runtime could not read {dataset.n_error_items} records", err=True)
