@@ -12,6 +12,7 @@ everything.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,7 @@ from bem.data.shapes import (
 from bem.model.dataset import UserRecords, _text_id
 from budget_matcher import contract
 from budget_matcher.values import (
+    MAX_VALUE_CHARS,
     ValueProblem,
     parse_amount,
     parse_datetime,
@@ -43,6 +45,7 @@ from budget_matcher.values import (
 )
 
 DEFAULT_MAX_INVALID = 0.05
+CACHED = 1 << 16  # distinct date and amount texts remembered while reading
 CLASSES = ("match", "no match")
 Row = dict[str, Any]
 
@@ -190,10 +193,19 @@ def _survey(parts: list[Part], options: HistoryOptions) -> tuple[str, str | None
 
 
 def _readers(order: str | None, decimal: str | None) -> dict[str, Callable[[Any], Any]]:
+    @functools.lru_cache(maxsize=CACHED)  # dates and amounts repeat: each read once
+    def in_order(text: str, order: str) -> str | None:
+        return to_iso(text, order)
+
+    @functools.lru_cache(maxsize=CACHED)
+    def amount(text: str) -> float:
+        return read_amount(text, decimal)[0]
+
     def read_date(value: Any) -> Any:
         if isinstance(value, str) and order is not None:
-            iso = to_iso(value, order)
+            iso = in_order(value, order) if len(value) <= MAX_VALUE_CHARS else None
             if iso is None:
+                parse_datetime(value)  # too long, or no date at all: its own problem
                 raise ValueProblem("invalid_date", f"not a date in the order {order}")
             value = iso
         parse_datetime(value)
@@ -201,7 +213,7 @@ def _readers(order: str | None, decimal: str | None) -> dict[str, Callable[[Any]
 
     def read_money(value: Any) -> Any:
         if isinstance(value, str):
-            return read_amount(value, decimal)[0] if value.strip() else None
+            return amount(value) if value.strip() else None
         number = parse_amount(value)
         return None if number != number else number
 

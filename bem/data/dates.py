@@ -39,10 +39,15 @@ class DateEvidence:
         self.day_first: Evidence | None = None
         self.month_first: Evidence | None = None
         self.ambiguous: Evidence | None = None
+        self._seen: set[str] = set()  # texts already looked at (dates repeat)
 
     def see(self, text: str, line: int, column: str) -> None:
         """A first part above 12 is day-first evidence, a second part above 12 month-first
         evidence; a date with both parts ≤ 12 reads both ways."""
+        if text in self._seen:
+            return
+        if len(self._seen) < 1 << 16:
+            self._seen.add(text)
         parts = date_parts(text)
         if parts is None:
             return

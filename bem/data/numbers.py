@@ -24,9 +24,14 @@ class DecimalEvidence:
     def __init__(self) -> None:
         self.shown: dict[str, Evidence] = {}
         self.ambiguous: Evidence | None = None
+        self._seen: set[str] = set()  # texts already looked at (amounts repeat)
 
     def see(self, text: str, line: int, column: str) -> None:
         """Note the convention `text` shows, or that it reads both ways."""
+        if text in self._seen:
+            return
+        if len(self._seen) < 1 << 16:
+            self._seen.add(text)
         try:
             convention = read_amount(text, None)[1]
         except ValueProblem as problem:
