@@ -11,7 +11,7 @@ import pytest
 from bem.data.check import HistoryOptions, load_history
 from bem.data.columns import HistoryError, parse_mapping
 from bem.data.convert import history_dataset, history_payload, template_csv
-from bem.model.dataset import Dataset, build_dataset, group_rows
+from bem.model.dataset import Dataset
 from budget_matcher import contract
 from flattened_data_points import FlattenedDataPoints
 from tests.data.conftest import MAPPING, Rows, write_csv
@@ -54,7 +54,7 @@ def test_history_day_first_dates_with_their_order_keep_every_pair(
     path = write_csv(_day_first_rows(history_rows), tmp_path / "dmy.csv")
     history = load_history(path, HistoryOptions(dates="dmy"))
     assert history.n_unreadable == 0
-    expected = build_dataset(group_rows(history_rows))
+    expected = history_dataset(load_history(write_csv(history_rows, tmp_path / "iso.csv")))
     _assert_same_pairs(history_dataset(history), expected)
 
 
@@ -73,7 +73,8 @@ def test_history_their_way_reports_unreadable_rows_by_field_and_drops_nothing_el
     first_bad_amount = next(i for i in broken if i % 2 == 0)
     assert history.problems[("invalid_amount", contract.ITEM_AMOUNT)].line == first_bad_amount + 2
     kept = [row for index, row in enumerate(history_rows) if index not in set(broken)]
-    _assert_same_pairs(history_dataset(history), build_dataset(group_rows(kept)))
+    iso = load_history(write_csv(kept, tmp_path / "kept.csv"))
+    _assert_same_pairs(history_dataset(history), history_dataset(iso))
 
 
 def test_history_over_max_invalid_is_refused_naming_the_worst_field(
