@@ -103,7 +103,7 @@ def main() -> None:
             (
                 "bem data check (streamed)",
                 [sys.executable, "-m", "bem", "data", "check", str(path)],
-            ),  # fmt: skip
+            ),
         ]
         results = []
         for name, command in reversed(runs):  # the smaller first, so each maximum is its own
