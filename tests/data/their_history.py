@@ -139,14 +139,22 @@ def as_records(rows: Rows, label: str | None = None) -> Rows:
 
 
 def write_their_records(
-    rows: Rows, path: Path, label: str = "Yes (manual)", without: tuple[str, ...] = ()
-) -> int:
+    rows: Rows,
+    path: Path,
+    label: str = "Yes (manual)",
+    without: tuple[str, ...] = (),
+    broken_share: float = 0.0,
+    spare: str | None = None,
+) -> tuple[int, int]:
     """A records-shaped export the European way: their column names, semicolons, day-first
-    dates, decimal commas with thousands points (some with €), their own label word, and
-    without the columns `without`. Returns the number of rows."""
+    dates, decimal commas with thousands points (some with €), their own label word, without
+    the columns `without`, and `broken_share` of the rows unreadable (an amount 'n/a' or an
+    impossible date; never a row of the user `spare`). Returns (rows, unreadable rows)."""
     records = as_records(rows, label)
     fields = [f for f in records[0] if f not in without]
     header = [THEIR_NAMES.get(name, name) for name in fields]
+    candidates = [i for i, r in enumerate(records) if r[contract.USER_ID_KEY] != spare]
+    broken = set(random.Random(1).sample(candidates, round(len(records) * broken_share)))
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, delimiter=";")
         writer.writerow(header)
@@ -156,5 +164,10 @@ def write_their_records(
                 out[name] = day_first(out.get(name))
             for name in contract.AMOUNT_FIELDS:
                 out[name] = european_amount(out.get(name), index)
+            if index in broken:
+                if out.get(contract.ITEM_ID):
+                    out[contract.ITEM_AMOUNT] = "n/a"
+                else:
+                    out[contract.BUDGET_TRIP_START] = "31/02/2024 10:00:00"
             writer.writerow(["" if out[name] is None else out[name] for name in fields])
-    return len(records)
+    return len(records), len(broken)
