@@ -127,7 +127,12 @@ def read_history(
 
 def _command() -> str:
     """The running command as the user types it (`bem data check`, `bem train`)."""
-    return " ".join(["bem", *click.get_current_context().command_path.split()[1:]])
+    context: click.Context | None = click.get_current_context()
+    names = []
+    while context is not None and context.parent is not None:
+        names.append(str(context.info_name))
+        context = context.parent
+    return " ".join(["bem", *reversed(names)])
 
 
 def load_labelled(
