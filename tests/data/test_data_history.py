@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bem.data.check import HistoryOptions, load_history
-from bem.data.columns import HistoryError, parse_mapping
+from bem.data.columns import HistoryError, Mapping, parse_mapping
 from bem.data.convert import history_dataset, history_payload, template_csv
 from bem.model.dataset import Dataset
 from budget_matcher import contract
@@ -32,7 +32,7 @@ def _assert_same_pairs(actual: Dataset, expected: Dataset) -> None:
     np.testing.assert_allclose(actual.features, expected.features, equal_nan=True)
 
 
-def _mapping(tmp_path: Path) -> dict[str, str]:
+def _mapping(tmp_path: Path) -> Mapping:
     path = tmp_path / "mapping.toml"
     path.write_text(MAPPING)
     return parse_mapping([], path)

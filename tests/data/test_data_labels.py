@@ -15,9 +15,10 @@ from tests.data.conftest import Rows, write_csv
 from tests.data.their_history import european_amount
 
 
-def _relabel(rows: Rows, word: str, count: int) -> tuple[Rows, list[tuple[str, str]]]:
+def _relabel(rows: Rows, word: str, count: int) -> tuple[Rows, list[tuple[str | None, ...]]]:
     """`rows` with the first `count` matches labelled `word`; those pairs."""
-    out, changed = [dict(r) for r in rows], []
+    out = [dict(r) for r in rows]
+    changed: list[tuple[str | None, ...]] = []
     for row in out:
         if row[contract.LABEL] == "1" and len(changed) < count:
             row[contract.LABEL] = word
@@ -90,7 +91,7 @@ def test_history_european_amounts_are_read_and_ambiguous_ones_refused(
     assert history.n_unreadable == 0 and history.decimal == "comma"
     iso = load_history(write_csv(history_rows[:300], tmp_path / "iso.csv"))
     budget_of = {b: f for u in history.users for b, f in u.budgets.items()}
-    assert budget_of[rows[4][contract.BUDGET_ID]][contract.BUDGET_PRICE] == 1250.0
+    assert budget_of[str(rows[4][contract.BUDGET_ID])][contract.BUDGET_PRICE] == 1250.0
     expected = history_dataset(iso)
     rows[4][contract.BUDGET_PRICE] = european_amount(history_rows[4][contract.BUDGET_PRICE], 4)
     european = write_csv(rows, tmp_path / "eu2.csv", delimiter=";")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import random
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,25 @@ def decimal_comma(value: str | None) -> str | None:
     return value.replace(".", ",") if value and re.fullmatch(r"-?\d+\.\d{1,2}", value) else value
 
 
+def their_values(row: Row, amount: Callable[[str | None, int], str | None], index: int) -> Row:
+    """`row` with day-first dates and amounts written by `amount` (value, row index)."""
+    out = dict(row)
+    for name in contract.DATE_FIELDS:
+        out[name] = day_first(out.get(name))
+    for name in contract.AMOUNT_FIELDS:
+        out[name] = amount(out.get(name), index)
+    return out
+
+
+def write_semicolons(path: Path, fields: list[str], rows: Rows) -> None:
+    """`rows` (`fields` of each) as a semicolon CSV under their column names."""
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter=";")
+        writer.writerow([THEIR_NAMES.get(name, name) for name in fields])
+        for row in rows:
+            writer.writerow(["" if row.get(name) is None else row[name] for name in fields])
+
+
 def write_their_history(
     rows: Iterable[dict[str, str | None]], path: Path, broken_share: float = 0.02, seed: int = 0
 ) -> list[int]:
@@ -45,22 +64,16 @@ def write_their_history(
     rows = list(rows)
     rng = random.Random(seed)
     broken = sorted(rng.sample(range(len(rows)), round(len(rows) * broken_share)))
-    header = [THEIR_NAMES.get(name, name) for name in rows[0]]
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, delimiter=";")
-        writer.writerow(header)
-        for index, row in enumerate(rows):
-            out = dict(row)
-            for name in contract.DATE_FIELDS:
-                out[name] = day_first(out.get(name))
-            for name in contract.AMOUNT_FIELDS:
-                out[name] = decimal_comma(out.get(name))
-            if index in broken:
-                if index % 2:
-                    out[contract.BUDGET_TRIP_START] = "31/02/2024 10:00:00"
-                else:
-                    out[contract.ITEM_AMOUNT] = "n/a"
-            writer.writerow(["" if out[name] is None else out[name] for name in rows[0]])
+    out_rows = []
+    for index, row in enumerate(rows):
+        out = their_values(row, lambda value, _: decimal_comma(value), index)
+        if index in broken:
+            if index % 2:
+                out[contract.BUDGET_TRIP_START] = "31/02/2024 10:00:00"
+            else:
+                out[contract.ITEM_AMOUNT] = "n/a"
+        out_rows.append(out)
+    write_semicolons(path, list(rows[0]), out_rows)
     return broken
 
 
@@ -152,22 +165,16 @@ def write_their_records(
     impossible date; never a row of the user `spare`). Returns (rows, unreadable rows)."""
     records = as_records(rows, label)
     fields = [f for f in records[0] if f not in without]
-    header = [THEIR_NAMES.get(name, name) for name in fields]
     candidates = [i for i, r in enumerate(records) if r[contract.USER_ID_KEY] != spare]
     broken = set(random.Random(1).sample(candidates, round(len(records) * broken_share)))
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, delimiter=";")
-        writer.writerow(header)
-        for index, row in enumerate(records):
-            out = dict(row)
-            for name in contract.DATE_FIELDS:
-                out[name] = day_first(out.get(name))
-            for name in contract.AMOUNT_FIELDS:
-                out[name] = european_amount(out.get(name), index)
-            if index in broken:
-                if out.get(contract.ITEM_ID):
-                    out[contract.ITEM_AMOUNT] = "n/a"
-                else:
-                    out[contract.BUDGET_TRIP_START] = "31/02/2024 10:00:00"
-            writer.writerow(["" if out[name] is None else out[name] for name in fields])
+    out_rows = []
+    for index, row in enumerate(records):
+        out = their_values(row, european_amount, index)
+        if index in broken:
+            if out.get(contract.ITEM_ID):
+                out[contract.ITEM_AMOUNT] = "n/a"
+            else:
+                out[contract.BUDGET_TRIP_START] = "31/02/2024 10:00:00"
+        out_rows.append(out)
+    write_semicolons(path, fields, out_rows)
     return len(records), len(broken)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import copy
 import json
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -18,14 +19,14 @@ from budget_matcher.scoring import score_payload
 from budget_matcher.values import configure_reading
 from tests.conftest import REPO_ROOT
 
-EUROPEAN = {
+EUROPEAN: dict[str, object] = {
     contract.BUDGET_PRICE: "1.250",
     contract.BUDGET_ACTUAL_COST: "1.131,98 €",
     contract.BUDGET_TRIP_START: "18/04/2017 04:00:00",
     contract.BUDGET_TRIP_END: "19/04/2017 04:00:00",
     contract.BUDGET_GENERATED_AT: "08/04/2017 14:55:39",
 }
-ISO = {
+ISO: dict[str, object] = {
     contract.BUDGET_PRICE: 1250.0,
     contract.BUDGET_ACTUAL_COST: 1131.98,
     contract.BUDGET_TRIP_START: "2017-04-18 04:00:00",
@@ -34,7 +35,7 @@ ISO = {
 }
 
 
-def _request(budget_values: dict[str, object], amount: object, day: str) -> dict[str, object]:
+def _request(budget_values: Mapping[str, object], amount: object, day: str) -> dict[str, Any]:
     payload = copy.deepcopy(contract.SEED_EXAMPLE)
     payload[contract.BUDGETS_KEY][0].update(budget_values)
     for item in payload[contract.LINE_ITEMS_KEY]:
@@ -53,7 +54,7 @@ def model_dir(tmp_path: Path) -> Iterator[Path]:
     configure_reading(None, None)
 
 
-def _scores(model: predict.LoadedModel, payload: dict[str, object]) -> np.ndarray:
+def _scores(model: predict.LoadedModel, payload: dict[str, Any]) -> np.ndarray:
     scored = score_payload(payload, model)
     assert scored.batch.error_items == []
     assert scored.scores is not None
