@@ -131,16 +131,6 @@ class History:
         """What the model card records: how numeric dates and amounts were read."""
         return {"dates": self.date_order, "decimal": self.decimal}
 
-    def summary(self) -> dict[str, Any]:
-        from bem.data.report import summary
-
-        return summary(self)
-
-    def lines(self) -> list[str]:
-        from bem.data.report import report_lines
-
-        return report_lines(self)
-
 
 def history_parts(path: Path, options: HistoryOptions) -> list[Part]:
     """The tables of a history and how their columns map (a file is one part)."""

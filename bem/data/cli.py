@@ -21,6 +21,7 @@ from bem.data.convert import history_dataset, history_payload, history_users, te
 from bem.data.dates import ORDERS
 from bem.data.numbers import DECIMALS
 from bem.data.options import HistoryArgs
+from bem.data.report import report_lines, summary
 from bem.model.dataset import Dataset, UserRecords
 
 F = TypeVar("F", bound=Callable[..., object])
@@ -120,7 +121,7 @@ def read_history(
     except HistoryError as error:
         raise click.ClickException(reading.explain(error, command, path)) from error
     if not quiet:
-        for line in history.lines():
+        for line in report_lines(history):
             click.echo(line, err=True)
     return history
 
@@ -180,7 +181,7 @@ def check_command(path: Path, reading: HistoryArgs, unlabelled: bool, as_json: b
     pairs = sum(len(u.budgets) * len(u.items) for u in users)
     matches = sum(1 for u in users for label in u.labels.values() if label == 1)
     if as_json:
-        report = {**history.summary(), "users": len(users), "pairs": pairs, "matches": matches}
+        report = {**summary(history), "users": len(users), "pairs": pairs, "matches": matches}
         click.echo(json.dumps(report, indent=2))
     else:
         click.echo(f"ok: {len(users)} users, {pairs} candidate pairs, {matches} matches", err=True)

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import copy
 import functools
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from bem.data.check import History
 from bem.data.shapes import PAIRS, RECORDS
 from budget_matcher import contract
-
-if TYPE_CHECKING:
-    from bem.data.check import History
 
 SHAPES = {
     PAIRS: "pairs (one row per candidate pair)",

@@ -12,6 +12,7 @@ from bem.cli import main
 from bem.data.check import HistoryOptions, load_history
 from bem.data.columns import HistoryError, parse_mapping
 from bem.data.convert import template_csv
+from bem.data.report import report_lines
 from budget_matcher import contract
 from budget_matcher.values import MAX_ID_CHARS
 
@@ -86,7 +87,7 @@ def test_hostile_ids_and_cells_meet_the_lambdas_bounds_and_are_shown_short(
     too_long = history.problems[("too_long", contract.ITEM_ID)]
     assert str(MAX_ID_CHARS) in too_long.message
     assert history.problems[("too_long", contract.ITEM_VENDOR)].line == 5
-    for line in history.lines():
+    for line in report_lines(history):
         assert len(line) < 400, line
     assert all(len(p.value) <= 84 for p in history.problems.values())
 
@@ -99,7 +100,7 @@ def test_hostile_empty_cells_are_shown_empty(tmp_path: Path) -> None:
     history = load_history(path, HistoryOptions(max_invalid=1.0))
     problem = history.problems[("missing_id", contract.USER_ID_KEY)]
     assert problem.value == "''"
-    assert "None" not in "\n".join(history.lines())
+    assert "None" not in "\n".join(report_lines(history))
 
 
 def test_hostile_column_and_columns_merge_and_conflicts_are_errors(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import pytest
 from bem.data.check import HistoryOptions, load_history
 from bem.data.columns import HistoryError, parse_mapping
 from bem.data.convert import history_dataset
+from bem.data.report import report_lines
 from budget_matcher import contract
 from tests.data.conftest import Rows, write_csv
 from tests.data.their_history import european_amount
@@ -69,7 +70,7 @@ def test_history_losing_more_than_max_invalid_of_one_class_is_refused(
     history = load_history(path, HistoryOptions(max_invalid=0.2))
     lost = history.classes["match"][1]
     assert lost == len(matches) // 10 and history.classes["no match"][1] == 0
-    assert any(line.startswith("left out by class: match") for line in history.lines())
+    assert any(line.startswith("left out by class: match") for line in report_lines(history))
 
 
 def test_history_european_amounts_are_read_and_ambiguous_ones_refused(

@@ -12,6 +12,7 @@ import pytest
 from bem.data.check import HistoryOptions, load_history
 from bem.data.columns import HistoryError
 from bem.data.convert import history_dataset
+from bem.data.report import report_lines
 from bem.model.dataset import Dataset
 from budget_matcher import contract
 from tests.data.conftest import Rows, write_csv
@@ -57,7 +58,7 @@ def test_shapes_pairs_records_and_tables_give_the_same_pairs_labels_and_features
     assert 0 < int(expected.labels.sum()) < len(expected)
     _assert_same(history_dataset(records), expected)
     _assert_same(history_dataset(tables), expected)
-    assert any(line.startswith("shape: records") for line in records.lines())
+    assert any(line.startswith("shape: records") for line in report_lines(records))
 
 
 def test_shapes_records_without_a_label_column_are_matches_and_grid(
