@@ -162,10 +162,12 @@ def _rows(parts: list[Part]) -> Iterator[tuple[Part, int, Row, Row]]:
 def _survey(parts: list[Part], options: HistoryOptions) -> tuple[str, str | None, str | None]:
     """(shape, date order, decimal convention) the history shows or the options state."""
     dates, amounts = DateEvidence(), DecimalEvidence()
-    one_sided_unlabelled = 0
+    unlabelled = one_sided = rows = 0
     for part, line, _, row in _rows(parts):
+        rows += 1
         if part.kind is None and row_kind(row) in ("budget", "item"):
-            one_sided_unlabelled += row.get(contract.LABEL) is None
+            unlabelled += row.get(contract.LABEL) is None
+            one_sided += read_label(row.get(contract.LABEL), options.names.labels) != 1
         for name in contract.DATE_FIELDS:
             value = row.get(name)
             if options.dates is None and isinstance(value, str):
@@ -178,7 +180,8 @@ def _survey(parts: list[Part], options: HistoryOptions) -> tuple[str, str | None
         shape = TABLES
     else:
         has_label = contract.LABEL in parts[0].plan.present
-        shape = shape_of(has_label or not options.require_label, one_sided_unlabelled)
+        has_label = has_label or not options.require_label
+        shape = shape_of(has_label, unlabelled, one_sided, rows)
     return shape, options.dates or dates.decide(), options.decimal or amounts.decide()
 
 

@@ -36,13 +36,14 @@ def label_records(path: Path, mapping: Mapping | None = None) -> Iterator[dict[s
         return row
 
     has_label = any(contract.LABEL in mapping.columns.get(h, [h]) for h in source.header)
-    one_sided = 0
+    unlabelled = one_sided = rows = 0
     if tables is None and has_label:
-        one_sided = sum(
-            row_kind(row) in ("budget", "item") and row.get(contract.LABEL) is None
-            for row in map(renamed, (raw for _, raw in source.rows()))
-        )
-    implied = tables is not None or shape_of(has_label, one_sided) == RECORDS
+        for _, raw in source.rows():
+            row, rows = renamed(raw), rows + 1
+            if row_kind(row) in ("budget", "item"):
+                unlabelled += row.get(contract.LABEL) is None
+                one_sided += read_label(row.get(contract.LABEL), mapping.labels) != 1
+    implied = tables is not None or shape_of(has_label, unlabelled, one_sided, rows) == RECORDS
     for line, raw in source.rows():
         row = renamed(raw)
         label = row.get(contract.LABEL)

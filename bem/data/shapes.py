@@ -23,6 +23,7 @@ from bem.data.columns import HistoryError
 from budget_matcher import contract
 
 PAIRS, RECORDS, TABLES = "pairs", "records", "tables"
+RECORDS_SHARE = 0.05  # above this share of one-sided rows a labelled file is records
 TABLE_NAMES = ("budgets", "items", "links")
 TABLE_SUFFIXES = (".csv", ".parquet", ".json", ".jsonl", "")
 # What each table's rows are, and the columns it must have.
@@ -98,7 +99,10 @@ def row_kind(row: dict[str, Any]) -> str:
     return "no_shape"
 
 
-def shape_of(has_label_column: bool, one_sided_unlabelled: int) -> str:
-    """records when there is no label column or some one-sided row carries no label;
-    else pairs (a one-sided row of a pairs history is a row with a missing id)."""
-    return RECORDS if not has_label_column or one_sided_unlabelled else PAIRS
+def shape_of(has_label_column: bool, unlabelled: int, one_sided: int = 0, rows: int = 0) -> str:
+    """records when there is no label column, or some one-sided row carries no label
+    (`unlabelled`), or one-sided rows are more than RECORDS_SHARE of the rows (their label a
+    word for no match); else pairs, where a one-sided row is a row with a missing id."""
+    if not has_label_column or unlabelled or one_sided > RECORDS_SHARE * rows:
+        return RECORDS
+    return PAIRS

@@ -117,3 +117,16 @@ def test_shapes_tables_directory_missing_links_is_refused(
     (directory / "links.csv").unlink()
     with pytest.raises(HistoryError, match="links not found"):
         load_history(directory)
+
+
+def test_shapes_records_whose_one_sided_rows_say_no_are_records(
+    tmp_path: Path, history_rows: Rows
+) -> None:
+    rows = [
+        {**r, contract.LABEL: "Yes" if r[contract.LABEL] else "No"}
+        for r in as_records(history_rows, label="1")
+    ]
+    history = load_history(write_csv(rows, tmp_path / "records.csv"))
+    assert history.shape == "records" and history.n_unreadable == 0
+    expected = history_dataset(load_history(write_csv(history_rows, tmp_path / "pairs.csv")))
+    _assert_same(history_dataset(history), expected)
