@@ -211,6 +211,8 @@ def _readers(order: str | None, decimal: str | None) -> dict[str, Callable[[Any]
         return None if number != number else number
 
     def read_id(value: Any) -> Any:
+        if isinstance(value, float) and value.is_integer():  # a spreadsheet's number
+            value = int(value)
         return _text_id(parse_identifier(value))
 
     readers: dict[str, Callable[[Any], Any]] = {name: read_id for name in IDS}

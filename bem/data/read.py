@@ -16,6 +16,7 @@ import csv
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -200,8 +201,17 @@ def _parquet_header(path: Path) -> list[str]:
 
 
 def _parquet_rows(path: Path) -> Iterator[tuple[int, Row]]:
+    """Rows of a Parquet table; timestamps and dates as ISO text (as a CSV would hold them)."""
     number = 0
     for batch in _parquet_dataset(path).to_batches():
         for row in batch.to_pylist():
             number += 1
-            yield number, {k: (None if v == "" else v) for k, v in row.items()}
+            yield number, {k: _cell(v) for k, v in row.items()}
+
+
+def _cell(value: Any) -> Any:
+    if value == "":
+        return None
+    if isinstance(value, datetime | date):
+        return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
+    return value

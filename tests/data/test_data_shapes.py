@@ -130,3 +130,23 @@ def test_shapes_records_whose_one_sided_rows_say_no_are_records(
     assert history.shape == "records" and history.n_unreadable == 0
     expected = history_dataset(load_history(write_csv(history_rows, tmp_path / "pairs.csv")))
     _assert_same(history_dataset(history), expected)
+
+
+def test_shapes_typed_parquet_tables_read_as_text_would(tmp_path: Path) -> None:
+    directory = tmp_path / "typed"
+    directory.mkdir()
+    starts = pd.to_datetime(["2024-04-08 10:00", "2024-05-01 00:00"])
+    pd.DataFrame(
+        {"user_id": ["u", "u"], "budget_id": [1, 2], "start_datetime_trips": starts,
+         "budget_price_budget": [120.5, 80.0]}
+    ).to_parquet(directory / "budgets.parquet")  # fmt: skip
+    pd.DataFrame(
+        {"user_id": ["u", "u"], "itemization_id": [10.0, 11.0],
+         "expensed_amount_itemization": [120.5, 3.0]}
+    ).to_parquet(directory / "items.parquet")  # fmt: skip
+    pd.DataFrame({"budget_id": [1], "itemization_id": [10]}).to_parquet(directory / "links.parquet")
+    history = load_history(directory)
+    assert history.n_unreadable == 0
+    (user,) = history.users
+    assert user.budgets["1"][contract.BUDGET_TRIP_START] == "2024-04-08 10:00:00"
+    assert set(user.items) == {"10", "11"} and user.labels == {("1", "10"): 1}
