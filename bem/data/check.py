@@ -249,8 +249,9 @@ def load_history(path: Path, options: HistoryOptions | None = None) -> History:
                 n_excluded += exclude(grouping, row, kind)
             continue
         user = _link_user(grouping, row, part, line, problems) if kind == "link" else None
-        if kind == "link" and user is None:
-            n_unreadable += 1
+        if kind == "link" and user is None:  # counted by _link_user: unknown_id
+            n_unreadable += not found
+            classes[class_name][1] += 1
             continue
         user = user or grouping.user(row)
         for side in ("budget", "item"):
