@@ -150,3 +150,20 @@ def test_shapes_typed_parquet_tables_read_as_text_would(tmp_path: Path) -> None:
     (user,) = history.users
     assert user.budgets["1"][contract.BUDGET_TRIP_START] == "2024-04-08 10:00:00"
     assert set(user.items) == {"10", "11"} and user.labels == {("1", "10"): 1}
+
+
+def test_shapes_a_tables_directory_is_a_history_not_a_feature_table(
+    tmp_path: Path, history_rows: Rows
+) -> None:
+    from bem.data.options import HistoryArgs
+    from bem.model.source import DataSource
+
+    tables = _write_tables(history_rows, tmp_path / "tables", ".parquet")
+    features = tmp_path / "features"
+    features.mkdir()
+
+    def source(data: Path) -> DataSource:
+        return DataSource(data, HistoryArgs(), "negative", 0, 0, 1.0, ())
+
+    assert not source(tables).is_feature_table
+    assert source(features).is_feature_table
