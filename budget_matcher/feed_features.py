@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from budget_matcher import contract as c
-from budget_matcher.columns import distinct, unique_inverse, whole_cents, window_sums
+from budget_matcher.columns import unique_inverse, whole_cents, window_sums
 from budget_matcher.pairs import CandidatePairs
 
 FEED_FEATURE_NAMES: tuple[str, ...] = (
@@ -89,7 +89,7 @@ def _same_vendor_twins(
     valid = (vendor >= 0) & np.isfinite(whole) & ~np.isnan(days)
     if not valid.any():
         return result
-    users, _ = distinct(items.users)
+    users = np.asarray(items.groups, dtype=np.int64)  # the request's users, even with equal ids
     _, unit = unique_inverse(whole[valid])
     _, by_user_vendor = unique_inverse(users[valid] * (int(vendor.max()) + 1) + vendor[valid])
     _, group = unique_inverse(by_user_vendor.astype(np.int64) * (int(unit.max()) + 1) + unit)

@@ -85,3 +85,17 @@ def test_budget_type_others_sees_the_ticket_beside_a_change_line() -> None:
     assert values[("budget_type_others_log_ratio", "b1", "i3")] == pytest.approx(
         np.log1p(450) - np.log1p(300)
     )
+
+
+def test_twins_never_pair_two_users_even_of_the_same_id() -> None:
+    for name in ("a", None):
+        users = [
+            {
+                "user_id": name,
+                "budgets": [_budget(f"b{k}")],
+                "all_user_expense_lineitems": [_item(f"i{k}", "300", "2025-03-02 00:00:00")],
+            }
+            for k in range(2)
+        ]
+        matrix = compute_features(FlattenedDataPoints({"users": users}).all().pairs)
+        assert matrix[:, FEATURE_NAMES.index("item_same_vendor_twins")].tolist() == [0.0, 0.0]
