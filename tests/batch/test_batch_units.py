@@ -92,8 +92,9 @@ def test_a_user_over_the_batch_bound_gets_one_too_many_pairs_row(
     small_users: list[SynthUser],
 ) -> None:
     budgets, items = user_tables(small_users[:2])
-    first = small_users[0]
+    first, other = sorted(small_users[:2], key=lambda u: -len(u.budgets) * len(u.items))
     bound = len(first.budgets) * len(first.items) - 1
+    assert len(other.budgets) * len(other.items) <= bound  # only the larger user is over
     run = worker.ScoreRun("r6", "model", max_pairs_per_user=bound)
 
     rows = worker.score_records(_records(budgets, items), run).to_pylist()
