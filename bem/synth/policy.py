@@ -113,8 +113,9 @@ DOES_NOT_BELONG = (
 TWINS = (
     "a colleague's ticket at the same fare, on the same day, from the same airline or agency"
     " has the same amount, date, vendor and type as the traveller's own: no matcher can tell"
-    " the two apart from these fields, and the model scores both alike; a team that needs them"
-    " told apart adds the ticket number or the booking's record locator to both records"
+    " the two apart from these fields: whichever the model scores higher or a decision keeps,"
+    " nothing says it is the traveller's own; a team that needs them told apart adds the"
+    " ticket number or the booking's record locator to both records"
 )
 DECISIONS = "each line item to at most one budget"
 
