@@ -129,6 +129,36 @@ LABELLING_POLICY: dict[str, Any] = {
 }
 
 
+# Every item tag `bem synth` emits, by what the policy says of it (the tags of unbudgeted trips,
+# "unbudgeted_<tag>", never belong: nothing was booked in the tool).
+BELONGING_TAGS = frozenset(
+    {"flight", "hotel", "car", "rail", "refund", "cancelled_charge", "cancel_credit"}
+    | {f"{kind}_split" for kind in ("flight", "hotel", "car", "rail")}
+    | {"folio_room", "folio_tax", "city_tax", "resort_fee"}
+    | {"change_fee", "fare_diff", "change_combined", "fare_credit"}
+    | {tag for case in CASES for tag in case.belongs}
+)
+APART_TAGS = frozenset(
+    {"folio_incidental", "agency_fee", "fx_fee", "companion"}
+    | {f"trip_{kind}" for kind in ("meal", "taxi", "parking", "airline_fee", "wifi", "fuel")}
+    | {"trip_toll"}
+    | {f"everyday_{kind}" for kind in ("other", "meal", "taxi", "parking", "fuel")}
+    | {tag for case in CASES for tag in case.apart}
+)
+
+
+def tag_belongs(tag: str) -> bool:
+    """Whether an item of generator tag `tag` belongs to a budget (KeyError: an unknown tag)."""
+    if tag.startswith("unbudgeted_"):
+        tag_belongs(tag.removeprefix("unbudgeted_"))  # known, still
+        return False
+    if tag in BELONGING_TAGS:
+        return True
+    if tag in APART_TAGS:
+        return False
+    raise KeyError(f"tag {tag!r} is not in the labelling policy's tags")
+
+
 def decision_table() -> str:
     """The decided cases as the Markdown table of docs/contract.md."""
     lines = ["| case | decision |", "|---|---|"]

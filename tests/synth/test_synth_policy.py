@@ -292,3 +292,21 @@ def test_booking_and_user_knob_shares_are_honoured_roughly() -> None:
     assert 0.22 < credited / (flights - credited) < 0.38  # each rebooking is a flight budget too
     commuters = sum(any("commuter" in k for k in u.budget_knobs.values()) for u in users)
     assert 0.08 < commuters / len(users) < 0.22  # commuter: 0.15 per user
+
+
+def test_every_emitted_line_is_labelled_as_the_policy_says_of_its_tag() -> None:
+    knobs = NoiseKnobs(**dict.fromkeys(CARD_FEED_KNOBS, 0.4))
+    users = generate_users(SynthConfig(users=150, seed=43, knobs=knobs))
+    tags: Counter[str] = Counter()
+    for user in users + _users(44, users=60):
+        owned = {item for _, item in user.matches}
+        for item_id, tag in user.tags.items():
+            assert (item_id in owned) == policy.tag_belongs(tag), tag
+            tags[tag] += 1
+    assert set(policy.BELONGING_TAGS | policy.APART_TAGS) <= set(tags)  # every tag is emitted
+
+
+def test_tag_belongs_refuses_an_unknown_tag() -> None:
+    assert policy.tag_belongs("unbudgeted_flight") is False
+    with pytest.raises(KeyError, match="labelling policy"):
+        policy.tag_belongs("mystery")
