@@ -34,6 +34,7 @@ __all__ = [
     "labels",
     "metadata",
     "open_store",
+    "rejected_objects",
     "resolve_url",
     "results",
     "upsert_labels",
@@ -81,6 +82,17 @@ ingested_objects = sa.Table(
     sa.Column("etag", sa.String(), nullable=True),
     sa.Column("rows", sa.Integer(), nullable=False),
     sa.Column("ingested_at", sa.DateTime(), nullable=False),
+)
+
+# Objects `ingest-s3` set aside: unreadable, refused by the store, or not served (GLACIER).
+rejected_objects = sa.Table(
+    "rejected_objects",
+    metadata,
+    sa.Column("bucket", sa.String(), primary_key=True),
+    sa.Column("object_key", sa.String(), primary_key=True),
+    sa.Column("etag", sa.String(), nullable=True),
+    sa.Column("reason", sa.String(), nullable=False),
+    sa.Column("rejected_at", sa.DateTime(), nullable=False),
 )
 
 schema_info = sa.Table(
