@@ -26,7 +26,7 @@ import numpy as np
 from budget_matcher import contract as c
 from budget_matcher.pairs import CandidatePairs, RecordTable
 from budget_matcher.records import RecordReader, Records, pair_errors
-from budget_matcher.values import ValueProblem, parse_amount, parse_datetime
+from budget_matcher.values import ValueProblem, decimal_digits, parse_amount, parse_datetime
 from budget_matcher.values import parse_text as parse_text_value
 
 _STR = frozenset({str})
@@ -212,6 +212,8 @@ def _escaped_bytes(value: Any) -> int:
     """Bytes of a text inside an HTTP answer's body: JSON-escaped twice (quotes included)."""
     if value is None:
         return 0
+    if isinstance(value, int) and not isinstance(value, bool):
+        return decimal_digits(value) + 4  # \"digits\", never str() of a 5,000-digit int
     text = value if isinstance(value, str) else str(value)
     if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
         return len(text) + 4  # \"text\"
