@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from bem.csv_writer import write_csv
+from bem.data.csv_writer import write_csv
 from bem.model.dataset import Dataset, UserRecords
 from bem.model.figures import Frame, png_axes
 from bem.model.metrics import confusion, precision_recall_f1, summary, threshold_for_precision

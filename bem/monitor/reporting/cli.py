@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from bem.csv_writer import write_csv
+from bem.data.csv_writer import write_csv
 from bem.deploy.options.cli import Target, target_options
 from bem.monitor.options.cli import db_option, end_option, today
 from budget_matcher import config

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from bem.csv_writer import safe_cell, write_csv
+from bem.data.csv_writer import safe_cell, write_csv
 
 
 def test_safe_cell_prefixes_formula_text_and_keeps_numbers() -> None:
