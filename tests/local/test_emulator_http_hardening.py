@@ -119,6 +119,13 @@ def test_http_idle_connections_are_closed(
     assert waited < 5
 
 
+def _invoke_request(body: bytes, *headers: str) -> bytes:
+    head = "".join(f"{header}\r\n" for header in headers)
+    return (
+        f"POST {INVOKE} HTTP/1.1\r\nHost: x\r\n{head}Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+
+
 def _connect(server: InvokeApiServer) -> socket.socket:
     host, port = server.server_address[:2]
     return socket.create_connection((str(host), int(port)), timeout=10)
@@ -159,10 +166,7 @@ def test_http_connections_beyond_the_bound_all_answering_are_closed_at_once(
     toy_server: InvokeApiServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(invoke_api, "MAX_CONNECTIONS", 2)
-    body = b'{"sleep": 2}'
-    request = (
-        f"POST {INVOKE} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n\r\n"
-    ).encode() + body
+    request = _invoke_request(b'{"sleep": 2}')
     held: list[socket.socket] = []
     _wait_connections(toy_server, 0)  # the earlier tests' connections are gone
     try:
@@ -267,11 +271,7 @@ def test_http_event_queue_is_bounded_with_429(
     toy_server: InvokeApiServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(invoke_api, "MAX_QUEUED_EVENTS", 3)
-    body = b'{"sleep": 0.5}'
-    request = (
-        f"POST {INVOKE} HTTP/1.1\r\nHost: x\r\nX-Amz-Invocation-Type: Event\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    ).encode() + body
+    request = _invoke_request(b'{"sleep": 0.5}', "X-Amz-Invocation-Type: Event")
     statuses = [_status(_raw(toy_server, request, 10)) for _ in range(8)]
     assert statuses[:3] == [202, 202, 202]
     assert 429 in statuses
