@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import copy
-import io
 import json
 import time
 from pathlib import Path
@@ -259,21 +258,18 @@ def test_hardening_model_bytes_hashed_are_the_bytes_loaded(
     card = json.loads((tiny_model_dir / predict.CARD_FILE).read_text())
     form = "sklearn" if predict.PICKLE_FILE in card["artifacts"] else "lean"
     path = tiny_model_dir / (predict.PICKLE_FILE if form == "sklearn" else predict.LEAN_FILE)
-    real_open = Path.open
+    real_read = predict.read_regular
     opens: list[Path] = []
 
-    def swapping_open(self: Path, *args: Any, **kwargs: Any) -> Any:
-        stream = real_open(self, *args, **kwargs)
-        if self == path and not opens:
-            opens.append(self)
-            data = stream.read()
-            stream.close()
+    def swapping_read(file: Path, max_bytes: int) -> bytes:
+        data = real_read(file, max_bytes)
+        if file == path and not opens:
+            opens.append(file)
             with open(path, "wb") as tampered:  # the swap, right after the first read
                 tampered.write(b"tampered" + data[8:])
-            return io.BytesIO(data)
-        return stream
+        return data
 
-    monkeypatch.setattr(Path, "open", swapping_open)
+    monkeypatch.setattr(predict, "read_regular", swapping_read)
     model = predict.load_model(tiny_model_dir, form)
     assert opens == [path]
     assert model.score(np.zeros((2, len(FEATURE_NAMES)))).shape == (2,)
