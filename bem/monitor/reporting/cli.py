@@ -146,9 +146,14 @@ def errors_command(
             end=datetime.combine(last, datetime.min.time()),
         )
         if rows and explain_with is not None:
+            import predict
             from bem.explain.stored import explain_stored
 
-            rows = explain_stored(connection, rows, explain_with)
+            try:
+                rows = explain_stored(connection, rows, explain_with)
+            except predict.ModelUnavailable as error:  # the Lambda's own refusal
+                message = f"{explain_with}: {error.code}: {error.message}"
+                raise click.ClickException(message) from error
     if not rows:
         click.echo(f"no {kind} in the period", err=True)
         return
