@@ -80,7 +80,7 @@ def _discard(rfile: BufferedIOBase, size: int) -> int:
 
 def _chunk_size(line: bytes) -> int:
     text = line.split(b";")[0].strip()
-    if not text or len(text) > 16 or not all(c in b"0123456789abcdefABCDEF" for c in text):
+    if not text or len(text) > 16 or text.lstrip(b"0123456789abcdefABCDEF"):
         raise BadRequestBody(f"bad chunk size {line[:40]!r}")
     return int(text, 16)
 
