@@ -6,7 +6,9 @@ trained with and the feature list. A missing file, a hash, version or feature mi
 Two forms serve the same model: the pickled scikit-learn Pipeline (model.joblib, the model of
 record) and the numpy-only lean form (model_lean.npz) that the default deploy.zip ships. The lean
 form's trees are evaluated by the build's compiled library (model_trees.so) when the card lists
-it and it loads, else by numpy; `LoadedModel.evaluator` says which.
+it and it loads, else by numpy; `LoadedModel.evaluator` says which. Loading also sets how
+requests' numeric dates and amounts are read: the card's `reading` (BEM_DATE_ORDER/BEM_DECIMAL
+win).
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from typing import Any
 import numpy as np
 
 from budget_matcher import config
+from budget_matcher.conventions import Reading
 from budget_matcher.features import FEATURE_NAMES
+from budget_matcher.values import configure_reading
 from budget_matcher.verified_files import read_regular
 
 CARD_FILE = "model.json"
@@ -60,6 +64,7 @@ class LoadedModel:
     predict_positive: Callable[[np.ndarray], np.ndarray] = field(repr=False)
     evaluator: str = "sklearn"  # "sklearn", "compiled" or "numpy"
     evaluator_note: str | None = None  # why the compiled trees are not serving, when not
+    reading: Reading = field(default_factory=Reading)  # how numeric dates and amounts are read
 
     @property
     def version(self) -> str:
@@ -236,6 +241,7 @@ def load_model(model_dir: Path | None = None, form: str | None = None) -> Loaded
     evaluator, note = "sklearn", None
     try:
         threshold = _threshold(card)
+        reading = apply_reading(card)
         if chosen == "sklearn":
             predict_positive = _load_pickle(verify_artifact(directory, card, PICKLE_FILE), card)
         else:
@@ -246,7 +252,25 @@ def load_model(model_dir: Path | None = None, form: str | None = None) -> Loaded
     except Exception as error:  # a corrupt artefact whose hash the card vouches for
         message = f"the model cannot be loaded: {type(error).__name__}: {error}"
         raise ModelUnavailable("model_invalid", message[:300], version) from error
-    return LoadedModel(chosen, card, threshold, predict_positive, evaluator, note)
+    return LoadedModel(chosen, card, threshold, predict_positive, evaluator, note, reading)
+
+
+def card_reading(card: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(date order, decimal convention) to read requests by: BEM_DATE_ORDER / BEM_DECIMAL,
+    else the card's `reading` (what training read)."""
+    stored = card.get("reading")
+    stored = stored if isinstance(stored, dict) else {}
+    dates = os.environ.get(config.ENV_DATE_ORDER) or stored.get("dates")
+    decimal = os.environ.get(config.ENV_DECIMAL) or stored.get("decimal")
+    return dates, decimal
+
+
+def apply_reading(card: dict[str, Any]) -> Reading:
+    """Make budget_matcher.values read numeric dates and amounts as `card_reading` says."""
+    try:
+        return configure_reading(*card_reading(card))
+    except ValueError as error:
+        raise ModelUnavailable("model_card_invalid", f"reading: {error}") from error
 
 
 def _threshold(card: dict[str, Any]) -> float:

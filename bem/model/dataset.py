@@ -226,6 +226,8 @@ def build_dataset(
         label = by_user[user_id].get((budget_id, item_id))
         if label is None:
             keep[position] = unlisted == "negative"
+        elif label < 0:  # listed by a row that could not be read: neither match nor not
+            keep[position] = False
         else:
             labels[position] = label
     dataset = Dataset(

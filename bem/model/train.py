@@ -174,6 +174,13 @@ def train(dataset: Dataset, settings: TrainSettings) -> TrainResult:
         return _train(dataset, settings)
 
 
+def empty_features(features: np.ndarray) -> np.ndarray:
+    """Per feature: missing for every pair (an optional column the data lack). The booster
+    cannot bin such a column: it is imputed with a constant, so no tree ever splits on it and
+    the served model ignores what the function computes there."""
+    return np.isnan(features).all(axis=0) if features.size else np.zeros(0, dtype=bool)
+
+
 def serving_cost(params: dict[str, Any]) -> int:
     """Trees × leaves: what scoring one pair costs, in the pickle and in the lean form."""
     return int(params["max_iter"]) * int(params["max_leaf_nodes"])
@@ -193,8 +200,12 @@ def choose_candidate(selection: list[dict[str, Any]]) -> int:
 def _train(dataset: Dataset, settings: TrainSettings) -> TrainResult:
     if dataset.labels.sum() == 0:
         raise ValueError("the training data hold no positive pair")
+    if dataset.labels.min() == 1:
+        raise ValueError("the training data hold no negative pair")
     train_mask, holdout_mask = split_users(dataset.users, settings.holdout, settings.seed)
     X, y = dataset.features[train_mask], dataset.labels[train_mask]
+    unused = empty_features(X)
+    X_fit = np.where(np.isnan(X) & unused, 0.0, X)  # a feature missing everywhere: imputed
     groups = dataset.users[train_mask]
     splits = grouped_splits(groups, settings.folds)
     candidates = CANDIDATES[settings.candidates]
@@ -207,7 +218,7 @@ def _train(dataset: Dataset, settings: TrainSettings) -> TrainResult:
     selection = []
     decisions = []
     for params in candidates:
-        decision = out_of_fold(params, X, y, splits, settings.seed, bar)
+        decision = out_of_fold(params, X_fit, y, splits, settings.seed, bar)
         fold_scores = [pr_auc(y[test], decision[test]) for _, test in splits]
         selection.append(
             {
@@ -224,7 +235,7 @@ def _train(dataset: Dataset, settings: TrainSettings) -> TrainResult:
     calibrated = CalibratedClassifierCV(
         booster(params, settings.seed), method=method, cv=splits, ensemble=False
     )
-    pipeline = Pipeline([("model", calibrated)]).fit(X, y)
+    pipeline = Pipeline([("model", calibrated)]).fit(X_fit, y)
     # The fold index arrays are only needed to fit; kept, they would make the pickle ~25 MB.
     calibrated.cv = len(splits)
     bar.update(1)
@@ -236,6 +247,7 @@ def _train(dataset: Dataset, settings: TrainSettings) -> TrainResult:
     metrics: dict[str, Any] = {
         "cross_validated": summary(y, oof_probability, threshold),
         "model_selection": selection,
+        "unused_features": [n for n, gone in zip(FEATURE_NAMES, unused, strict=True) if gone],
     }
     if holdout_mask.any():
         Xh, yh = dataset.features[holdout_mask], dataset.labels[holdout_mask]
@@ -303,6 +315,8 @@ def write_model(
         },
         "library_versions": library_versions(),
         "features": list(FEATURE_NAMES),
+        "unused_features": result.metrics.get("unused_features", []),
+        "reading": training_source.get("reading", {"dates": None, "decimal": None}),
         "threshold": round(result.threshold, 6),
         "target_precision": settings.target_precision,
         "estimator": {

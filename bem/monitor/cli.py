@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from bem.data.cli import column_options, mapping_from
+from bem.data.columns import HistoryError
 from bem.monitor.options.cli import db_option, end_option, today
 from bem.monitor.reporting.cli import COMMANDS as READING_COMMANDS
 from budget_matcher import config
@@ -129,6 +130,7 @@ def label_command(
     unlisted: str,
     columns_file: Path | None,
     column_pairs: tuple[str, ...],
+    labels: str | None,
 ) -> None:
     """Load ground-truth labels (CSV/JSON: budget_id, itemization_id, is_match, optional
     labeled_at (default now), resolved_at, user_id); a training history is a label file.
@@ -141,17 +143,22 @@ def label_command(
     from bem.monitor.labels import ingest_labels
     from bem.monitor.store import open_store
 
-    mapping = mapping_from(columns_file, column_pairs)
+    mapping = mapping_from(columns_file, column_pairs, labels)
     engine = open_store(db_url)
-    rejected = 0
+    empty = 0  # files with nothing readable: everything readable stored is a success
     for path in files:
-        load = ingest_labels(engine, path, unlisted=unlisted, mapping=mapping)
-        rejected += len(load.rejected)
+        try:
+            load = ingest_labels(engine, path, unlisted=unlisted, mapping=mapping)
+        except HistoryError as error:
+            raise click.ClickException(str(error)) from error
+        empty += not load.rows and bool(load.rejected)
         extra = f", {load.unlisted} unlisted pairs labelled no match" if load.unlisted else ""
         click.echo(f"{path}: {len(load.rows)} labels stored{extra}, {len(load.rejected)} rejected")
         for message in load.rejected[:10]:
             click.echo(f"  {message}", err=True)
-    if rejected:
+        if len(load.rejected) > 10:
+            click.echo(f"  … and {len(load.rejected) - 10} more", err=True)
+    if empty:
         sys.exit(1)
 
 

@@ -364,7 +364,8 @@ def run_build(opts: BuildOptions) -> BuildResult:
     )
     (staging / "build-report.json").write_text(json.dumps(asdict(result), indent=2, default=str))
     opts.log(f"build: {output} sha256 {result.sha256[output.name][:16]}… in {result.seconds:.1f} s")
-    from bem.model.identity import describe
+    from bem.model.identity import describe, reading_of
 
     opts.log(f"build: ships {describe(model)}")
+    opts.log(f"build: requests are read as the model's data were: {reading_of(model)}")
     return result
