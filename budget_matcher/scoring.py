@@ -74,6 +74,14 @@ def score_payload(
     batch jobs, which return no answer, pass their own.
     """
     batch = FlattenedDataPoints(payload, max_pairs_per_user, answer_bytes).all()
+    return score_flattened(batch, model, unavailable)
+
+
+def score_flattened(
+    batch: FlattenedBatch, model: LoadedModel | None, unavailable: ModelUnavailable | None = None
+) -> ScoredPayload:
+    """Features, scores and decisions of already flattened pairs (`score_payload`'s second
+    half; the batch job flattens each request line on its own, then scores many at once)."""
     if model is None:
         unscored = (unavailable.code, unavailable.message) if unavailable else None
         return ScoredPayload(batch, unscored=unscored)

@@ -15,7 +15,7 @@ import sys
 from dataclasses import asdict
 from datetime import UTC, datetime
 
-from bem.batch import BATCH_MAX_PAIRS_PER_USER, jobs, worker
+from bem.batch import BATCH_MAX_PAIRS_PER_USER, jobs, tables, worker
 from bem.batch.session import get_session
 
 
@@ -43,7 +43,7 @@ def parser() -> argparse.ArgumentParser:
     features.add_argument("--rows", required=True)
     features.add_argument("--out", required=True)
     for job in (score, features):
-        job.add_argument("--format", choices=jobs.FORMATS, default=None)
+        job.add_argument("--format", choices=tables.FORMATS, default=None)
         job.add_argument("--buckets", type=int, default=jobs.DEFAULT_BUCKETS)
         job.add_argument("--master", default="cluster")
     return top

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 import lambda_handler
-from bem.batch import jobs, worker
+from bem.batch import worker
 from bem.batch.codezip import build_code_zip
 from bem.batch.testing import user_payloads, user_tables
 from bem.cli import main
@@ -125,29 +125,6 @@ def test_score_records_without_a_model_answers_every_pair_with_its_error(
     assert all(r["score"] is None and r["model_version"] is None for r in rows)
 
 
-def test_payload_records_keeps_unreadable_lines_as_errors() -> None:
-    lines = pd.DataFrame(
-        {
-            "line": [0, 1, 2],
-            "value": [
-                json.dumps({"user_id": "a", **c.SEED_EXAMPLE}),
-                "{broken",
-                json.dumps({"users": [c.SEED_EXAMPLE, 7]}),
-            ],
-        }
-    )
-
-    records = worker.payload_records(lines)
-
-    kinds = records.groupby("user_id")["kind"].apply(list).to_dict()
-    assert kinds["a"] == ["budget", "item"]
-    assert kinds["line1"] == ["error"]
-    assert kinds["line2.0"] == ["budget", "item"]
-    assert kinds["line2.1"] == ["error"]
-    error = json.loads(records[records.user_id == "line1"].record.iloc[0])
-    assert error["error"]["code"] == "invalid_json"
-
-
 def test_code_zip_holds_the_runtime_and_the_worker(tmp_path: Path) -> None:
     archive = build_code_zip(tmp_path / "code.zip")
 
@@ -157,13 +134,6 @@ def test_code_zip_holds_the_runtime_and_the_worker(tmp_path: Path) -> None:
     assert "budget_matcher/scoring.py" in names and "bem/model/dataset.py" in names
     assert not any(n.startswith(("bem/deploy", "bem/monitor", "tests/")) for n in names)
     assert build_code_zip(tmp_path / "again.zip").read_bytes() == archive.read_bytes()
-
-
-def test_input_format_follows_the_suffix() -> None:
-    assert jobs.input_format("s3://b/budgets.csv") == "csv"
-    assert jobs.input_format("x/requests.jsonl") == "json"
-    assert jobs.input_format("s3://b/items/") == "parquet"
-    assert jobs.input_format("x.csv", "parquet") == "parquet"
 
 
 def test_bem_help_lists_batch_and_score_needs_inputs() -> None:
