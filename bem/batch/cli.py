@@ -45,10 +45,10 @@ form_option = click.option(
 inputs_option = click.option(
     "--inputs/--no-inputs",
     "with_inputs",
-    default=True,
+    default=False,
     show_default=True,
-    help="Copy each pair's budget and item fields into its row (for `bem monitor errors`); "
-    "--no-inputs writes ids, scores, decisions and errors only (less to write).",
+    help="--inputs copies each pair's budget and item fields into its row (for `bem monitor "
+    "errors`); the default writes ids, scores, decisions and errors only (a third less CPU).",
 )
 
 
@@ -251,7 +251,7 @@ def submit_command(
             arguments += [f"--{name}", value]
     if job == "score":
         arguments += ["--form", form] if form != "auto" else []
-        arguments += [] if with_inputs else ["--no-inputs"]
+        arguments += ["--inputs" if with_inputs else "--no-inputs"]
         arguments += ["--max-pairs-per-user", str(max_pairs_per_user)]
     if job == "features":
         if not rows:

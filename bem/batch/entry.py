@@ -38,7 +38,9 @@ def parser() -> argparse.ArgumentParser:
     score.add_argument("--scored-at-item-date", action="store_true")
     score.add_argument("--max-pairs-per-user", type=int, default=BATCH_MAX_PAIRS_PER_USER)
     score.add_argument("--form", choices=["lean", "sklearn"], default=None)
-    score.add_argument("--no-inputs", dest="with_inputs", action="store_false")
+    score.add_argument(
+        "--inputs", dest="with_inputs", action=argparse.BooleanOptionalAction, default=False
+    )
     features = sub.add_parser("features")
     features.add_argument("--rows", required=True)
     features.add_argument("--out", required=True)

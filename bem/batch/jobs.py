@@ -172,19 +172,29 @@ def ship_model_location(spark: Any, model: str) -> str:
     return staged.name
 
 
+# Request lines: at most this many lines per Arrow batch (Spark's 10,000 lines can be
+# gigabytes of text), and no whole-stage code generation (the plan is a scan, one Python map
+# and a write: compiling it costs more JVM time than it saves).
+LINE_JOB_SETTINGS = {
+    "spark.sql.execution.arrow.maxRecordsPerBatch": str(lines.LINES_PER_BATCH),
+    "spark.sql.codegen.wholeStage": "false",
+}
+
+
 @contextmanager
-def arrow_batch_records(spark: Any, records: int) -> Iterator[None]:
-    """Hand Python workers at most `records` rows per Arrow batch for the enclosed job."""
-    key = "spark.sql.execution.arrow.maxRecordsPerBatch"
-    before = spark.conf.get(key, None)
-    spark.conf.set(key, str(records))
+def job_settings(spark: Any, settings: dict[str, str]) -> Iterator[None]:
+    """Session settings for the enclosed job only; the previous values come back after."""
+    before = {key: spark.conf.get(key, None) for key in settings}
+    for key, value in settings.items():
+        spark.conf.set(key, value)
     try:
         yield
     finally:
-        if before is None:
-            spark.conf.unset(key)
-        else:
-            spark.conf.set(key, before)
+        for key, value in before.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)
 
 
 def run_score(
@@ -195,26 +205,30 @@ def run_score(
     run: worker.ScoreRun,
     buckets: int = DEFAULT_BUCKETS,
 ) -> JobReport:
-    """Score every user of `inputs` with the model at `model`; write Parquet to `output`."""
+    """Score every user of `inputs` with the model at `model`; write Parquet to `output`.
+
+    The report's counts are observed while the rows are written (`DataFrame.observe`), not by
+    reading the output again: one job, not two.
+    """
+    from pyspark.sql import Observation
     from pyspark.sql import functions as F
 
     shipped = replace(run, model_dir=ship_model_location(spark, model), shipped=True)
-    if inputs.requests:
-        with arrow_batch_records(spark, lines.LINES_PER_BATCH):
-            score_lines_frame(spark, inputs.requests, shipped).write.mode("overwrite").parquet(
-                output
-            )
-    else:
-        scored = score_frame(read_records(spark, inputs), shipped, buckets)
-        scored.write.mode("overwrite").parquet(output)
-    written = spark.read.parquet(output)
-    counts = written.agg(
-        F.count(F.lit(1)).alias("rows"),
-        F.count("score").alias("scored"),
-        F.count("error_code").alias("errors"),
-        F.sum(F.col("matched").cast("long")).alias("matched"),
-        F.max("model_version").alias("model_version"),
-    ).first()
+    observed = Observation("scores")
+    with job_settings(spark, LINE_JOB_SETTINGS if inputs.requests else {}):
+        if inputs.requests:
+            scored = score_lines_frame(spark, inputs.requests, shipped)
+        else:
+            scored = score_frame(read_records(spark, inputs), shipped, buckets)
+        scored.observe(
+            observed,
+            F.count(F.lit(1)).alias("rows"),
+            F.count("score").alias("scored"),
+            F.count("error_code").alias("errors"),
+            F.sum(F.col("matched").cast("long")).alias("matched"),
+            F.max("model_version").alias("model_version"),
+        ).write.mode("overwrite").parquet(output)
+    counts = observed.get
     return JobReport(
         output,
         int(counts["rows"]),

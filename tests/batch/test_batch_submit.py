@@ -81,6 +81,9 @@ def test_batch_submit_forwards_the_score_options_the_entry_script_reads(archive:
     forwarded = plan["start_job_run"]["jobDriver"]["sparkSubmit"]["entryPointArguments"]
     parsed = entry.parser().parse_args(forwarded)
     assert (parsed.form, parsed.with_inputs) == ("lean", False)
+    with_inputs = CliRunner().invoke(batch_group, [*_arguments(archive, "00app"), "--inputs"])
+    forwarded = json.loads(with_inputs.output)["start_job_run"]["jobDriver"]["sparkSubmit"]
+    assert entry.parser().parse_args(forwarded["entryPointArguments"]).with_inputs is True
     assert parsed.budgets == "s3://bem-data/budgets/" and parsed.out == "s3://bem-data/scores/"
 
 
