@@ -14,24 +14,15 @@ whatever is computed over a user's records sees that line's records only, as the
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-import predict
-from bem.batch.worker import (
-    NO_ANSWER_BOUND,
-    ScoreRun,
-    ScoreStamp,
-    cached_model,
-    result_table,
-)
+from bem.batch.worker import NO_ANSWER_BOUND, ScoreRun, result_table, run_model
 from budget_matcher import contract as c
 from budget_matcher import events
 from budget_matcher.pairs import CandidatePairs, RecordTable
-from budget_matcher.result_rows import to_iso
 from budget_matcher.scoring import score_flattened
 from flattened_data_points import FlattenedBatch, FlattenedDataPoints
 
@@ -83,21 +74,10 @@ def merged(lines: list[FlattenedBatch]) -> tuple[FlattenedBatch, list[Any], list
 
 def score_lines(lines: list[FlattenedBatch], run: ScoreRun) -> pa.Table:
     """Result rows (`worker.result_table`) of some flattened lines, scored in one call."""
-    try:
-        model: predict.LoadedModel | None = cached_model(run.model_path(), run.form)
-        unavailable = None
-    except predict.ModelUnavailable as error:
-        model, unavailable = None, error
+    model, unavailable, stamp = run_model(run)
     batch, budget_users, item_users = merged(lines)
     scored = score_flattened(batch, model, unavailable)
     batch.pairs.budgets.users, batch.pairs.items.users = budget_users, item_users
-    stamp = ScoreStamp(
-        run.run_id,
-        run.scored_at or to_iso(datetime.now(UTC)),
-        model.version if model else None,
-        model.threshold if model else None,
-        run.scored_at_item_date,
-    )
     table = result_table(scored, stamp, run.with_inputs)
     if scored.scores is None:  # unscored: one line per call, its rows already in its order
         return table
@@ -144,8 +124,4 @@ def score_line_batches(
 
 
 def _model_loads(run: ScoreRun) -> bool:
-    try:
-        cached_model(run.model_path(), run.form)
-    except predict.ModelUnavailable:
-        return False
-    return True
+    return run_model(run)[0] is not None

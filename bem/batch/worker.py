@@ -162,15 +162,26 @@ def users_payload(records: pa.Table) -> dict[str, Any]:
 
 def score_records(records: pa.Table, run: ScoreRun) -> pa.Table:
     """Score the users of `records` with the Lambda's scoring path; one row per response item."""
-    payload = users_payload(records)
+    model, unavailable, stamp = run_model(run)
+    scored = score_payload(
+        users_payload(records),
+        model,
+        unavailable,
+        run.max_pairs_per_user,
+        answer_bytes=NO_ANSWER_BOUND,
+    )
+    return result_table(scored, stamp, run.with_inputs)
+
+
+def run_model(
+    run: ScoreRun,
+) -> tuple[predict.LoadedModel | None, predict.ModelUnavailable | None, ScoreStamp]:
+    """The run's model in this process (or why there is none) and the stamp its rows carry."""
     try:
         model: predict.LoadedModel | None = cached_model(run.model_path(), run.form)
         unavailable = None
     except predict.ModelUnavailable as error:
         model, unavailable = None, error
-    scored = score_payload(
-        payload, model, unavailable, run.max_pairs_per_user, answer_bytes=NO_ANSWER_BOUND
-    )
     stamp = ScoreStamp(
         run.run_id,
         run.scored_at or to_iso(datetime.now(UTC)),
@@ -178,7 +189,7 @@ def score_records(records: pa.Table, run: ScoreRun) -> pa.Table:
         model.threshold if model else None,
         run.scored_at_item_date,
     )
-    return result_table(scored, stamp, run.with_inputs)
+    return model, unavailable, stamp
 
 
 @dataclass(frozen=True)

@@ -87,13 +87,16 @@ def test_batch_submit_forwards_the_score_options_the_entry_script_reads(archive:
     assert parsed.budgets == "s3://bem-data/budgets/" and parsed.out == "s3://bem-data/scores/"
 
 
-def _aws(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
+def _aws(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any, str]:
+    """S3 with the bucket `bem-jobs`, EMR Serverless with a Spark application (emr-7.9.0)."""
     for key, value in CREDENTIALS.items():
         monkeypatch.setenv(key, value)
     s3 = boto3.client("s3", region_name=REGION, endpoint_url=moto_server)
     s3.create_bucket(Bucket="bem-jobs")
     emr = boto3.client("emr-serverless", region_name=REGION, endpoint_url=moto_server)
-    return s3, emr
+    # moto accepts only emr-X.Y.0 labels; the Spark 4 release on AWS is emr-spark-8.0.0.
+    created = emr.create_application(name="bem-batch", releaseLabel="emr-7.9.0", type="SPARK")
+    return s3, emr, created["applicationId"]
 
 
 def _spark4_release(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -122,10 +125,7 @@ def _spark4_release(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_batch_submit_uploads_and_starts_the_job_run(
     moto_server: str, archive: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    s3, emr = _aws(moto_server, monkeypatch)
-    application = emr.create_application(name="bem-batch", releaseLabel="emr-7.9.0", type="SPARK")[
-        "applicationId"
-    ]
+    s3, emr, application = _aws(moto_server, monkeypatch)
     _spark4_release(monkeypatch)
 
     arguments = _arguments(archive, application)
@@ -158,10 +158,7 @@ def test_batch_submit_uploads_and_starts_the_job_run(
 def test_batch_submit_refuses_an_application_whose_release_runs_spark_3(
     moto_server: str, archive: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    s3, emr = _aws(moto_server, monkeypatch)
-    application = emr.create_application(name="old", releaseLabel="emr-7.9.0", type="SPARK")[
-        "applicationId"
-    ]
+    s3, emr, application = _aws(moto_server, monkeypatch)
 
     s3.create_bucket(Bucket="bem-old")
     arguments = [*_arguments(archive, application), "--run", "--region", REGION]

@@ -134,3 +134,11 @@ def test_batch_score_reads_typed_parquet_as_the_handler_reads_numbers_and_dates(
     frame = pd.read_parquet(tmp_path / "scores")
     assert frame["score"].notna().sum() > 1000
     assert_same(handler_items, frame)
+
+
+def test_batch_docs_quote_the_csv_options_the_reader_uses() -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "batch.md").read_text()
+    section = page[page.index("**CSV is read as CSV**") :][:1500]
+    for name, value in tables.csv_options().items():
+        assert f"`{name}" in section, name
+        assert value in section or name in ("encoding", "sep"), (name, value)
