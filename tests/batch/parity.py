@@ -23,6 +23,8 @@ def handler_line_items(lines: list[str]) -> list[dict[str, Any]]:
     for text in lines:
         if text.strip():
             answer = lambda_handler.answer(text, None)
+            if isinstance(answer, dict) and "results" in answer:  # a line asking for the envelope
+                answer = answer["results"]
             assert isinstance(answer, list), answer
             items.extend(answer)
     return items

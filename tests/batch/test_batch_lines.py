@@ -123,3 +123,13 @@ def test_score_line_batches_without_a_model_answers_every_line(tmp_path: Any) ->
 
     assert list(frame["error_code"]) == ["model_missing", "model_missing"]
     assert list(frame["pair_index"]) == [0, 0]
+
+
+def test_score_line_batches_writes_the_items_of_a_line_asking_for_the_envelope() -> None:
+    options = {c.OPTIONS_KEY: {"response_format": "envelope"}}
+    texts = [json.dumps({**c.SEED_EXAMPLE, **options}), json.dumps(c.SEED_EXAMPLE)]
+
+    frame = _score(texts)
+
+    assert_same(handler_line_items(texts), frame)
+    assert len(frame) == 2 and frame["score"].notna().all()
