@@ -58,7 +58,7 @@ def merged(lines: list[FlattenedBatch]) -> tuple[FlattenedBatch, list[Any], list
             (items, batch.pairs.items, users[1]),
         ):
             rows = table.extend(part.ids, None, part.numbers, part.texts)
-            table.users[rows.start :] = [f"{line}\x1f{user}" for user in part.users]
+            table.users[rows.start :] = [f"{line}\x1f{user!r}" for user in part.users]
             original.extend(part.users)
             offsets.append(rows.start)
         budget_index.append(batch.pairs.budget_index + offsets[0])
