@@ -1,6 +1,6 @@
 """Batch scoring on Spark (local mode) against the single-process scorer, in one run.
 
-    .venv/bin/python bench/bench_batch.py [--pairs 1000000] [--master local[2]] [--buckets 64]
+    .venv/bin/python bench/bench_batch.py [--pairs 1000000] [--master local[2]] [--buckets N]
         [--model-dir model] [--form sklearn|lean]
 
 `--form lean` serves the compiled trees when the model directory holds them (compile them with
@@ -128,7 +128,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=1_000_000)
     parser.add_argument("--master", default="local[2]")
-    parser.add_argument("--buckets", type=int, default=64)
+    parser.add_argument("--buckets", type=int, default=None, help="Default: the job's.")
     parser.add_argument("--skip-per-user", action="store_true", help="Skip the naive grouping.")
     parser.add_argument(
         "--model-dir", default="model", help="Model directory (compile its trees for `lean`)."
@@ -217,8 +217,8 @@ def main() -> None:
                 groups = (
                     "no shuffle"
                     if inputs.requests
-                    else f"{buckets} buckets"
-                    if buckets > 0
+                    else f"{buckets or 'default'} buckets"
+                    if buckets != 0
                     else f"{len(users)} groups"
                 )
                 print(

@@ -76,7 +76,9 @@ max_pairs_option = click.option(
     help="Date each row by its line item's date (re-scored history), not by now.",
 )
 @click.option("--format", "fmt", type=click.Choice(["parquet", "csv", "json"]), default=None)
-@click.option("--buckets", default=256, show_default=True, help="User buckets (groups).")
+@click.option(
+    "--buckets", type=int, default=None, help="User buckets (groups) of tables; default 4 per core."
+)
 @max_pairs_option
 @form_option
 @inputs_option
@@ -90,7 +92,7 @@ def score_command(
     run_id: str | None,
     scored_at_item_date: bool,
     fmt: str | None,
-    buckets: int,
+    buckets: int | None,
     max_pairs_per_user: int,
     form: str,
     with_inputs: bool,

@@ -46,7 +46,7 @@ def parser() -> argparse.ArgumentParser:
     features.add_argument("--out", required=True)
     for job in (score, features):
         job.add_argument("--format", choices=tables.FORMATS, default=None)
-        job.add_argument("--buckets", type=int, default=jobs.DEFAULT_BUCKETS)
+        job.add_argument("--buckets", type=int, default=None)
         job.add_argument("--master", default="cluster")
     return top
 
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         report = jobs.run_score(spark, inputs, args.model, args.out, run, args.buckets)
     else:
         inputs = jobs.JobInputs(rows=args.rows, fmt=args.format)
-        report = jobs.run_features(spark, inputs, args.out, args.buckets)
+        report = jobs.run_features(spark, inputs, args.out, args.buckets or jobs.DEFAULT_BUCKETS)
     print(json.dumps(asdict(report)))
     return 0
 

@@ -1,8 +1,8 @@
 """The Spark side of `bem batch score` and `bem batch features`: read, bucket, apply, write.
 
 Tables (budgets, line items or labelled rows; Parquet, CSV or JSON lines) become one frame of
-(user_id, kind, seq, record-as-JSON). Users are hashed into a few hundred buckets and each
-bucket goes through one `applyInArrow` call that scores or featurises all its users
+(user_id, kind, seq, record-as-JSON). Users are hashed into buckets (to score: a few per core)
+and each bucket goes through one `applyInArrow` call that scores or featurises all its users
 vectorised (`bem.batch.worker`): pyspark spends milliseconds per group, so one group per user
 would cost more than the scoring. A user's records always meet in one bucket, however the
 input files were partitioned. Request lines need no grouping: every line is a whole request,
@@ -26,7 +26,9 @@ from bem.batch.tables import read_table
 from budget_matcher import config
 from budget_matcher import contract as c
 
-DEFAULT_BUCKETS = 256
+DEFAULT_BUCKETS = 256  # the features job's (a bucket's training rows are built in one call)
+# The scoring job's default: a few buckets per core (the worker scores a bucket in chunks).
+BUCKETS_PER_CORE = 4
 # Optional input column ordering a user's records: of two records with the same id, the one
 # with the lower `seq` wins (as the earlier one in a request does). Without it, input order.
 SEQ_COLUMN = "seq"
@@ -203,9 +205,11 @@ def run_score(
     model: str,
     output: str,
     run: worker.ScoreRun,
-    buckets: int = DEFAULT_BUCKETS,
+    buckets: int | None = None,
 ) -> JobReport:
     """Score every user of `inputs` with the model at `model`; write Parquet to `output`.
+
+    Tables go through `buckets` buckets (None: BUCKETS_PER_CORE per core of the session).
 
     The report's counts are observed while the rows are written (`DataFrame.observe`), not by
     reading the output again: one job, not two.
@@ -219,7 +223,9 @@ def run_score(
         if inputs.requests:
             scored = score_lines_frame(spark, inputs.requests, shipped)
         else:
-            scored = score_frame(read_records(spark, inputs), shipped, buckets)
+            default = BUCKETS_PER_CORE * spark.sparkContext.defaultParallelism
+            chosen = default if buckets is None else buckets
+            scored = score_frame(read_records(spark, inputs), shipped, chosen)
         scored.observe(
             observed,
             F.count(F.lit(1)).alias("rows"),

@@ -19,15 +19,13 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from bem.batch.worker import NO_ANSWER_BOUND, ScoreRun, result_table, run_model
+from bem.batch.worker import CHUNK_PAIRS, NO_ANSWER_BOUND, ScoreRun, result_table, run_model
 from budget_matcher import contract as c
 from budget_matcher import events
 from budget_matcher.pairs import CandidatePairs, RecordTable
 from budget_matcher.scoring import score_flattened
 from flattened_data_points import FlattenedBatch, FlattenedDataPoints
 
-# Pairs scored per call: enough to vectorise, few enough to stay in cache and bound memory.
-CHUNK_PAIRS = 50_000
 # Lines per Arrow batch handed to a worker (Spark's default, 10,000, can be gigabytes of text).
 LINES_PER_BATCH = 512
 

@@ -86,6 +86,8 @@ FEATURE_SCHEMA = ", ".join(
 
 # A batch job returns no answer, so Lambda's 6 MB bound does not apply.
 NO_ANSWER_BOUND = 1 << 62
+# Pairs scored per call: enough to vectorise, few enough to stay in cache and bound memory.
+CHUNK_PAIRS = 50_000
 
 _models: dict[tuple[str, str | None], predict.LoadedModel | predict.ModelUnavailable] = {}
 
@@ -163,14 +165,38 @@ def users_payload(records: pa.Table) -> dict[str, Any]:
 def score_records(records: pa.Table, run: ScoreRun) -> pa.Table:
     """Score the users of `records` with the Lambda's scoring path; one row per response item."""
     model, unavailable, stamp = run_model(run)
-    scored = score_payload(
-        users_payload(records),
-        model,
-        unavailable,
-        run.max_pairs_per_user,
-        answer_bytes=NO_ANSWER_BOUND,
-    )
-    return result_table(scored, stamp, run.with_inputs)
+    tables = [
+        result_table(
+            score_payload(
+                {c.USERS_KEY: users},
+                model,
+                unavailable,
+                run.max_pairs_per_user,
+                answer_bytes=NO_ANSWER_BOUND,
+            ),
+            stamp,
+            run.with_inputs,
+        )
+        for users in user_chunks(users_payload(records)[c.USERS_KEY], CHUNK_PAIRS)
+    ]
+    return pa.concat_tables(tables)
+
+
+def user_chunks(
+    users: list[dict[str, Any]], pairs: int = CHUNK_PAIRS
+) -> list[list[dict[str, Any]]]:
+    """The users in order, in runs of about `pairs` candidate pairs (a user is never split;
+    at least one run, maybe empty): a bucket of any size is scored in calls that stay in cache
+    and bound the worker's memory."""
+    chunks: list[list[dict[str, Any]]] = [[]]
+    size = 0
+    for user in users:
+        if size >= pairs:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(user)
+        size += len(user[c.BUDGETS_KEY]) * len(user[c.LINE_ITEMS_KEY])
+    return chunks
 
 
 def run_model(
@@ -209,7 +235,7 @@ def result_table(scored: ScoredPayload, stamp: ScoreStamp, with_inputs: bool = T
     order: their ids, scores and decisions come from the scored arrays (the items' own values,
     without reading 10^6 dicts) and their records' inputs (`record_input_columns`) by index;
     the rest carry none (`with_inputs` False: no input columns at all). `pair_index` is each
-    item's position in the answer (one bucket's answer: a user's pairs are in order)."""
+    item's position in the answer (one call's answer: a user's pairs are in order)."""
     pairs = scored.batch.pairs
     n_pairs = len(pairs)
     if scored.scores is not None and scored.matched is not None:

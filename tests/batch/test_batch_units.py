@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
@@ -21,6 +22,7 @@ from bem.synth.knobs import SynthConfig
 from bem.synth.users import SynthUser, generate_users
 from budget_matcher import contract as c
 from budget_matcher import result_rows
+from tests.batch.parity import assert_same
 from tests.conftest import REPO_ROOT
 
 
@@ -175,3 +177,19 @@ def test_score_rows_keep_their_answer_position_into_the_store(
     position = {(r["budget_id"], r["itemization_id"]): r["pair_index"] for r in rows}
     assert {(b, i): p for run, b, i, p in stored if run == "r-new"} == position
     assert {p for run, _, _, p in stored if run == "r-old"} == {None}
+
+
+def test_score_records_scores_a_bucket_in_chunks_of_whole_users(
+    small_users: list[SynthUser], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    budgets, items = user_tables(small_users[:12])
+    budgets.loc[0, c.BUDGET_PRICE] = "twelve"
+    expected = lambda_handler.answer(user_payloads(budgets, items), None)
+    monkeypatch.setattr(worker, "CHUNK_PAIRS", 500)
+    users = user_payloads(budgets, items)[c.USERS_KEY]
+
+    chunks = worker.user_chunks(users, worker.CHUNK_PAIRS)
+    table = worker.score_records(_records(budgets, items), worker.ScoreRun("r8", "model"))
+
+    assert len(chunks) > 2 and [u for chunk in chunks for u in chunk] == users
+    assert_same(expected, table.to_pandas())
