@@ -4,41 +4,45 @@
 payload, `{"users": [payload, ...]}` or a JSON list of payloads; pairs are the cross product of
 one user's valid budgets and valid line items. Missing values are kept as missing (the model
 handles them); values that are present but unreadable make their record an error, reported once
-per pair the record would have formed. The first record with a given id wins; later duplicates
-are reported as `duplicate_id` errors.
+per pair the record would have formed. The first record with a given id wins; a later duplicate
+is one `duplicate_id` error item keyed by its `record` ("budgets[3]").
 
-Bounds: a user of more than `max_pairs_per_user` candidate pairs is refused (`too_many_pairs`:
-split the user's budgets across calls, each call with all of the user's line items); users are
-admitted in order while the answer's estimated size fits `answer_bytes` (Lambda's 6 MB
-response limit less room for the envelope), and each later user is refused on its own
-(`answer_too_large`: send it in another call), so no answer exceeds what Lambda can return.
+`answer_budgets` in a user names the budget ids whose pairs are answered (null: the user's
+items that name no budget); every pair of the user is still built, so features and decisions
+see the whole user, and `answered` marks the pairs to answer.
+
+Bounds, one rule each: a user is admitted while its answer's bytes (`budget_matcher.answer_size`,
+an upper bound computed before scoring, exact but for each score's length) fit in what is left
+of `answer_bytes` (Lambda's 6 MB response limit less room for the envelope); otherwise it gets
+one item, `too_many_pairs` when even alone it cannot fit (name fewer `answer_budgets`) or
+`answer_too_large` (send it in another call), and later users are still tried, so a smaller
+one may be admitted after a refusal. Work is bounded too: `max_pairs_per_call` candidate pairs
+computed per call (400,000 for Lambda; with the list or columns form the answer bound is always
+reached first unless `answer_budgets` leaves pairs unanswered).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 
 from budget_matcher import contract as c
+from budget_matcher.answer_size import AnswerShape, UserAnswer, measure_user
 from budget_matcher.pairs import CandidatePairs, RecordTable
 from budget_matcher.records import RecordReader, Records, pair_errors
-from budget_matcher.values import ValueProblem, parse_amount, parse_datetime
+from budget_matcher.values import ValueProblem, parse_amount, parse_datetime, parse_identifier
 from budget_matcher.values import parse_text as parse_text_value
 
-_STR = frozenset({str})
-DEFAULT_MAX_PAIRS_PER_USER = 50_000
 # Lambda answers at most 6 MB (10^6 bytes each, conservatively); 64 kB stay for the envelope.
 DEFAULT_ANSWER_BYTES = 6_000_000 - 64_000
-# Bytes of one answer item beyond its ids, as the larger of a direct invoke's answer and an
-# HTTP body (quotes escaped again): 82 (+17 with a user id); an error item's extra bytes
-# (code, message of at most ~300 characters, field).
-ITEM_BYTES = 84
-USER_KEY_BYTES = 17
-ERROR_ITEM_EXTRA_BYTES = 400
+# Candidate pairs one call computes (memory and time): above what any answer of the columns
+# form can hold (at least 15 bytes a pair: 5,936,000 / 15 < 400,000).
+DEFAULT_MAX_PAIRS_PER_CALL = 400_000
+DEFAULT_MAX_PAIRS_PER_USER = DEFAULT_MAX_PAIRS_PER_CALL
+UNBOUNDED = 1 << 62
 
 _BUDGET_NUMBERS = {
     c.BUDGET_PRICE: parse_amount,
@@ -61,11 +65,25 @@ _ITEM_FIELDS = (
 
 @dataclass
 class FlattenedBatch:
-    """The flattened request: pairs to score, error items, and how many users it held."""
+    """The flattened request: pairs to score, error items, how many users it held, and which
+    pairs are answered (None: all; else a mask, False for pairs `answer_budgets` leaves out)."""
 
     pairs: CandidatePairs
     error_items: list[dict[str, Any]] = field(default_factory=list)
     n_users: int = 0
+    answered: np.ndarray | None = None
+
+
+@dataclass
+class _UserRecords:
+    """One user read: id, records, what to answer, error items and answer bytes."""
+
+    user_id: str | None
+    budgets: Records
+    items: Records
+    answered: set[str | None] | None
+    errors: list[dict[str, Any]]
+    answer: UserAnswer
 
 
 class FlattenedDataPoints:
@@ -76,34 +94,66 @@ class FlattenedDataPoints:
         payload: object,
         max_pairs_per_user: int = DEFAULT_MAX_PAIRS_PER_USER,
         answer_bytes: int = DEFAULT_ANSWER_BYTES,
+        *,
+        max_pairs_per_call: int = UNBOUNDED,
+        shape: AnswerShape | None = None,
     ):
         self.payload = payload
         self.max_pairs_per_user = max_pairs_per_user
         self.answer_bytes = answer_bytes
+        self.max_pairs_per_call = max_pairs_per_call
+        self.shape = shape or AnswerShape()
         self._answer_left = answer_bytes
+        self._pairs_left = max_pairs_per_call
         self._reader = RecordReader(_BUDGET_NUMBERS | _ITEM_NUMBERS)
+
+    @property
+    def admitted_bytes(self) -> int:
+        """The estimated answer bytes of the users admitted so far."""
+        return self.answer_bytes - self._answer_left
 
     def all(self) -> FlattenedBatch:
         """Validate every record and build the pairs of every user."""
         budgets, items = RecordTable(), RecordTable()
         budget_index: list[np.ndarray] = []
         item_index: list[np.ndarray] = []
+        answered: list[np.ndarray] = []
+        partial = False
         errors: list[dict[str, Any]] = []
         n_users = 0
         for user in self._users(errors):
             n_users += 1
-            self._flatten_user(user, budgets, items, budget_index, item_index, errors)
+            read = self._admitted(user, errors)
+            if read is None:
+                continue
+            valid_budgets = _add_valid(budgets, read.budgets, read.user_id, n_users)
+            valid_items = _add_valid(items, read.items, read.user_id, n_users)
+            if valid_budgets and valid_items:
+                b = np.arange(valid_budgets.start, valid_budgets.stop, dtype=np.int64)
+                i = np.arange(valid_items.start, valid_items.stop, dtype=np.int64)
+                budget_index.append(np.repeat(b, i.size))
+                item_index.append(np.tile(i, b.size))
+                wanted = np.ones(b.size, dtype=bool)
+                if read.answered is not None:
+                    partial = True
+                    wanted = np.fromiter(
+                        (budget in read.answered for budget in read.budgets.valid()[0]), bool
+                    )
+                answered.append(np.repeat(wanted, i.size))
+            errors.extend(read.errors)
         pairs = CandidatePairs.empty()
         if budget_index:
             pairs = CandidatePairs(
                 budgets, items, np.concatenate(budget_index), np.concatenate(item_index)
             )
-        return FlattenedBatch(pairs, errors, n_users)
+        mask = np.concatenate(answered) if partial else None
+        return FlattenedBatch(pairs, errors, n_users, mask)
 
     def _users(self, errors: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         payload = self.payload
+        single = isinstance(payload, dict)
         if isinstance(payload, dict) and c.USERS_KEY in payload:
-            payload = payload[c.USERS_KEY]
+            payload, single = payload[c.USERS_KEY], False
             if not isinstance(payload, list):
                 errors.append(c.error_item("invalid_payload", "'users' must be a list", "users"))
                 return
@@ -116,60 +166,94 @@ class FlattenedDataPoints:
             )
             return
         for position, user in enumerate(payload):
+            where = "the payload" if single else f"users[{position}]"
             if not isinstance(user, dict):
-                errors.append(
-                    c.error_item("invalid_payload", f"users[{position}] is not a JSON object")
-                )
+                errors.append(c.error_item("invalid_payload", f"{where} is not a JSON object"))
                 continue
             try:
                 parse_text_value(user.get(c.USER_ID_KEY))
             except ValueProblem as problem:
-                message = f"users[{position}].{c.USER_ID_KEY}: {problem.message}"
+                message = f"{where}.{c.USER_ID_KEY}: {problem.message}"
                 errors.append(c.error_item(problem.code, message, c.USER_ID_KEY))
                 continue
             if c.BUDGETS_KEY not in user and c.LINE_ITEMS_KEY not in user:
-                message = (
-                    f"users[{position}] has neither '{c.BUDGETS_KEY}' nor '{c.LINE_ITEMS_KEY}'"
-                )
+                message = f"{where} has neither '{c.BUDGETS_KEY}' nor '{c.LINE_ITEMS_KEY}'"
                 errors.append(c.error_item("missing_field", message, c.BUDGETS_KEY))
                 continue
             yield user
 
-    def _flatten_user(
-        self,
-        user: dict[str, Any],
-        budgets: RecordTable,
-        items: RecordTable,
-        budget_index: list[np.ndarray],
-        item_index: list[np.ndarray],
-        errors: list[dict[str, Any]],
-    ) -> None:
+    def read_user(
+        self, user: dict[str, Any], answered: set[str | None] | None = None
+    ) -> _UserRecords:
+        """The user's records, its error items (those of `answered` budgets only, when named)
+        and its answer bytes."""
         user_id = parse_text_value(user.get(c.USER_ID_KEY))  # checked in _users
-        n_pairs = _count(user, c.BUDGETS_KEY) * _count(user, c.LINE_ITEMS_KEY)
-        if not self._admit(n_pairs, n_pairs * ITEM_BYTES, user_id, errors):
-            return  # cheapest check first: the pairs alone cannot fit
-        raw_budgets, raw_items = _raw_ids(user, c.BUDGETS_KEY), _raw_ids(user, c.LINE_ITEMS_KEY)
-        # Refused before any record is validated when even an all-valid answer cannot fit.
-        if not self._admit(n_pairs, _answer_size(raw_budgets, raw_items, user_id), user_id, errors):
-            return
-        user_budgets = self._records(user, c.BUDGETS_KEY, user_id, errors)
-        user_items = self._records(user, c.LINE_ITEMS_KEY, user_id, errors)
-        problems = len(user_budgets.problems) * max(len(user_items), 1) + len(
-            user_items.problems
-        ) * max(len(user_budgets), 1)
-        size = _answer_size(raw_budgets, raw_items, user_id, problems)
-        if not self._admit(n_pairs, size, user_id, errors):
-            return
-        self._answer_left -= size
-        valid_budgets = _add_valid(budgets, user_budgets, user_id)
-        valid_items = _add_valid(items, user_items, user_id)
-        if valid_budgets and valid_items:
-            b = np.arange(valid_budgets.start, valid_budgets.stop, dtype=np.int64)
-            i = np.arange(valid_items.start, valid_items.stop, dtype=np.int64)
-            budget_index.append(np.repeat(b, i.size))
-            item_index.append(np.tile(i, b.size))
-        if user_budgets.problems or user_items.problems:
-            errors.extend(pair_errors(user_budgets, user_items, user_id))
+        errors: list[dict[str, Any]] = []
+        budgets = self._records(user, c.BUDGETS_KEY, user_id, errors)
+        items = self._records(user, c.LINE_ITEMS_KEY, user_id, errors)
+        if budgets.problems or items.problems:
+            errors.extend(pair_errors(budgets, items, user_id))
+        if answered is not None:
+            errors = [item for item in errors if item.get(c.BUDGET_ID) in answered]
+        answer = measure_user(user_id, budgets.valid()[0], items.valid()[0], errors, self.shape)
+        return _UserRecords(user_id, budgets, items, answered, errors, answer)
+
+    def _admitted(self, user: dict[str, Any], errors: list[dict[str, Any]]) -> _UserRecords | None:
+        """The user read, when its work and answer fit; else None and its one refusal item."""
+        user_id = parse_text_value(user.get(c.USER_ID_KEY))
+        n_pairs = user_pairs(user)
+        limit = min(self.max_pairs_per_user, self.max_pairs_per_call)
+        refusal = _refusal(  # work first: refused before any record is read
+            n_pairs,
+            limit,
+            self._pairs_left,
+            f"{n_pairs:,} candidate pairs exceed the {limit:,} one call computes: send fewer "
+            "budgets or line items per call",
+            f"this user's {n_pairs:,} candidate pairs do not fit in what is left of this call's "
+            f"{self.max_pairs_per_call:,}",
+        )
+        read = None
+        if refusal is None and c.ANSWER_BUDGETS_KEY not in user:  # surely too large: unread
+            least = (
+                _id_count(user, c.BUDGETS_KEY, c.BUDGET_ID)
+                * _id_count(user, c.LINE_ITEMS_KEY, c.ITEM_ID)
+                * self.shape.least_pair_bytes(user_id)
+            )
+            refusal = _refusal(
+                least,
+                self.answer_bytes,
+                self._answer_left,
+                f"this user's answer (at least {least:,} bytes) exceeds the "
+                f"{self.answer_bytes:,} bytes of one call's answer: name the budgets to answer "
+                f"in '{c.ANSWER_BUDGETS_KEY}' and send the user in several calls, each with all "
+                "of its records",
+                f"this user's answer (at least {least:,} bytes) does not fit in what is left of "
+                f"this call's {self.answer_bytes:,}-byte answer",
+            )
+        if refusal is None:
+            problems: list[dict[str, Any]] = []
+            answered = answer_budgets(user, user_id, problems)
+            if problems:
+                errors.extend(problems)
+                return None
+            read = self.read_user(user, answered)
+            size = read.answer.size(answered)
+            refusal = _refusal(
+                size,
+                self.answer_bytes,
+                self._answer_left,
+                f"this user's answer ({size:,} bytes) exceeds the {self.answer_bytes:,} bytes of "
+                f"one call's answer: name the budgets to answer in '{c.ANSWER_BUDGETS_KEY}' and "
+                "send the user in several calls, each with all of its records",
+                f"this user's answer ({size:,} bytes) does not fit in what is left of this "
+                f"call's {self.answer_bytes:,}-byte answer",
+            )
+        if refusal is not None or read is None:
+            errors.append(c.error_item(*(refusal or ("too_many_pairs", "")), user_id=user_id))
+            return None
+        self._answer_left -= read.answer.size(read.answered)
+        self._pairs_left -= n_pairs
+        return read
 
     def _records(
         self, user: dict[str, Any], key: str, user_id: str | None, errors: list[dict[str, Any]]
@@ -186,36 +270,54 @@ class FlattenedDataPoints:
             return self._reader.records(raw, key, c.BUDGET_ID, _BUDGET_FIELDS, user_id, errors)
         return self._reader.records(raw, key, c.ITEM_ID, _ITEM_FIELDS, user_id, errors)
 
-    def _admit(
-        self, n_pairs: int, size: int, user_id: str | None, errors: list[dict[str, Any]]
-    ) -> bool:
-        """True when the user's answer fits; else its one refusal item is added to `errors`."""
-        if n_pairs > self.max_pairs_per_user or size > self.answer_bytes:
-            message = (
-                f"{n_pairs} candidate pairs (an answer of about {size:,} bytes) exceed the limit "
-                f"of {self.max_pairs_per_user} pairs or {self.answer_bytes:,} bytes per user: "
-                "split the user's budgets across calls, each call with all of its line items"
-            )
-            errors.append(c.error_item("too_many_pairs", message, user_id=user_id))
-            return False
-        if size > self._answer_left:
-            message = (
-                f"this user's answer (about {size:,} bytes) does not fit in what is left of "
-                f"this call's {self.answer_bytes:,}-byte answer: send the user in another call"
-            )
-            errors.append(c.error_item("answer_too_large", message, user_id=user_id))
-            return False
-        return True
+
+def answer_budgets(
+    user: dict[str, Any], user_id: str | None, errors: list[dict[str, Any]]
+) -> set[str | None] | None:
+    """The budget ids the user asks to be answered (None: all); an unreadable list adds one
+    error item to `errors` (the user is then refused) and answers None."""
+    raw = user.get(c.ANSWER_BUDGETS_KEY)
+    if c.ANSWER_BUDGETS_KEY not in user:
+        return None
+    try:
+        if not isinstance(raw, list):
+            raise ValueProblem("invalid_type", f"expected a list, got {type(raw).__name__}")
+        return {None if value is None else parse_identifier(value) for value in raw}
+    except ValueProblem as problem:
+        message = f"'{c.ANSWER_BUDGETS_KEY}': {problem.message} (a list of budget ids or null)"
+        errors.append(c.error_item(problem.code, message, c.ANSWER_BUDGETS_KEY, user_id=user_id))
+        return None
 
 
-def _escaped_bytes(value: Any) -> int:
-    """Bytes of a text inside an HTTP answer's body: JSON-escaped twice (quotes included)."""
-    if value is None:
+def _refusal(
+    cost: int, alone: int, left: int, too_large: str, not_left: str
+) -> tuple[str, str] | None:
+    """(code, message) when `cost` exceeds a call's bound (`alone`) or what is left of it."""
+    if cost > alone:
+        return "too_many_pairs", too_large
+    if cost > left:
+        return "answer_too_large", f"{not_left}: send the user in another call"
+    return None
+
+
+def user_pairs(user: dict[str, Any]) -> int:
+    """The candidate pairs a user's scoring computes at most (records before validation)."""
+    return _count(user, c.BUDGETS_KEY) * _count(user, c.LINE_ITEMS_KEY)
+
+
+def _id_count(user: dict[str, Any], key: str, id_field: str) -> int:
+    """Distinct usable ids under `key` (each such record may form pairs): never more than the
+    records that will form pairs."""
+    raw = user.get(key)
+    if not isinstance(raw, list):
         return 0
-    text = value if isinstance(value, str) else str(value)
-    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
-        return len(text) + 4  # \"text\"
-    return len(json.dumps(json.dumps(text))) - 2
+    ids: set[str] = set()
+    for entry in raw:
+        try:
+            ids.add(parse_identifier(entry.get(id_field)))
+        except (AttributeError, ValueProblem, ValueError):  # no object, no usable id
+            continue
+    return len(ids)
 
 
 def _count(user: dict[str, Any], key: str) -> int:
@@ -224,40 +326,18 @@ def _count(user: dict[str, Any], key: str) -> int:
     return max(len(raw), 1) if isinstance(raw, list) else 1
 
 
-def _raw_ids(user: dict[str, Any], key: str) -> tuple[int, int]:
-    """How many records `key` holds and the escaped bytes of their ids, before validation (0
-    for a record without a usable id)."""
-    raw = user.get(key)
-    if not isinstance(raw, list):
-        return 0, 0
-    id_field = c.BUDGET_ID if key == c.BUDGETS_KEY else c.ITEM_ID
-    ids = [entry.get(id_field) if isinstance(entry, dict) else None for entry in raw]
-    if _STR.issuperset(map(type, ids)):  # the common case: all ids measured at once
-        # Escaping is per character: n ids cost their characters plus 4 bytes of quotes each;
-        # joined by spaces they cost the same characters, n − 1 spaces and 4 bytes once.
-        joined = " ".join(cast(list[str], ids))
-        return len(ids), _escaped_bytes(joined) + 3 * len(ids) - 3 if ids else 0
-    sizes = [_escaped_bytes(value) if isinstance(value, (str, int)) else 0 for value in ids]
-    return len(sizes), sum(sizes)
-
-
-def _answer_size(
-    budget_ids: tuple[int, int], item_ids: tuple[int, int], user_id: str | None, problems: int = 0
-) -> int:
-    """An estimate, never below the truth, of the bytes of the user's answer items: every pair
-    an item with both ids (each id list as (count, bytes) from `_raw_ids`); `problems` of them
-    error items."""
-    n_budgets, n_items = max(budget_ids[0], 1), max(item_ids[0], 1)
-    per_pair = ITEM_BYTES + (USER_KEY_BYTES + _escaped_bytes(user_id) if user_id else 0)
-    return (
-        n_budgets * n_items * per_pair
-        + n_items * budget_ids[1]
-        + n_budgets * item_ids[1]
-        + problems * ERROR_ITEM_EXTRA_BYTES
-    )
-
-
-def _add_valid(table: RecordTable, records: Records, user_id: str | None) -> range:
+def _add_valid(table: RecordTable, records: Records, user_id: str | None, group: int) -> range:
     """Append the records without problems to `table`, column by column."""
     ids, numbers, texts = records.valid()
-    return table.extend(ids, user_id, numbers, texts) if ids else range(0)
+    return table.extend(ids, user_id, numbers, texts, group) if ids else range(0)
+
+
+def user_answer(user: Any, shape: AnswerShape | None = None) -> UserAnswer:
+    """The answer bytes of `user` by budget, as the service admits it (`bem.client` sizes its
+    calls with this same estimate); a user the service refuses unread costs its error items."""
+    flattener = FlattenedDataPoints({c.USERS_KEY: [user]}, shape=shape)
+    errors: list[dict[str, Any]] = []
+    users = list(flattener._users(errors))
+    if not users:
+        return measure_user(None, (), (), errors, flattener.shape)
+    return flattener.read_user(users[0]).answer

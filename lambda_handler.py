@@ -28,10 +28,11 @@ import predict  # noqa: E402
 from budget_matcher import config, encoding, events, responses  # noqa: E402
 from budget_matcher import contract as c  # noqa: E402
 from budget_matcher import side_paths as side_paths_module  # noqa: E402
+from budget_matcher.answer_size import AnswerShape  # noqa: E402
 from budget_matcher.outcome import AnswerStamp, Response, ScoringOutcome  # noqa: E402
 from budget_matcher.request_log import log_request, logger  # noqa: E402
 from budget_matcher.scoring import ScoredPayload, score_payload  # noqa: E402
-from flattened_data_points import DEFAULT_ANSWER_BYTES  # noqa: E402
+from flattened_data_points import DEFAULT_ANSWER_BYTES, DEFAULT_MAX_PAIRS_PER_CALL  # noqa: E402
 
 Array = np.ndarray
 
@@ -83,6 +84,7 @@ _warm_model()
 _cold_start = True
 # The largest answer one call gives (Lambda's 6 MB response bound; flattened_data_points).
 ANSWER_BYTES = DEFAULT_ANSWER_BYTES
+MAX_PAIRS_PER_CALL = DEFAULT_MAX_PAIRS_PER_CALL  # candidate pairs one call computes
 RUNTIME_PASSES_BYTES = encoding.runtime_passes_bytes()
 
 
@@ -193,9 +195,19 @@ def _answer(
         refused = {"error": request.problem} if request.is_http else items
         return Response(400, refused), items, None
 
-    scored = score_payload(request.payload, model, unavailable, answer_bytes=ANSWER_BYTES)
+    shape = AnswerShape(request.response_format, escaped=request.is_http)
+    scored = score_payload(
+        request.payload,
+        model,
+        unavailable,
+        answer_bytes=ANSWER_BYTES,
+        max_pairs_per_call=MAX_PAIRS_PER_CALL,
+        shape=shape,
+    )
     body: Any = scored.items
-    if request.response_format == "envelope":
+    if request.response_format == c.COLUMNS_FORMAT:
+        body = scored.columns()
+    elif request.response_format == "envelope":
         body = responses.envelope(
             scored.items,
             stamp.request_id,

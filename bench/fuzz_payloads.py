@@ -119,7 +119,8 @@ def _usable_id(value: Any) -> str | None:
 
 
 def expected_pairs(users: list[Any]) -> tuple[Counter[tuple[str | None, str, str]], list]:
-    """Every (user, budget id, item id) the answer must hold once per record pair."""
+    """Every (user, budget id, item id) the answer must hold once: the pairs of each id's
+    first record."""
     expected: Counter[tuple[str | None, str, str]] = Counter()
     names: list[str | None] = []
     for user in users:
@@ -142,8 +143,9 @@ def expected_pairs(users: list[Any]) -> tuple[Counter[tuple[str | None, str, str
             for i in (items if isinstance(items, list) else [])
             if isinstance(i, dict)
         ]
-        for b in budget_ids:
-            for i in item_ids:
+        # the first record of an id forms its pairs; a duplicate is one item keyed by record
+        for b in dict.fromkeys(budget_ids):
+            for i in dict.fromkeys(item_ids):
                 if b is not None and i is not None:
                     expected[(uid, b, i)] += 1
     return expected, names

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from budget_matcher import contract as c
-from budget_matcher.columns import distinct, group_min, per_distinct
+from budget_matcher.columns import group_min, per_distinct
 from budget_matcher.pairs import CandidatePairs, RecordTable
 from budget_matcher.text import tokens
 
@@ -163,7 +163,7 @@ def _opposite_charges(items: RecordTable, vendors: np.ndarray) -> np.ndarray:
     """Per item: 1 when the same user has an item of the same normalised vendor (`vendors`:
     codes, −1 for a vendor without words) with exactly −amount; NaN without vendor or amount."""
     amounts = items.number(c.ITEM_AMOUNT)
-    users, _ = distinct(items.users)
+    users = np.asarray(items.groups, dtype=np.int64)  # the request's users, even with equal ids
     present = np.asarray([text is not None for text in items.text(c.ITEM_VENDOR)], dtype=bool)
     with np.errstate(over="ignore", invalid="ignore"):
         cents = np.round(np.abs(amounts) * 100)  # inf for an infinite or huge amount: no pair

@@ -14,11 +14,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from budget_matcher.values import utf8_safe
+
 BUDGETS_KEY = "budgets"
 LINE_ITEMS_KEY = "all_user_expense_lineitems"
 USERS_KEY = "users"
 USER_ID_KEY = "user_id"
 OPTIONS_KEY = "options"  # {"response_format": "envelope"} opts in to the envelope
+FORMAT_KEY = "format"  # {"format": "columns"} in a direct invoke, as ?format= on the route
+# A user's budget ids whose pairs are answered (null: its items naming no budget); features
+# and decisions still see all of the user's budgets. bem.client splits large users with it.
+ANSWER_BUDGETS_KEY = "answer_budgets"
+RECORD_KEY = "record"  # an error item of a record that forms no pair: "budgets[3]"
 
 BUDGET_ID = "budget_id"
 BUDGET_TYPE = "budget_type_budget"
@@ -68,7 +75,10 @@ DATE_FIELDS = (BUDGET_TRIP_START, BUDGET_TRIP_END, BUDGET_GENERATED_AT, ITEM_DAT
 # Training data: the seed's field names plus this label column (1 = the item belongs).
 LABEL = "is_match"
 
-RESPONSE_FORMATS = ("list", "envelope")
+COLUMNS_FORMAT = "columns"
+RESPONSE_FORMATS = ("list", "envelope", COLUMNS_FORMAT)
+# A user's entry in the columns form: its ids once, then one value per pair in each column.
+COLUMN_NAMES = ("budget_ids", "itemization_ids", "budget_index", "item_index", "score", "matched")
 
 # The 2017 field report's example: a Southwest flight budget against a $24 taxi ride.
 SEED_EXAMPLE: dict[str, Any] = {
@@ -101,8 +111,9 @@ SEED_EXAMPLE: dict[str, Any] = {
 
 
 def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
-    """The `error` object of an error item or of a 400 body."""
-    return {"code": code, "message": message, "field": field}
+    """The `error` object of an error item or of a 400 body (a message quoting client text
+    with a lone surrogate gets U+FFFD for it, so every answer encodes as UTF-8)."""
+    return {"code": code, "message": utf8_safe(message), "field": field}
 
 
 def error_item(
@@ -112,8 +123,10 @@ def error_item(
     budget_id: str | None = None,
     itemization_id: str | None = None,
     user_id: str | None = None,
+    record: str | None = None,
 ) -> dict[str, Any]:
-    """A response item that could not be scored: score null, the reason in `error`."""
+    """A response item that could not be scored: score null, the reason in `error`; `record`
+    names a record that forms no pair (e.g. a duplicate id: "budgets[3]")."""
     item: dict[str, Any] = {
         "score": None,
         "budget_id": budget_id,
@@ -123,4 +136,6 @@ def error_item(
     }
     if user_id is not None:
         item[USER_ID_KEY] = user_id
+    if record is not None:
+        item[RECORD_KEY] = record
     return item

@@ -3,10 +3,14 @@
 Sources: direct invoke (the seed payload as the event, as boto3 sends it; also a non-proxy
 API Gateway integration, whose event is the raw body), API Gateway REST proxy (v1),
 HTTP API (v2) and Function URL events (v2 shape, `lambda-url` domain). Bodies may be base64.
-The response format is decided here, once: the payload's `options.response_format`, else the
-`format` query parameter, else BEM_RESPONSE_FORMAT, else "list". Fields of the wrong JSON type
-(headers or query that are not objects, `isBase64Encoded` as a string) are read leniently and
-never raise.
+The response format is decided here, once: the payload's `options.response_format`, else its
+`format`, else the `format` query parameter, else BEM_RESPONSE_FORMAT, else "list". Fields of
+the wrong JSON type (headers or query that are not objects, `isBase64Encoded` as a string) are
+read leniently and never raise.
+
+One meaning on every path: an empty body, `null` or `{}` is `empty_body`; a body that is not
+JSON is `invalid_json`; a JSON string is read once more as the payload's text (a payload
+encoded twice is scored), and is otherwise the payload itself (`invalid_payload` when scored).
 """
 
 from __future__ import annotations
@@ -68,9 +72,7 @@ def _classified(event: Any) -> ClientRequest:
             domain = str(event["requestContext"].get("domainName") or "")
             source = FUNCTION_URL if ".lambda-url." in domain else HTTP_V2
             return _http_request(event, source, str(http.get("method") or "POST"))
-    if isinstance(event, (str, bytes)):
-        return _with_body(ClientRequest(DIRECT), event, is_base64=False)
-    return ClientRequest(DIRECT, payload=event)
+    return _with_payload(ClientRequest(DIRECT), event)
 
 
 def _response_format(request: ClientRequest) -> str:
@@ -78,6 +80,7 @@ def _response_format(request: ClientRequest) -> str:
     options = payload.get(c.OPTIONS_KEY) if isinstance(payload, dict) else None
     for wanted in (
         options.get("response_format") if isinstance(options, dict) else None,
+        payload.get(c.FORMAT_KEY) if isinstance(payload, dict) else None,
         request.query.get("format"),
         config.env_str(config.ENV_RESPONSE_FORMAT, config.DEFAULT_RESPONSE_FORMAT),
     ):
@@ -108,21 +111,38 @@ def _http_request(event: dict[str, Any], source: str, method: str) -> ClientRequ
 
 
 def _with_body(request: ClientRequest, body: Any, is_base64: bool) -> ClientRequest:
-    if body is None or (isinstance(body, (str, bytes)) and not body.strip()):
-        request.problem = c.error_body("empty_body", "the request has no body")
-        return request
     if not isinstance(body, (str, bytes)):
-        request.payload = body
-        return request
+        return _with_payload(request, body)
     try:
         raw = base64.b64decode(body, validate=True) if is_base64 else body
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
     except (binascii.Error, ValueError, UnicodeDecodeError) as error:
         request.problem = c.error_body("invalid_body", f"the body cannot be decoded: {error}")
         return request
+    if not text.strip():
+        return _with_payload(request, None)
     request.raw_body = text
     try:
-        request.payload = json.loads(text)
+        payload = json.loads(text)
     except (ValueError, RecursionError) as error:
         request.problem = c.error_body("invalid_json", f"the body is not valid JSON: {error}")
+        return request
+    return _with_payload(request, payload)
+
+
+def _with_payload(request: ClientRequest, payload: Any) -> ClientRequest:
+    """The decoded payload: empty ones refused, a JSON string holding a payload unwrapped."""
+    if isinstance(payload, bytes):
+        payload = payload.decode("utf-8", "replace")
+    if isinstance(payload, str):
+        try:
+            inner = json.loads(payload)
+        except (ValueError, RecursionError):
+            inner = None
+        if isinstance(inner, (dict, list)):
+            payload = inner
+    if payload is None or payload == {} or (isinstance(payload, str) and not payload.strip()):
+        request.problem = c.error_body("empty_body", "the request has no payload")
+        return request
+    request.payload = payload
     return request

@@ -20,6 +20,8 @@ class RecordTable:
 
     ids: list[str] = field(default_factory=list)
     users: list[str | None] = field(default_factory=list)
+    # the user's position in its request: the user of a row, even when ids repeat or are absent
+    groups: list[int] = field(default_factory=list)
     numbers: dict[str, list[float]] = field(default_factory=dict)
     texts: dict[str, list[str | None]] = field(default_factory=dict)
     _distinct: dict[str, tuple[np.ndarray, list[str | None]]] = field(
@@ -32,6 +34,7 @@ class RecordTable:
         user_id: str | None,
         numbers: dict[str, list[float]],
         texts: dict[str, list[str | None]],
+        group: int = 0,
     ) -> range:
         """Add rows column by column (every column list as long as `record_ids`).
 
@@ -41,6 +44,7 @@ class RecordTable:
         self._distinct.clear()
         self.ids.extend(record_ids)
         self.users.extend([user_id] * len(record_ids))
+        self.groups.extend([group] * len(record_ids))
         for name, column in numbers.items():
             if name not in self.numbers:  # a column new to the table: earlier rows are missing
                 self.numbers[name] = [np.nan] * first
@@ -85,17 +89,23 @@ class CandidatePairs:
     @property
     def budget_ids(self) -> list[str]:
         """The budget id of each pair."""
-        return _take(self.budgets.ids, self.budget_index)
+        return take(self.budgets.ids, self.budget_index)
 
     @property
     def itemization_ids(self) -> list[str]:
         """The itemization id of each pair."""
-        return _take(self.items.ids, self.item_index)
+        return take(self.items.ids, self.item_index)
 
     @property
     def user_ids(self) -> list[str | None]:
         """The user id of each pair (None when the request named no user)."""
-        return _take(self.budgets.users, self.budget_index)
+        return take(self.budgets.users, self.budget_index)
+
+    def subset(self, keep: np.ndarray) -> CandidatePairs:
+        """The pairs where the mask `keep` is True, over the same tables."""
+        return CandidatePairs(
+            self.budgets, self.items, self.budget_index[keep], self.item_index[keep]
+        )
 
     @classmethod
     def empty(cls) -> CandidatePairs:
@@ -104,7 +114,7 @@ class CandidatePairs:
         return cls(RecordTable(), RecordTable(), none, none.copy())
 
 
-def _take(values: list[Any], index: np.ndarray) -> list[Any]:
+def take(values: list[Any], index: np.ndarray) -> list[Any]:
     """`[values[i] for i in index]`, gathered by numpy (one C loop, no per-pair bytecode)."""
     table = np.empty(len(values), dtype=object)
     table[:] = values

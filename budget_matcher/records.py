@@ -4,7 +4,8 @@ Records are validated column by column: a field's values are read from every rec
 and each distinct text is parsed once per request (`RecordReader` remembers the outcomes: card
 feeds repeat vendors, types, dates and amounts); other values (numbers, wrong types) are parsed
 one by one. A record's first problem, in field order, is its error; its later fields are not
-parsed. The first record with a given id wins; later ones are `duplicate_id` errors.
+parsed. The first record with a given id wins; a later one is one `duplicate_id` error item
+that forms no pair (its `record`, e.g. "budgets[3]", keys it apart from the first's pairs).
 """
 
 from __future__ import annotations
@@ -127,23 +128,31 @@ class RecordReader:
         records: Records,
         errors: list[dict[str, Any]],
     ) -> None:
-        """Entries with a usable id go to `entries` and `records.ids` (later duplicates get a
-        `duplicate_id` problem); the others are reported in `errors`."""
+        """Entries with a usable, first-seen id go to `entries` and `records.ids`; the others
+        (not an object, no usable id, a duplicate id) are reported in `errors`, by record."""
         seen: set[str] = set()
         for position, entry in enumerate(raw):
+            record = f"{key}[{position}]"
             if not isinstance(entry, dict):
-                message = f"{key}[{position}] is not a JSON object"
-                errors.append(c.error_item("invalid_record", message, key, user_id=user_id))
+                message = f"{record} is not a JSON object"
+                errors.append(
+                    c.error_item("invalid_record", message, key, None, None, user_id, record)
+                )
                 continue
             try:
                 record_id = parse_identifier(entry.get(id_field))
             except ValueProblem as problem:
-                message = f"{key}[{position}]: {problem.message}"
-                errors.append(c.error_item(problem.code, message, id_field, user_id=user_id))
+                message = f"{record}: {problem.message}"
+                errors.append(
+                    c.error_item(problem.code, message, id_field, None, None, user_id, record)
+                )
                 continue
-            if record_id in seen:
-                message = f"{key}[{position}]: {id_field} {record_id!r} already seen"
-                records.problems[len(entries)] = c.error_body("duplicate_id", message, id_field)
+            if record_id in seen:  # the first wins; the duplicate forms no pair
+                message = f"{record}: {id_field} {record_id!r} already seen"
+                errors.append(
+                    c.error_item("duplicate_id", message, id_field, None, None, user_id, record)
+                )
+                continue
             seen.add(record_id)
             entries.append(entry)
             records.ids.append(record_id)

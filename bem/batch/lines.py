@@ -1,7 +1,7 @@
 """Request lines: each JSON line is one request, read and checked by the handler's own code
 and scored where it is read (`mapInArrow`, no shuffle).
 
-A line is read as the handler reads a raw request body (`events.parse_event`: not JSON, or
+A line is read as the handler reads the body of a POST (`events.parse_event`: not JSON, or
 nested past Python's recursion limit, is `invalid_json`) and flattened on its own by
 `FlattenedDataPoints`, so every error item the handler gives for that line becomes a row with
 the same code and field, and users of different lines never meet (the same id on two lines,
@@ -30,10 +30,15 @@ from flattened_data_points import FlattenedBatch, FlattenedDataPoints
 LINES_PER_BATCH = 512
 
 
+def line_event(text: str) -> dict[str, Any]:
+    """The request line as the body of a POST (an HTTP API event): what the handler reads."""
+    return {"requestContext": {"http": {"method": "POST"}}, "body": text}
+
+
 def flatten_line(text: str, max_pairs_per_user: int) -> FlattenedBatch:
     """One request line → its candidate pairs and error items, as the handler flattens the
     same body (a batch's bounds: no answer size, `max_pairs_per_user` pairs per user)."""
-    request = events.parse_event(text)
+    request = events.parse_event(line_event(text))
     if request.problem is not None:
         return FlattenedBatch(CandidatePairs.empty(), [c.error_item(**request.problem)])
     try:
@@ -47,7 +52,7 @@ def merged(lines: list[FlattenedBatch]) -> tuple[FlattenedBatch, list[Any], list
     """The lines' pairs in one batch, each (line, user) a user of its own, and the budgets'
     and items' original user ids (to put back once scored)."""
     budgets, items = RecordTable(), RecordTable()
-    budget_index, item_index, errors = [], [], []
+    budget_index, item_index, errors, answered = [], [], [], []
     users: tuple[list[Any], list[Any]] = ([], [])
     for line, batch in enumerate(lines):
         offsets = []
@@ -62,12 +67,23 @@ def merged(lines: list[FlattenedBatch]) -> tuple[FlattenedBatch, list[Any], list
         budget_index.append(batch.pairs.budget_index + offsets[0])
         item_index.append(batch.pairs.item_index + offsets[1])
         errors.extend(batch.error_items)
+        answered.append(_answered(batch))
     pairs = CandidatePairs.empty()
     if budget_index:
         pairs = CandidatePairs(
             budgets, items, np.concatenate(budget_index), np.concatenate(item_index)
         )
-    return FlattenedBatch(pairs, errors, sum(b.n_users for b in lines)), *users
+    mask = None  # `answer_budgets` in some line: the pairs it leaves out are dropped once scored
+    if any(b.answered is not None for b in lines):
+        mask = np.concatenate(answered)
+    return FlattenedBatch(pairs, errors, sum(b.n_users for b in lines), mask), *users
+
+
+def _answered(batch: FlattenedBatch) -> np.ndarray:
+    """The line's mask of answered pairs (all of them unless `answer_budgets` names some)."""
+    if batch.answered is not None:
+        return np.asarray(batch.answered, dtype=bool)
+    return np.ones(len(batch.pairs), dtype=bool)
 
 
 def score_lines(lines: list[FlattenedBatch], run: ScoreRun) -> pa.Table:
@@ -86,7 +102,7 @@ def score_lines(lines: list[FlattenedBatch], run: ScoreRun) -> pa.Table:
 def _line_positions(lines: list[FlattenedBatch]) -> pa.Array:
     """Each row's position in its line's answer: rows come as every line's pairs, then every
     line's error items."""
-    n_pairs = np.array([len(b.pairs) for b in lines], dtype=np.int64)
+    n_pairs = np.array([int(_answered(b).sum()) for b in lines], dtype=np.int64)
     n_errors = np.array([len(b.error_items) for b in lines], dtype=np.int64)
     positions = []
     for counts, start in ((n_pairs, np.zeros_like(n_pairs)), (n_errors, n_pairs)):

@@ -28,6 +28,9 @@ API_PREFIX = "/2018-06-01/runtime"
 # What Lambda accepts from a function as a synchronous response (6 MB plus framing).
 MAX_RESPONSE_BYTES = 6_291_556
 ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
+# A response body shorter than its Content-Length (or with cut chunked framing): the runtime
+# died mid-post. It is the invocation's error, never an answer (bem.client retries it).
+TRUNCATED_RESPONSE = "Runtime.TruncatedResponse"
 
 
 class RuntimeBackend(Protocol):
@@ -146,6 +149,14 @@ class _RuntimeApiHandler(BaseHTTPRequestHandler):
     def _read_body(self, limit: int | None = None) -> tuple[bytes, int]:
         return read_body(self.rfile, self.headers, limit)
 
+    def _truncated(self, request_id: str, detail: str) -> None:
+        """A response cut short: the invocation fails with TRUNCATED_RESPONSE."""
+        self.close_connection = True
+        body = truncated_error_body(detail)
+        accepted = self.server.backend.post_error(request_id, TRUNCATED_RESPONSE, body)
+        error = {"errorType": TRUNCATED_RESPONSE, "errorMessage": detail}
+        self._send_json(400 if accepted else 404, error)
+
     def do_GET(self) -> None:
         if self.path != f"{API_PREFIX}/invocation/next":
             self._send_json(404, {"errorType": "NotFound", "errorMessage": self.path})
@@ -183,7 +194,16 @@ class _RuntimeApiHandler(BaseHTTPRequestHandler):
             return
         request_id, kind = parts[1], parts[2]
         if kind == "response":
-            body, size = self._read_body(limit=MAX_RESPONSE_BYTES)
+            try:
+                body, size = self._read_body(limit=MAX_RESPONSE_BYTES)
+            except BadRequestBody as problem:  # chunked framing cut short: no answer either
+                body, size = b"", -1
+                truncated = str(problem)
+            else:
+                truncated = f"{len(body)} of {size} bytes" if len(body) < size else ""
+            if truncated and size <= MAX_RESPONSE_BYTES:
+                self._truncated(request_id, truncated)
+                return
             if size > MAX_RESPONSE_BYTES:
                 known = backend.response_too_large(request_id, size)
                 message = f"Exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."
@@ -205,6 +225,12 @@ class _RuntimeApiHandler(BaseHTTPRequestHandler):
         else:
             error = {"errorType": "InvalidRequestID", "errorMessage": "Invalid request ID"}
             self._send_json(400, error)
+
+
+def truncated_error_body(detail: str) -> bytes:
+    """The error of an invocation whose response stopped short of its announced length."""
+    message = f"the runtime's response was cut short ({detail}): not an answer"
+    return json.dumps({"errorType": TRUNCATED_RESPONSE, "errorMessage": message}).encode()
 
 
 def quiet_disconnect(report: Callable[[Any, Any], None], request: Any, client_address: Any) -> None:

@@ -4,12 +4,14 @@ features and model are current."""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from typing import Any
 
 import pandas as pd
 
 import lambda_handler
+from bem.batch.lines import line_event
 from budget_matcher import contract as c
 
 TOLERANCE = 1e-9
@@ -17,16 +19,19 @@ Key = tuple[str, str, str, str]
 
 
 def handler_line_items(lines: list[str]) -> list[dict[str, Any]]:
-    """The handler's items for each request line, read as a raw request body (blank lines are
-    no requests)."""
+    """The handler's items for each request line posted as a request's body (blank lines are
+    no requests; a refused body answers its error as one item)."""
     items: list[dict[str, Any]] = []
     for text in lines:
-        if text.strip():
-            answer = lambda_handler.answer(text, None)
-            if isinstance(answer, dict) and "results" in answer:  # a line asking for the envelope
-                answer = answer["results"]
-            assert isinstance(answer, list), answer
-            items.extend(answer)
+        if not text.strip():
+            continue
+        answer = json.loads(lambda_handler.answer(line_event(text), None)["body"])
+        if isinstance(answer, dict) and "results" in answer:  # a line asking for the envelope
+            answer = answer["results"]
+        elif isinstance(answer, dict) and "error" in answer:  # the body refused (HTTP 400)
+            answer = [{"error": answer["error"]}]
+        assert isinstance(answer, list), answer
+        items.extend(answer)
     return items
 
 

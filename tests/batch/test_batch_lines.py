@@ -114,6 +114,7 @@ def test_score_line_batches_answers_unreadable_and_deeply_nested_lines_with_erro
     assert_same(handler_line_items(texts), frame)
     assert list(frame["error_code"].dropna())[:2] == ["invalid_json", "invalid_json"]
     assert frame["score"].notna().sum() == 1
+    assert (frame["pair_index"] == 0).all()  # one row per line
 
 
 def test_score_line_batches_without_a_model_answers_every_line(tmp_path: Any) -> None:
@@ -133,3 +134,19 @@ def test_score_line_batches_writes_the_items_of_a_line_asking_for_the_envelope()
 
     assert_same(handler_line_items(texts), frame)
     assert len(frame) == 2 and frame["score"].notna().all()
+
+
+def test_score_line_batches_answers_only_the_budgets_a_line_names(
+    small_users: list[SynthUser],
+) -> None:
+    a, b = small_users[:2]
+    named = _user(a)
+    named[c.ANSWER_BUDGETS_KEY] = [a.budgets[0][c.BUDGET_ID]]
+    texts = [json.dumps(named), json.dumps(_user(b))]
+
+    frame = _score(texts)
+
+    assert_same(handler_line_items(texts), frame)
+    mine = frame[frame["user_id"] == a.user_id]
+    assert set(mine["budget_id"]) == {a.budgets[0][c.BUDGET_ID]}
+    assert sorted(mine["pair_index"]) == list(range(len(mine)))

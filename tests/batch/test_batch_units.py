@@ -77,7 +77,7 @@ def test_rows_without_inputs_carry_the_same_scores_and_dates(
 
 
 def test_a_bucket_past_lambdas_answer_bound_is_scored_whole() -> None:
-    users = list(generate_users(SynthConfig(users=120, seed=5)))
+    users = list(generate_users(SynthConfig(users=300, seed=5)))
     budgets, items = user_tables(users)
     n_pairs = sum(len(u.budgets) * len(u.items) for u in users)
     as_served = lambda_handler.answer(user_payloads(budgets, items), None)

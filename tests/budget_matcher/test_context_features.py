@@ -89,6 +89,13 @@ def test_opposite_charge_never_pairs_two_users() -> None:
     batch = FlattenedDataPoints({"users": [user("a", "300"), user("b", "-300")]}).all()
     matrix = compute_features(batch.pairs)
     assert matrix[:, FEATURE_NAMES.index("item_has_opposite_charge")].tolist() == [0.0, 0.0]
+    # two users of the same id, or of none, in one call are two users all the same
+    for name in ("a", None):
+        twins = [user("a", "300"), user("a", "-300")]
+        for twin in twins:
+            twin["user_id"] = name
+        matrix = compute_features(FlattenedDataPoints({"users": twins}).all().pairs)
+        assert matrix[:, FEATURE_NAMES.index("item_has_opposite_charge")].tolist() == [0.0, 0.0]
 
 
 @pytest.mark.parametrize("huge", ["1e307", "-1e307", "1.7e308"])

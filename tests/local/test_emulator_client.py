@@ -12,7 +12,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from bem.client import ScoresClient, get_model_scores, plan_parts, split_user
+from bem.client import Limits, ScoresClient, get_model_scores, plan_parts, split_user, units_of
 from tests.conftest import load_event
 from tests.local.conftest import ServeProcess
 
@@ -60,7 +60,9 @@ def session() -> Any:
 
 def test_plan_parts_keeps_order_and_limits() -> None:
     users = [user(f"u{k}", 3, 4) for k in range(10)]
-    parts = plan_parts(users, max_bytes=10_000_000, max_pairs=30)
+    limits = Limits(pairs=30)
+    units = [unit for k, one in enumerate(users) for unit in units_of(k, one, limits)]
+    parts = plan_parts(units, limits)
     assert [len(part.users) for part in parts] == [2, 2, 2, 2, 2]
     assert [u["user_id"] for part in parts for u in part.users] == [u["user_id"] for u in users]
 
@@ -125,7 +127,12 @@ class FakeLambda:
         payload = json.loads(arguments["Payload"])
         users = payload.get("users", [payload])
         items = [
-            {"score": 0.5, "budget_id": b["budget_id"], "itemization_id": i["itemization_id"]}
+            {
+                "score": 0.5,
+                "budget_id": b["budget_id"],
+                "itemization_id": i["itemization_id"],
+                "user_id": u["user_id"],
+            }
             for u in users
             for b in u["budgets"]
             for i in u["all_user_expense_lineitems"]
@@ -198,14 +205,10 @@ def test_client_refuses_a_payload_it_cannot_read() -> None:
         ScoresClient(clients={"r1": FakeLambda([])}, region="r1").score("not a payload")
 
 
+@pytest.mark.usefixtures("no_aws_credentials")
 def test_get_model_scores_needs_no_credentials_for_a_local_endpoint(
-    real_serve: ServeProcess, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+    real_serve: ServeProcess,
 ) -> None:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     items = get_model_scores(
         load_event("seed_direct.json"),
         FUNCTION,

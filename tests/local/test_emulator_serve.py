@@ -83,11 +83,14 @@ def test_serve_passes_the_postman_collection_under_newman(
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     stats = json.loads(report.read_text())["run"]["stats"]
-    assert stats["requests"] == {"total": 3, "pending": 0, "failed": 0}
-    assert stats["assertions"]["failed"] == 0 and stats["assertions"]["total"] >= 9
+    assert stats["requests"] == {"total": 6, "pending": 0, "failed": 0}
+    assert stats["assertions"]["failed"] == 0 and stats["assertions"]["total"] >= 16
     executions = json.loads(report.read_text())["run"]["executions"]
     sent = [{h["key"].lower(): h["value"] for h in e["request"]["header"]} for e in executions]
-    assert [headers.get("x-api-key") for headers in sent] == ["local-test-key"] * 3
+    assert [headers.get("x-api-key") for headers in sent] == ["local-test-key"] * 6
+    names = [e["item"]["name"] for e in executions]
+    assert "POST the seed example, columns form" in names
+    assert "DELETE is not a method of the API" in names
 
 
 def _many_pairs_payload(n_budgets: int, n_items: int) -> dict[str, Any]:

@@ -44,6 +44,8 @@ def handler(event: Any, context: Any) -> Any:
         raise ValueError(event["raise"])
     if "exit" in event:
         os._exit(int(event["exit"]))
+    if "truncate" in event:  # die mid-response: 81 of 5,000 announced bytes, then exit
+        _post_truncated(context.aws_request_id)
     if "alloc_mb" in event:
         block = bytearray(int(event["alloc_mb"]) * 1024 * 1024)
         for i in range(0, len(block), 4096):
@@ -69,3 +71,17 @@ def handler(event: Any, context: Any) -> Any:
     if "pid" in event:
         return {"pid": os.getpid(), "n": event.get("n")}
     return {"echo": event}
+
+
+def _post_truncated(request_id: str) -> None:
+    """Post a response announced as 5,000 bytes, send 81 of them, and exit."""
+    import socket
+
+    host, port = os.environ["AWS_LAMBDA_RUNTIME_API"].split(":")
+    path = f"/2018-06-01/runtime/invocation/{request_id}/response"
+    head = f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 5000\r\n\r\n"
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(head.encode() + json.dumps([{"score": 0.5}] * 20).encode()[:81])
+        sock.shutdown(socket.SHUT_WR)
+        sock.recv(4096)
+    os._exit(1)

@@ -96,8 +96,8 @@ def test_handler_other_methods_are_405(tiny_model_dir: Path) -> None:
 def test_handler_non_proxy_raw_body_string(tiny_model_dir: Path, seed_payload: dict) -> None:
     result = lambda_handler.answer(json.dumps(seed_payload), None)
     assert len(_scored(result)) == 1
-    garbage = lambda_handler.answer("{not json", None)
-    assert garbage[0]["score"] is None and garbage[0]["error"]["code"] == "invalid_json"
+    garbage = lambda_handler.answer("{not json", None)  # a JSON string that holds no payload
+    assert garbage[0]["score"] is None and garbage[0]["error"]["code"] == "invalid_payload"
 
 
 def test_handler_batch_of_users(tiny_model_dir: Path) -> None:
