@@ -30,6 +30,7 @@ from budget_matcher import config
 from budget_matcher.conventions import Reading
 from budget_matcher.features import FEATURE_NAMES
 from budget_matcher.values import configure_reading
+from budget_matcher.verified_files import read_regular
 
 CARD_FILE = "model.json"
 PICKLE_FILE = "model.joblib"
@@ -37,6 +38,10 @@ LEAN_FILE = "model_lean.npz"
 TREES_FILE = "model_trees.so"
 FORMS = ("sklearn", "lean")
 EVALUATORS = ("auto", "compiled", "numpy")
+# Bounds of what is read: the card is a few kB, the artefacts a few MB (Lambda's unzipped
+# package is at most 250 MB). Artefacts must be regular files (verified_files.read_regular).
+MAX_CARD_BYTES = 1024 * 1024
+MAX_ARTIFACT_BYTES = 256 * 1024 * 1024
 
 
 class ModelUnavailable(Exception):
@@ -84,37 +89,60 @@ def sha256_of(path: Path) -> str:
 
 def read_card(model_dir: Path) -> dict[str, Any]:
     """The model card, checked for the fields serving needs."""
-    path = model_dir / CARD_FILE
-    try:
-        card = json.loads(path.read_text())
-    except FileNotFoundError as error:
-        raise ModelUnavailable("model_missing", f"no model card at {path}") from error
-    except (OSError, ValueError) as error:
-        raise ModelUnavailable("model_card_invalid", f"unreadable model card: {error}") from error
-    if not isinstance(card, dict):
-        raise ModelUnavailable("model_card_invalid", "the model card is not a JSON object")
+    card = read_card_document(model_dir)
     features = card.get("features")
     if features != list(FEATURE_NAMES):
         raise ModelUnavailable(
             "model_feature_mismatch",
             "the model was trained on other features than this code computes "
-            f"(card: {features!r:.200}; code: {list(FEATURE_NAMES)!r:.200})",
+            f"(card: {_clip(features)}; code: {list(FEATURE_NAMES)!r:.200})",
         )
     return card
+
+
+def read_card_document(model_dir: Path) -> dict[str, Any]:
+    """The card as a JSON object, read within its bounds (a regular file of at most
+    MAX_CARD_BYTES, JSON nested no deeper than the parser's recursion limit)."""
+    path = model_dir / CARD_FILE
+    try:
+        card = json.loads(read_regular(path, MAX_CARD_BYTES))
+    except FileNotFoundError as error:
+        raise ModelUnavailable("model_missing", f"no model card at {path}") from error
+    except (OSError, ValueError, RecursionError) as error:
+        message = f"unreadable model card: {type(error).__name__}: {error}"
+        raise ModelUnavailable("model_card_invalid", message[:300]) from None
+    if not isinstance(card, dict):
+        raise ModelUnavailable("model_card_invalid", "the model card is not a JSON object")
+    return card
+
+
+def _clip(value: Any) -> str:
+    try:
+        return f"{value!r:.200}"
+    except RecursionError:
+        return "<nested too deep>"
+
+
+def card_sha256(card: dict[str, Any], name: str) -> str:
+    """The sha256 the card lists for artefact `name` (model_card_invalid when it lists none)."""
+    artifacts = card.get("artifacts")
+    entry = artifacts.get(name) if isinstance(artifacts, dict) else None
+    expected = entry.get("sha256") if isinstance(entry, dict) else None
+    if not isinstance(expected, str) or not expected:
+        raise ModelUnavailable("model_card_invalid", f"the model card lists no sha256 for {name}")
+    return expected
 
 
 def verify_artifact(model_dir: Path, card: dict[str, Any], name: str) -> bytes:
     """The artefact's bytes, read once, after checking they match the card's sha256.
 
     The bytes that were hashed are the bytes that get loaded: a file swapped after the check
-    is never opened again.
+    is never opened again. The artefact must be a regular file of at most MAX_ARTIFACT_BYTES.
     """
     path = model_dir / name
-    expected = (card.get("artifacts") or {}).get(name, {}).get("sha256")
-    if not expected:
-        raise ModelUnavailable("model_card_invalid", f"the model card lists no sha256 for {name}")
+    expected = card_sha256(card, name)
     try:
-        data = path.read_bytes()
+        data = read_regular(path, MAX_ARTIFACT_BYTES)
     except OSError as error:
         raise ModelUnavailable("model_missing", f"no model artefact at {path}: {error}") from error
     actual = hashlib.sha256(data).hexdigest()
@@ -123,6 +151,14 @@ def verify_artifact(model_dir: Path, card: dict[str, Any], name: str) -> bytes:
             "model_hash_mismatch", f"{name} has sha256 {actual[:12]}…, card says {expected[:12]}…"
         )
     return data
+
+
+def load_pipeline(model_dir: Path) -> Any:
+    """The scikit-learn pipeline of `model_dir`, unpickled only after the Lambda's own checks
+    (card, sha256, scikit-learn version): the one loader of every command that needs the
+    pickle (`bem explain`, `./build`'s lean export). ModelUnavailable otherwise."""
+    card = read_card(model_dir)
+    return _unpickle(verify_artifact(model_dir, card, PICKLE_FILE), card)
 
 
 def _choose_form(model_dir: Path, form: str) -> str:
@@ -134,7 +170,7 @@ def _choose_form(model_dir: Path, form: str) -> str:
     return "lean"
 
 
-def _load_pickle(data: bytes, card: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
+def _unpickle(data: bytes, card: dict[str, Any]) -> Any:
     try:
         import joblib
         import sklearn
@@ -148,7 +184,11 @@ def _load_pickle(data: bytes, card: dict[str, Any]) -> Callable[[np.ndarray], np
             "model_version_mismatch",
             f"model trained with scikit-learn {trained_with}, runtime has {sklearn.__version__}",
         )
-    pipeline = joblib.load(io.BytesIO(data))
+    return joblib.load(io.BytesIO(data))
+
+
+def _load_pickle(data: bytes, card: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
+    pipeline = _unpickle(data, card)
     return lambda features: pipeline.predict_proba(features)[:, 1]
 
 
@@ -190,7 +230,13 @@ def load_model(model_dir: Path | None = None, form: str | None = None) -> Loaded
     chosen = _choose_form(
         directory, form or config.env_str(config.ENV_MODEL_FORM, config.DEFAULT_MODEL_FORM)
     )
-    card = read_card(directory)
+    try:
+        card = read_card(directory)
+    except ModelUnavailable:
+        raise
+    except Exception as error:  # whatever the card holds, the model is unavailable, not init
+        message = f"unreadable model card: {type(error).__name__}"
+        raise ModelUnavailable("model_card_invalid", message) from error
     version = str(card.get("version", "unknown"))
     evaluator, note = "sklearn", None
     try:
@@ -253,6 +299,8 @@ def get_model() -> LoadedModel:
             _cached = load_model()
         except ModelUnavailable as error:
             _cached = error
+        except Exception as error:  # never an init failure: answered per request
+            _cached = ModelUnavailable("model_invalid", f"{type(error).__name__}: {error}"[:300])
     if isinstance(_cached, ModelUnavailable):
         raise _cached
     return _cached

@@ -361,7 +361,7 @@ def parse_identifier(value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise ValueProblem("invalid_type", f"expected an id string, got {type(value).__name__}")
     if isinstance(value, int):
-        return str(value)  # ints beyond 4300 digits never reach here: json refuses them
+        return int_text(value, MAX_ID_CHARS)
     _check_length(value, MAX_ID_CHARS)
     return utf8_safe(value.strip())
 
@@ -377,8 +377,33 @@ def parse_text(value: object) -> str | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise ValueProblem("invalid_type", f"expected a string, got {type(value).__name__}")
+    if isinstance(value, int):
+        return int_text(value, MAX_TEXT_CHARS)
     text = str(value)
     _check_length(text, MAX_TEXT_CHARS)
+    return text
+
+
+# log10(2): an int of b bits has at most ceil(b · log10 2) decimal digits.
+_DIGITS_PER_BIT = 0.30103
+
+
+def decimal_digits(value: int) -> int:
+    """The characters of `str(value)`, or an upper bound of them for an int too long for
+    `str` (Python refuses more than 4,300 digits; a JSON parser in process may hand one)."""
+    if value.bit_length() <= 4000:
+        return len(str(value))
+    return int(value.bit_length() * _DIGITS_PER_BIT) + 2
+
+
+def int_text(value: int, limit: int) -> str:
+    """An integer as text of at most `limit` characters; too_long (never a ValueError of
+    `str`) past it, however many digits it has."""
+    if value.bit_length() > limit / _DIGITS_PER_BIT + 8:
+        raise ValueProblem("too_long", f"an integer of ~{decimal_digits(value)} digits, over "
+                           f"the limit of {limit} characters")  # fmt: skip
+    text = str(value)
+    _check_length(text, limit)
     return text
 
 

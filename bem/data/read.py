@@ -14,7 +14,7 @@ from __future__ import annotations
 import codecs
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -60,19 +60,34 @@ class Source:
         return _json_rows(self.path, self.encoding)
 
 
-def detect_encoding(path: Path) -> str:
-    """The first of ENCODINGS that decodes the whole file (read in blocks)."""
+def _first_decoding(blocks: Callable[[], Iterator[bytes]]) -> str:
+    """The first of ENCODINGS that decodes every block `blocks()` gives, in turn."""
     for encoding in ENCODINGS[:-1]:
         decoder = codecs.getincrementaldecoder(encoding)()
         try:
-            with path.open("rb") as stream:
-                for block in iter(lambda: stream.read(1 << 20), b""):
-                    decoder.decode(block)
+            for block in blocks():
+                decoder.decode(block)
             decoder.decode(b"", final=True)
             return encoding
         except UnicodeDecodeError:
             continue
-    return ENCODINGS[-1]
+    return ENCODINGS[-1]  # latin-1 decodes any bytes
+
+
+def detect_encoding(path: Path) -> str:
+    """The first of ENCODINGS that decodes the whole file (read in blocks)."""
+
+    def blocks() -> Iterator[bytes]:
+        with path.open("rb") as stream:
+            yield from iter(lambda: stream.read(1 << 20), b"")
+
+    return _first_decoding(blocks)
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """The text of `data` and the first of ENCODINGS that reads it (as `detect_encoding`)."""
+    encoding = _first_decoding(lambda: iter((data,)))
+    return data.decode(encoding), encoding
 
 
 def sniff_delimiter(header_line: str) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+import predict
 from bem.data.cli import history_options, read_history
 from bem.data.columns import HistoryError
 from bem.data.convert import history_payload
@@ -119,10 +120,9 @@ def explain_command(
     directory = model_dir or config.env_path(config.ENV_MODEL_DIR, config.DEFAULT_MODEL_DIR)
     try:
         meta, arrays = load_arrays(directory)
-    except FileNotFoundError as error:
-        raise click.ClickException(
-            f"{directory}: no model ({error.filename}); see bem train"
-        ) from error
+    except predict.ModelUnavailable as error:  # the Lambda's own refusal
+        advice = "; see bem train" if error.code == "model_missing" else ""
+        raise click.ClickException(f"{directory}: {error.code}: {error.message}{advice}") from error
     explanation = explain(meta, arrays, compute_features(pairs)[chosen])
     labels = [f"budget {pairs.budget_ids[i]} × item {pairs.itemization_ids[i]}" for i in chosen]
     if as_json:

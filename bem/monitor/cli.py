@@ -78,7 +78,11 @@ def ingest_logs_command(
         client = boto3.client("logs", region_name=region, endpoint_url=endpoint_url)
         start = datetime.now(UTC) - timedelta(hours=since_hours)
         report = ingest_lines(engine, cloudwatch_lines(client, log_group, start), report)
-    click.echo(f"files {report.files}, result lines {report.lines}, rows {report.rows}")
+    click.echo(
+        f"files {report.files}, result lines {report.lines}, rows {report.rows}; "
+        f"unreadable: {len(report.bad_files)} files, {report.bad_lines} result lines"
+    )
+    _report_bad_files(report.bad_files)
 
 
 @monitor_group.command("ingest-scores")
@@ -94,7 +98,19 @@ def ingest_scores_command(paths: tuple[Path, ...], db_url: str | None) -> None:
     from bem.monitor.store import open_store
 
     report = ingest_scores_parquet(open_store(db_url), paths)
-    click.echo(f"files {report.files}, rows read {report.lines}, rows offered {report.rows}")
+    click.echo(
+        f"files {report.files}, rows read {report.lines}, rows offered {report.rows}; "
+        f"unreadable files {len(report.bad_files)}"
+    )
+    _report_bad_files(report.bad_files)
+
+
+def _report_bad_files(bad_files: list[tuple[str, str]]) -> None:
+    """Each file that loaded nothing, with its reason; exit status 1 when there is one."""
+    for path, reason in bad_files:
+        click.echo(f"  not loaded {path}: {reason}", err=True)
+    if bad_files:
+        sys.exit(1)
 
 
 @monitor_group.command("label")
@@ -195,9 +211,11 @@ def ingest_s3_command(
     report = ingest_s3(open_store(db_url), client, uri)
     click.echo(
         f"objects {report.objects} ({report.skipped} already loaded), rows {report.rows}, "
-        f"unreadable {report.unreadable}"
+        f"unreadable {report.unreadable} (set aside; {report.set_aside_before} set aside before)"
     )
-    if report.unreadable:
+    for key, reason in report.rejected[:20]:
+        click.echo(f"  set aside {key}: {reason}", err=True)
+    if report.unreadable or report.set_aside_before:
         sys.exit(1)
 
 

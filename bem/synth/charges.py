@@ -1,10 +1,11 @@
-"""The card-feed cases of a user's charges: commutes, folios, fare changes, cancellations,
-foreign-transaction fees, trip spending, and the other formats a feed writes.
+"""The card-feed cases of a user's charges: commutes, cancellations, foreign-transaction fees,
+trip spending, and the other formats a feed writes (hotel stays: hotel.py; tickets: tickets.py;
+rentals: rental.py; a booking's own charges: paying.py).
 
-Each function adds records through a `TripBuilder` and labels them by the labelling policy
-(docs/contract.md): what pays for the booking belongs to its budget (ticket, fare change,
-room nights, room tax, resort fee, a cancelled booking's charge and its credit); incidentals,
-bank fees, agency service fees, baggage and a colleague's ticket do not.
+Each function adds records through a `TripBuilder` (the protocol below) and labels them by the
+labelling policy (bem/synth/policy.py, docs/contract.md): what pays for the booking belongs to
+its budget (a cancelled booking's charge and its credit among them); incidentals, bank fees,
+trip spending and trips booked outside the tool do not.
 """
 
 from __future__ import annotations

@@ -97,22 +97,8 @@ class SynthConfig:
         }
 
 
-CARD_FEED_KNOBS = (
-    "commuter",
-    "commute_unbooked",
-    "agency_merchant",
-    "fx_spread",
-    "fx_fee",
-    "resort_fee",
-    "fare_change",
-    "cancel",
-    "rebook",
-    "late_posting",
-    "mistype",
-    "sparse",
-    "no_actual",
-    "upgrade",
-    "formats",
+# The knobs of the labelling policy's decided cases and of the feed behaviours added with them.
+CASE_KNOBS = (
     "folio_nightly",
     "city_tax",
     "folio_delay",
@@ -130,6 +116,24 @@ CARD_FEED_KNOBS = (
     "car_adjust",
     "commute_shift",
     "lookalike",
+)
+CARD_FEED_KNOBS = (
+    "commuter",
+    "commute_unbooked",
+    "agency_merchant",
+    "fx_spread",
+    "fx_fee",
+    "resort_fee",
+    "fare_change",
+    "cancel",
+    "rebook",
+    "late_posting",
+    "mistype",
+    "sparse",
+    "no_actual",
+    "upgrade",
+    "formats",
+    *CASE_KNOBS,
 )
 CARD_FEED = "card_feed"  # the override that scales every card-feed knob at once
 

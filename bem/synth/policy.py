@@ -113,8 +113,9 @@ DOES_NOT_BELONG = (
 TWINS = (
     "a colleague's ticket at the same fare, on the same day, from the same airline or agency"
     " has the same amount, date, vendor and type as the traveller's own: no matcher can tell"
-    " the two apart from these fields, and the model scores both alike; a team that needs them"
-    " told apart adds the ticket number or the booking's record locator to both records"
+    " the two apart from these fields: whichever the model scores higher or a decision keeps,"
+    " nothing says it is the traveller's own; a team that needs them told apart adds the"
+    " ticket number or the booking's record locator to both records"
 )
 DECISIONS = "each line item to at most one budget"
 
@@ -126,6 +127,36 @@ LABELLING_POLICY: dict[str, Any] = {
     "identical_twins": TWINS,
     "decisions": DECISIONS,
 }
+
+
+# Every item tag `bem synth` emits, by what the policy says of it (the tags of unbudgeted trips,
+# "unbudgeted_<tag>", never belong: nothing was booked in the tool).
+BELONGING_TAGS = frozenset(
+    {"flight", "hotel", "car", "rail", "refund", "cancelled_charge", "cancel_credit"}
+    | {f"{kind}_split" for kind in ("flight", "hotel", "car", "rail")}
+    | {"folio_room", "folio_tax", "city_tax", "resort_fee"}
+    | {"change_fee", "fare_diff", "change_combined", "fare_credit"}
+    | {tag for case in CASES for tag in case.belongs}
+)
+APART_TAGS = frozenset(
+    {"folio_incidental", "agency_fee", "fx_fee", "companion"}
+    | {f"trip_{kind}" for kind in ("meal", "taxi", "parking", "airline_fee", "wifi", "fuel")}
+    | {"trip_toll"}
+    | {f"everyday_{kind}" for kind in ("other", "meal", "taxi", "parking", "fuel")}
+    | {tag for case in CASES for tag in case.apart}
+)
+
+
+def tag_belongs(tag: str) -> bool:
+    """Whether an item of generator tag `tag` belongs to a budget (KeyError: an unknown tag)."""
+    if tag.startswith("unbudgeted_"):
+        tag_belongs(tag.removeprefix("unbudgeted_"))  # known, still
+        return False
+    if tag in BELONGING_TAGS:
+        return True
+    if tag in APART_TAGS:
+        return False
+    raise KeyError(f"tag {tag!r} is not in the labelling policy's tags")
 
 
 def decision_table() -> str:

@@ -276,3 +276,37 @@ def test_every_card_feed_knob_has_a_row_with_its_default_in_the_model_docs() -> 
     for knob in CARD_FEED_KNOBS:
         assert knob in rows, knob
         assert float(rows[knob]) == getattr(defaults, knob), knob
+
+
+def test_booking_and_user_knob_shares_are_honoured_roughly() -> None:
+    users = _users(42, users=300, no_show=0.3, credit_rebook=0.3, cancel=0.0, missing=0.0)
+    hotels = flights = no_shows = credited = 0
+    for user in users:
+        for budget in user.budgets:
+            kind = (budget[contract.BUDGET_TYPE] or "").lower()
+            hotels += kind == "hotel"
+            flights += kind == "flight"
+            no_shows += "no_show" in user.budget_knobs[str(budget[contract.BUDGET_ID])]
+        credited += sum(tag == "credited_ticket" for tag in user.tags.values())
+    assert 0.22 < no_shows / hotels < 0.38
+    assert 0.22 < credited / (flights - credited) < 0.38  # each rebooking is a flight budget too
+    commuters = sum(any("commuter" in k for k in u.budget_knobs.values()) for u in users)
+    assert 0.08 < commuters / len(users) < 0.22  # commuter: 0.15 per user
+
+
+def test_every_emitted_line_is_labelled_as_the_policy_says_of_its_tag() -> None:
+    knobs = NoiseKnobs(**dict.fromkeys(CARD_FEED_KNOBS, 0.4))
+    users = generate_users(SynthConfig(users=150, seed=43, knobs=knobs))
+    tags: Counter[str] = Counter()
+    for user in users + _users(44, users=60):
+        owned = {item for _, item in user.matches}
+        for item_id, tag in user.tags.items():
+            assert (item_id in owned) == policy.tag_belongs(tag), tag
+            tags[tag] += 1
+    assert set(policy.BELONGING_TAGS | policy.APART_TAGS) <= set(tags)  # every tag is emitted
+
+
+def test_tag_belongs_refuses_an_unknown_tag() -> None:
+    assert policy.tag_belongs("unbudgeted_flight") is False
+    with pytest.raises(KeyError, match="labelling policy"):
+        policy.tag_belongs("mystery")
