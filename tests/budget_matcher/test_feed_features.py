@@ -10,18 +10,18 @@ import pytest
 from budget_matcher.features import FEATURE_NAMES, compute_features
 from flattened_data_points import FlattenedDataPoints
 
+# A budget of March 10–12 with United, booked on March 1; tests override what they vary.
+_TRIP = {
+    "travel_vendor_receipts": "United Airlines",
+    "start_datetime_trips": "2025-03-10 08:00:00",
+    "end_datetime_trips": "2025-03-12 18:00:00",
+    "generated_at_budget": "2025-03-01 10:00:00",
+}
+
 
 def _budget(budget_id: str, kind: str = "flight", cost: str = "300") -> dict[str, Any]:
-    return {
-        "budget_id": budget_id,
-        "budget_type_budget": kind,
-        "budget_price_budget": cost,
-        "actual_cost_budget": cost,
-        "travel_vendor_receipts": "United Airlines",
-        "start_datetime_trips": "2025-03-10 08:00:00",
-        "end_datetime_trips": "2025-03-12 18:00:00",
-        "generated_at_budget": "2025-03-01 10:00:00",
-    }
+    prices = {"budget_price_budget": cost, "actual_cost_budget": cost}
+    return {"budget_id": budget_id, "budget_type_budget": kind, **prices, **_TRIP}
 
 
 def _item(item_id: str, amount: str, day: str, kind: str = "Airfare") -> dict[str, Any]:
