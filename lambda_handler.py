@@ -15,11 +15,9 @@ import os
 for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
-import ctypes  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
-from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -30,6 +28,7 @@ from budget_matcher import contract as c  # noqa: E402
 from budget_matcher import side_paths as side_paths_module  # noqa: E402
 from budget_matcher.answer_size import AnswerShape  # noqa: E402
 from budget_matcher.outcome import AnswerStamp, Response, ScoringOutcome  # noqa: E402
+from budget_matcher.preload import preload_shared_libraries  # noqa: E402
 from budget_matcher.request_log import log_request, logger  # noqa: E402
 from budget_matcher.scoring import ScoredPayload, score_payload  # noqa: E402
 from flattened_data_points import DEFAULT_ANSWER_BYTES, DEFAULT_MAX_PAIRS_PER_CALL  # noqa: E402
@@ -37,31 +36,10 @@ from flattened_data_points import DEFAULT_ANSWER_BYTES, DEFAULT_MAX_PAIRS_PER_CA
 Array = np.ndarray
 
 
-def preload_shared_libraries(lib_dir: Path) -> list[str]:
-    """Load every shared library under `lib_dir` (not `.a`) once; returns the loaded names.
-
-    Libraries that need another one first are retried until a pass loads nothing new.
-    """
-    if not lib_dir.is_dir():
-        return []
-    pending = sorted(p for p in lib_dir.rglob("*") if p.is_file() and p.suffix != ".a")
-    loaded: list[str] = []
-    while pending:
-        failed = []
-        for path in pending:
-            try:
-                ctypes.CDLL(str(path), mode=ctypes.RTLD_GLOBAL)
-                loaded.append(path.name)
-            except OSError:
-                failed.append(path)
-        if len(failed) == len(pending):
-            logger.warning("shared libraries not loaded", extra={"libs": [p.name for p in failed]})
-            break
-        pending = failed
-    return loaded
-
-
-PRELOADED = preload_shared_libraries(config.env_path(config.ENV_LIB_DIR, config.DEFAULT_LIB_DIR))
+PRELOADED = preload_shared_libraries(
+    config.env_path(config.ENV_LIB_DIR, config.DEFAULT_LIB_DIR),
+    config.env_path(config.ENV_MODEL_DIR, config.DEFAULT_MODEL_DIR),
+)
 
 
 def _warm_model() -> None:

@@ -6,7 +6,9 @@ trained with and the feature list. A missing file, a hash, version or feature mi
 Two forms serve the same model: the pickled scikit-learn Pipeline (model.joblib, the model of
 record) and the numpy-only lean form (model_lean.npz) that the default deploy.zip ships. The lean
 form's trees are evaluated by the build's compiled library (model_trees.so) when the card lists
-it and it loads, else by numpy; `LoadedModel.evaluator` says which.
+it and it loads, else by numpy; `LoadedModel.evaluator` says which. Loading also sets how
+requests' numeric dates and amounts are read: the card's `reading` (BEM_DATE_ORDER/BEM_DECIMAL
+win).
 """
 
 from __future__ import annotations
@@ -25,7 +27,10 @@ from typing import Any
 import numpy as np
 
 from budget_matcher import config
+from budget_matcher.conventions import Reading
 from budget_matcher.features import FEATURE_NAMES
+from budget_matcher.values import configure_reading
+from budget_matcher.verified_files import read_regular
 
 CARD_FILE = "model.json"
 PICKLE_FILE = "model.joblib"
@@ -33,6 +38,10 @@ LEAN_FILE = "model_lean.npz"
 TREES_FILE = "model_trees.so"
 FORMS = ("sklearn", "lean")
 EVALUATORS = ("auto", "compiled", "numpy")
+# Bounds of what is read: the card is a few kB, the artefacts a few MB (Lambda's unzipped
+# package is at most 250 MB). Artefacts must be regular files (verified_files.read_regular).
+MAX_CARD_BYTES = 1024 * 1024
+MAX_ARTIFACT_BYTES = 256 * 1024 * 1024
 
 
 class ModelUnavailable(Exception):
@@ -55,6 +64,7 @@ class LoadedModel:
     predict_positive: Callable[[np.ndarray], np.ndarray] = field(repr=False)
     evaluator: str = "sklearn"  # "sklearn", "compiled" or "numpy"
     evaluator_note: str | None = None  # why the compiled trees are not serving, when not
+    reading: Reading = field(default_factory=Reading)  # how numeric dates and amounts are read
 
     @property
     def version(self) -> str:
@@ -79,37 +89,60 @@ def sha256_of(path: Path) -> str:
 
 def read_card(model_dir: Path) -> dict[str, Any]:
     """The model card, checked for the fields serving needs."""
-    path = model_dir / CARD_FILE
-    try:
-        card = json.loads(path.read_text())
-    except FileNotFoundError as error:
-        raise ModelUnavailable("model_missing", f"no model card at {path}") from error
-    except (OSError, ValueError) as error:
-        raise ModelUnavailable("model_card_invalid", f"unreadable model card: {error}") from error
-    if not isinstance(card, dict):
-        raise ModelUnavailable("model_card_invalid", "the model card is not a JSON object")
+    card = read_card_document(model_dir)
     features = card.get("features")
     if features != list(FEATURE_NAMES):
         raise ModelUnavailable(
             "model_feature_mismatch",
             "the model was trained on other features than this code computes "
-            f"(card: {features!r:.200}; code: {list(FEATURE_NAMES)!r:.200})",
+            f"(card: {_clip(features)}; code: {list(FEATURE_NAMES)!r:.200})",
         )
     return card
+
+
+def read_card_document(model_dir: Path) -> dict[str, Any]:
+    """The card as a JSON object, read within its bounds (a regular file of at most
+    MAX_CARD_BYTES, JSON nested no deeper than the parser's recursion limit)."""
+    path = model_dir / CARD_FILE
+    try:
+        card = json.loads(read_regular(path, MAX_CARD_BYTES))
+    except FileNotFoundError as error:
+        raise ModelUnavailable("model_missing", f"no model card at {path}") from error
+    except (OSError, ValueError, RecursionError) as error:
+        message = f"unreadable model card: {type(error).__name__}: {error}"
+        raise ModelUnavailable("model_card_invalid", message[:300]) from None
+    if not isinstance(card, dict):
+        raise ModelUnavailable("model_card_invalid", "the model card is not a JSON object")
+    return card
+
+
+def _clip(value: Any) -> str:
+    try:
+        return f"{value!r:.200}"
+    except RecursionError:
+        return "<nested too deep>"
+
+
+def card_sha256(card: dict[str, Any], name: str) -> str:
+    """The sha256 the card lists for artefact `name` (model_card_invalid when it lists none)."""
+    artifacts = card.get("artifacts")
+    entry = artifacts.get(name) if isinstance(artifacts, dict) else None
+    expected = entry.get("sha256") if isinstance(entry, dict) else None
+    if not isinstance(expected, str) or not expected:
+        raise ModelUnavailable("model_card_invalid", f"the model card lists no sha256 for {name}")
+    return expected
 
 
 def verify_artifact(model_dir: Path, card: dict[str, Any], name: str) -> bytes:
     """The artefact's bytes, read once, after checking they match the card's sha256.
 
     The bytes that were hashed are the bytes that get loaded: a file swapped after the check
-    is never opened again.
+    is never opened again. The artefact must be a regular file of at most MAX_ARTIFACT_BYTES.
     """
     path = model_dir / name
-    expected = (card.get("artifacts") or {}).get(name, {}).get("sha256")
-    if not expected:
-        raise ModelUnavailable("model_card_invalid", f"the model card lists no sha256 for {name}")
+    expected = card_sha256(card, name)
     try:
-        data = path.read_bytes()
+        data = read_regular(path, MAX_ARTIFACT_BYTES)
     except OSError as error:
         raise ModelUnavailable("model_missing", f"no model artefact at {path}: {error}") from error
     actual = hashlib.sha256(data).hexdigest()
@@ -118,6 +151,14 @@ def verify_artifact(model_dir: Path, card: dict[str, Any], name: str) -> bytes:
             "model_hash_mismatch", f"{name} has sha256 {actual[:12]}…, card says {expected[:12]}…"
         )
     return data
+
+
+def load_pipeline(model_dir: Path) -> Any:
+    """The scikit-learn pipeline of `model_dir`, unpickled only after the Lambda's own checks
+    (card, sha256, scikit-learn version): the one loader of every command that needs the
+    pickle (`bem explain`, `./build`'s lean export). ModelUnavailable otherwise."""
+    card = read_card(model_dir)
+    return _unpickle(verify_artifact(model_dir, card, PICKLE_FILE), card)
 
 
 def _choose_form(model_dir: Path, form: str) -> str:
@@ -129,7 +170,7 @@ def _choose_form(model_dir: Path, form: str) -> str:
     return "lean"
 
 
-def _load_pickle(data: bytes, card: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
+def _unpickle(data: bytes, card: dict[str, Any]) -> Any:
     try:
         import joblib
         import sklearn
@@ -143,7 +184,11 @@ def _load_pickle(data: bytes, card: dict[str, Any]) -> Callable[[np.ndarray], np
             "model_version_mismatch",
             f"model trained with scikit-learn {trained_with}, runtime has {sklearn.__version__}",
         )
-    pipeline = joblib.load(io.BytesIO(data))
+    return joblib.load(io.BytesIO(data))
+
+
+def _load_pickle(data: bytes, card: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
+    pipeline = _unpickle(data, card)
     return lambda features: pipeline.predict_proba(features)[:, 1]
 
 
@@ -185,11 +230,18 @@ def load_model(model_dir: Path | None = None, form: str | None = None) -> Loaded
     chosen = _choose_form(
         directory, form or config.env_str(config.ENV_MODEL_FORM, config.DEFAULT_MODEL_FORM)
     )
-    card = read_card(directory)
+    try:
+        card = read_card(directory)
+    except ModelUnavailable:
+        raise
+    except Exception as error:  # whatever the card holds, the model is unavailable, not init
+        message = f"unreadable model card: {type(error).__name__}"
+        raise ModelUnavailable("model_card_invalid", message) from error
     version = str(card.get("version", "unknown"))
     evaluator, note = "sklearn", None
     try:
         threshold = _threshold(card)
+        reading = apply_reading(card)
         if chosen == "sklearn":
             predict_positive = _load_pickle(verify_artifact(directory, card, PICKLE_FILE), card)
         else:
@@ -200,7 +252,25 @@ def load_model(model_dir: Path | None = None, form: str | None = None) -> Loaded
     except Exception as error:  # a corrupt artefact whose hash the card vouches for
         message = f"the model cannot be loaded: {type(error).__name__}: {error}"
         raise ModelUnavailable("model_invalid", message[:300], version) from error
-    return LoadedModel(chosen, card, threshold, predict_positive, evaluator, note)
+    return LoadedModel(chosen, card, threshold, predict_positive, evaluator, note, reading)
+
+
+def card_reading(card: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(date order, decimal convention) to read requests by: BEM_DATE_ORDER / BEM_DECIMAL,
+    else the card's `reading` (what training read)."""
+    stored = card.get("reading")
+    stored = stored if isinstance(stored, dict) else {}
+    dates = os.environ.get(config.ENV_DATE_ORDER) or stored.get("dates")
+    decimal = os.environ.get(config.ENV_DECIMAL) or stored.get("decimal")
+    return dates, decimal
+
+
+def apply_reading(card: dict[str, Any]) -> Reading:
+    """Make budget_matcher.values read numeric dates and amounts as `card_reading` says."""
+    try:
+        return configure_reading(*card_reading(card))
+    except ValueError as error:
+        raise ModelUnavailable("model_card_invalid", f"reading: {error}") from error
 
 
 def _threshold(card: dict[str, Any]) -> float:
@@ -229,6 +299,8 @@ def get_model() -> LoadedModel:
             _cached = load_model()
         except ModelUnavailable as error:
             _cached = error
+        except Exception as error:  # never an init failure: answered per request
+            _cached = ModelUnavailable("model_invalid", f"{type(error).__name__}: {error}"[:300])
     if isinstance(_cached, ModelUnavailable):
         raise _cached
     return _cached

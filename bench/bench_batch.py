@@ -1,18 +1,20 @@
 """Batch scoring on Spark (local mode) against the single-process scorer, in one run.
 
-    .venv/bin/python bench/bench_batch.py [--pairs 1000000] [--master local[2]] [--buckets 64]
+    .venv/bin/python bench/bench_batch.py [--pairs 1000000] [--master local[2]] [--buckets N]
         [--model-dir model] [--form sklearn|lean]
 
 `--form lean` serves the compiled trees when the model directory holds them (compile them with
 `python -m bem.packaging.tree_compiler DIR/model_lean.npz`), as the Lambda does.
 
 Generates users until their candidate pairs reach --pairs, writes them as budgets/items
-Parquet, then times: (1) the single-process scorer — `budget_matcher.scoring.score_payload`
-over all users in one call, one core; (2) `bem batch score` in local mode, cold (first job:
-workers start and load the model) and warm (the same job again); (3) warm again, writing rows
-without the pairs' inputs (`--no-inputs`); (4) the naive grouping, one `applyInPandas` group per
-user, warm. Prints pairs/s, pairs/s per core and the peak resident
-memory of the whole job (driver, JVM and Python workers, sampled every 0.1 s).
+Parquet and as request lines (one user's payload per JSON line), then times: (1) the
+single-process scorer — `budget_matcher.scoring.score_payload` over all users in one call, one
+core; (2) `bem batch score` of the tables in local mode, cold (first job: workers start and
+load the model) and warm (the same job again), with and without the pairs' inputs
+(`--inputs`); (3) the request lines, warm, scored where they are read (no shuffle), with and
+without inputs; (4) the naive grouping, one `applyInPandas` group per user, warm. Prints
+pairs/s, pairs per CPU-second against the scorer, and the peak resident memory of the whole
+job (driver, JVM and Python workers, sampled every 0.1 s).
 """
 
 from __future__ import annotations
@@ -103,12 +105,14 @@ class PeakSampler:
 
     def __init__(self, interval: float = 0.1) -> None:
         self.interval, self.peak = interval, 0
+        self.cpu = 0.0  # CPU seconds the sampling thread used (not the job's: subtracted)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
             self.peak = max(self.peak, _tree_rss(os.getpid()))
+            self.cpu = time.thread_time()
             self._stop.wait(self.interval)
 
     def __enter__(self) -> PeakSampler:
@@ -124,7 +128,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=1_000_000)
     parser.add_argument("--master", default="local[2]")
-    parser.add_argument("--buckets", type=int, default=64)
+    parser.add_argument("--buckets", type=int, default=None, help="Default: the job's.")
     parser.add_argument("--skip-per-user", action="store_true", help="Skip the naive grouping.")
     parser.add_argument(
         "--model-dir", default="model", help="Model directory (compile its trees for `lean`)."
@@ -160,9 +164,12 @@ def main() -> None:
         f"CPU-second; peak RSS {after / 1e6:,.0f} MB (+{(after - before) / 1e6:,.0f} MB)"
     )
     expected_items = len(single.items)
-    del single, payload
+    del single
     with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
         b_path, i_path = write_tables(budgets, items, Path(tmp), files=4)
+        requests = Path(tmp) / "requests.jsonl"
+        requests.write_text("".join(json.dumps(user) + "\n" for user in payload["users"]))
+        del payload
         started, cpu = time.perf_counter(), time.process_time()
         job_rows = single_process_job(
             b_path, i_path, Path(tmp) / "single.parquet", args.model_dir, args.form
@@ -174,7 +181,8 @@ def main() -> None:
             f"single process, the whole job (read Parquet, score, result rows, write Parquet): "
             f"{job_s:.1f} s wall, {job_cpu:.1f} s CPU = {job_rate:,.0f} pairs per CPU-second"
         )
-        inputs = jobs.JobInputs(budgets=str(b_path), items=str(i_path))
+        tables = jobs.JobInputs(budgets=str(b_path), items=str(i_path))
+        lines = jobs.JobInputs(requests=str(requests))
         with PeakSampler() as sampler:
             started = time.perf_counter()
             spark = get_session(args.master)
@@ -184,25 +192,35 @@ def main() -> None:
                 f"{time.perf_counter() - started:.1f} s"
             )
             runs = [
-                ("cold", args.buckets, True),
-                ("warm", args.buckets, True),
-                ("warm, --no-inputs", args.buckets, False),
+                ("tables cold", tables, args.buckets, False),
+                ("tables warm", tables, args.buckets, False),
+                ("tables warm, --inputs", tables, args.buckets, True),
+                ("request lines warm", lines, 0, False),
+                ("request lines warm, --inputs", lines, 0, True),
             ]
             if not args.skip_per_user:
-                runs.append(("warm, one group per user", 0, True))
-            for label, buckets, with_inputs in runs:
+                runs.append(("tables warm, one group per user", tables, 0, False))
+            for label, inputs, buckets, with_inputs in runs:
                 run = worker.ScoreRun(
                     f"bench-{label}", args.model_dir, form=args.form, with_inputs=with_inputs
                 )
                 started, cpu_at = time.perf_counter(), _tree_cpu(os.getpid())
+                sampling_at = sampler.cpu
                 report = jobs.run_score(spark, inputs, args.model_dir, f"{tmp}/out", run, buckets)
                 seconds = time.perf_counter() - started
                 cpu_now = _tree_cpu(os.getpid())
                 jvm, python = (cpu_now[k] - cpu_at[k] for k in ("jvm", "python"))
+                python -= sampler.cpu - sampling_at  # the memory sampler's own CPU
                 used = jvm + python
                 assert report.rows == expected_items, (report.rows, expected_items)
                 per_cpu = report.scored / used
-                groups = f"{buckets} buckets" if buckets > 0 else f"{len(users)} groups"
+                groups = (
+                    "no shuffle"
+                    if inputs.requests
+                    else f"{buckets or 'default'} buckets"
+                    if buckets != 0
+                    else f"{len(users)} groups"
+                )
                 print(
                     f"spark {label} ({groups}): {seconds:.1f} s wall = "
                     f"{report.scored / seconds:,.0f} pairs/s on {cores} cores; {used:.1f} s CPU "

@@ -33,8 +33,15 @@ from bem.synth.knobs import SynthConfig  # noqa: E402
 from bem.synth.users import generate_users  # noqa: E402
 from budget_matcher import contract as c  # noqa: E402
 from budget_matcher.context_features import AGENCY_TOKENS, DETAIL_KINDS  # noqa: E402
-from budget_matcher.features import FEATURE_NAMES, TYPE_GROUPS, rank_within  # noqa: E402
+from budget_matcher.features import (  # noqa: E402
+    FEATURE_NAMES,
+    TYPE_GROUPS,
+    compute_features,
+    rank_within,
+)
+from budget_matcher.feed_features import FEED_FEATURE_NAMES  # noqa: E402
 from budget_matcher.text import normalise, tokens  # noqa: E402
+from flattened_data_points import FlattenedDataPoints  # noqa: E402
 
 
 def batch_payload(target_pairs: int, seed: int = 7) -> dict[str, Any]:
@@ -251,6 +258,15 @@ class NaiveScorer:
             opposite,
         ]
 
+    @staticmethod
+    def feed(user: dict[str, Any]) -> dict[tuple[str, str], np.ndarray]:
+        """The three columns of budget_matcher.feed_features per (budget id, item id), from the
+        vectorised code (no per-pair version of them exists: the naive path is the rest)."""
+        pairs = FlattenedDataPoints(user).all().pairs
+        columns = compute_features(pairs)[:, -len(FEED_FEATURE_NAMES) :]
+        keys = zip(pairs.budget_ids, pairs.itemization_ids, strict=True)
+        return {key: columns[k] for k, key in enumerate(keys)}
+
     def score(self, payload: dict[str, Any], limit: int) -> int:
         """Score up to `limit` pairs one at a time; returns how many were scored."""
         done = 0
@@ -270,10 +286,12 @@ class NaiveScorer:
                 rank_within(item_of, closeness),
             ]
             items = user["all_user_expense_lineitems"]
+            feed = self.feed(user)
             for k in range(len(rows)):
                 window_sum = self.window_sum(rows[k], items)
                 context = self.context(k, rows, features, items)
-                vector = np.r_[features[k], [r[k] for r in ranks], window_sum, context]
+                pair = feed.get((str(rows[k][c.BUDGET_ID]), str(rows[k][c.ITEM_ID])))
+                vector = np.r_[features[k], [r[k] for r in ranks], window_sum, context, pair]
                 self.model.score(vector.reshape(1, -1))
             done += len(rows)
             if done >= limit:

@@ -4,12 +4,15 @@ One run scores users of a fresh seed with the model of record, then decides `mat
   pairwise      score ≥ threshold, each pair alone (the naive way, and what 1.3.0 served)
   best          each item to its highest-scoring budget if ≥ threshold (served)
   capacity      best, and a budget stops taking charges past 1.5 × its cost
+  assignment    best, and each budget takes at most one ticket-sized charge (an item that
+                loses the slot goes to its next budget above the threshold)
   second stage  a logistic regression over each pair's competitors (its score, the item's best
                 other score, the margin, its rank in the item, the budget's count of items
                 above the threshold and their amount against its cost), fitted on users of
                 another seed, thresholded at the same precision as the model, then best
 and prints precision, recall and F1 of `matched`, the items given to two budgets or more, and
-the time each decision takes over all pairs (median of 5). A linear_sum_assignment with k
+the time each decision takes over all pairs (median of 5), over all pairs and over the pairs of
+commuter weeks. A linear_sum_assignment with k
 slots per budget decides as `best` whenever no budget has more than k items above threshold
 (items never compete for a slot otherwise), so it is not run separately.
 
@@ -38,7 +41,7 @@ from bem.model.metrics import (  # noqa: E402
     threshold_for_precision,
 )
 from budget_matcher import contract as c  # noqa: E402
-from budget_matcher.decisions import best_per_item, decide  # noqa: E402
+from budget_matcher.decisions import best_per_item, decide, pair_order  # noqa: E402
 from budget_matcher.pairs import CandidatePairs  # noqa: E402
 
 
@@ -101,12 +104,13 @@ def main() -> None:
 
     def second_stage() -> np.ndarray:
         second = stage.predict_proba(competitor_features(pairs, scores, t))[:, 1]
-        return best_per_item(pairs.item_index, second) & (second >= t2)
+        return best_per_item(pairs.item_index, second, pair_order(pairs)) & (second >= t2)
 
     methods: dict[str, Callable[[], np.ndarray]] = {
         "pairwise": lambda: decide(pairs, scores, t, "pairwise"),
         "best": lambda: decide(pairs, scores, t, "best"),
         "capacity": lambda: decide(pairs, scores, t, "capacity"),
+        "assignment": lambda: decide(pairs, scores, t, "assignment"),
         "second stage": second_stage,
     }
     print(
@@ -119,13 +123,19 @@ def main() -> None:
             f"{name} scores: PR-AUC {pr_auc(labels, values):.4f}, "
             f"P@R≥0.90 {precision_at_recall(labels, values, 0.90):.4f}"
         )
-    print(f"{'decision':>14} {'precision':>10} {'recall':>8} {'F1':>7} {'twice':>6} {'ms':>8}")
+    commuter = np.asarray(["commuter" in knobs for knobs in data.truth.knobs], dtype=bool)
+    print(
+        f"{'decision':>14} {'precision':>10} {'recall':>8} {'F1':>7} {'twice':>6} {'ms':>8}"
+        f" {'commuter P':>11} {'R':>6} {'F1':>6}"
+    )
     for name, function in methods.items():
         matched, ms = timed(function)
         figures = decided(labels, matched, pairs.item_index)
+        weekly = decided(labels[commuter], matched[commuter], pairs.item_index[commuter])
         print(
             f"{name:>14} {figures['precision']:>10.4f} {figures['recall']:>8.4f} "
             f"{figures['f1']:>7.4f} {figures['items_given_twice']:>6d} {ms:>8.2f}"
+            f" {weekly['precision']:>11.4f} {weekly['recall']:>6.4f} {weekly['f1']:>6.4f}"
         )
 
 

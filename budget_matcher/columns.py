@@ -107,7 +107,9 @@ def sort_within(
 def rank_within(
     groups: np.ndarray, values: np.ndarray, order: np.ndarray | None = None
 ) -> np.ndarray:
-    """1-based ascending rank of each value inside its group (ties by position); NaN stays NaN.
+    """1-based ascending rank of each value inside its group; equal values share the lowest
+    rank (1 + how many values of the group are smaller: `scipy.stats.rankdata(method="min")`
+    per group), so the ranks do not depend on the rows' order. NaN stays NaN.
 
     `order` as for `sort_within`.
     """
@@ -115,10 +117,99 @@ def rank_within(
     if n == 0:
         return np.zeros(0)
     order = sort_within(groups, values, order)
-    sorted_groups = groups[order]
-    starts = np.flatnonzero(np.concatenate(([True], sorted_groups[1:] != sorted_groups[:-1])))
-    sizes = np.diff(np.append(starts, n))
+    sorted_groups, sorted_values = groups[order], values[order]
+    new_group = np.concatenate(([True], sorted_groups[1:] != sorted_groups[:-1]))
+    # a run of equal values starts where the group or the value changes (NaN: never equal)
+    new_run = new_group.copy()
+    new_run[1:] |= sorted_values[1:] != sorted_values[:-1]
+    positions = np.arange(n)
+    group_start = np.maximum.accumulate(np.where(new_group, positions, 0))
+    run_start = np.maximum.accumulate(np.where(new_run, positions, 0))
     ranks = np.empty(n, dtype=np.float64)
-    ranks[order] = np.arange(n) - np.repeat(starts, sizes) + 1
+    ranks[order] = run_start - group_start + 1
     ranks[np.isnan(values)] = np.nan
     return ranks
+
+
+# Amounts are summed in whole cents, as integers: exact, so a sum does not depend on the order
+# its terms come in. A cent count is clipped to ±2^40 (about 11 billion) so that no sum of
+# a request's pairs can overflow.
+_MAX_CENTS = float(2**40)
+
+
+def window_sums(
+    owner: np.ndarray,
+    codes: np.ndarray,
+    days: np.ndarray,
+    amount: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+) -> np.ndarray:
+    """Per pair: the sum of `amount` over the pairs of the same `owner` (a budget or item row)
+    and `codes` (≥ 0; −1 none) whose `days` lie in [low, high] of the pair; NaN when the pair
+    has no code or day. Exact and independent of the pairs' order: amounts in integer cents,
+    days by rank among the distinct days; sort by (owner, code, day), prefix-sum, searchsorted.
+    """
+    return window_sums_each(owner, codes, days, amount, low, (high,))[0]
+
+
+def window_sums_each(
+    owner: np.ndarray,
+    codes: np.ndarray,
+    days: np.ndarray,
+    amount: np.ndarray,
+    low: np.ndarray,
+    highs: tuple[np.ndarray, ...],
+) -> list[np.ndarray]:
+    """`window_sums` for each window end in `highs` (one sort for all of them)."""
+    results = [np.full(owner.shape[0], np.nan) for _ in highs]
+    valid = (codes >= 0) & ~np.isnan(days)
+    if not valid.any():
+        return results
+    cents = whole_cents(amount[valid])
+    if owner.shape[0] <= DENSE_MAX_SIZE:
+        for result, high in zip(results, highs, strict=True):
+            args = (owner[valid], codes[valid], days[valid], cents, low[valid], high[valid])
+            result[valid] = _window_sums_dense(*args)
+        return results
+    _, group = unique_inverse(owner[valid] * (int(codes.max()) + 1) + codes[valid])
+    distinct_days, day_rank = unique_inverse(days[valid])
+    width = distinct_days.size + 1
+    base = group.astype(np.int64) * width
+    keys = base + day_rank
+    order = stable_argsort(keys)
+    sorted_keys = keys[order]
+    cumulative = np.concatenate(([0], np.cumsum(cents[order])))
+    first = np.searchsorted(distinct_days, np.nan_to_num(low[valid], nan=np.inf), side="left")
+    start = np.searchsorted(sorted_keys, base + first, side="left")
+    for result, high in zip(results, highs, strict=True):
+        last = np.searchsorted(distinct_days, np.nan_to_num(high[valid], nan=-np.inf), "right")
+        stop = np.searchsorted(sorted_keys, base + last, side="left")
+        result[valid] = (cumulative[np.maximum(stop, start)] - cumulative[start]) / 100.0
+    return results
+
+
+# Up to this many pairs, window sums are one dense comparison of every pair with every other
+# (the seed example's single pair costs a few numpy calls instead of two sorts).
+DENSE_MAX_SIZE = 64
+
+
+def whole_cents(amount: np.ndarray) -> np.ndarray:
+    """Amounts as int64 whole cents (NaN 0, clipped to ±_MAX_CENTS)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        cents = np.clip(np.round(np.nan_to_num(amount) * 100.0), -_MAX_CENTS, _MAX_CENTS)
+    return cents.astype(np.int64)
+
+
+def _window_sums_dense(
+    owner: np.ndarray,
+    codes: np.ndarray,
+    days: np.ndarray,
+    cents: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+) -> np.ndarray:
+    """`window_sums` of valid pairs by comparing every pair with every other (small inputs)."""
+    same = (owner[:, None] == owner[None, :]) & (codes[:, None] == codes[None, :])
+    inside = (days[None, :] >= low[:, None]) & (days[None, :] <= high[:, None])
+    return np.asarray((same & inside) @ cents, dtype=np.float64) / 100.0

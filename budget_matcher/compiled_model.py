@@ -13,39 +13,22 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import io
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from budget_matcher.lean_model import LeanModel
+from budget_matcher.verified_files import load_library, read_regular
 
 LIBRARY_FILE = "model_trees.so"
 ABI_VERSION = 1
+MAX_LIBRARY_BYTES = 64 * 1024 * 1024
+MAX_LEAN_BYTES = 256 * 1024 * 1024
 
 
 # The address of the exp that Python's math.exp calls (the process's C library): the library
 # calls it through this pointer, so it needs no libm symbol of its own.
-def _private_copy(data: bytes) -> Path | None:
-    """`data` in a new, uniquely named file under the temporary directory (Lambda: /tmp).
-
-    A unique name matters: the dynamic loader takes a path it has loaded before for the same
-    library, whatever the file now holds."""
-    try:
-        descriptor, name = tempfile.mkstemp(prefix="bem-trees-", suffix=".so")
-    except OSError:
-        return None
-    try:
-        with os.fdopen(descriptor, "wb") as stream:
-            stream.write(data)
-    except OSError:
-        Path(name).unlink(missing_ok=True)
-        return None
-    return Path(name)
-
-
 def _libc_exp() -> int | None:
     for name in (None, "libm.so.6"):
         try:
@@ -65,9 +48,12 @@ class CompiledModelError(OSError):
 class CompiledModel:
     """Scores rows with the compiled trees and the lean model's link and calibration."""
 
-    def __init__(self, lean: LeanModel, library: Path, lean_sha256: str) -> None:
+    def __init__(
+        self, lean: LeanModel, library_data: bytes, lean_data: bytes, library: Path
+    ) -> None:
+        lean_sha256 = hashlib.sha256(lean_data).hexdigest()
         try:
-            handle = ctypes.CDLL(str(library), mode=ctypes.RTLD_LOCAL)
+            handle = load_library(library_data, ctypes.RTLD_LOCAL, "bem-trees-")
         except OSError as exc:
             raise CompiledModelError(f"cannot load {library}: {exc}") from exc
         try:
@@ -98,48 +84,41 @@ class CompiledModel:
         self.lean = lean
         self.library = library
         self.lean_path: Path | None = None
+        self._bytes = (lean_data, library_data)
         self._raw = raw
         self._expit = expit
 
     @classmethod
     def load(cls, lean_path: Path, library: Path) -> CompiledModel:
-        """The lean model at `lean_path` with its trees from `library`."""
-        if _LIBC_EXP is None:
-            raise CompiledModelError("the C library's exp cannot be found in this process")
-        if not library.is_file():
-            raise CompiledModelError(f"no compiled tree library at {library}")
-        lean_sha256 = hashlib.sha256(lean_path.read_bytes()).hexdigest()
-        model = cls(LeanModel.load(lean_path), library, lean_sha256)
-        model.lean_path = lean_path
-        return model
+        """The lean model at `lean_path` with its trees from `library` (both read once, the
+        library loaded from a private copy of the bytes read)."""
+        try:
+            lean_data = read_regular(lean_path, MAX_LEAN_BYTES)
+            library_data = read_regular(library, MAX_LIBRARY_BYTES)
+        except OSError as exc:
+            raise CompiledModelError(f"no compiled tree library at {library}: {exc}") from exc
+        return cls.from_bytes(lean_data, library_data, lean_path, library)
 
     @classmethod
     def from_bytes(
         cls, lean_data: bytes, library_data: bytes, lean_path: Path, library: Path
     ) -> CompiledModel:
         """The model from artefact bytes already checked against the card: the library is
-        loaded from a private copy of exactly those bytes (a uniquely named temporary file,
-        removed once loaded; from `library` itself where no temporary file can be written).
-        The paths are kept for pickling and messages."""
+        loaded from a private copy of exactly those bytes (`verified_files.load_library`);
+        where no copy can be written, CompiledModelError (numpy serves), never a load from
+        `library`'s path. The paths are kept for messages."""
         if _LIBC_EXP is None:
             raise CompiledModelError("the C library's exp cannot be found in this process")
-        lean = LeanModel.load(io.BytesIO(lean_data))
-        lean_sha256 = hashlib.sha256(lean_data).hexdigest()
-        copy = _private_copy(library_data)
-        try:
-            model = cls(lean, copy or library, lean_sha256)
-        finally:
-            if copy is not None:
-                copy.unlink(missing_ok=True)  # the loaded mapping outlives the file's name
-        model.library, model.lean_path = library, lean_path
+        model = cls(LeanModel.load(io.BytesIO(lean_data)), library_data, lean_data, library)
+        model.lean_path = lean_path
         return model
 
-    def __reduce__(self) -> tuple[Any, tuple[Path, Path]]:
-        """Pickled as its two paths (a ctypes handle does not pickle): a worker that unpickles
-        it loads the library again, e.g. a Spark executor."""
+    def __reduce__(self) -> tuple[Any, tuple[bytes, bytes, Path, Path]]:
+        """Pickled as the bytes it was loaded from (a ctypes handle does not pickle): a worker
+        that unpickles it, e.g. a Spark executor, loads those same bytes again."""
         if self.lean_path is None:
-            raise TypeError("a CompiledModel built without CompiledModel.load cannot be pickled")
-        return (CompiledModel.load, (self.lean_path, self.library))
+            raise TypeError("a CompiledModel built without from_bytes cannot be pickled")
+        return (CompiledModel.from_bytes, (*self._bytes, self.lean_path, self.library))
 
     def raw_scores(self, X: np.ndarray) -> np.ndarray:
         """Each member's raw score per row (n_rows x n_members), computed in C."""

@@ -31,6 +31,11 @@ DEFAULT_TREE_EVALUATOR = "auto"
 # Override of the decision threshold stored in model.json.
 ENV_THRESHOLD = "BEM_THRESHOLD"
 
+# How numeric dates and ambiguous amounts of requests are read (budget_matcher.conventions):
+# "dmy", "mdy" or "ymd"; "comma" or "point". Unset: the model card's `reading`, as trained.
+ENV_DATE_ORDER = "BEM_DATE_ORDER"
+ENV_DECIMAL = "BEM_DECIMAL"
+
 # NLTK data directory (stopwords) shipped beside the code.
 ENV_NLTK_DATA = "BEM_NLTK_DATA"
 DEFAULT_NLTK_DATA = TASK_ROOT / "nltk_data"

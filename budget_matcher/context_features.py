@@ -13,8 +13,10 @@ Every column is computed over all pairs at once (no per-user loop); NaN = unknow
   timing_gap_to_best_in_budget days by which this item's timing is worse than the best timing
                                among the budget's items of the same expense group
   item_detail_kind             what the line says it is: 0 nothing known, 1 room/fare/rental,
-                               2 tax, 3 fee, 4 incidental (minibar, room service, parking…),
-                               5 fare change, 6 resort or destination fee
+                               2 tax, 3 fee, 4 incidental (minibar, room service, parking,
+                               tolls, fuel…), 5 fare change, 6 resort or destination fee,
+                               7 cabin upgrade, 8 hold or deposit, 9 seat or boarding,
+                               10 cancellation or no-show, 11 adjustment or extra day
   vendor_is_agency             the item's vendor names a travel agency or online booking site
   item_has_opposite_charge     another item of the user, same vendor, has exactly −amount
                                (a cancelled charge and its credit)
@@ -39,12 +41,24 @@ CONTEXT_FEATURE_NAMES: tuple[str, ...] = (
     "item_has_opposite_charge",
 )
 # Stemmed keywords (see budget_matcher.text.tokens) of what a line item says it is.
+# The first kind named wins: a "Seat Selection" is a seat (9) before any fee (3).
 DETAIL_KINDS: tuple[tuple[float, frozenset[str]], ...] = (
-    (4.0, frozenset({"minibar", "laundri", "breakfast", "servic", "internet", "wifi", "park"})),
+    (
+        4.0,
+        frozenset(
+            {"minibar", "laundri", "breakfast", "servic", "internet", "wifi", "park", "toll"}
+            | {"platepass", "fuel", "refuel", "gasolin"}
+        ),
+    ),
+    (7.0, frozenset({"upgrad"})),
+    (8.0, frozenset({"author", "deposit", "hold"})),
+    (9.0, frozenset({"seat", "board", "legroom", "sitzplatzreservierung"})),
+    (10.0, frozenset({"cancel", "show"})),
     (5.0, frozenset({"chang", "exchang", "differ", "reissu", "rebook"})),
+    (11.0, frozenset({"adjust", "extra"})),
     (6.0, frozenset({"resort", "destin", "amen"})),
-    (3.0, frozenset({"fee", "surcharg", "bank", "transact", "baggag", "bag", "seat", "penalti"})),
-    (2.0, frozenset({"tax", "vat", "levi", "occup"})),
+    (3.0, frozenset({"fee", "surcharg", "bank", "transact", "baggag", "bag", "penalti"})),
+    (2.0, frozenset({"tax", "vat", "levi", "occup", "tourism", "sejour"})),
     (1.0, frozenset({"room", "night", "rate", "fare", "ticket", "rental", "lodg", "airfar"})),
 )
 AGENCY_TOKENS = frozenset(

@@ -14,8 +14,9 @@ from functools import cached_property
 import numpy as np
 
 from budget_matcher import contract as c
-from budget_matcher.columns import per_distinct, rank_within, stable_argsort, unique_inverse
+from budget_matcher.columns import per_distinct, rank_within, stable_argsort, window_sums_each
 from budget_matcher.context_features import CONTEXT_FEATURE_NAMES, context_features
+from budget_matcher.feed_features import FEED_FEATURE_NAMES, feed_features, window_log_ratio
 from budget_matcher.pairs import CandidatePairs, RecordTable
 from budget_matcher.similarity import VENDOR_MEASURES, code_similarities
 from budget_matcher.text import normalised_codes, tokens
@@ -38,6 +39,7 @@ OTHER_GROUP = float(len(TYPE_GROUPS))
 
 WINDOW_BEFORE_DAYS = 2.0  # before min(budget creation, trip start)
 WINDOW_AFTER_DAYS = 5.0  # after trip end
+LATE_WINDOW_AFTER_DAYS = 21.0  # the late window (folios posted weeks after checkout)
 
 
 class PairColumns:
@@ -136,6 +138,41 @@ class PairColumns:
         return _expense_groups(self.pairs.items)[self.i]
 
     @cached_property
+    def cost(self) -> np.ndarray:
+        """The booked cost, else the budgeted price."""
+        return np.where(np.isnan(self.actual), self.budgeted, self.actual)
+
+    @cached_property
+    def window(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per pair, the budget's window in days: [min(created, start) − 2 d, end + 5 d], and
+        the late window's end (end + 21 d)."""
+        low = np.fmin(self.created, self.start) / SECONDS_PER_DAY - WINDOW_BEFORE_DAYS
+        end = self.end / SECONDS_PER_DAY
+        return low, end + WINDOW_AFTER_DAYS, end + LATE_WINDOW_AFTER_DAYS
+
+    @cached_property
+    def vendor_window_sums(self) -> list[np.ndarray]:
+        """Per pair (b, i): Σ amounts of b's candidate items with i's normalised vendor dated
+        in b's window, and in its late window (NaN without vendor or date)."""
+        low, high, late_high = self.window
+        days = self.date / SECONDS_PER_DAY
+        codes = self.item_vendor[self.i]
+        return window_sums_each(self.b, codes, days, self.amount, low, (high, late_high))
+
+    @cached_property
+    def feed(self) -> np.ndarray:
+        """A charge among the user's other charges: FEED_FEATURE_NAMES, one column each."""
+        return feed_features(
+            self.pairs,
+            self.item_vendor,
+            self.window,
+            self.vendor_window_sums[1],
+            self.cost,
+            self.budget_group,
+            self.expense_group,
+        )
+
+    @cached_property
     def context(self) -> np.ndarray:
         """The pair among its competitors: CONTEXT_FEATURE_NAMES, one column each."""
         return context_features(
@@ -162,12 +199,24 @@ def _type_match(x: PairColumns) -> np.ndarray:
     return match
 
 
+def _vendor_window_sum_log_ratio(x: PairColumns) -> np.ndarray:
+    """Per pair (b, i): ln(1+|S|) − ln(1+|cost|), S = Σ amounts of b's candidate items with i's
+    normalised vendor dated in b's window; NaN when i has no vendor or date, b no window or no
+    cost. Pairs of b are exactly its user's items, so the sum runs over b's pairs."""
+    low, high, _ = x.window
+    return window_log_ratio(x.vendor_window_sums[0], x.cost, low, high)
+
+
 def _vendor_column(k: int) -> Callable[[PairColumns], np.ndarray]:
     return lambda x: x.vendors[:, k]
 
 
 def _context_column(k: int) -> Callable[[PairColumns], np.ndarray]:
     return lambda x: x.context[:, k]
+
+
+def _feed_column(k: int) -> Callable[[PairColumns], np.ndarray]:
+    return lambda x: x.feed[:, k]
 
 
 Feature = tuple[str, Callable[[PairColumns], np.ndarray]]
@@ -199,18 +248,11 @@ FEATURES: tuple[Feature, ...] = (
     ("amount_rank_in_item", lambda x: rank_within(x.i, x.closeness, x.closeness_order)),
     # ln(1+|Σ same-vendor charges in the budget's window|) − ln(1+|cost|): split tickets, folio
     # lines and refunds are each a fraction of the booked cost but together add up to it.
-    (
-        "vendor_window_sum_log_ratio",
-        lambda x: _vendor_window_sum_log_ratio(
-            x.pairs,
-            x.item_vendor[x.i],
-            x.amount,
-            x.date,
-            np.where(np.isnan(x.actual), x.budgeted, x.actual),
-        ),
-    ),
+    ("vendor_window_sum_log_ratio", _vendor_window_sum_log_ratio),
     # A pair among its competitors (budget_matcher.context_features).
     *((name, _context_column(k)) for k, name in enumerate(CONTEXT_FEATURE_NAMES)),
+    # A charge among the user's other charges (budget_matcher.feed_features).
+    *((name, _feed_column(k)) for k, name in enumerate(FEED_FEATURE_NAMES)),
 )
 FEATURE_NAMES: tuple[str, ...] = tuple(name for name, _ in FEATURES)
 
@@ -230,49 +272,6 @@ def _amount_distance(amount: np.ndarray, reference: np.ndarray) -> tuple[np.ndar
     relative = np.abs(amount - reference) / np.maximum(np.abs(reference), 1.0)
     log_ratio = np.log1p(np.abs(amount)) - np.log1p(np.abs(reference))
     return relative, log_ratio
-
-
-def _vendor_window_sum_log_ratio(
-    pairs: CandidatePairs,
-    codes: np.ndarray,
-    amount: np.ndarray,
-    date: np.ndarray,
-    reference: np.ndarray,
-) -> np.ndarray:
-    """Per pair (b, i): ln(1+|S|) − ln(1+|ref|), S = Σ amounts of b's candidate items with i's
-    normalised vendor (`codes`: i's vendor code per pair, −1 for none) dated in
-    [min(created, start) − 2 d, end + 5 d] of b; NaN when i has no vendor or date, b no window
-    or no cost. Pairs of b are exactly its user's items, so the sum runs over b's pairs: sort
-    them by (budget, vendor, date), prefix-sum, searchsorted the window.
-    """
-    budgets, b = pairs.budgets, pairs.budget_index
-    created = budgets.number(c.BUDGET_GENERATED_AT)
-    low = (np.fmin(created, budgets.number(c.BUDGET_TRIP_START)) / SECONDS_PER_DAY)[b]
-    high = (budgets.number(c.BUDGET_TRIP_END) / SECONDS_PER_DAY)[b]
-    low, high = low - WINDOW_BEFORE_DAYS, high + WINDOW_AFTER_DAYS
-    days = date / SECONDS_PER_DAY
-    result = np.full(b.shape[0], np.nan)
-    valid = (codes >= 0) & ~np.isnan(days)
-    if not valid.any():
-        return result
-    # One group per (budget row, vendor code); a group's key band is [gid·width, gid·width + span].
-    _, group = unique_inverse(b[valid] * (int(codes.max()) + 1) + codes[valid])
-    first = float(np.min(days[valid]))
-    width = float(np.max(days[valid])) - first + 2.0
-    keys = group * width + (days[valid] - first)
-    order = stable_argsort(keys)
-    sorted_keys = keys[order]
-    cumulative = np.concatenate(([0.0], np.cumsum(np.nan_to_num(amount[valid])[order])))
-    base = group * width
-    low_keys = base + np.clip(low[valid] - first, 0.0, width - 1.0)
-    high_keys = base + np.clip(high[valid] - first, -0.5, width - 1.0)
-    start = np.searchsorted(sorted_keys, low_keys, side="left")
-    stop = np.searchsorted(sorted_keys, high_keys, side="right")
-    total = cumulative[np.maximum(stop, start)] - cumulative[start]
-    ratio = np.log1p(np.abs(total)) - np.log1p(np.abs(reference[valid]))
-    ratio[np.isnan(low[valid]) | np.isnan(high[valid])] = np.nan
-    result[valid] = ratio
-    return result
 
 
 @short_text_cache

@@ -13,6 +13,7 @@ text) and lone surrogates, both replaced by U+FFFD.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -50,10 +51,6 @@ results = sa.Table(
     sa.Index("ix_scored_results_pair", "budget_id", "itemization_id"),
 )
 
-_DATETIME_COLUMNS = tuple(name for name, kind in RESULT_COLUMNS if kind == "datetime")
-_TEXT_COLUMNS = tuple(name for name, kind in RESULT_COLUMNS if kind == "str")
-_INT_COLUMNS = tuple(name for name, kind in RESULT_COLUMNS if kind == "int")
-
 
 def create_engine(url: str, connect_timeout_s: int = 3) -> Engine:
     """An engine that gives up quickly when the database is unreachable."""
@@ -67,24 +64,46 @@ def create_engine(url: str, connect_timeout_s: int = 3) -> Engine:
     return sa.create_engine(url, connect_args=connect_args, pool_pre_ping=True)
 
 
+INT_RANGE = (-(2**31), 2**31 - 1)  # sa.Integer is 32 bits on PostgreSQL
+
+
 def to_db_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """JSON rows (ISO timestamps) as DB-API parameters (datetime objects)."""
+    """JSON rows (ISO timestamps) as DB-API parameters (datetime objects). ValueError for a
+    value no column of its kind holds (a dict as an id, a bad date, an out-of-range integer),
+    so a database refusal is never mistaken for a database fault."""
     converted = []
     for row in rows:
-        params = {name: row.get(name) for name, _ in RESULT_COLUMNS}
-        for name in _DATETIME_COLUMNS:
-            value = params[name]
-            if isinstance(value, str):
-                params[name] = parse_iso(value)
-        for name in _TEXT_COLUMNS:
-            value = params[name]
-            if isinstance(value, str):
-                params[name] = storable_text(value)
-        for name in _INT_COLUMNS:
-            params[name] = whole(params[name])
+        params = {name: _column_value(name, kind, row.get(name)) for name, kind in RESULT_COLUMNS}
         params[USER_KEY] = params["user_id"] or ""
         converted.append(params)
     return converted
+
+
+def _column_value(name: str, kind: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if type(value).__module__ == "numpy":  # numpy scalars as their Python values
+        value = value.item()
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == "str" and (isinstance(value, str) or number):
+        return storable_text(value if isinstance(value, str) else str(value))
+    if kind == "datetime" and isinstance(value, str):
+        return parse_iso(value)
+    if kind == "datetime" and isinstance(value, datetime):
+        return value
+    if kind == "float" and number:
+        try:
+            return float(value)
+        except OverflowError:
+            raise ValueError(f"{name}: number out of range") from None
+    if kind == "bool" and isinstance(value, bool):
+        return value
+    if kind == "int" and (number or isinstance(value, str)):
+        whole_value = whole(value)
+        if whole_value is not None and not INT_RANGE[0] <= whole_value <= INT_RANGE[1]:
+            raise ValueError(f"{name}: integer out of range")
+        return whole_value
+    raise ValueError(f"{name}: a {type(value).__name__} is not a {kind}")
 
 
 def storable_text(text: str) -> str:

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from budget_matcher import config
+from budget_matcher.gunzip import gunzip
 from budget_matcher.result_rows import COLUMN_NAMES, rows_from_compact, rows_to_compact
 
 logger = logging.getLogger(__name__)
@@ -77,9 +78,9 @@ class ReplayReport:
     rejected_rows: int = 0
 
 
-def _is_data_error(error: BaseException) -> bool:
+def is_data_error(error: BaseException) -> bool:
     """True when the database refused the rows themselves (not a connection or schema fault)."""
-    if isinstance(error, (ValueError, TypeError)):  # a row that cannot be converted
+    if isinstance(error, (ValueError, TypeError, OverflowError)):  # a row that cannot be converted
         return True
     try:
         from sqlalchemy import exc
@@ -87,7 +88,9 @@ def _is_data_error(error: BaseException) -> bool:
         return False
     if isinstance(error, (exc.DataError, exc.IntegrityError)):
         return True
-    return type(error) is exc.StatementError and isinstance(error.orig, (ValueError, TypeError))
+    return type(error) is exc.StatementError and isinstance(
+        error.orig, (ValueError, TypeError, OverflowError)
+    )
 
 
 def result_lines(rows: Sequence[dict[str, Any]], max_bytes: int = LOG_LINE_MAX_BYTES) -> list[str]:
@@ -144,34 +147,68 @@ def _gzip_text(text: str) -> str:
     return base64.b64encode(packed).decode("ascii")
 
 
-def rows_from_line(line: str) -> list[dict[str, Any]] | None:
-    """The rows of one result line (also when wrapped in a log prefix or a JSON `message`)."""
+class BadResultLine(ValueError):
+    """A result line (it carries the marker) whose rows cannot be read."""
+
+
+# Bounds of a `gz` field: a line is under LOG_LINE_MAX_BYTES, its rows ~8x that.
+GZ_FIELD_MAX_BYTES = 64 * LOG_LINE_MAX_BYTES
+
+
+def read_result_line(line: str) -> list[dict[str, Any]] | None:
+    """The rows of one result line (also when wrapped in a log prefix or a JSON `message`);
+    None for a line that is no result line; BadResultLine for a result line that cannot be
+    read (bad JSON, wrong shape, too deep, a `gz` field that is no bounded gzip)."""
     start = line.find("{")
     if start < 0 or LOG_MARKER not in line:
         return None
     try:
         document, _ = json.JSONDecoder().raw_decode(line, start)
-    except ValueError:
+    except (ValueError, RecursionError) as error:
+        if LOG_MARKER in line[start : start + 32]:  # it meant to be a result line
+            raise BadResultLine(f"not JSON: {type(error).__name__}") from None
         return None
-    return _rows_from_document(document)
+    try:
+        return _rows_from_document(document, 0)
+    except (TypeError, KeyError, IndexError, RecursionError) as error:
+        raise BadResultLine(f"wrong shape: {type(error).__name__}") from None
 
 
-def _rows_from_document(document: Any) -> list[dict[str, Any]] | None:
-    if not isinstance(document, dict):
+def rows_from_line(line: str) -> list[dict[str, Any]] | None:
+    """The rows of one result line; None for any other line, and for one that cannot be read."""
+    try:
+        return read_result_line(line)
+    except BadResultLine:
         return None
-    if document.get(LOG_MARKER) == 1 and isinstance(document.get("rows"), list):
-        return rows_from_compact(document.get("cols", COLUMN_NAMES), document["rows"])
-    if document.get(LOG_MARKER) == 2 and isinstance(document.get("gz"), str):
+
+
+def _rows_from_document(document: Any, depth: int) -> list[dict[str, Any]] | None:
+    if not isinstance(document, dict) or depth > 4:
+        return None
+    marker = document.get(LOG_MARKER)
+    if marker == 1 and isinstance(document.get("rows"), list):
+        columns, values = document.get("cols", COLUMN_NAMES), document["rows"]
+        if not isinstance(columns, (list, tuple)) or not all(
+            isinstance(name, str) for name in columns
+        ):
+            raise BadResultLine("wrong shape: cols is not a list of names")
+        if not all(isinstance(entry, list) for entry in values):
+            raise BadResultLine("wrong shape: a row is not a list")
+        return rows_from_compact(columns, values)
+    if marker == 2 and isinstance(document.get("gz"), str):
         try:
-            inner = gzip.decompress(base64.b64decode(document["gz"], validate=True))
-            return _rows_from_document(json.loads(inner))
-        except (ValueError, OSError, EOFError):
-            return None
+            inner = gunzip(
+                base64.b64decode(document["gz"], validate=True), max_bytes=GZ_FIELD_MAX_BYTES
+            )
+            inner_document = json.loads(inner)
+        except (ValueError, RecursionError) as error:
+            raise BadResultLine(f"bad gz field: {error}"[:200]) from None
+        return _rows_from_document(inner_document, depth + 1)
     message = document.get("message")
     if isinstance(message, dict):
-        return _rows_from_document(message)
-    if isinstance(message, str):
-        return rows_from_line(message)
+        return _rows_from_document(message, depth + 1)
+    if isinstance(message, str) and depth < 4:
+        return read_result_line(message)
     return None
 
 
@@ -182,13 +219,24 @@ def spool_files(spool_dir: Path) -> list[Path]:
     return sorted(spool_dir.glob(f"*{SPOOL_SUFFIX}"))
 
 
-def read_spool_file(path: Path) -> Iterator[dict[str, Any]]:
-    """The rows of one spool file."""
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            rows = rows_from_line(line)
+def read_spool_file(
+    path: Path, reject: Callable[[str, str], None] | None = None
+) -> Iterator[dict[str, Any]]:
+    """The rows of one spool file. A line that cannot be read (not UTF-8, a bad result line)
+    goes to `reject(line, reason)` when given, and is skipped."""
+    with path.open("rb") as handle:
+        for raw in handle:
+            try:
+                line = raw.decode("utf-8")
+                rows = read_result_line(line)
+            except (UnicodeDecodeError, BadResultLine) as error:
+                if reject is not None:
+                    reject(raw.decode("utf-8", "replace"), f"{type(error).__name__}: {error}")
+                continue
             if rows:
                 yield from rows
+            elif rows is None and line.strip() and reject is not None:
+                reject(line, "not a result line")
 
 
 class ResultsSink:
@@ -281,17 +329,20 @@ class ResultsSink:
                 os.rename(path, claimed)
             except FileNotFoundError:
                 continue  # another replayer has it
-            rows = list(read_spool_file(claimed))
             try:
-                report.rejected_rows += self._insert_or_reject(rows)
-            except Exception as error:
+                rows = list(read_spool_file(claimed, self._reject_line))
+                rejected = self._insert_or_reject(rows)
+            except BaseException as error:  # a database fault, or anything: never left claimed
                 os.rename(claimed, path)
                 logger.warning("replay of %s failed: %s", path.name, error)
                 report.failed_files += 1
+                if not isinstance(error, Exception):
+                    raise
                 break
             claimed.unlink()
             report.files += 1
-            report.rows += len(rows)
+            report.rows += len(rows) - rejected
+            report.rejected_rows += rejected
         return report
 
     def _return_stale_claims(self) -> None:
@@ -313,28 +364,34 @@ class ResultsSink:
             self._insert(rows)
             return 0
         except Exception as error:
-            if not _is_data_error(error):
+            if not is_data_error(error):
                 raise
         rejected = 0
         for row in rows:
             try:
                 self._insert([row])
             except Exception as error:
-                if not _is_data_error(error):
+                if not is_data_error(error):
                     raise
                 self._reject(row, error)
                 rejected += 1
         return rejected
 
     def _reject(self, row: dict[str, Any], error: BaseException) -> None:
+        self._set_aside({"error": f"{type(error).__name__}: {error}"[:500], "row": row})
+
+    def _reject_line(self, line: str, reason: str) -> None:
+        """A spool line that cannot be read, kept whole with its reason."""
+        self._set_aside({"error": reason[:500], "line": line.rstrip("\n")})
+
+    def _set_aside(self, record: dict[str, Any]) -> None:
         directory = self.spool_dir / REJECTED_DIR
         directory.mkdir(parents=True, exist_ok=True)
-        record = {"error": f"{type(error).__name__}: {error}"[:500], "row": row}
         with (directory / f"rejected-{time.strftime('%Y%m%d')}{SPOOL_SUFFIX}").open(
             "a", encoding="utf-8"
         ) as handle:
             handle.write(json.dumps(record, default=str) + "\n")
-        logger.warning("results database refused a row; kept in %s", directory)
+        logger.warning("results set aside in %s: %s", directory, record["error"])
 
     def _insert(self, rows: Sequence[dict[str, Any]]) -> None:
         from budget_matcher import results_db

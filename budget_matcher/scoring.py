@@ -91,9 +91,7 @@ def score_payload(
     written (form, HTTP or not), which the answer bound measures. Pairs that `answer_budgets`
     leaves out are scored and decided with their user, then dropped.
     """
-    unscored = None
-    if model is None:
-        unscored = (unavailable.code, unavailable.message) if unavailable else NO_MODEL
+    unscored = unscored_by(model, unavailable)
     shape = replace(shape or AnswerShape(), unscored=unscored)
     batch = FlattenedDataPoints(
         payload,
@@ -102,11 +100,28 @@ def score_payload(
         max_pairs_per_call=max_pairs_per_call,
         shape=shape,
     ).all()
+    return score_flattened(batch, model, unavailable)
+
+
+def unscored_by(
+    model: LoadedModel | None, unavailable: ModelUnavailable | None
+) -> tuple[str, str] | None:
+    """Why pairs go unscored (code, message): None when there is a model."""
+    if model is not None:
+        return None
+    return (unavailable.code, unavailable.message) if unavailable else NO_MODEL
+
+
+def score_flattened(
+    batch: FlattenedBatch, model: LoadedModel | None, unavailable: ModelUnavailable | None = None
+) -> ScoredPayload:
+    """Features, scores and decisions of already flattened pairs (`score_payload`'s second
+    half; the batch job flattens each request line on its own, then scores many at once)."""
     keep = batch.answered
     if model is None:
         if keep is not None:
             batch.pairs, batch.answered = batch.pairs.subset(keep), None
-        return ScoredPayload(batch, unscored=unscored)
+        return ScoredPayload(batch, unscored=unscored_by(model, unavailable))
     features = compute_features(batch.pairs)
     scores = model.score(features)
     matched = decide(batch.pairs, scores, model.threshold)

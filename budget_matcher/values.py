@@ -1,5 +1,8 @@
 """Parsing of the contract's string values: amounts, datetimes, identifiers and text.
 
+Numeric dates and ambiguous amounts read by `configure_reading` (budget_matcher.conventions):
+the model card's, or BEM_DATE_ORDER / BEM_DECIMAL (predict.py sets it when the model loads).
+
 Every parser returns a value or raises `ValueProblem`; callers turn problems into per-record
 errors. Missing (None, "", whitespace) is not a problem: it parses to NaN / None.
 
@@ -20,6 +23,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import pytz
+
+from budget_matcher.conventions import (
+    DATE_ORDERS,
+    DECIMALS,
+    AmbiguousAmount,
+    Reading,
+    date_in_order,
+    read_number,
+)
 
 MISSING = float("nan")
 CACHE_ENTRIES = 65536  # distinct strings remembered per cache (dates and amounts repeat)
@@ -86,9 +98,6 @@ class ValueProblem(ValueError):
 # A leading or trailing ISO currency code (upper case) or currency sign.
 _CURRENCY_PREFIX = re.compile(r"(?:[A-Z]{3}\s*)?[$€£¥]?\s*")
 _CURRENCY_SUFFIX = re.compile(r"[$€£¥]|[A-Z]{3}")
-_THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
-_DECIMAL_COMMA = re.compile(r"^\d+,\d{1,2}$")
-_PLAIN_NUMBER = re.compile(r"^\d+(\.\d*)?$|^\.\d+$")
 _ZONE_NAME = re.compile(r"[A-Za-z_]+(?:/[A-Za-z_+\-0-9]+)+|UTC|GMT")
 _EPOCH_TEXT = re.compile(r"\d{9,13}(\.\d+)?")
 _DATE_FORMATS = (
@@ -149,6 +158,29 @@ _EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 _LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 
+_reading = Reading()
+
+
+def configure_reading(dates: str | None, decimal: str | None) -> Reading:
+    """Read numeric dates in `dates` order and amounts by `decimal` from now on (the caches are
+    emptied); ValueError for a name that is no order or convention."""
+    global _reading
+    if dates is not None and dates not in DATE_ORDERS:
+        raise ValueError(f"date order {dates!r} is not one of {', '.join(DATE_ORDERS)}")
+    if decimal is not None and decimal not in DECIMALS:
+        raise ValueError(f"decimal {decimal!r} is not one of {', '.join(DECIMALS)}")
+    if Reading(dates, decimal) != _reading:
+        _reading = Reading(dates, decimal)
+        for cache in _CACHES:
+            cache.cache_clear()
+    return _reading
+
+
+def current_reading() -> Reading:
+    """The reading configured last (the model card's, or the environment's)."""
+    return _reading
+
+
 def is_missing(value: object) -> bool:
     """True for None and blank strings: the contract's 'missing'."""
     return value is None or (isinstance(value, str) and not value.strip())
@@ -179,7 +211,10 @@ def _amount_from_text(text: str) -> float:
     try:
         number = float(text)
     except ValueError:
-        number = _parse_amount_text(text)
+        number = read_amount(text, _reading.decimal or "point")[0]
+    else:
+        if _reading.decimal == "comma" and "." in text:  # `1.234` is 1234 by this convention
+            number = read_amount(text, "comma")[0]
     return _finite(number, text)
 
 
@@ -189,8 +224,11 @@ def _finite(number: float, value: object) -> float:
     return number
 
 
-def _parse_amount_text(text: str) -> float:
+def read_amount(text: str, decimal: str | None) -> tuple[float, str | None]:
+    """(amount, the convention it shows or None): sign, parentheses, currency before or after;
+    `decimal` None refuses a value that reads both ways (`ambiguous_amount`). Uncached."""
     raw = text.strip()
+    _check_length(raw, MAX_VALUE_CHARS)
     negative = False
     if raw.startswith("(") and raw.endswith(")"):
         negative, raw = True, raw[1:-1].strip()
@@ -199,14 +237,13 @@ def _parse_amount_text(text: str) -> float:
     raw = _strip_currency(raw)
     if raw.startswith("-"):
         negative, raw = not negative, raw[1:].strip()
-    if _THOUSANDS.match(raw):
-        raw = raw.replace(",", "")
-    elif _DECIMAL_COMMA.match(raw):
-        raw = raw.replace(",", ".")
-    if not _PLAIN_NUMBER.match(raw):
-        raise ValueProblem("invalid_amount", f"not an amount: {_clip(text)!r}")
-    number = float(raw)
-    return -number if negative else number
+    try:
+        number, shown = read_number(raw, decimal)
+    except AmbiguousAmount as error:
+        raise ValueProblem("ambiguous_amount", f"{_clip(text)!r} {error}") from None
+    except ValueError:
+        raise ValueProblem("invalid_amount", f"not an amount: {_clip(text)!r}") from None
+    return _finite(-number if negative else number, text), shown
 
 
 def _strip_currency(raw: str) -> str:
@@ -280,6 +317,11 @@ def _parse_text(text: str) -> datetime:
         except pytz.UnknownTimeZoneError as error:
             raise ValueProblem("invalid_date", f"unknown time zone in {_clip(text)!r}") from error
         raw = parts[0]
+    if _reading.dates is not None:
+        in_order = date_in_order(raw, _reading.dates)
+        if in_order is None:
+            raise ValueProblem("invalid_date", f"not a date in the order {_reading.dates}")
+        raw = in_order
     moment = _parse_stamp(raw)
     if moment is None:
         raise ValueProblem("invalid_date", f"not a date: {_clip(text)!r}")
@@ -319,7 +361,7 @@ def parse_identifier(value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise ValueProblem("invalid_type", f"expected an id string, got {type(value).__name__}")
     if isinstance(value, int):
-        return str(value)  # ints beyond 4300 digits never reach here: json refuses them
+        return int_text(value, MAX_ID_CHARS)
     _check_length(value, MAX_ID_CHARS)
     return utf8_safe(value.strip())
 
@@ -335,8 +377,33 @@ def parse_text(value: object) -> str | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise ValueProblem("invalid_type", f"expected a string, got {type(value).__name__}")
+    if isinstance(value, int):
+        return int_text(value, MAX_TEXT_CHARS)
     text = str(value)
     _check_length(text, MAX_TEXT_CHARS)
+    return text
+
+
+# log10(2): an int of b bits has at most ceil(b · log10 2) decimal digits.
+_DIGITS_PER_BIT = 0.30103
+
+
+def decimal_digits(value: int) -> int:
+    """The characters of `str(value)`, or an upper bound of them for an int too long for
+    `str` (Python refuses more than 4,300 digits; a JSON parser in process may hand one)."""
+    if value.bit_length() <= 4000:
+        return len(str(value))
+    return int(value.bit_length() * _DIGITS_PER_BIT) + 2
+
+
+def int_text(value: int, limit: int) -> str:
+    """An integer as text of at most `limit` characters; too_long (never a ValueError of
+    `str`) past it, however many digits it has."""
+    if value.bit_length() > limit / _DIGITS_PER_BIT + 8:
+        raise ValueProblem("too_long", f"an integer of ~{decimal_digits(value)} digits, over "
+                           f"the limit of {limit} characters")  # fmt: skip
+    text = str(value)
+    _check_length(text, limit)
     return text
 
 

@@ -1,8 +1,8 @@
 """The code zip executors import (`--py-files` / `SparkContext.addPyFile`).
 
 It holds the Lambda runtime (the same files deploy.zip ships) and the batch worker with the
-dataset module it reuses; nothing else of the tooling, so an executor never needs click,
-boto3 or SQLAlchemy.
+dataset module and `bem data`'s file sniffing it reuses; nothing else of the tooling, so an
+executor never needs click, boto3 or SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -17,12 +17,17 @@ TOOL_FILES = (
     "bem/__init__.py",
     "bem/batch/__init__.py",
     "bem/batch/worker.py",
+    "bem/batch/lines.py",
+    "bem/batch/tables.py",
     "bem/batch/jobs.py",
     "bem/batch/codezip.py",
     "bem/batch/session.py",
     "bem/batch/entry.py",
     "bem/model/__init__.py",
     "bem/model/dataset.py",
+    "bem/data/__init__.py",
+    "bem/data/read.py",
+    "bem/data/columns.py",
 )
 
 

@@ -15,7 +15,7 @@ import sys
 from dataclasses import asdict
 from datetime import UTC, datetime
 
-from bem.batch import BATCH_MAX_PAIRS_PER_USER, jobs, worker
+from bem.batch import BATCH_MAX_PAIRS_PER_USER, jobs, tables, worker
 from bem.batch.session import get_session
 
 
@@ -38,13 +38,15 @@ def parser() -> argparse.ArgumentParser:
     score.add_argument("--scored-at-item-date", action="store_true")
     score.add_argument("--max-pairs-per-user", type=int, default=BATCH_MAX_PAIRS_PER_USER)
     score.add_argument("--form", choices=["lean", "sklearn"], default=None)
-    score.add_argument("--no-inputs", dest="with_inputs", action="store_false")
+    score.add_argument(
+        "--inputs", dest="with_inputs", action=argparse.BooleanOptionalAction, default=False
+    )
     features = sub.add_parser("features")
     features.add_argument("--rows", required=True)
     features.add_argument("--out", required=True)
     for job in (score, features):
-        job.add_argument("--format", choices=jobs.FORMATS, default=None)
-        job.add_argument("--buckets", type=int, default=jobs.DEFAULT_BUCKETS)
+        job.add_argument("--format", choices=tables.FORMATS, default=None)
+        job.add_argument("--buckets", type=int, default=None)
         job.add_argument("--master", default="cluster")
     return top
 
@@ -66,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         report = jobs.run_score(spark, inputs, args.model, args.out, run, args.buckets)
     else:
         inputs = jobs.JobInputs(rows=args.rows, fmt=args.format)
-        report = jobs.run_features(spark, inputs, args.out, args.buckets)
+        report = jobs.run_features(spark, inputs, args.out, args.buckets or jobs.DEFAULT_BUCKETS)
     print(json.dumps(asdict(report)))
     return 0
 

@@ -1,11 +1,12 @@
 """The Spark side of `bem batch score` and `bem batch features`: read, bucket, apply, write.
 
-Records (budgets, line items or labelled rows; Parquet, CSV or JSON lines) become one frame
-of (user_id, kind, seq, record-as-JSON). Users are hashed into a few hundred buckets and each
-bucket goes through one `applyInArrow` call that scores or featurises all its users
+Tables (budgets, line items or labelled rows; Parquet, CSV or JSON lines) become one frame of
+(user_id, kind, seq, record-as-JSON). Users are hashed into buckets (to score: a few per core)
+and each bucket goes through one `applyInArrow` call that scores or featurises all its users
 vectorised (`bem.batch.worker`): pyspark spends milliseconds per group, so one group per user
 would cost more than the scoring. A user's records always meet in one bucket, however the
-input files were partitioned.
+input files were partitioned. Request lines need no grouping: every line is a whole request,
+scored where it is read (`mapInArrow`, `bem.batch.lines`) in partitions Spark sizes by bytes.
 """
 
 from __future__ import annotations
@@ -13,20 +14,24 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from bem.batch import worker
+from bem.batch import lines, worker
 from bem.batch.codezip import build_code_zip
+from bem.batch.tables import read_table
 from budget_matcher import config
 from budget_matcher import contract as c
 
-DEFAULT_BUCKETS = 256
+DEFAULT_BUCKETS = 256  # the features job's (a bucket's training rows are built in one call)
+# The scoring job's default: a few buckets per core (the worker scores a bucket in chunks).
+BUCKETS_PER_CORE = 4
 # Optional input column ordering a user's records: of two records with the same id, the one
 # with the lower `seq` wins (as the earlier one in a request does). Without it, input order.
 SEQ_COLUMN = "seq"
-FORMATS = ("parquet", "csv", "json")
 
 
 @dataclass
@@ -39,28 +44,6 @@ class JobInputs:
     rows: str | None = None
     fmt: str | None = None  # None: from the file suffix
     extra_paths: list[str] = field(default_factory=list)
-
-
-def input_format(path: str, fmt: str | None = None) -> str:
-    """The reader for `path`: explicit, else its suffix (.csv, .json/.jsonl), else Parquet."""
-    if fmt:
-        return fmt
-    suffix = Path(path.rstrip("/")).suffix.lower()
-    if suffix == ".csv":
-        return "csv"
-    if suffix in (".json", ".jsonl", ".ndjson"):
-        return "json"
-    return "parquet"
-
-
-def read_table(spark: Any, path: str, fmt: str | None = None) -> Any:
-    """A table of records with the seed's field names (CSV: header row, all strings)."""
-    chosen = input_format(path, fmt)
-    if chosen == "csv":
-        return spark.read.option("header", True).csv(path)
-    if chosen == "json":
-        return spark.read.json(path)
-    return spark.read.parquet(path)
 
 
 def _as_records(table: Any, kind: str, fields: tuple[str, ...]) -> Any:
@@ -88,14 +71,6 @@ def _as_records(table: Any, kind: str, fields: tuple[str, ...]) -> Any:
 
 def read_records(spark: Any, inputs: JobInputs) -> Any:
     """The records frame (worker.RECORD_COLUMNS) of the job's inputs."""
-    if inputs.requests:
-        from pyspark.sql import functions as F
-
-        lines = spark.read.text(inputs.requests).select(
-            F.monotonically_increasing_id().alias("line"), "value"
-        )
-        schema = "user_id string, kind string, seq long, record string"
-        return lines.mapInPandas(_map_frames(worker.payload_records), schema)
     if inputs.rows:
         table = read_table(spark, inputs.rows, inputs.fmt)
         return _as_records(table, "row", (*c.BUDGET_FIELDS, *c.ITEM_FIELDS, c.LABEL))
@@ -104,14 +79,6 @@ def read_records(spark: Any, inputs: JobInputs) -> Any:
     budgets = _as_records(read_table(spark, inputs.budgets, inputs.fmt), "budget", c.BUDGET_FIELDS)
     items = _as_records(read_table(spark, inputs.items, inputs.fmt), "item", c.ITEM_FIELDS)
     return budgets.unionByName(items)
-
-
-def _map_frames(function: Any) -> Any:
-    def each(frames: Any) -> Any:
-        for frame in frames:
-            yield function(frame)
-
-    return each
 
 
 def bucketed(records: Any, buckets: int) -> Any:
@@ -151,6 +118,16 @@ def score_frame(records: Any, run: worker.ScoreRun, buckets: int = DEFAULT_BUCKE
 
     schema = worker.score_schema(run.with_inputs)
     return bucketed(records, buckets).applyInArrow(score_group, schema)
+
+
+def score_lines_frame(spark: Any, requests: str, run: worker.ScoreRun) -> Any:
+    """Scored rows of every request line of `requests`, each line scored where it is read."""
+
+    def score_batches(batches: Any) -> Any:
+        return lines.score_line_batches(batches, run)
+
+    text = spark.read.text(requests)
+    return text.mapInArrow(score_batches, worker.score_schema(run.with_inputs))
 
 
 def features_frame(records: Any, buckets: int = DEFAULT_BUCKETS) -> Any:
@@ -197,28 +174,67 @@ def ship_model_location(spark: Any, model: str) -> str:
     return staged.name
 
 
+# Request lines: at most this many lines per Arrow batch (Spark's 10,000 lines can be
+# gigabytes of text), and no whole-stage code generation (the plan is a scan, one Python map
+# and a write: compiling it costs more JVM time than it saves).
+LINE_JOB_SETTINGS = {
+    "spark.sql.execution.arrow.maxRecordsPerBatch": str(lines.LINES_PER_BATCH),
+    "spark.sql.codegen.wholeStage": "false",
+}
+
+
+@contextmanager
+def job_settings(spark: Any, settings: dict[str, str]) -> Iterator[None]:
+    """Session settings for the enclosed job only; the previous values come back after."""
+    before = {key: spark.conf.get(key, None) for key in settings}
+    for key, value in settings.items():
+        spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)
+
+
 def run_score(
     spark: Any,
     inputs: JobInputs,
     model: str,
     output: str,
     run: worker.ScoreRun,
-    buckets: int = DEFAULT_BUCKETS,
+    buckets: int | None = None,
 ) -> JobReport:
-    """Score every user of `inputs` with the model at `model`; write Parquet to `output`."""
+    """Score every user of `inputs` with the model at `model`; write Parquet to `output`.
+
+    Tables go through `buckets` buckets (None: BUCKETS_PER_CORE per core of the session).
+
+    The report's counts are observed while the rows are written (`DataFrame.observe`), not by
+    reading the output again: one job, not two.
+    """
+    from pyspark.sql import Observation
     from pyspark.sql import functions as F
 
     shipped = replace(run, model_dir=ship_model_location(spark, model), shipped=True)
-    scored = score_frame(read_records(spark, inputs), shipped, buckets)
-    scored.write.mode("overwrite").parquet(output)
-    written = spark.read.parquet(output)
-    counts = written.agg(
-        F.count(F.lit(1)).alias("rows"),
-        F.count("score").alias("scored"),
-        F.count("error_code").alias("errors"),
-        F.sum(F.col("matched").cast("long")).alias("matched"),
-        F.max("model_version").alias("model_version"),
-    ).first()
+    observed = Observation("scores")
+    with job_settings(spark, LINE_JOB_SETTINGS if inputs.requests else {}):
+        if inputs.requests:
+            scored = score_lines_frame(spark, inputs.requests, shipped)
+        else:
+            default = BUCKETS_PER_CORE * spark.sparkContext.defaultParallelism
+            chosen = default if buckets is None else buckets
+            scored = score_frame(read_records(spark, inputs), shipped, chosen)
+        scored.observe(
+            observed,
+            F.count(F.lit(1)).alias("rows"),
+            F.count("score").alias("scored"),
+            F.count("error_code").alias("errors"),
+            F.sum(F.col("matched").cast("long")).alias("matched"),
+            F.max("model_version").alias("model_version"),
+        ).write.mode("overwrite").parquet(output)
+    counts = observed.get
     return JobReport(
         output,
         int(counts["rows"]),

@@ -4,11 +4,13 @@ Artefacts under one S3 prefix: the dependency archive (`bem batch package`), the
 (`--py-files`), the driver script (`entry.py`), the model directory and the NLTK stopwords
 (an archive unpacked as ./nltk_data). The Spark parameters make driver and executors run the
 archive's interpreter (`PYSPARK_PYTHON=./environment/bin/python`) with one OpenMP thread.
-`plan_job` only builds the request (printed by default); `upload` and `start` run it.
+`plan_job` only builds the request (printed by default); `check_application` (GetApplication:
+the application's release must run Spark ≥ 4.0, for `applyInArrow`), `upload` and `start` run it.
 """
 
 from __future__ import annotations
 
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +21,43 @@ from bem.batch.session import BASE_SETTINGS
 
 ENTRY_SCRIPT = REPO_ROOT / "bem" / "batch" / "entry.py"
 ENV_PYTHON = "./environment/bin/python"
+MIN_SPARK = (4, 0)
+# EMR release labels → the Spark they run: `emr-X.Y.Z` (X ≤ 7) ships Spark 3 or older; the AWS
+# runtime for Apache Spark, `emr-spark-X.Y.Z`, starts at 8.0.0 with Spark 4.0.2.
+_EMR_SPARK3 = re.compile(r"emr-([0-7])\.\d+\.\d+")
+_EMR_SPARK4 = re.compile(r"emr-spark-(\d+)\.(\d+)\.\d+(-.*)?")
+
+
+class SubmitError(Exception):
+    """The job cannot run where it would be submitted."""
+
+
+def release_spark(label: str) -> tuple[int, int] | None:
+    """The (major, minor) Spark an EMR release label runs at least; None when unknown."""
+    if _EMR_SPARK3.fullmatch(label):
+        return (3, 0) if int(label[4]) >= 6 else (2, 4)
+    newer = _EMR_SPARK4.fullmatch(label)
+    if newer and int(newer.group(1)) >= 8:
+        return (4, 0)
+    return None
+
+
+def check_application(emr: Any, application_id: str) -> str:
+    """GetApplication: the application must be a Spark one whose release runs Spark ≥ 4.0
+    (boto3 emr-serverless client injected); returns its release label."""
+    application = emr.get_application(applicationId=application_id)["application"]
+    label = str(application.get("releaseLabel", ""))
+    if str(application.get("type", "")).upper() != "SPARK":
+        raise SubmitError(f"application {application_id} is of type {application.get('type')}")
+    spark = release_spark(label)
+    if spark is None or spark < MIN_SPARK:
+        known = "" if spark else " (a release label this command does not know)"
+        raise SubmitError(
+            f"application {application_id} runs release {label}{known}: the batch job needs "
+            "Spark >= 4.0 (applyInArrow); create the application with --release-label "
+            "emr-spark-8.0.0 or later"
+        )
+    return label
 
 
 @dataclass

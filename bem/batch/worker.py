@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -36,8 +35,8 @@ from budget_matcher.result_rows import (
 from budget_matcher.scoring import ScoredPayload, score_payload
 
 NLTK_DATA_NAME = "nltk_data"  # the name SparkFiles knows the shipped stopwords directory by
-# Record kinds in the records frame: a budget, a line item, or an error item made while reading.
-BUDGET, ITEM, READ_ERROR = "budget", "item", "error"
+# Record kinds in the records frame: a budget or a line item.
+BUDGET, ITEM = "budget", "item"
 RECORD_COLUMNS = ("user_id", "kind", "seq", "record")
 
 SCORE_EXTRA = ("error_message", "error_field")
@@ -87,6 +86,8 @@ FEATURE_SCHEMA = ", ".join(
 
 # A batch job returns no answer, so Lambda's 6 MB bound does not apply.
 NO_ANSWER_BOUND = 1 << 62
+# Pairs scored per call: enough to vectorise, few enough to stay in cache and bound memory.
+CHUNK_PAIRS = 50_000
 
 _models: dict[tuple[str, str | None], predict.LoadedModel | predict.ModelUnavailable] = {}
 
@@ -150,32 +151,63 @@ def ordered_records(records: pa.Table) -> list[tuple[str, str, str]]:
     return list(zip(*columns, strict=True))
 
 
-def users_payload(records: pa.Table) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Records of some users → a batch payload (users sorted by id) and read-error items."""
+def users_payload(records: pa.Table) -> dict[str, Any]:
+    """Records of some users → a batch payload (users sorted by id)."""
     users: dict[str, dict[str, Any]] = {}
-    read_errors: list[dict[str, Any]] = []
     for user_id, kind, record in ordered_records(records):
-        if kind == READ_ERROR:
-            read_errors.append(json.loads(record))
-            continue
         user = users.setdefault(
             user_id, {c.USER_ID_KEY: user_id, c.BUDGETS_KEY: [], c.LINE_ITEMS_KEY: []}
         )
         user[c.BUDGETS_KEY if kind == BUDGET else c.LINE_ITEMS_KEY].append(json.loads(record))
-    return {c.USERS_KEY: list(users.values())}, read_errors
+    return {c.USERS_KEY: list(users.values())}
 
 
 def score_records(records: pa.Table, run: ScoreRun) -> pa.Table:
     """Score the users of `records` with the Lambda's scoring path; one row per response item."""
-    payload, read_errors = users_payload(records)
+    model, unavailable, stamp = run_model(run)
+    tables = [
+        result_table(
+            score_payload(
+                {c.USERS_KEY: users},
+                model,
+                unavailable,
+                run.max_pairs_per_user,
+                answer_bytes=NO_ANSWER_BOUND,
+            ),
+            stamp,
+            run.with_inputs,
+        )
+        for users in user_chunks(users_payload(records)[c.USERS_KEY], CHUNK_PAIRS)
+    ]
+    return pa.concat_tables(tables)
+
+
+def user_chunks(
+    users: list[dict[str, Any]], pairs: int = CHUNK_PAIRS
+) -> list[list[dict[str, Any]]]:
+    """The users in order, in runs of about `pairs` candidate pairs (a user is never split;
+    at least one run, maybe empty): a bucket of any size is scored in calls that stay in cache
+    and bound the worker's memory."""
+    chunks: list[list[dict[str, Any]]] = [[]]
+    size = 0
+    for user in users:
+        if size >= pairs:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(user)
+        size += len(user[c.BUDGETS_KEY]) * len(user[c.LINE_ITEMS_KEY])
+    return chunks
+
+
+def run_model(
+    run: ScoreRun,
+) -> tuple[predict.LoadedModel | None, predict.ModelUnavailable | None, ScoreStamp]:
+    """The run's model in this process (or why there is none) and the stamp its rows carry."""
     try:
         model: predict.LoadedModel | None = cached_model(run.model_path(), run.form)
         unavailable = None
     except predict.ModelUnavailable as error:
         model, unavailable = None, error
-    scored = score_payload(
-        payload, model, unavailable, run.max_pairs_per_user, answer_bytes=NO_ANSWER_BOUND
-    )
     stamp = ScoreStamp(
         run.run_id,
         run.scored_at or to_iso(datetime.now(UTC)),
@@ -183,7 +215,7 @@ def score_records(records: pa.Table, run: ScoreRun) -> pa.Table:
         model.threshold if model else None,
         run.scored_at_item_date,
     )
-    return result_table(scored, read_errors, stamp, run.with_inputs)
+    return model, unavailable, stamp
 
 
 @dataclass(frozen=True)
@@ -197,23 +229,18 @@ class ScoreStamp:
     scored_at_item_date: bool = False
 
 
-def result_table(
-    scored: ScoredPayload,
-    read_errors: list[dict[str, Any]],
-    stamp: ScoreStamp,
-    with_inputs: bool = True,
-) -> pa.Table:
-    """Response items (and read errors) → result rows (the results store's columns, plus error
+def result_table(scored: ScoredPayload, stamp: ScoreStamp, with_inputs: bool = True) -> pa.Table:
+    """Response items → result rows (the results store's columns, plus error
     message and field), column by column. The first len(pairs) items are the pairs, in pair
     order: their ids, scores and decisions come from the scored arrays (the items' own values,
     without reading 10^6 dicts) and their records' inputs (`record_input_columns`) by index;
     the rest carry none (`with_inputs` False: no input columns at all). `pair_index` is each
-    item's position in the answer (one bucket's answer: a user's pairs are in order)."""
+    item's position in the answer (one call's answer: a user's pairs are in order)."""
     pairs = scored.batch.pairs
     n_pairs = len(pairs)
     if scored.scores is not None and scored.matched is not None:
-        rest = _item_columns(scored.error_items + read_errors)
-        n = n_pairs + len(scored.error_items) + len(read_errors)
+        rest = _item_columns(scored.error_items)
+        n = n_pairs + len(scored.error_items)
         budget_at, item_at = pa.array(pairs.budget_index), pa.array(pairs.item_index)
         head = {
             "budget_id": pa.array(pairs.budgets.ids, pa.string()).take(budget_at),
@@ -229,7 +256,7 @@ def result_table(
             for name, values in rest.items()
         }
     else:
-        items = scored.items + read_errors
+        items = scored.items
         n, columns = len(items), _item_columns(items)
     columns["pair_index"] = pa.array(range(n), pa.int64())
     for table, kind, index in (
@@ -294,36 +321,3 @@ def feature_records(records: pa.Table) -> pa.Table:
         *(pa.array(features[:, k], type=pa.float64()) for k in range(len(FEATURE_NAMES))),
     ]
     return pa.table(arrays, names=list(FEATURE_COLUMNS))
-
-
-def payload_records(lines: pd.DataFrame) -> pd.DataFrame:
-    """JSON lines of request payloads (`line`, `value`) → records (RECORD_COLUMNS).
-
-    A line holds one user's payload or a batch (`{"users": [...]}` / a list). Users without a
-    `user_id` are named `line<N>` (or `line<N>.<k>` inside a batch); a line that is no JSON, or
-    a user that is no object, becomes a read-error item rather than stopping the job.
-    """
-    out: list[tuple[str, str, int, str]] = []
-    for line_no, text in zip(lines["line"], lines["value"], strict=True):
-        seq = int(line_no) << 20
-        try:
-            document = json.loads(text)
-        except ValueError as error:
-            item = c.error_item("invalid_json", f"line {line_no}: {error}")
-            out.append((f"line{line_no}", READ_ERROR, seq, json.dumps(item)))
-            continue
-        batch = document.get(c.USERS_KEY) if isinstance(document, dict) else document
-        users = batch if isinstance(batch, list) else [document]
-        for k, user in enumerate(users):
-            name = f"line{line_no}" if len(users) == 1 else f"line{line_no}.{k}"
-            if not isinstance(user, dict):
-                item = c.error_item("invalid_payload", f"{name} is not a JSON object")
-                out.append((name, READ_ERROR, seq, json.dumps(item)))
-                continue
-            user_id = user.get(c.USER_ID_KEY)
-            user_id = str(user_id) if user_id is not None else name
-            for kind, key in ((BUDGET, c.BUDGETS_KEY), (ITEM, c.LINE_ITEMS_KEY)):
-                entries = user.get(key)
-                for position, entry in enumerate(entries if isinstance(entries, list) else []):
-                    out.append((user_id, kind, seq + position, json.dumps(entry)))
-    return pd.DataFrame(out, columns=list(RECORD_COLUMNS))

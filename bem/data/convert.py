@@ -1,8 +1,8 @@
 """A checked history → per-user records, the training dataset, request payloads, a template.
 
-Pairs are formed within a user, as the Lambda forms them; a user whose budgets × items exceed
-the runtime's pair limit is refused here (a missing or wrong `user_id` is the usual cause)
-instead of ending in a model trained on no pair.
+Pairs are formed within a user, as the Lambda forms them (all its budgets × all its items);
+a user whose budgets × items exceed the runtime's pair limit is refused here (a missing or
+wrong `user_id` is the usual cause) instead of ending in a model trained on no pair.
 """
 
 from __future__ import annotations
@@ -13,14 +13,15 @@ from typing import Any
 
 from bem.data.check import History
 from bem.data.columns import KNOWN, HistoryError
-from bem.model.dataset import Dataset, UserRecords, build_dataset, group_rows
+from bem.data.shapes import PAIRS
+from bem.model.dataset import Dataset, UserRecords, build_dataset
 from budget_matcher import contract
 from flattened_data_points import DEFAULT_MAX_PAIRS_PER_USER
 
 
 def history_users(history: History) -> list[UserRecords]:
     """The readable rows grouped by user; refused when a user has too many pairs."""
-    users = group_rows(history.rows)
+    users = history.users
     for user in users:
         n_pairs = len(user.budgets) * len(user.items)
         if n_pairs > DEFAULT_MAX_PAIRS_PER_USER:
@@ -33,12 +34,25 @@ def history_users(history: History) -> list[UserRecords]:
 
 
 def history_dataset(history: History, unlisted: str = "negative") -> Dataset:
-    """The labelled dataset of a history (features by the runtime's code)."""
-    dataset = build_dataset(history_users(history), unlisted, n_rows=len(history.rows))
-    if len(dataset) == 0 or int(dataset.labels.sum()) == 0:
+    """The labelled dataset of a history (features by the runtime's code); refused when it
+    holds one class only. Records and tables list matches: their unlisted pairs are no match."""
+    if history.shape != PAIRS and unlisted != "negative":
+        raise HistoryError(
+            f"a {history.shape} history lists matches only: its unlisted pairs are no match "
+            "(drop --unlisted drop)"
+        )
+    dataset = build_dataset(history_users(history), unlisted, n_rows=history.n_readable)
+    matches = int(dataset.labels.sum())
+    if len(dataset) == 0 or matches == 0:
         raise HistoryError(
             f"{history.path}: no candidate pair is labelled a match; is_match must be 1 (or "
-            "true/yes) on the rows that pair an item with its budget"
+            "true/yes, or a word given with --labels) on the rows that pair an item with its "
+            "budget"
+        )
+    if matches == len(dataset):
+        raise HistoryError(
+            f"{history.path}: every one of the {matches} candidate pairs is a match: a model "
+            "needs non-matches too (rows labelled 0, or budgets and items no row pairs)"
         )
     return dataset
 

@@ -125,8 +125,10 @@ def up_command(
     )
     lines = [
         f"{artifact.path}: {artifact.size_bytes:,} bytes, sha256 {artifact.code_sha256}, "
-        f"{artifact.description}"
+        f"{artifact.description}",
     ]
+    if artifact.reading:
+        lines.append(f"requests are read as the model's data were: {artifact.reading}")
     if dry_run:
         lines.append("dry run: nothing changed. The plan:")
         for plan in outcome.plans:

@@ -27,6 +27,7 @@ from bem.deploy.results_policy import (
     results_uri,
 )
 from bem.deploy.spec import FunctionSpec
+from bem.model.identity import reading_of
 
 MODEL_CARD_IN_ZIP = "model/model.json"
 
@@ -43,6 +44,7 @@ class Artifact:
     git_commit: str
     model_sha256: str = ""  # the pickle's sha256 from the card: the model's identity
     model_card_sha256: str = ""  # sha256 of the model card in the zip
+    reading: str = ""  # how the function reads numeric dates and amounts (the card's reading)
 
     @property
     def description(self) -> str:
@@ -76,7 +78,7 @@ def read_artifact(
     """
     data = zip_path.read_bytes()
     digest = hashlib.sha256(data)
-    version, card_text, pickle_sha = "unknown", b"", ""
+    version, card_text, pickle_sha, reading = "unknown", b"", "", ""
     with zipfile.ZipFile(zip_path) as archive:
         if MODEL_CARD_IN_ZIP in archive.namelist():
             card_text = archive.read(MODEL_CARD_IN_ZIP)
@@ -88,6 +90,7 @@ def read_artifact(
         pickle_sha = str(
             ((card.get("artifacts") or {}).get("model.joblib") or {}).get("sha256", "")
         )
+        reading = reading_of({"reading": card.get("reading")})
     return Artifact(
         path=zip_path,
         size_bytes=len(data),
@@ -97,6 +100,7 @@ def read_artifact(
         git_commit=commit if commit is not None else git_commit(),
         model_sha256=pickle_sha,
         model_card_sha256=hashlib.sha256(card_text).hexdigest() if card_text else "",
+        reading=reading,
     )
 
 

@@ -8,9 +8,11 @@ from typing import Any
 
 import click
 
+import predict
 from bem.data.cli import history_options, read_history
 from bem.data.columns import HistoryError
 from bem.data.convert import history_payload
+from bem.data.options import HistoryArgs
 from bem.explain.contributions import Explanation, explain, load_arrays
 from budget_matcher import contract
 from budget_matcher.features import compute_features
@@ -49,9 +51,9 @@ def _render(explanation: Explanation, index: int, label: str, top: int) -> list[
 @click.argument("request", required=False)
 @click.option(
     "--history",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=click.Path(exists=True, path_type=Path),
     default=None,
-    help="Take the pair from a history file instead (with --user).",
+    help="Take the pair from a history instead (a file, or a directory of tables; with --user).",
 )
 @history_options
 @click.option("--user", "user_id", default=None, help="With --history: the user's id.")
@@ -68,10 +70,7 @@ def _render(explanation: Explanation, index: int, label: str, top: int) -> list[
 def explain_command(
     request: str | None,
     history: Path | None,
-    columns_file: Path | None,
-    column_pairs: tuple[str, ...],
-    dates: str | None,
-    max_invalid: float,
+    reading: HistoryArgs,
     user_id: str | None,
     budget_id: str | None,
     item_id: str | None,
@@ -94,7 +93,7 @@ def explain_command(
     if history is not None:
         if user_id is None:
             raise click.ClickException("--history needs --user ID (and maybe --budget/--item)")
-        checked = read_history(history, columns_file, column_pairs, dates, max_invalid, False)
+        checked = read_history(history, reading, False)
         try:
             payload = history_payload(checked, user_id)
         except HistoryError as error:
@@ -121,10 +120,9 @@ def explain_command(
     directory = model_dir or config.env_path(config.ENV_MODEL_DIR, config.DEFAULT_MODEL_DIR)
     try:
         meta, arrays = load_arrays(directory)
-    except FileNotFoundError as error:
-        raise click.ClickException(
-            f"{directory}: no model ({error.filename}); see bem train"
-        ) from error
+    except predict.ModelUnavailable as error:  # the Lambda's own refusal
+        advice = "; see bem train" if error.code == "model_missing" else ""
+        raise click.ClickException(f"{directory}: {error.code}: {error.message}{advice}") from error
     explanation = explain(meta, arrays, compute_features(pairs)[chosen])
     labels = [f"budget {pairs.budget_ids[i]} × item {pairs.itemization_ids[i]}" for i in chosen]
     if as_json:

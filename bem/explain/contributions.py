@@ -62,20 +62,23 @@ DEFAULT_LEARNING_RATE = 0.1  # scikit-learn's default, for cards that do not sta
 
 
 def load_arrays(model_dir: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """(meta, arrays) of the model in `model_dir`: model_lean.npz, else exported from the
-    pickle; meta["learning_rate"] comes from the card."""
-    lean_path = model_dir / "model_lean.npz"
-    if lean_path.exists():
-        with np.load(lean_path, allow_pickle=False) as npz:
+    """(meta, arrays) of the model in `model_dir`: model_lean.npz when present, else
+    exported from the pickle; both verified as the Lambda verifies them (`predict`: the card's
+    sha256 and versions) before they are read. meta["learning_rate"] comes from the card."""
+    import io
+
+    import predict
+
+    card = predict.read_card(model_dir)
+    if (model_dir / predict.LEAN_FILE).exists():
+        data = predict.verify_artifact(model_dir, card, predict.LEAN_FILE)
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
     else:
-        import joblib
-
         from bem.model.lean_export import build_arrays
 
-        arrays = build_arrays(joblib.load(model_dir / "model.joblib"))
+        arrays = build_arrays(predict.load_pipeline(model_dir))
     meta = json.loads(str(arrays.pop("meta")))
-    card = json.loads((model_dir / "model.json").read_text())
     params = (card.get("estimator") or {}).get("params") or {}
     meta["learning_rate"] = float(params.get("learning_rate", DEFAULT_LEARNING_RATE))
     return meta, arrays

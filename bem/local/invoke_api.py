@@ -18,13 +18,16 @@ Content-Length of `abc` or `-5`, a bad chunk size) gets 400 and the connection c
 is held beyond its limit (6 MB, 1 MB for `Event` invocations), chunked or not; request line
 and headers over 10,240 bytes get 431; methods other than GET and POST get API Gateway's 403
 `Missing Authentication Token`; a connection idle for IDLE_TIMEOUT_S is closed, and beyond
-MAX_CONNECTIONS open connections new ones are closed at once.
+MAX_CONNECTIONS open connections the one longest sending its request is closed for a new one
+(`bem.local.http_guard`: a whole-request deadline, strict framing, HTTP/0.9 answered); at most
+MAX_QUEUED_EVENTS (MAX_QUEUED_EVENT_BYTES) Event invocations wait, beyond that 429.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import io
 import json
 import re
 import socket
@@ -38,6 +41,8 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from bem.local.apigw import MISSING_TOKEN, HttpAnswer, match_route, proxy_answer, proxy_event
+from bem.local.http_guard import ConnectionSlots, DeadlineReader, FramingError, check_framing
+from bem.local.invocation import Invocation
 from bem.local.pool import FunctionPool
 from bem.local.runtime_api import DRAIN_LIMIT_BYTES, BadRequestBody, quiet_disconnect, read_body
 
@@ -46,6 +51,9 @@ MAX_ASYNC_REQUEST_BYTES = 1_048_576
 MAX_HEADER_BYTES = 10_240  # API Gateway: request line + headers
 IDLE_TIMEOUT_S = 20.0
 MAX_CONNECTIONS = 256
+# Event invocations waiting for a sandbox: beyond either bound, 429 TooManyRequestsException.
+MAX_QUEUED_EVENTS = 100
+MAX_QUEUED_EVENT_BYTES = 32 * 1024 * 1024
 _JSON = [("Content-Type", "application/json")]
 LOG_TAIL_BYTES = 4096
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
@@ -76,6 +84,41 @@ class _Handler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._reader = DeadlineReader(self.connection, self.timeout)
+        self.rfile.close()  # the plain socket file, replaced by the deadline-bound one
+        self.rfile = io.BufferedReader(self._reader)
+
+    def handle_one_request(self) -> None:
+        """One request, read within its whole deadline (bem.local.http_guard)."""
+        self._reader.start_request()
+        try:
+            super().handle_one_request()
+        finally:
+            self._reader.request_read()
+            self.server.slots.reading(self.connection)
+
+    def parse_request(self) -> bool:
+        """The request line and headers; 400 at once for HTTP/0.9 and ambiguous framing."""
+        words = self.raw_requestline.split()
+        if len(words) == 2:  # HTTP/0.9: no headers will follow, so none are waited for
+            self.command, self.path = words[0].decode("latin-1"), words[1].decode("latin-1")
+            self.requestline = f"{self.command} {self.path}"
+            self.request_version, self.close_connection = "HTTP/1.0", True
+            self._refuse("HTTP/0.9 requests are not supported")
+            return False
+        if not super().parse_request():
+            return False
+        try:
+            check_framing(self.headers)
+        except FramingError as error:
+            self.close_connection = True
+            self._refuse(str(error))
+            return False
+        return True
+
+    def _refuse(self, reason: str) -> None:
+        body = json.dumps({"message": f"Bad request: {reason}"}).encode()
+        self._answer(HttpAnswer(400, body, _JSON), time.perf_counter())
 
     def log_message(self, format: str, *args: object) -> None:
         """Replaced by the access log in `_answer`."""
@@ -89,6 +132,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _body(self, limit: int) -> bytes | None:
         """The request body, or None when over `limit` (drained, or the connection closes)."""
         body, size = read_body(self.rfile, self.headers, limit)
+        self._reader.request_read()  # read in full: answered without a deadline or eviction
+        self.server.slots.answering(self.connection)
         if size > DRAIN_LIMIT_BYTES:
             self.close_connection = True
         return None if size > limit else body
@@ -156,7 +201,8 @@ class InvokeApiServer(ThreadingHTTPServer):
         self.max_in_flight = max_in_flight
         self.access_log = access_log
         self._in_flight = 0
-        self._connections = 0
+        self.slots = ConnectionSlots()
+        self._events: list[Invocation] = []
         self._count_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         super().__init__((host, port), _Handler)
@@ -172,21 +218,24 @@ class InvokeApiServer(ThreadingHTTPServer):
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
         self._thread.start()
 
+    @property
+    def _connections(self) -> int:
+        """Connections open now."""
+        return len(self.slots)
+
     def process_request(self, request: Any, client_address: Any) -> None:
-        """Serve the connection in a thread, unless MAX_CONNECTIONS are already open."""
-        with self._count_lock:
-            if self._connections >= MAX_CONNECTIONS:
-                self.shutdown_request(request)
-                return
-            self._connections += 1
+        """Serve the connection in a thread; at MAX_CONNECTIONS the connection longest sending
+        its request is closed for it, and only when all are being answered is it refused."""
+        if not self.slots.admit(request, MAX_CONNECTIONS):
+            self.shutdown_request(request)
+            return
         super().process_request(request, client_address)
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         try:
             super().process_request_thread(request, client_address)
         finally:
-            with self._count_lock:
-                self._connections -= 1
+            self.slots.release(request)
 
     def handle_error(self, request: object, client_address: object) -> None:
         """A client that went away mid-answer is not an error worth a traceback."""
@@ -263,7 +312,13 @@ class InvokeApiServer(ThreadingHTTPServer):
             return HttpAnswer(204, b"", request_headers)
         context_text = client_context.decode() if client_context is not None else None
         if invocation_type == "Event":
-            pool.submit(payload, client_context=context_text, qualifier=qualifier)
+            if not self._queue_event(pool, payload, context_text, qualifier):
+                return aws_error(
+                    429,
+                    "TooManyRequestsException",
+                    "Rate Exceeded.",
+                    Reason="EventQueueFull",
+                )
             return HttpAnswer(202, b"", request_headers)
         if not self._enter():
             return aws_error(
@@ -288,6 +343,22 @@ class InvokeApiServer(ThreadingHTTPServer):
             tail = outcome.log.encode()[-LOG_TAIL_BYTES:]
             answer_headers.append(("X-Amz-Log-Result", base64.b64encode(tail).decode()))
         return HttpAnswer(200, outcome.payload, answer_headers)
+
+    def _queue_event(
+        self, pool: FunctionPool, payload: bytes, context: str | None, qualifier: str | None
+    ) -> bool:
+        """Queue an Event invocation unless MAX_QUEUED_EVENTS or MAX_QUEUED_EVENT_BYTES are
+        already waiting (their payloads are held in memory until a sandbox takes them)."""
+        with self._count_lock:
+            self._events = [e for e in self._events if not e.done.is_set()]
+            waiting = sum(len(e.payload) for e in self._events)
+            if (
+                len(self._events) >= MAX_QUEUED_EVENTS
+                or waiting + len(payload) > MAX_QUEUED_EVENT_BYTES
+            ):
+                return False
+            self._events.append(pool.submit(payload, client_context=context, qualifier=qualifier))
+        return True
 
     def _enter(self) -> bool:
         with self._count_lock:

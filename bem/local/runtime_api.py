@@ -48,6 +48,10 @@ class RuntimeBackend(Protocol):
         """The function raised; False when `request_id` is not the current invocation."""
         ...
 
+    def invocation_undelivered(self, request_id: str) -> None:
+        """The runtime's connection was gone when the event was handed over: it never got it."""
+        ...
+
     def response_too_large(self, request_id: str, size: int) -> bool:
         """The function answered more than MAX_RESPONSE_BYTES."""
         ...
@@ -79,7 +83,7 @@ def _discard(rfile: BufferedIOBase, size: int) -> int:
 
 def _chunk_size(line: bytes) -> int:
     text = line.split(b";")[0].strip()
-    if not text or len(text) > 16 or not all(c in b"0123456789abcdefABCDEF" for c in text):
+    if not text or len(text) > 16 or text.lstrip(b"0123456789abcdefABCDEF"):
         raise BadRequestBody(f"bad chunk size {line[:40]!r}")
     return int(text, 16)
 
@@ -95,7 +99,8 @@ def read_body(
     caller closes the connection). Raises BadRequestBody for framing that cannot be read.
     """
     if headers.get("Transfer-Encoding", "").lower() == "chunked":
-        parts: list[bytes] = []
+        # One growing buffer: a body in 2-byte chunks costs its bytes, not an object per chunk.
+        body = bytearray()
         total = 0
         while True:
             size = _chunk_size(rfile.readline(64))
@@ -107,12 +112,15 @@ def read_body(
                 total += _discard(rfile, min(size, DRAIN_LIMIT_BYTES))
                 if total > DRAIN_LIMIT_BYTES or size > DRAIN_LIMIT_BYTES:
                     return b"", max(total, DRAIN_LIMIT_BYTES + 1)  # not drained: close
-                parts = []
+                body = bytearray()
             else:
-                parts.append(rfile.read(size))
+                chunk = rfile.read(size)
+                if len(chunk) < size:
+                    raise BadRequestBody("the body ended inside a chunk")
+                body += chunk
                 total += size
             rfile.readline(64)
-        return (b"".join(parts) if limit is None or total <= limit else b""), total
+        return (bytes(body) if limit is None or total <= limit else b""), total
     raw = (headers.get("Content-Length") or "0").strip()
     if not raw.isdigit() or len(raw) > 15:
         raise BadRequestBody(f"bad Content-Length {raw[:40]!r}")
@@ -177,7 +185,14 @@ class _RuntimeApiHandler(BaseHTTPRequestHandler):
             headers["Lambda-Runtime-Client-Context"] = invocation.client_context
         if invocation.cognito_identity:
             headers["Lambda-Runtime-Cognito-Identity"] = invocation.cognito_identity
-        self._send(200, invocation.payload, headers)
+        try:
+            if _peer_closed(self.connection):
+                raise ConnectionResetError("the runtime closed its connection")
+            self._send(200, invocation.payload, headers)
+            self.wfile.flush()
+        except OSError:  # the runtime died while idle: the event goes to another sandbox
+            self.server.backend.invocation_undelivered(invocation.request_id)
+            self.close_connection = True
 
     def do_POST(self) -> None:
         backend = self.server.backend
@@ -225,6 +240,16 @@ class _RuntimeApiHandler(BaseHTTPRequestHandler):
         else:
             error = {"errorType": "InvalidRequestID", "errorMessage": "Invalid request ID"}
             self._send_json(400, error)
+
+
+def _peer_closed(connection: socket.socket) -> bool:
+    """True when the peer has closed (or reset) the connection: nothing waits for an answer."""
+    try:
+        return connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
 
 
 def truncated_error_body(detail: str) -> bytes:

@@ -180,12 +180,13 @@ class Sandbox:
                 self.init_ms = (time.monotonic() - self._started_at) * 1000
             self.state = "idle"
         self.host.sandbox_idle(self)
-        while self.state != "dead":
+        while self.state != "dead" and not self._runtime_gone():
             invocation = self.host.take_invocation(timeout=0.25)
             if invocation is None:
                 continue
             with self._lock:
-                if self.state == "dead":
+                if self.state == "dead" or self._runtime_gone():
+                    self.state = "dead"  # an idle runtime died: its event goes elsewhere
                     self.host.requeue(invocation)
                     return None
                 self.current = invocation
@@ -213,6 +214,17 @@ class Sandbox:
         )
         return self._complete(request_id, outcome)
 
+    def invocation_undelivered(self, request_id: str) -> None:
+        """The runtime's connection broke as the event was handed over: it never ran it, so
+        it is queued again for another sandbox (not answered Runtime.ExitError)."""
+        with self._lock:
+            invocation = self.current
+            if invocation is None or invocation.request_id != request_id:
+                return
+            self.current = None
+            self.state = "dead"
+        self.host.requeue(invocation)
+
     def response_too_large(self, request_id: str, size: int) -> bool:
         """Lambda's answer to a response over 6 MB; the runtime exits after the 413."""
         message = (
@@ -232,6 +244,25 @@ class Sandbox:
         self._init_error = (error_type, body)
 
     # -- internals ----------------------------------------------------------------------------
+
+    def _runtime_gone(self) -> bool:
+        """The runtime process has exited, is exiting, or has a SIGKILL pending: a killed
+        process lives on for a moment, and an event handed to it then would be lost."""
+        if self.process is None:
+            return False
+        if self.process.returncode is not None:
+            return True
+        try:
+            with open(f"/proc/{self.process.pid}/status", "rb") as status:
+                fields = dict(
+                    line.split(b":", 1) for line in status.read().splitlines() if b":" in line
+                )
+        except OSError:
+            return True
+        if fields.get(b"State", b"").strip()[:1] in (b"Z", b"X"):
+            return True
+        kill_bit = 1 << (signal.SIGKILL - 1)
+        return any(int(fields.get(name, b"0"), 16) & kill_bit for name in (b"SigPnd", b"ShdPnd"))
 
     def _log_size(self) -> int:
         try:

@@ -7,13 +7,14 @@ Kept apart from `evaluate` (the model-vs-baseline figures): these functions take
 
 from __future__ import annotations
 
-import csv
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from bem.data.csv_writer import write_csv
 from bem.model.dataset import Dataset, UserRecords
 from bem.model.figures import Frame, png_axes
 from bem.model.metrics import confusion, precision_recall_f1, summary, threshold_for_precision
@@ -131,9 +132,8 @@ def write_mistakes(
         ],
     ]
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
+
+    def rows() -> Iterator[list[Any]]:
         for index in wrong:
             user = records.get(str(dataset.users[index]))
             budget = user.budgets.get(dataset.budget_ids[index], {}) if user else {}
@@ -151,7 +151,10 @@ def write_mistakes(
             if contributions is not None:
                 top = np.argsort(-np.abs(contributions[index]), kind="stable")[:TOP_CONTRIBUTIONS]
                 row += [f"{feature_names[j]} {contributions[index, j]:+.3f}" for j in top]
-            writer.writerow(row)
+            yield row
+
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        write_csv(handle, header, rows())
     return int(wrong.size)
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 
 from bem.data.cli import history_options, load_labelled
+from bem.data.options import HistoryArgs
 from bem.loop.compare import user_digests
 from bem.loop.options.cli import StoreSource, curve_options, prior_options, store_options
 from bem.model.baseline import RuleBaseline
@@ -45,8 +46,8 @@ def data_source_options(
             "--data",
             type=click.Path(exists=True, path_type=Path),
             default=None,
-            help="Labeled CSV/JSON (seed fields + user_id + is_match), or a feature table "
-            "(Parquet file or directory from `bem batch features`).",
+            help="A labelled history (pairs or records: CSV/JSON; tables: a directory of "
+            "budgets, items, links), or a feature table (Parquet from `bem batch features`).",
         ),
         click.option(
             "--unlisted",
@@ -74,10 +75,7 @@ def data_source_options(
         def collapse(
             *args: Any,
             data: Path | None,
-            columns_file: Path | None,
-            column_pairs: tuple[str, ...],
-            dates: str | None,
-            max_invalid: float,
+            reading: HistoryArgs,
             unlisted: str,
             synth_users: int,
             seed: int,
@@ -85,8 +83,7 @@ def data_source_options(
             overrides: tuple[str, ...],
             **kwargs: Any,
         ) -> Any:
-            source = DataSource(data, columns_file, column_pairs, dates, max_invalid, unlisted,
-                                synth_users, seed, noise, overrides)  # fmt: skip
+            source = DataSource(data, reading, unlisted, synth_users, seed, noise, overrides)
             return command(*args, source=source, **kwargs)
 
         wrapped: Any = collapse
@@ -229,7 +226,10 @@ def train_command(
         f"{len(dataset)} pairs, {int(dataset.labels.sum())} matches, {dataset.n_users} users",
         err=True,
     )
-    result = train(dataset, settings)
+    try:
+        result = train(dataset, settings)
+    except ValueError as error:  # one user, one class: nothing to cross-validate
+        raise click.ClickException(f"cannot train on this data: {error}") from error
     scorer = _FittedScorer(result.pipeline, result.threshold)
     baseline = RuleBaseline(**result.baseline)
     reports = []

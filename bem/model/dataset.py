@@ -29,27 +29,6 @@ from budget_matcher.features import FEATURE_NAMES, compute_features
 from budget_matcher.pairs import CandidatePairs
 from flattened_data_points import FlattenedDataPoints
 
-# What belongs to a budget (docs/contract.md); `bem synth` labels by it, the card records it.
-LABELLING_POLICY = {
-    "budget": "one booking made in the travel tool; its expense is what pays for that booking",
-    "belongs": [
-        "the ticket, or one charge per leg",
-        "a fare-change fee and the fare difference",
-        "room-night and room-tax lines of an itemised folio, mandatory resort fees",
-        "the rental charge",
-        "a cancelled booking's charge and its credit",
-        "an agency's charge for the booking itself",
-    ],
-    "does_not_belong": [
-        "folio incidentals (restaurant, minibar, room service, laundry, parking, internet)",
-        "an agency's separate service-fee line",
-        "a bank's foreign-transaction-fee line",
-        "baggage and seat fees",
-        "a colleague's ticket paid on this card",
-        "charges of trips booked outside the tool",
-    ],
-    "decisions": "each line item to at most one budget",
-}
 TRUE_LABELS = {"1", "1.0", "true", "t", "yes", "y"}
 FALSE_LABELS = {"0", "0.0", "false", "f", "no", "n"}
 DEFAULT_USER = "user"
@@ -230,6 +209,8 @@ def build_dataset(
         label = by_user[user_id].get((budget_id, item_id))
         if label is None:
             keep[position] = unlisted == "negative"
+        elif label < 0:  # listed by a row that could not be read: neither match nor not
+            keep[position] = False
         else:
             labels[position] = label
     dataset = Dataset(

@@ -19,6 +19,7 @@ import numpy as np
 
 from bem.model import breakdown
 from bem.model.baseline import RuleBaseline
+from bem.model.cases import case_breakdown, case_lines
 from bem.model.dataset import Dataset, build_dataset, group_rows
 from bem.model.figures import Frame, png_axes
 from bem.model.metrics import confusion, precision_recall_f1, summary
@@ -140,6 +141,8 @@ def _decision_lines(report: dict[str, Any]) -> list[str]:
                 f"{row['precision']} | {row['recall']} | {row['precision_at_recall_0.90']} | "
                 f"{row['matched_precision']} | {row['matched_recall']} |"
             )
+    if report.get("by_case"):
+        lines += case_lines(report["by_case"])
     if "reliability" in report:
         table = report["reliability"]
         lines += [
@@ -210,6 +213,9 @@ def evaluate_model(
         if dataset.truth is not None:
             report["by_knob"] = breakdown.knob_breakdown(
                 labels, scores, model.threshold, matched, dataset.truth
+            )
+            report["by_case"] = case_breakdown(
+                labels, scores, model.threshold, matched, pairs.item_index, dataset.truth
             )
         report["mistakes"] = breakdown.confident_mistakes(
             pairs, dataset.features, labels, scores, matched, model.threshold, dataset.truth

@@ -82,6 +82,7 @@ def identity(model_dir: Path) -> dict[str, Any]:
         "model_sha256": model_sha256(card),
         "card_sha256": card_sha256(model_dir),
         "training_data_digest": (card.get("training_data") or {}).get("digest"),
+        "reading": card.get("reading") or {},
     }
 
 
@@ -93,6 +94,15 @@ def describe(ident: dict[str, Any]) -> str:
         f"{ident['model_sha256'][:12]}, card sha256 {ident['card_sha256'][:12]}, training data "
         f"{digest[:12]})"
     )
+
+
+def reading_of(ident: dict[str, Any]) -> str:
+    """How the function reads numeric dates and amounts with this model (its card's
+    `reading`; BEM_DATE_ORDER/BEM_DECIMAL override it where set)."""
+    from budget_matcher.conventions import Reading
+
+    stored = ident.get("reading") or {}
+    return Reading(stored.get("dates"), stored.get("decimal")).describe()
 
 
 def promote(source: Path, record: Path) -> dict[str, Any]:

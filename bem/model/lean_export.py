@@ -317,11 +317,11 @@ def export_model_dir(
     `holdout`: held-out feature rows; topped up with threshold-probing rows to >= 10,000.
     `out_dir` (default model_dir) receives model_lean.npz and the updated model.json copy.
     """
-    import joblib
+    import predict
 
     out_dir = out_dir or model_dir
     pickle_path = model_dir / PICKLE_FILENAME
-    model = joblib.load(pickle_path)
+    model = predict.load_pipeline(model_dir)  # the Lambda's checks before unpickling
     lean_path = out_dir / LEAN_FILENAME
     lean = export_pipeline(model, lean_path, sha256_of(pickle_path))
     rows = [np.asarray(holdout, dtype=np.float64)] if holdout is not None else []

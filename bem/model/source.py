@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bem.data.options import HistoryArgs
+from bem.data.shapes import table_paths
 from bem.model.dataset import Dataset, UserRecords, load_feature_table
 from bem.model.evaluate import synthetic_dataset
 
-# (data, unlisted, columns_file, column_pairs, dates, max_invalid) -> the dataset and its users
+# (data, unlisted, reading options) -> the dataset, its users and what the card records of it
 LabelledReader = Callable[
-    [Path, str, Path | None, tuple[str, ...], str | None, float],
-    tuple[Dataset, list[UserRecords]],
+    [Path, str, HistoryArgs], tuple[Dataset, list[UserRecords], dict[str, Any]]
 ]
 
 
@@ -35,13 +36,13 @@ class Loaded:
 
 @dataclass(frozen=True)
 class DataSource:
-    """--data with its history options, --unlisted, and the synthetic users used without it."""
+    """--data with its history options, --unlisted, and the synthetic users used without it.
+
+    A directory of budgets/items/links tables is a history; another directory or a Parquet
+    file is a feature table."""
 
     data: Path | None
-    columns_file: Path | None
-    column_pairs: tuple[str, ...]
-    dates: str | None
-    max_invalid: float
+    reading: HistoryArgs
     unlisted: str
     synth_users: int
     seed: int
@@ -51,7 +52,9 @@ class DataSource:
     @property
     def is_feature_table(self) -> bool:
         """--data names a feature table from `bem batch features` (Parquet file or directory)."""
-        return self.data is not None and (self.data.is_dir() or self.data.suffix == ".parquet")
+        if self.data is None or table_paths(self.data) is not None:
+            return False
+        return self.data.is_dir() or self.data.suffix == ".parquet"
 
     def load(self, read_labelled: LabelledReader, feature_tables: bool = True) -> Loaded:
         """Read --data (a feature table only where `feature_tables`), else generate the users."""
@@ -59,15 +62,9 @@ class DataSource:
             card = {"source": self.data.name, "format": "feature table (bem batch features)"}
             return Loaded(load_feature_table(self.data), None, card)
         if self.data is not None:
-            dataset, users = read_labelled(
-                self.data,
-                self.unlisted,
-                self.columns_file,
-                self.column_pairs,
-                self.dates,
-                self.max_invalid,
-            )
-            return Loaded(dataset, users, {"source": self.data.name, "unlisted": self.unlisted})
+            dataset, users, read = read_labelled(self.data, self.unlisted, self.reading)
+            card = {"source": self.data.name, "unlisted": self.unlisted, **read}
+            return Loaded(dataset, users, card)
         dataset, synth = synthetic_dataset(self.synth_users, self.seed, self.noise, self.overrides)
         return Loaded(dataset, None, {"source": "synthetic", "generator": synth.card()})
 

@@ -32,8 +32,9 @@ from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from bem.model.baseline import fit_baseline
-from bem.model.dataset import LABELLING_POLICY, Dataset
+from bem.model.dataset import Dataset
 from bem.model.metrics import pr_auc, summary, threshold_for_precision
+from bem.synth.policy import LABELLING_POLICY
 from budget_matcher.features import FEATURE_NAMES
 
 MODEL_NAME = "budget-expense-matcher"
@@ -43,8 +44,11 @@ ISOTONIC_MIN_POSITIVES = 1000
 SELECTION_TOLERANCE = 0.002
 DEFAULT_TARGET_PRECISION = 0.95
 
-# Candidate configurations (all small enough to load fast at cold start: ≤ 300 trees, ≤ 31
-# leaves). "quick" is for smoke tests and tiny data.
+# Candidate configurations (all small enough to load fast at cold start: ≤ 300 trees, ≤ 63
+# leaves: the compiled scorer serves at most 64 leaves per tree). The 63-leaf candidate is
+# chosen only when it beats the others by more than SELECTION_TOLERANCE (it doubles the
+# leaves per tree; "capacity" weighs it against 1.4.0's winner). "quick" is for smoke tests and
+# tiny data.
 CANDIDATES: dict[str, list[dict[str, Any]]] = {
     "quick": [
         {
@@ -83,6 +87,34 @@ CANDIDATES: dict[str, list[dict[str, Any]]] = {
         {
             "max_iter": 300,
             "max_leaf_nodes": 31,
+            "learning_rate": 0.05,
+            "min_samples_leaf": 100,
+            "l2_regularization": 3.0,
+        },
+    ],
+    # 1.4.0's winner alone: 1.5.0's configuration. Its 63-leaf rival in "capacity" scored
+    # higher but broke the scorer bound (docs/model.md, 1.5.0).
+    "served": [
+        {
+            "max_iter": 300,
+            "max_leaf_nodes": 31,
+            "learning_rate": 0.05,
+            "min_samples_leaf": 100,
+            "l2_regularization": 3.0,
+        },
+    ],
+    # 1.4.0's winner against the same with twice the leaves per tree.
+    "capacity": [
+        {
+            "max_iter": 300,
+            "max_leaf_nodes": 31,
+            "learning_rate": 0.05,
+            "min_samples_leaf": 100,
+            "l2_regularization": 3.0,
+        },
+        {
+            "max_iter": 300,
+            "max_leaf_nodes": 63,
             "learning_rate": 0.05,
             "min_samples_leaf": 100,
             "l2_regularization": 3.0,
@@ -178,6 +210,13 @@ def train(dataset: Dataset, settings: TrainSettings) -> TrainResult:
         return _train(dataset, settings)
 
 
+def empty_features(features: np.ndarray) -> np.ndarray:
+    """Per feature: missing for every pair (an optional column the data lack). The booster
+    cannot bin such a column: it is imputed with a constant, so no tree ever splits on it and
+    the served model ignores what the function computes there."""
+    return np.isnan(features).all(axis=0) if features.size else np.zeros(0, dtype=bool)
+
+
 def serving_cost(params: dict[str, Any]) -> int:
     """Trees × leaves: what scoring one pair costs, in the pickle and in the lean form."""
     return int(params["max_iter"]) * int(params["max_leaf_nodes"])
@@ -197,6 +236,8 @@ def choose_candidate(selection: list[dict[str, Any]]) -> int:
 def _train(dataset: Dataset, settings: TrainSettings) -> TrainResult:
     if dataset.labels.sum() == 0:
         raise ValueError("the training data hold no positive pair")
+    if dataset.labels.min() == 1:
+        raise ValueError("the training data hold no negative pair")
     # A prior's pairs (bem.loop.prior) train, weighted; own pairs alone are held out and set
     # the cross-validated figures and the threshold.
     prior = np.zeros(len(dataset), bool) if dataset.prior is None else dataset.prior
@@ -206,6 +247,8 @@ def _train(dataset: Dataset, settings: TrainSettings) -> TrainResult:
     X, y = dataset.features[train_mask], dataset.labels[train_mask]
     own = ~prior[train_mask]
     weights = None if dataset.weights is None else dataset.weights[train_mask]
+    unused = empty_features(X)
+    X_fit = np.where(np.isnan(X) & unused, 0.0, X)  # a feature missing everywhere: imputed
     groups = dataset.users[train_mask]
     splits = grouped_splits(groups, settings.folds)
     candidates = CANDIDATES[settings.candidates]
@@ -218,7 +261,7 @@ def _train(dataset: Dataset, settings: TrainSettings) -> TrainResult:
     selection = []
     decisions = []
     for params in candidates:
-        decision = out_of_fold(params, X, y, splits, settings.seed, bar, weights)
+        decision = out_of_fold(params, X_fit, y, splits, settings.seed, bar, weights)
         fold_scores = [pr_auc(y[test][own[test]], decision[test][own[test]]) for _, test in splits]
         selection.append(
             {
@@ -235,7 +278,7 @@ def _train(dataset: Dataset, settings: TrainSettings) -> TrainResult:
     calibrated = CalibratedClassifierCV(
         booster(params, settings.seed), method=method, cv=splits, ensemble=False
     )
-    pipeline = Pipeline([("model", calibrated)]).fit(X, y, model__sample_weight=weights)
+    pipeline = Pipeline([("model", calibrated)]).fit(X_fit, y, model__sample_weight=weights)
     # The fold index arrays are only needed to fit; kept, they would make the pickle ~25 MB.
     calibrated.cv = len(splits)
     bar.update(1)
@@ -247,6 +290,7 @@ def _train(dataset: Dataset, settings: TrainSettings) -> TrainResult:
     metrics: dict[str, Any] = {
         "cross_validated": summary(y[own], oof_probability, threshold),
         "model_selection": selection,
+        "unused_features": [n for n, gone in zip(FEATURE_NAMES, unused, strict=True) if gone],
     }
     if holdout_mask.any():
         Xh, yh = dataset.features[holdout_mask], dataset.labels[holdout_mask]
@@ -314,6 +358,8 @@ def write_model(
         },
         "library_versions": library_versions(),
         "features": list(FEATURE_NAMES),
+        "unused_features": result.metrics.get("unused_features", []),
+        "reading": training_source.get("reading", {"dates": None, "decimal": None}),
         "threshold": round(result.threshold, 6),
         "target_precision": settings.target_precision,
         "estimator": {

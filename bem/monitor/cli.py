@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from bem.data.cli import column_options, mapping_from
+from bem.data.columns import HistoryError
 from bem.monitor.options.cli import db_option, end_option, today
 from bem.monitor.reporting.cli import COMMANDS as READING_COMMANDS
 from budget_matcher import config
@@ -78,7 +79,11 @@ def ingest_logs_command(
         client = boto3.client("logs", region_name=region, endpoint_url=endpoint_url)
         start = datetime.now(UTC) - timedelta(hours=since_hours)
         report = ingest_lines(engine, cloudwatch_lines(client, log_group, start), report)
-    click.echo(f"files {report.files}, result lines {report.lines}, rows {report.rows}")
+    click.echo(
+        f"files {report.files}, result lines {report.lines}, rows {report.rows}; "
+        f"unreadable: {len(report.bad_files)} files, {report.bad_lines} result lines"
+    )
+    _report_bad_files(report.bad_files)
 
 
 @monitor_group.command("ingest-scores")
@@ -94,7 +99,19 @@ def ingest_scores_command(paths: tuple[Path, ...], db_url: str | None) -> None:
     from bem.monitor.store import open_store
 
     report = ingest_scores_parquet(open_store(db_url), paths)
-    click.echo(f"files {report.files}, rows read {report.lines}, rows offered {report.rows}")
+    click.echo(
+        f"files {report.files}, rows read {report.lines}, rows offered {report.rows}; "
+        f"unreadable files {len(report.bad_files)}"
+    )
+    _report_bad_files(report.bad_files)
+
+
+def _report_bad_files(bad_files: list[tuple[str, str]]) -> None:
+    """Each file that loaded nothing, with its reason; exit status 1 when there is one."""
+    for path, reason in bad_files:
+        click.echo(f"  not loaded {path}: {reason}", err=True)
+    if bad_files:
+        sys.exit(1)
 
 
 @monitor_group.command("label")
@@ -114,6 +131,7 @@ def label_command(
     unlisted: str,
     columns_file: Path | None,
     column_pairs: tuple[str, ...],
+    labels: str | None,
 ) -> None:
     """Load ground-truth labels (CSV/JSON: budget_id, itemization_id, is_match, optional
     labeled_at (default now), resolved_at, user_id); a training history is a label file.
@@ -126,17 +144,22 @@ def label_command(
     from bem.monitor.labels import ingest_labels
     from bem.monitor.store import open_store
 
-    mapping = mapping_from(columns_file, column_pairs)
+    mapping = mapping_from(columns_file, column_pairs, labels)
     engine = open_store(db_url)
-    rejected = 0
+    empty = 0  # files with nothing readable: everything readable stored is a success
     for path in files:
-        load = ingest_labels(engine, path, unlisted=unlisted, mapping=mapping)
-        rejected += len(load.rejected)
+        try:
+            load = ingest_labels(engine, path, unlisted=unlisted, mapping=mapping)
+        except HistoryError as error:
+            raise click.ClickException(str(error)) from error
+        empty += not load.rows and bool(load.rejected)
         extra = f", {load.unlisted} unlisted pairs labelled no match" if load.unlisted else ""
         click.echo(f"{path}: {len(load.rows)} labels stored{extra}, {len(load.rejected)} rejected")
         for message in load.rejected[:10]:
             click.echo(f"  {message}", err=True)
-    if rejected:
+        if len(load.rejected) > 10:
+            click.echo(f"  … and {len(load.rejected) - 10} more", err=True)
+    if empty:
         sys.exit(1)
 
 
@@ -238,9 +261,11 @@ def ingest_s3_command(
     report = ingest_s3(open_store(db_url), client, uri)
     click.echo(
         f"objects {report.objects} ({report.skipped} already loaded), rows {report.rows}, "
-        f"unreadable {report.unreadable}"
+        f"unreadable {report.unreadable} (set aside; {report.set_aside_before} set aside before)"
     )
-    if report.unreadable:
+    for key, reason in report.rejected[:20]:
+        click.echo(f"  set aside {key}: {reason}", err=True)
+    if report.unreadable or report.set_aside_before:
         sys.exit(1)
 
 

@@ -18,7 +18,6 @@ turns the scored pairs of the file's users that no record lists into negative la
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,6 +27,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from bem.data.columns import Mapping
+from bem.data.labels import LINE
 from bem.monitor.store import USER_KEY, results, upsert_labels
 
 _TRUE = {"1", "true", "t", "yes", "y"}
@@ -44,23 +45,12 @@ class LabelLoad:
     unlisted: int = 0  # negative labels added for scored pairs the file leaves out
 
 
-def read_label_records(path: Path) -> list[dict[str, Any]]:
-    """The raw records of a CSV, JSON or JSON-lines file."""
-    text = path.read_text(encoding="utf-8-sig")
-    stripped = text.lstrip()
-    if path.suffix.lower() == ".csv" or not stripped.startswith(("[", "{")):
-        from bem.data.read import read_table
+def read_label_records(path: Path, mapping: Mapping | None = None) -> list[dict[str, Any]]:
+    """The records of a label file or history, in our names (`mapping`), each with its line
+    (bem.data.labels: the reader of training)."""
+    from bem.data.labels import label_records
 
-        return read_table(path).rows
-    if stripped.startswith("["):
-        return list(json.loads(text))
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError:
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
-    if isinstance(document, dict) and isinstance(document.get("labels"), list):
-        return list(document["labels"])
-    return [document]
+    return list(label_records(path, mapping))
 
 
 def parse_labels(
@@ -69,7 +59,8 @@ def parse_labels(
     """Validate records into label rows (naive-UTC timestamps)."""
     ingested_at = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
     load = LabelLoad()
-    for number, record in enumerate(records, start=1):
+    for position, record in enumerate(records, start=1):
+        number = record.get(LINE, position)
         try:
             load.rows.append(
                 {
@@ -84,7 +75,7 @@ def parse_labels(
                 }
             )
         except (ValueError, TypeError, AttributeError) as error:
-            load.rejected.append(f"record {number}: {error}")
+            load.rejected.append(f"line {number}: {error}")
             continue
         if load.rows[-1][USER_KEY] is not None:
             load.users.add(load.rows[-1][USER_KEY])
@@ -116,7 +107,7 @@ def resolve_users(connection: Connection, load: LabelLoad) -> None:
             users = holders.get((row["budget_id"], row["itemization_id"]), {""})
             if len(users) > 1:
                 load.rejected.append(
-                    f"record {row['record']}: pair ({row['budget_id']}, {row['itemization_id']}) "
+                    f"line {row['record']}: pair ({row['budget_id']}, {row['itemization_id']}) "
                     f"was scored for {len(users)} users; give its user_id"
                 )
                 continue
@@ -159,14 +150,12 @@ def ingest_labels(
     path: Path,
     now: datetime | None = None,
     unlisted: str = "ignore",
-    mapping: dict[str, str] | None = None,
+    mapping: Mapping | None = None,
 ) -> LabelLoad:
-    """Read a label file (its columns renamed by `mapping`, theirs -> ours) and upsert its
+    """Read a label file (its columns and label words mapped by `mapping`) and upsert its
     valid rows; with `unlisted="negative"`, also label the scored pairs of its users that it
     leaves out as no match."""
-    records = read_label_records(path)
-    if mapping:
-        records = [{mapping.get(k, k): v for k, v in record.items()} for record in records]
+    records = read_label_records(path, mapping)
     load = parse_labels(records, source=path.name, now=now)
     with engine.begin() as connection:
         resolve_users(connection, load)

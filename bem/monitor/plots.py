@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, ParamSpec
 
 import matplotlib
 
@@ -16,6 +17,8 @@ import numpy as np
 
 from bem.monitor.anomalies import Anomaly
 
+P = ParamSpec("P")
+
 SMOOTH_STYLE = {
     "ewma_20": ("#1f77b4", "-"),
     "median_7": ("#2ca02c", "-"),
@@ -23,6 +26,18 @@ SMOOTH_STYLE = {
     "robust_trend": ("#9467bd", "--"),
     "piecewise_constant": ("#ff7f0e", "-"),
 }
+
+
+def plain_text(plot: Callable[P, str]) -> Callable[P, str]:
+    """Draw every text of `plot` verbatim: labels come from data (budget types, versions), and
+    mathtext would parse a `$` in them (and raise on `$x^$`)."""
+
+    @functools.wraps(plot)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> str:
+        with matplotlib.rc_context({"text.parse_math": False}):
+            return plot(*args, **kwargs)
+
+    return wrapper
 
 
 def _svg(figure: Any) -> str:
@@ -43,6 +58,7 @@ def _format_dates(axis: Any) -> None:
     axis.grid(True, alpha=0.3)
 
 
+@plain_text
 def quality_plot(
     metric: str,
     days: Sequence[date],
@@ -88,6 +104,7 @@ def quality_plot(
     return _svg(figure)
 
 
+@plain_text
 def volume_plot(days: Sequence[date], volume: Sequence[int], match_rate: Sequence[float]) -> str:
     """Scored pairs per day (bars) and the match rate (line)."""
     figure, axis = plt.subplots(figsize=(11, 3.0))
@@ -102,6 +119,7 @@ def volume_plot(days: Sequence[date], volume: Sequence[int], match_rate: Sequenc
     return _svg(figure)
 
 
+@plain_text
 def completion_plot(days: Sequence[date], hours: Sequence[float]) -> str:
     """Median hours from scoring to completion of the matching operation, per day."""
     figure, axis = plt.subplots(figsize=(11, 2.8))
@@ -112,6 +130,7 @@ def completion_plot(days: Sequence[date], hours: Sequence[float]) -> str:
     return _svg(figure)
 
 
+@plain_text
 def score_plot(histogram: dict[str, list[int]], threshold: float | None) -> str:
     """Score distribution (share of pairs per bin) by model version."""
     figure, axis = plt.subplots(figsize=(11, 3.0))
@@ -131,6 +150,7 @@ def score_plot(histogram: dict[str, list[int]], threshold: float | None) -> str:
     return _svg(figure)
 
 
+@plain_text
 def estimate_plot(
     metric: str,
     days: Sequence[date],
@@ -163,6 +183,7 @@ def estimate_plot(
     return _svg(figure)
 
 
+@plain_text
 def reliability_plot(curves: dict[str, list[dict[str, float]]]) -> str:
     """Observed match rate against mean score per score bin (bins of ≥ 20 pairs), one curve
     per model version."""
@@ -185,6 +206,7 @@ def reliability_plot(curves: dict[str, list[dict[str, float]]]) -> str:
     return _svg(figure)
 
 
+@plain_text
 def ece_plot(weeks: dict[str, list[tuple[date, float, float]]]) -> str:
     """ECE of matched pairs per week and model version, with each week's limit (dashes)."""
     figure, axis = plt.subplots(figsize=(11, 3.0))
@@ -199,6 +221,7 @@ def ece_plot(weeks: dict[str, list[tuple[date, float, float]]]) -> str:
     return _svg(figure)
 
 
+@plain_text
 def segment_plot(dimension: str, series: dict[str, tuple[list[date], list[float]]]) -> str:
     """Weekly realised precision of each segment of one dimension."""
     figure, axis = plt.subplots(figsize=(11, 3.0))

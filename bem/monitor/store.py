@@ -44,6 +44,7 @@ __all__ = [
     "labels",
     "metadata",
     "open_store",
+    "rejected_objects",
     "resolve_url",
     "results",
     "upsert_labels",
@@ -83,15 +84,31 @@ actions = sa.Table(
     sa.Column("reason", sa.String(), nullable=False),
 )
 
+
+def _s3_object_table(name: str, *columns: sa.Column[Any]) -> sa.Table:
+    """A table of S3 objects keyed by bucket and key, with the ETag seen."""
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("bucket", sa.String(), primary_key=True),
+        sa.Column("object_key", sa.String(), primary_key=True),
+        sa.Column("etag", sa.String(), nullable=True),
+        *columns,
+    )
+
+
 # Objects of the S3 results sink already loaded by `bem monitor ingest-s3`.
-ingested_objects = sa.Table(
+ingested_objects = _s3_object_table(
     "ingested_objects",
-    metadata,
-    sa.Column("bucket", sa.String(), primary_key=True),
-    sa.Column("object_key", sa.String(), primary_key=True),
-    sa.Column("etag", sa.String(), nullable=True),
     sa.Column("rows", sa.Integer(), nullable=False),
     sa.Column("ingested_at", sa.DateTime(), nullable=False),
+)
+
+# Objects `ingest-s3` set aside: unreadable, refused by the store, or not served (GLACIER).
+rejected_objects = _s3_object_table(
+    "rejected_objects",
+    sa.Column("reason", sa.String(), nullable=False),
+    sa.Column("rejected_at", sa.DateTime(), nullable=False),
 )
 
 schema_info = sa.Table(

@@ -10,6 +10,7 @@ and no extra fields are written, so the same inputs give the same bytes.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import struct
@@ -85,6 +86,27 @@ def stage_model(model_dir: Path, task: Path, artifacts: Iterable[str]) -> None:
         if not source.is_file():
             raise MissingCode(f"model artefact {source} is missing")
         shutil.copy2(source, destination / name)
+
+
+def record_lib_files(task: Path) -> dict[str, dict[str, object]]:
+    """List every file of task/lib/ (its sha256 and size) in the card task/model/model.json
+    under `lib_files`: the handler preloads only the files listed there, verified."""
+    lib = task / "lib"
+    listed: dict[str, dict[str, object]] = {}
+    if lib.is_dir():
+        for path in _files(lib):
+            if path.suffix == ".a":
+                continue
+            data = path.read_bytes()
+            listed[path.relative_to(lib).as_posix()] = {
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "bytes": len(data),
+            }
+    card_path = task / "model" / "model.json"
+    card = json.loads(card_path.read_text())
+    card["lib_files"] = listed
+    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    return listed
 
 
 def _files(directory: Path) -> list[Path]:

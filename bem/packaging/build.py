@@ -138,6 +138,7 @@ def _stage_model(
         return None, None, []
     import numpy as np
 
+    import predict
     from bem.model.lean_export import LeanMismatch, UnsupportedModel, export_model_dir
 
     out_dir = task / "model"
@@ -156,6 +157,8 @@ def _stage_model(
         proof = export_model_dir(model_dir, holdout=holdout, out_dir=out_dir)
     except (UnsupportedModel, LeanMismatch, FileNotFoundError) as exc:
         raise BuildFailed(f"lean model: {exc}") from exc
+    except predict.ModelUnavailable as exc:  # the pickle is not the one its card vouches for
+        raise BuildFailed(f"lean model: {exc.code}: {exc.message}") from exc
     opts.log(
         f"lean model: max |lean - predict_proba| = {proof.max_abs_diff:.3g} on {proof.rows} "
         f"rows ({held} held-out pairs from {source if held else 'nowhere'}, "
@@ -263,6 +266,7 @@ def run_build(opts: BuildOptions) -> BuildResult:
         raise BuildFailed(str(exc)) from exc
     model_dir, _ = _model_to_ship(opts, code)
     rows, max_diff, model_warnings = _stage_model(opts, model_dir, task)
+    assemble.record_lib_files(task)  # the handler preloads only the files listed, verified
     from bem.model.identity import identity
 
     model = identity(task / "model")  # the card as shipped (the lean export adds its file)
@@ -360,7 +364,8 @@ def run_build(opts: BuildOptions) -> BuildResult:
     )
     (staging / "build-report.json").write_text(json.dumps(asdict(result), indent=2, default=str))
     opts.log(f"build: {output} sha256 {result.sha256[output.name][:16]}… in {result.seconds:.1f} s")
-    from bem.model.identity import describe
+    from bem.model.identity import describe, reading_of
 
     opts.log(f"build: ships {describe(model)}")
+    opts.log(f"build: requests are read as the model's data were: {reading_of(model)}")
     return result

@@ -1,10 +1,11 @@
-"""The card-feed cases of a user's charges: commutes, folios, fare changes, cancellations,
-foreign-transaction fees, trip spending, and the other formats a feed writes.
+"""The card-feed cases of a user's charges: commutes, cancellations, foreign-transaction fees,
+trip spending, and the other formats a feed writes (hotel stays: hotel.py; tickets: tickets.py;
+rentals: rental.py; a booking's own charges: paying.py).
 
-Each function adds records through a `TripBuilder` and labels them by the labelling policy
-(docs/contract.md): what pays for the booking belongs to its budget (ticket, fare change,
-room nights, room tax, resort fee, a cancelled booking's charge and its credit); incidentals,
-bank fees, agency service fees, baggage and a colleague's ticket do not.
+Each function adds records through a `TripBuilder` (the protocol below) and labels them by the
+labelling policy (bem/synth/policy.py, docs/contract.md): what pays for the booking belongs to
+its budget (a cancelled booking's charge and its credit among them); incidentals, bank fees,
+trip spending and trips booked outside the tool do not.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from bem.synth import vocab
-from bem.synth.draws import Record, Trip, UserProfile, lognormal, poisson
+from bem.synth.draws import Booking, Record, Trip, UserProfile, lognormal, poisson
 from bem.synth.knobs import NoiseKnobs
 from budget_matcher import contract
 
@@ -28,6 +29,8 @@ OPTIONAL_FIELDS = frozenset(
         contract.BUDGET_PURCHASE_VENDOR,
     }
 )
+# The kinds of a commute week's own charges (a posting delay may push them a week on).
+COMMUTE_KINDS = frozenset({"flight", "rail", "hotel"})
 _DAY_FIELDS = (contract.ITEM_DATE,)
 _STAMP_FIELDS = (contract.BUDGET_TRIP_START, contract.BUDGET_TRIP_END, contract.BUDGET_GENERATED_AT)
 _AMOUNT_FIELDS = (contract.ITEM_AMOUNT, contract.BUDGET_PRICE, contract.BUDGET_ACTUAL_COST)
@@ -45,7 +48,14 @@ class TripBuilder(Protocol):
     scope: set[str]
     commute: Commute | None
 
+    last_vendor: dict[str, int]
+    same_vendor: dict[str, int]
+
+    def chance(self, share: float) -> bool: ...
     def build_trip(self, start_day: date, nights: int, budgeted: bool) -> None: ...
+    def build_budget(self, budget_type: str, trip: Trip, price: float | None = None) -> None: ...
+    def new_budget(self, budget_type: str, trip: Trip, price: float | None = None) -> Booking: ...
+    def vendor_for(self, budget_type: str, stems: list[str], agency: str | None) -> str: ...
     def kind_names(self, kind: str) -> tuple[str, str]: ...
     def local_day(self, moment_utc: datetime, tz: float) -> date: ...
     def brand_stem(self, stems: list[str]) -> str: ...
@@ -111,7 +121,8 @@ def rebooked(rng: random.Random, trip: Trip) -> Trip:
 def add_cancellation(
     builder: TripBuilder, budget_type: str, budget_id: str, vendor: str, total: float, trip: Trip
 ) -> None:
-    """A cancelled booking: its charge at booking and the equal credit 1-20 days later."""
+    """A cancelled booking: its charge at booking and its credit weeks later (a median of
+    three weeks), sometimes less a cancellation fee or converted at another rate."""
     rng, tz = builder.rng, builder.profile.home_tz
     names = builder.kind_names(budget_type)
     builder.add_item(
@@ -123,39 +134,21 @@ def add_cancellation(
         expense_names=names,
         tag="cancelled_charge",
     )
-    credit_at = trip.booked + timedelta(days=rng.uniform(1, 20))
+    credit = total
+    if rng.random() < 0.25:  # less a cancellation fee
+        credit -= min(rng.uniform(25, 150) if rng.random() < 0.6 else total * 0.2, 0.5 * total)
+    if trip.foreign:  # the credit converted at the day's rate
+        credit *= rng.uniform(0.96, 1.04)
+    credit_at = trip.booked + timedelta(days=min(max(lognormal(rng, 21.0, 0.6), 2.0), 90.0))
     builder.add_item(
         budget_type,
         vendor,
-        -total,
+        -credit,
         builder.local_day(credit_at, tz),
         budget_id,
         expense_names=names,
         tag="cancel_credit",
     )
-
-
-def add_fare_change(
-    builder: TripBuilder,
-    budget_type: str,
-    budget_id: str,
-    vendor: str,
-    total: float,
-    booked: datetime,
-    tz: float,
-) -> None:
-    """A change fee and the fare difference (either sign), 3-30 days after booking."""
-    rng = builder.rng
-    day = builder.local_day(booked + timedelta(days=rng.uniform(3, 30)), tz)
-    names = builder.kind_names(budget_type)
-    fee_names, difference_names = vocab.CHANGE_FEE_ITEMS
-    for amount, item_names, tag in (
-        (rng.uniform(75, 200), fee_names, "change_fee"),
-        (total * rng.uniform(0.1, 0.4) * rng.choice([1, 1, -1]), difference_names, "fare_diff"),
-    ):
-        builder.add_item(
-            budget_type, vendor, amount, day, budget_id, item_names, names, tag, ("fare_change",)
-        )
 
 
 def add_fx_fee(builder: TripBuilder, total: float, day: date) -> None:
@@ -170,57 +163,6 @@ def add_fx_fee(builder: TripBuilder, total: float, day: date) -> None:
         tag="fx_fee",
         knobs=("fx_fee",),
     )
-
-
-def add_folio(
-    builder: TripBuilder,
-    budget_id: str,
-    vendor: str,
-    kind_names: tuple[str, str],
-    total: float,
-    tax: float,
-    trip: Trip,
-) -> None:
-    """A hotel folio itemised: nightly room rate, tax and resort fee (the stay's), and
-    incidentals from the same vendor (not the stay's: they have expense types of their own)."""
-    rng, knobs = builder.rng, builder.knobs
-    nights = max(trip.nights, 1)
-    room = total / (1 + tax)
-    check_in = trip.start_utc + timedelta(hours=trip.dest_tz)
-    room_names = rng.choice(vocab.HOTEL_ROOM_ITEMS)
-    folio = ("itemize",)
-    for night in range(nights):
-        day = (check_in + timedelta(days=night)).date()
-        builder.add_item(
-            "hotel",
-            vendor,
-            room / nights,
-            day,
-            budget_id,
-            room_names,
-            kind_names,
-            "folio_room",
-            folio,
-        )
-    tax_day = (check_in + timedelta(days=nights)).date()
-    tax_names = rng.choice(vocab.HOTEL_TAX_ITEMS)
-    builder.add_item(
-        "hotel", vendor, total - room, tax_day, budget_id, tax_names, kind_names, "folio_tax", folio
-    )
-    if rng.random() < knobs.resort_fee:
-        fee = rng.uniform(15, 45) * nights
-        fee_names = rng.choice(vocab.RESORT_FEE_ITEMS)
-        builder.add_item(
-            "hotel", vendor, fee, tax_day, budget_id, fee_names, kind_names, "resort_fee",
-            ("itemize", "resort_fee"),
-        )  # fmt: skip
-    for _ in range(poisson(rng, 1.0 * knobs.distractors)):
-        day = (check_in + timedelta(days=rng.randrange(nights + 1))).date()
-        names = rng.choice(vocab.HOTEL_INCIDENTALS)
-        amount = lognormal(rng, 25.0, 0.6)
-        builder.add_item(
-            "hotel", vendor, amount, day, None, names, names, "folio_incidental", folio
-        )
 
 
 def add_trip_spending(builder: TripBuilder, trip: Trip, types: list[str]) -> None:

@@ -83,3 +83,16 @@ class Trip:
     currency: tuple[str, float]
     foreign: bool
     airline_stems: list[str] | None = None
+
+
+@dataclass
+class Booking:
+    """A budget as its charges need it: what was booked, through whom, at what cost."""
+
+    budget_id: str
+    budget_type: str
+    stems: list[str]  # the brand's card-feed stems
+    agency: str | None
+    cost: float  # the booked cost before tax
+    tax: float  # the tax rate on top of `cost`
+    shaped: set[str]  # the knobs that shaped the budget (shared with its record's)

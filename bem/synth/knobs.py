@@ -35,8 +35,10 @@ class NoiseKnobs:
     fx_spread: float = 0.15  # a foreign charge converted at [1 - x, 1 + x] of the booked cost
     fx_fee: float = 0.5  # per foreign charge: a separate bank foreign-transaction-fee line
     resort_fee: float = 0.3  # per itemised folio: a mandatory resort-fee line (belongs)
-    fare_change: float = 0.08  # per ticket: a change fee and a fare difference days-weeks later
-    cancel: float = 0.05  # per booking: cancelled, its charge and a later equal credit
+    fare_change: float = 0.08  # per ticket: a fare change any time before departure (fee and
+    # difference, one combined line, the fee alone, or the fee and a residual credit)
+    cancel: float = 0.05  # per booking: cancelled, its charge and a credit ~3 weeks later
+    # (a quarter of them less a cancellation fee; abroad at another rate)
     rebook: float = 0.5  # per cancellation: rebooked on other dates at a similar price
     late_posting: float = 0.1  # per charge: posted 4-12 days after the purchase or the stay
     mistype: float = 0.08  # per charge: typed wrongly (a flight as Meals, a hotel as Travel Misc)
@@ -44,6 +46,24 @@ class NoiseKnobs:
     no_actual: float = 0.15  # per budget: no actual cost (on top of 12 % paid centrally)
     upgrade: float = 0.05  # per booking: charged 20-40 % above the price
     formats: float = 0.1  # per record: dates and amounts in another format the service reads
+    # Card-feed knobs of the labelling policy's decided cases and real feeds' behaviours.
+    folio_nightly: float = 0.25  # per stay paid at checkout: itemised per night (room + tax)
+    city_tax: float = 0.3  # per nightly folio: an occupancy or city tax line a night (belongs)
+    folio_delay: float = 0.2  # per stay paid at checkout: the folio posted 7-24 days later
+    preauth: float = 0.1  # per stay paid at checkout: a hold at check-in and its release
+    folio_total: float = 0.25  # per stay paid in one total: incidentals inside it (belongs)
+    no_show: float = 0.03  # per hotel booking: a no-show or late-cancellation night only
+    split_stay: float = 0.08  # per stay of 3+ nights: booked as two back-to-back reservations
+    booking_fee: float = 0.15  # per ticket: a booking fee, half inside the charge, half apart
+    cabin_upgrade: float = 0.04  # per flight: an upgrade bought later or at the gate (belongs)
+    seat_fee: float = 0.15  # per flight: seat selection or priority boarding (does not belong)
+    rail_seat: float = 0.3  # per rail ticket: a seat reservation bought apart (does not belong)
+    colleague: float = 0.08  # per ticket: a colleague's ticket, mostly the same fare and day
+    credit_rebook: float = 0.04  # per flight: non-refundable, rebooked with the airline's credit
+    car_extra: float = 0.2  # per rental: a toll-programme or fuel-service line weeks later
+    car_adjust: float = 0.08  # per rental: the company's later adjustment of the rental charge
+    commute_shift: float = 0.2  # per commute charge: posted 5-9 days late, in next week's dates
+    lookalike: float = 0.2  # per trip after the first: the same chain/airline, within weeks
 
     def scaled(self, factor: float) -> NoiseKnobs:
         """Every knob multiplied by `factor` (probabilities capped at 0.9)."""
@@ -77,6 +97,26 @@ class SynthConfig:
         }
 
 
+# The knobs of the labelling policy's decided cases and of the feed behaviours added with them.
+CASE_KNOBS = (
+    "folio_nightly",
+    "city_tax",
+    "folio_delay",
+    "preauth",
+    "folio_total",
+    "no_show",
+    "split_stay",
+    "booking_fee",
+    "cabin_upgrade",
+    "seat_fee",
+    "rail_seat",
+    "colleague",
+    "credit_rebook",
+    "car_extra",
+    "car_adjust",
+    "commute_shift",
+    "lookalike",
+)
 CARD_FEED_KNOBS = (
     "commuter",
     "commute_unbooked",
@@ -93,6 +133,7 @@ CARD_FEED_KNOBS = (
     "no_actual",
     "upgrade",
     "formats",
+    *CASE_KNOBS,
 )
 CARD_FEED = "card_feed"  # the override that scales every card-feed knob at once
 

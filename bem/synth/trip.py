@@ -6,8 +6,9 @@ import math
 import random
 from datetime import date, datetime, timedelta
 
-from bem.synth import charges, vocab
+from bem.synth import charges, hotel, paying, tickets, vocab
 from bem.synth.draws import (
+    Booking,
     Record,
     Trip,
     UserProfile,
@@ -37,11 +38,18 @@ class TripBuilder:
         self.budget_knobs: dict[str, set[str]] = {}
         self.scope: set[str] = set()  # knobs of the trip/booking being built
         self.commute: charges.Commute | None = None  # the commute being built, if any
+        self.last_vendor: dict[str, int] = {}  # budget type -> the latest booking's vendor
+        self.same_vendor: dict[str, int] = {}  # budget type -> the vendor to book again
 
     # ids, records ---------------------------------------------------------------------------
     def _next_id(self, kind: str) -> str:
         self.counters[kind] += 1 + self.rng.randrange(3)
         return str(self.counters[kind])
+
+    def chance(self, share: float) -> bool:
+        """True with probability `share`; no draw at all when it is 0 (a knob that is off
+        leaves every other draw, hence the rest of the output, as it was)."""
+        return share > 0 and self.rng.random() < share
 
     def _blank(self, record: Record, keep: str, knobs: set[str]) -> Record:
         """Null each field but `keep` with probability `knobs.missing`, each optional field
@@ -81,8 +89,13 @@ class TripBuilder:
         rng, shaped = self.rng, self.scope | set(knobs)
         if budget_id is not None and rng.random() < self.knobs.mistype:
             expense_names, shaped = rng.choice(vocab.MISTYPED_KINDS), shaped | {"mistype"}
-        if rng.random() < self.knobs.late_posting:
+        # One posting delay at most: a folio already posted late is not posted later again.
+        late = rng.random() < self.knobs.late_posting and "folio_delay" not in shaped
+        commute_charge = self.commute is not None and kind in charges.COMMUTE_KINDS
+        if late:
             day, shaped = day + timedelta(days=rng.randint(4, 12)), shaped | {"late_posting"}
+        elif commute_charge and self.chance(self.knobs.commute_shift):  # into next week's dates
+            day, shaped = day + timedelta(days=rng.randint(5, 9)), shaped | {"commute_shift"}
         expense_type, expense_category = expense_names or self.kind_names(kind)
         item_type, item_category = item_names or (expense_type, expense_category)
         item_id = self._next_id("item")
@@ -121,10 +134,16 @@ class TripBuilder:
         if rng.random() < self.knobs.commuter:
             day = charges.build_commute(self, day)
             trips = trips // 2
-        for _ in range(trips):
-            day += timedelta(days=rng.randint(3, 45))
+        for index in range(trips):
+            lookalike = index > 0 and self.chance(self.knobs.lookalike)
+            day += timedelta(days=rng.randint(3, 28) if lookalike else rng.randint(3, 45))
             nights = rng.choices(range(0, 8), [1, 4, 5, 5, 3, 2, 1, 1])[0]
+            if lookalike:  # the same chain or airline again, elsewhere, within weeks
+                self.same_vendor, outer = dict(self.last_vendor), set(self.scope)
+                self.scope.add("lookalike")
             self.build_trip(day, nights, budgeted=True)
+            if lookalike:
+                self.same_vendor, self.scope = {}, outer
             day += timedelta(days=nights)
         if rng.random() < self.knobs.unbudgeted_trip:  # a separate trip nobody budgeted
             day += timedelta(days=rng.randint(3, 40))
@@ -199,10 +218,49 @@ class TripBuilder:
         """A budget of `budget_type` and the charges that pay for it (`price`: the booked cost
         of a rebooking or a commute, varied by ±10 %)."""
         rng, knobs = self.rng, self.knobs
+        if budget_type == "hotel" and hotel.splits(self, trip, price):
+            hotel.build_split_stay(self, trip)
+            return
+        booking = self.new_budget(budget_type, trip, price)
+        budget_id, stems, agency = booking.budget_id, booking.stems, booking.agency
+        cost, tax, shaped = booking.cost, booking.tax, booking.shaped
+        if rng.random() < knobs.unmatched_budget:
+            shaped.add("unmatched_budget")
+            return
+        outer = set(self.scope)
+        self.scope = shaped
+        if rng.random() < knobs.cancel:
+            shaped.add("cancel")
+            vendor = self.vendor_for(budget_type, stems, agency)
+            charges.add_cancellation(self, budget_type, budget_id, vendor, cost * (1 + tax), trip)
+            self.scope = outer
+            if rng.random() < knobs.rebook:
+                self.scope = outer | {"rebook"}
+                self.build_budget(budget_type, charges.rebooked(rng, trip), cost)
+                self.scope = outer
+            return
+        if budget_type == "hotel" and self.chance(knobs.no_show):
+            shaped.add("no_show")
+            hotel.add_no_show(self, booking, trip)
+        elif budget_type == "flight" and price is None and self.chance(knobs.credit_rebook):
+            shaped.add("credit_rebook")
+            tickets.add_credit_rebook(self, booking, trip, outer)
+        else:
+            if rng.random() < knobs.upgrade:
+                shaped.add("upgrade")
+                booking.cost = cost * rng.uniform(1.2, 1.4)
+            paying.add_charges(self, booking, trip)
+        self.scope = outer
+
+    def new_budget(self, budget_type: str, trip: Trip, price: float | None = None) -> Booking:
+        """A budget record of `budget_type` for `trip` (no charges yet)."""
+        rng, knobs = self.rng, self.knobs
         vendors = vocab.TRAVEL_VENDORS[budget_type]
         index = self.profile.loyal[budget_type]
         if rng.random() < 0.3 and self.commute is None:
             index = rng.randrange(len(vendors))
+        index = self.same_vendor.get(budget_type, index)
+        self.last_vendor[budget_type] = index
         if self.commute is not None and price is None:
             price = self.commute.prices.get(budget_type)
         brand, stems, parents = vendors[index]
@@ -226,8 +284,10 @@ class TripBuilder:
         estimate = cost * (1 + tax) * math.exp(rng.gauss(0.05, 0.15))
         lead_days = rng.choice([rng.uniform(0, 3), rng.uniform(0, 3), rng.uniform(3, 30)])
         generated = trip.booked - timedelta(days=lead_days)
-        # Generated from the booked itinerary (always for a commute, booked in the tool).
-        if rng.random() < 0.3 or self.commute is not None:
+        # Generated from the booked itinerary (always for a commute, booked in the tool, and
+        # for a rebooking, which exists only once the first booking is cancelled).
+        rebooking = bool(self.scope & {"rebook", "credit_rebook"})
+        if rng.random() < 0.3 or self.commute is not None or rebooking:
             generated = trip.booked + timedelta(minutes=rng.uniform(1, 600))
         shaped = set(self.scope) | ({"agency"} if agency else set())
         actual = None if rng.random() < 0.12 else cost * (1 + tax if rng.random() < 0.4 else 1)
@@ -249,26 +309,7 @@ class TripBuilder:
         }
         self.budgets.append(self._blank(record, contract.BUDGET_ID, shaped))
         self.budget_knobs[budget_id] = shaped
-        if rng.random() < knobs.unmatched_budget:
-            shaped.add("unmatched_budget")
-            return
-        outer = set(self.scope)
-        self.scope = shaped
-        if rng.random() < knobs.cancel:
-            shaped.add("cancel")
-            vendor = self.vendor_for(budget_type, stems, agency)
-            charges.add_cancellation(self, budget_type, budget_id, vendor, cost * (1 + tax), trip)
-            self.scope = outer
-            if rng.random() < knobs.rebook:
-                self.scope = outer | {"rebook"}
-                self.build_budget(budget_type, charges.rebooked(rng, trip), cost)
-                self.scope = outer
-            return
-        if rng.random() < knobs.upgrade:
-            shaped.add("upgrade")
-            cost *= rng.uniform(1.2, 1.4)
-        self.add_charges(budget_type, budget_id, stems, agency, cost, tax, trip)
-        self.scope = outer
+        return Booking(budget_id, budget_type, stems, agency, cost, tax, shaped)
 
     def brand_stem(self, stems: list[str]) -> str:
         """A brand's card-feed stem: its usual one mostly, codes and variants sometimes."""
@@ -302,84 +343,3 @@ class TripBuilder:
             spread = self.knobs.fx_spread
             drift *= rng.uniform(1 - spread, 1 + spread) if spread > 0 else 1.0
         return amount * drift
-
-    def add_charges(
-        self,
-        budget_type: str,
-        budget_id: str,
-        stems: list[str],
-        agency: str | None,
-        cost: float,
-        tax: float,
-        trip: Trip,
-    ) -> None:
-        """The matching charges of one budget (label 1) and a look-alike (label 0)."""
-        rng, knobs = self.rng, self.knobs
-        at_booking = budget_type in ("flight", "rail") or rng.random() < knobs.prepaid
-        when = trip.booked if at_booking else trip.end_utc
-        if budget_type in ("flight", "rail") and rng.random() < knobs.late_charge:
-            when = trip.start_utc  # posted at departure (lodged card, pay-at-station)
-        tz = self.profile.home_tz if at_booking else trip.dest_tz
-        total = self.converted(cost * (1 + tax), trip, abroad=not at_booking or trip.foreign)
-        vendor = self.vendor_for(budget_type, stems, agency if at_booking else None)
-        kind_names = self.kind_names(budget_type)
-        if agency is not None and at_booking and rng.random() < 0.7:
-            self.add_item(
-                "agency_fee",
-                vocab.card_spelling(rng, vocab.AGENCY_CARD[agency], knobs.vendor),
-                rng.uniform(5, 40),
-                self.local_day(trip.booked, tz),
-                knobs=("agency_fee",),
-            )
-        if budget_type == "hotel" and not at_booking and rng.random() < knobs.itemize:
-            charges.add_folio(self, budget_id, vendor, kind_names, total, tax, trip)
-        elif rng.random() < knobs.split:
-            share = rng.uniform(0.35, 0.65)
-            for part in (share, 1 - share):
-                self.add_item(
-                    budget_type,
-                    vendor,
-                    total * part,
-                    self.local_day(when, tz),
-                    budget_id,
-                    expense_names=kind_names,
-                    tag=f"{budget_type}_split",
-                    knobs=("split",),
-                )
-        else:
-            extra = rng.uniform(5, 60) if rng.random() < 0.15 else 0.0
-            self.add_item(
-                budget_type,
-                vendor,
-                total + extra,
-                self.local_day(when, tz),
-                budget_id,
-                expense_names=kind_names,
-                tag=budget_type,
-            )
-        if rng.random() < knobs.refund:
-            refund_at = when + timedelta(days=rng.uniform(1, 20))
-            self.add_item(
-                budget_type,
-                vendor,
-                -total * rng.uniform(0.1, 1.0),
-                self.local_day(refund_at, tz),
-                budget_id,
-                expense_names=kind_names,
-                tag="refund",
-                knobs=("refund",),
-            )
-        if trip.foreign and rng.random() < knobs.fx_fee:
-            charges.add_fx_fee(self, total, self.local_day(when, tz))
-        if budget_type in ("flight", "rail") and rng.random() < knobs.fare_change:
-            charges.add_fare_change(self, budget_type, budget_id, vendor, total, trip.booked, tz)
-        if rng.random() < knobs.companion:
-            look_alike = when + timedelta(days=rng.uniform(-2, 2))
-            self.add_item(
-                budget_type,
-                self.vendor_for(budget_type, stems, agency if at_booking else None),
-                total * rng.uniform(0.8, 1.2),
-                self.local_day(look_alike, tz),
-                tag="companion",
-                knobs=("companion",),
-            )

@@ -15,10 +15,9 @@ from bem.batch import entry, jobs, worker
 from bem.batch.testing import user_payloads, user_tables, write_tables
 from bem.synth.users import SynthUser
 from budget_matcher import contract as c
+from tests.batch.parity import assert_same, handler_line_items
 
 pytestmark = pytest.mark.slow
-
-TOLERANCE = 1e-9
 
 
 def _damaged(users: list[SynthUser]) -> list[SynthUser]:
@@ -31,50 +30,6 @@ def _damaged(users: list[SynthUser]) -> list[SynthUser]:
     users[4].items = []
     users[5].budgets[1][c.BUDGET_TRIP_START] = "2017-13-45 99:00"
     return users
-
-
-def _key(item: dict[str, Any]) -> tuple[str, str, str, str]:
-    error = item.get("error") or {}
-    return (
-        str(item.get(c.USER_ID_KEY)),
-        str(item.get(c.BUDGET_ID)),
-        str(item.get(c.ITEM_ID)),
-        str(error.get("code")),
-    )
-
-
-def _spark_items(frame: pd.DataFrame) -> dict[tuple[str, str, str, str], dict[str, Any]]:
-    items = {}
-    for row in frame.to_dict("records"):
-        item = {
-            c.USER_ID_KEY: row["user_id"],
-            c.BUDGET_ID: row["budget_id"],
-            c.ITEM_ID: row["itemization_id"],
-            "score": None if pd.isna(row["score"]) else row["score"],
-            "matched": None if pd.isna(row["matched"]) else bool(row["matched"]),
-        }
-        if row["error_code"] is not None:
-            item["error"] = {"code": row["error_code"], "field": row["error_field"]}
-        items[_key(item)] = item
-    return items
-
-
-def _assert_same(handler_items: list[dict[str, Any]], spark_frame: pd.DataFrame) -> None:
-    expected = {_key(item): item for item in handler_items}
-    got = _spark_items(spark_frame)
-    assert len(expected) == len(handler_items), "handler keys must be unique for the comparison"
-    assert set(got) == set(expected)
-    assert len(spark_frame) == len(handler_items)
-    worst = 0.0
-    for key, item in expected.items():
-        other = got[key]
-        assert other["matched"] == item["matched"], key
-        if item["score"] is None:
-            assert other["score"] is None, key
-        else:
-            worst = max(worst, abs(other["score"] - item["score"]))
-        assert (other.get("error") or {}).get("field") == (item.get("error") or {}).get("field")
-    assert worst <= TOLERANCE
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +56,7 @@ def test_batch_score_equals_handler_across_partitions(
     assert set(frame["request_id"]) == {"batch-parity"}
     card = json.loads((Path("model") / "model.json").read_text())
     assert set(frame["model_version"].dropna()) == {card["version"]}
-    _assert_same(handler_items, frame)
+    assert_same(handler_items, frame)
 
 
 def test_batch_records_of_one_user_span_input_partitions(
@@ -122,15 +77,28 @@ def test_batch_records_of_one_user_span_input_partitions(
     assert spread.filter("partitions > 1").count() >= 30
 
 
-def test_batch_score_request_lines_equal_handler(
+def test_batch_score_request_lines_equal_the_handler_line_by_line(
     spark: Any, damaged_tables: tuple[pd.DataFrame, pd.DataFrame], tmp_path: Path
 ) -> None:
+    """Every line is answered as the handler answers it: the structural probes, unreadable and
+    deeply nested lines as error rows, and users of different lines never merged."""
     budgets, items = damaged_tables
-    payload = user_payloads(budgets, items)
-    lines = [json.dumps(user) for user in payload[c.USERS_KEY]]
+    users = user_payloads(budgets, items)[c.USERS_KEY]
+    lines = [json.dumps(user) for user in users]
     lines.insert(3, "{not json")
+    lines.insert(5, "[" * 100_000)
+    lines += [json.dumps({c.USERS_KEY: users[6:9]}), json.dumps(users[0])]
+    lines += [
+        json.dumps({**users[1], c.USER_ID_KEY: 17}),
+        json.dumps({**users[2], "user_id": "17"}),
+    ]
+    lines += [
+        json.dumps({c.USER_ID_KEY: "n1"}),
+        json.dumps({c.USER_ID_KEY: "s1", c.BUDGETS_KEY: "abc", c.LINE_ITEMS_KEY: []}),
+        json.dumps({c.USERS_KEY: "abc"}),
+        json.dumps({**users[3], c.USER_ID_KEY: True}),
+    ]
     (tmp_path / "requests.jsonl").write_text("\n".join(lines) + "\n")
-    handler_items = lambda_handler.answer(payload, None)
     run = worker.ScoreRun("batch-lines", "model")
 
     jobs.run_score(
@@ -139,13 +107,13 @@ def test_batch_score_request_lines_equal_handler(
         "model",
         str(tmp_path / "scores"),
         run,
-        buckets=3,
     )
 
     frame = pd.read_parquet(tmp_path / "scores")
-    unreadable = frame[frame["error_code"] == "invalid_json"]
-    assert len(unreadable) == 1
-    _assert_same(handler_items, frame.drop(index=unreadable.index))
+    assert_same(handler_line_items(lines), frame)
+    codes = frame["error_code"].value_counts().to_dict()
+    assert codes["invalid_json"] == 2 and codes["missing_field"] == 1
+    assert codes["invalid_payload"] == 1 and codes["invalid_type"] >= 2
 
 
 def test_the_cluster_entry_script_scores_without_inputs_in_the_lean_form(
@@ -167,4 +135,4 @@ def test_the_cluster_entry_script_scores_without_inputs_in_the_lean_form(
     frame = pd.read_parquet(tmp_path / "lean")
     assert report["rows"] == len(handler_items) == len(frame)
     assert list(frame.columns) == worker.score_arrow(with_inputs=False).names
-    _assert_same(handler_items, frame)
+    assert_same(handler_items, frame)

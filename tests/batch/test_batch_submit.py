@@ -6,12 +6,13 @@ import json
 import os
 import tarfile
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
 from click.testing import CliRunner
 
-from bem.batch import entry
+from bem.batch import entry, submit
 from bem.batch.cli import batch_group
 
 CREDENTIALS = {
@@ -80,23 +81,55 @@ def test_batch_submit_forwards_the_score_options_the_entry_script_reads(archive:
     forwarded = plan["start_job_run"]["jobDriver"]["sparkSubmit"]["entryPointArguments"]
     parsed = entry.parser().parse_args(forwarded)
     assert (parsed.form, parsed.with_inputs) == ("lean", False)
+    with_inputs = CliRunner().invoke(batch_group, [*_arguments(archive, "00app"), "--inputs"])
+    forwarded = json.loads(with_inputs.output)["start_job_run"]["jobDriver"]["sparkSubmit"]
+    assert entry.parser().parse_args(forwarded["entryPointArguments"]).with_inputs is True
     assert parsed.budgets == "s3://bem-data/budgets/" and parsed.out == "s3://bem-data/scores/"
 
 
-def test_batch_submit_uploads_and_starts_the_job_run(
-    moto_server: str, archive: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _aws(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any, str]:
+    """S3 with the bucket `bem-jobs`, EMR Serverless with a Spark application (emr-7.9.0)."""
     for key, value in CREDENTIALS.items():
         monkeypatch.setenv(key, value)
     s3 = boto3.client("s3", region_name=REGION, endpoint_url=moto_server)
     s3.create_bucket(Bucket="bem-jobs")
     emr = boto3.client("emr-serverless", region_name=REGION, endpoint_url=moto_server)
     # moto accepts only emr-X.Y.0 labels; the Spark 4 release on AWS is emr-spark-8.0.0.
-    application = emr.create_application(name="bem-batch", releaseLabel="emr-7.9.0", type="SPARK")[
-        "applicationId"
-    ]
+    created = emr.create_application(name="bem-batch", releaseLabel="emr-7.9.0", type="SPARK")
+    return s3, emr, created["applicationId"]
+
+
+def _spark4_release(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto creates applications of `emr-X.Y.0` labels only (Spark 3 on AWS): the command's
+    emr-serverless clients see the Spark 4 release, `emr-spark-8.0.0`, in GetApplication;
+    every other call goes to moto unchanged."""
+    original = boto3.session.Session.client
+
+    def client(self: Any, service: str, *args: Any, **kwargs: Any) -> Any:
+        real = original(self, service, *args, **kwargs)
+        if service != "emr-serverless":
+            return real
+        get_application = real.get_application
+
+        def spark4(**request: Any) -> Any:
+            answer = get_application(**request)
+            answer["application"]["releaseLabel"] = "emr-spark-8.0.0"
+            return answer
+
+        real.get_application = spark4
+        return real
+
+    monkeypatch.setattr(boto3.session.Session, "client", client)
+
+
+def test_batch_submit_uploads_and_starts_the_job_run(
+    moto_server: str, archive: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s3, emr, application = _aws(moto_server, monkeypatch)
+    _spark4_release(monkeypatch)
 
     arguments = _arguments(archive, application)
+    arguments += ["--max-pairs-per-user", "12345"]
     arguments += ["--run", "--region", REGION, "--endpoint-url", moto_server]
     result = CliRunner().invoke(batch_group, arguments)
 
@@ -117,5 +150,39 @@ def test_batch_submit_uploads_and_starts_the_job_run(
     driver = run["jobDriver"]["sparkSubmit"]
     assert driver["entryPoint"] == "s3://bem-jobs/rescore/entry.py"
     assert "PYSPARK_PYTHON=./environment/bin/python" in driver["sparkSubmitParameters"]
+    assert entry.parser().parse_args(driver["entryPointArguments"]).max_pairs_per_user == 12345
     code = s3.get_object(Bucket="bem-jobs", Key="rescore/bem_batch_code.zip")["Body"].read()
     assert code[:2] == b"PK"
+
+
+def test_batch_submit_refuses_an_application_whose_release_runs_spark_3(
+    moto_server: str, archive: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s3, emr, application = _aws(moto_server, monkeypatch)
+
+    s3.create_bucket(Bucket="bem-old")
+    arguments = [*_arguments(archive, application), "--run", "--region", REGION]
+    arguments[arguments.index("s3://bem-jobs/rescore")] = "s3://bem-old/rescore"
+    result = CliRunner().invoke(batch_group, [*arguments, "--endpoint-url", moto_server])
+
+    assert result.exit_code == 1
+    assert "emr-7.9.0" in result.output and "Spark >= 4.0" in result.output
+    with pytest.raises(emr.exceptions.ResourceNotFoundException):  # moto: no run ever started
+        emr.list_job_runs(applicationId=application)
+    assert "Contents" not in s3.list_objects_v2(Bucket="bem-old")  # nothing uploaded
+
+
+@pytest.mark.parametrize(
+    ("label", "spark"),
+    [
+        ("emr-spark-8.0.0", (4, 0)),
+        ("emr-spark-9.1.0", (4, 0)),
+        ("emr-7.9.0", (3, 0)),
+        ("emr-6.15.0", (3, 0)),
+        ("emr-5.36.0", (2, 4)),
+        ("emr-spark-8.0-preview", None),
+        ("something-else", None),
+    ],
+)
+def test_release_spark_reads_emr_release_labels(label: str, spark: tuple[int, int] | None) -> None:
+    assert submit.release_spark(label) == spark

@@ -9,11 +9,12 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
 import lambda_handler
-from bem.batch import jobs, worker
+from bem.batch import worker
 from bem.batch.codezip import build_code_zip
 from bem.batch.testing import user_payloads, user_tables
 from bem.cli import main
@@ -21,6 +22,7 @@ from bem.synth.knobs import SynthConfig
 from bem.synth.users import SynthUser, generate_users
 from budget_matcher import contract as c
 from budget_matcher import result_rows
+from tests.batch.parity import assert_same
 from tests.conftest import REPO_ROOT
 
 
@@ -92,8 +94,9 @@ def test_a_user_over_the_batch_bound_gets_one_too_many_pairs_row(
     small_users: list[SynthUser],
 ) -> None:
     budgets, items = user_tables(small_users[:2])
-    first = small_users[0]
+    first, other = sorted(small_users[:2], key=lambda u: -len(u.budgets) * len(u.items))
     bound = len(first.budgets) * len(first.items) - 1
+    assert len(other.budgets) * len(other.items) <= bound  # only the larger user is over
     run = worker.ScoreRun("r6", "model", max_pairs_per_user=bound)
 
     rows = worker.score_records(_records(budgets, items), run).to_pylist()
@@ -125,29 +128,6 @@ def test_score_records_without_a_model_answers_every_pair_with_its_error(
     assert all(r["score"] is None and r["model_version"] is None for r in rows)
 
 
-def test_payload_records_keeps_unreadable_lines_as_errors() -> None:
-    lines = pd.DataFrame(
-        {
-            "line": [0, 1, 2],
-            "value": [
-                json.dumps({"user_id": "a", **c.SEED_EXAMPLE}),
-                "{broken",
-                json.dumps({"users": [c.SEED_EXAMPLE, 7]}),
-            ],
-        }
-    )
-
-    records = worker.payload_records(lines)
-
-    kinds = records.groupby("user_id")["kind"].apply(list).to_dict()
-    assert kinds["a"] == ["budget", "item"]
-    assert kinds["line1"] == ["error"]
-    assert kinds["line2.0"] == ["budget", "item"]
-    assert kinds["line2.1"] == ["error"]
-    error = json.loads(records[records.user_id == "line1"].record.iloc[0])
-    assert error["error"]["code"] == "invalid_json"
-
-
 def test_code_zip_holds_the_runtime_and_the_worker(tmp_path: Path) -> None:
     archive = build_code_zip(tmp_path / "code.zip")
 
@@ -157,13 +137,6 @@ def test_code_zip_holds_the_runtime_and_the_worker(tmp_path: Path) -> None:
     assert "budget_matcher/scoring.py" in names and "bem/model/dataset.py" in names
     assert not any(n.startswith(("bem/deploy", "bem/monitor", "tests/")) for n in names)
     assert build_code_zip(tmp_path / "again.zip").read_bytes() == archive.read_bytes()
-
-
-def test_input_format_follows_the_suffix() -> None:
-    assert jobs.input_format("s3://b/budgets.csv") == "csv"
-    assert jobs.input_format("x/requests.jsonl") == "json"
-    assert jobs.input_format("s3://b/items/") == "parquet"
-    assert jobs.input_format("x.csv", "parquet") == "parquet"
 
 
 def test_bem_help_lists_batch_and_score_needs_inputs() -> None:
@@ -205,3 +178,19 @@ def test_score_rows_keep_their_answer_position_into_the_store(
     position = {(r["budget_id"], r["itemization_id"]): r["pair_index"] for r in rows}
     assert {(b, i): p for run, b, i, p in stored if run == "r-new"} == position
     assert {p for run, _, _, p in stored if run == "r-old"} == {None}
+
+
+def test_score_records_scores_a_bucket_in_chunks_of_whole_users(
+    small_users: list[SynthUser], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    budgets, items = user_tables(small_users[:12])
+    budgets.loc[0, c.BUDGET_PRICE] = "twelve"
+    expected = lambda_handler.answer(user_payloads(budgets, items), None)
+    monkeypatch.setattr(worker, "CHUNK_PAIRS", 500)
+    users = user_payloads(budgets, items)[c.USERS_KEY]
+
+    chunks = worker.user_chunks(users, worker.CHUNK_PAIRS)
+    table = worker.score_records(_records(budgets, items), worker.ScoreRun("r8", "model"))
+
+    assert len(chunks) > 2 and [u for chunk in chunks for u in chunk] == users
+    assert_same(expected, table.to_pandas())

@@ -14,6 +14,7 @@ from budget_matcher.columns import (
     sort_within,
     stable_argsort,
     unique_inverse,
+    window_sums,
 )
 
 _SPECIAL = [0.0, -0.0, np.nan, np.inf, -np.inf, 5e-324, -5e-324, 1.0, -1.0]
@@ -71,3 +72,42 @@ def test_distinct_codes_in_first_seen_order() -> None:
     codes, uniques = distinct(["b", None, "a", "b", None])
     assert uniques == ["b", None, "a"]
     assert codes.tolist() == [0, 1, 2, 0, 1]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_rank_within_equal_values_share_the_lowest_rank_in_any_order(data: st.DataObject) -> None:
+    n = data.draw(st.integers(1, 40))
+    groups = data.draw(hnp.arrays(np.int64, n, elements=st.integers(0, 3)))
+    values = data.draw(hnp.arrays(np.float64, n, elements=st.sampled_from([0.0, 1.0, 2.5, np.nan])))
+    ranks = rank_within(groups, values)
+    for row in np.flatnonzero(~np.isnan(values)):
+        peers = values[groups == groups[row]]
+        assert ranks[row] == 1 + np.sum(peers < values[row])
+    shuffle = data.draw(st.permutations(range(n)))
+    np.testing.assert_array_equal(rank_within(groups[shuffle], values[shuffle]), ranks[shuffle])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_window_sums_dense_and_sorted_paths_agree_exactly(data: st.DataObject) -> None:
+    n = data.draw(st.integers(1, 150))
+    owner = data.draw(hnp.arrays(np.int64, n, elements=st.integers(0, 3)))
+    codes = data.draw(hnp.arrays(np.int64, n, elements=st.integers(-1, 2)))
+    days = data.draw(hnp.arrays(np.float64, n, elements=st.sampled_from([0.0, 1.5, 3.0, np.nan])))
+    amount = data.draw(
+        hnp.arrays(np.float64, n, elements=st.sampled_from([0.1, 0.2, -0.3, 1e6, np.nan, 1e300]))
+    )
+    low = data.draw(hnp.arrays(np.float64, n, elements=st.sampled_from([-1.0, 1.0, np.nan])))
+    high = low + data.draw(hnp.arrays(np.float64, n, elements=st.sampled_from([0.0, 2.0, 5.0])))
+    sums = window_sums(owner, codes, days, amount, low, high)
+    valid = (codes >= 0) & ~np.isnan(days)
+    assert np.isnan(sums[~valid]).all()
+    cents = np.clip(np.round(np.nan_to_num(amount) * 100), -(2.0**40), 2.0**40).astype(np.int64)
+    for row in np.flatnonzero(valid):
+        inside = valid & (owner == owner[row]) & (codes == codes[row])
+        inside &= (days >= low[row]) & (days <= high[row])
+        assert sums[row] == cents[inside].sum() / 100.0
+    shuffle = np.asarray(data.draw(st.permutations(range(n))))
+    shuffled = window_sums(*(a[shuffle] for a in (owner, codes, days, amount, low, high)))
+    np.testing.assert_array_equal(shuffled, sums[shuffle])

@@ -76,10 +76,27 @@ def test_decide_capacity_without_cost_has_no_cap() -> None:
     assert decide(pairs, np.array([0.9, 0.8]), 0.5, "capacity").all()
 
 
-def test_best_per_item_ties_go_to_the_first_pair_and_nan_never_wins() -> None:
+def test_best_per_item_ties_go_to_the_lowest_tie_order_and_nan_never_wins() -> None:
     items = np.array([0, 0, 1, 1, 2])
     scores = np.array([0.5, 0.5, np.nan, 0.2, np.nan])
-    assert best_per_item(items, scores).tolist() == [True, False, False, True, False]
+    tie_order = np.array([4, 3, 2, 1, 0])
+    assert best_per_item(items, scores, tie_order).tolist() == [False, True, False, True, False]
+
+
+def test_decide_ties_go_to_the_budget_whose_id_sorts_first_in_any_request_order() -> None:
+    budgets = [_budget("b2", "300"), _budget("b1", "300"), _budget("b3", "300")]
+    for order in ([0, 1, 2], [2, 1, 0], [1, 2, 0]):
+        pairs = _pairs([budgets[k] for k in order], [_item("i1", "300")])
+        for method in ("best", "capacity"):
+            assert _matched(pairs, decide(pairs, np.full(3, 0.9), 0.5, method)) == {("b1", "i1")}
+
+
+def test_decide_capacity_takes_equal_scores_in_id_order() -> None:
+    items = [_item("i2", "300"), _item("i1", "300")]
+    for listed in (items, items[::-1]):
+        pairs = _pairs([_budget("b1", "300")], listed)
+        matched = decide(pairs, np.array([0.9, 0.9]), 0.5, "capacity")
+        assert _matched(pairs, matched) == {("b1", "i1")}  # the first fits; 600 > 1.5 × 300
 
 
 def test_decide_never_gives_an_item_to_two_budgets_on_random_scores() -> None:
@@ -87,10 +104,28 @@ def test_decide_never_gives_an_item_to_two_budgets_on_random_scores() -> None:
     budgets = [_budget(f"b{k}", "200") for k in range(5)]
     items = [_item(f"i{k}", "100") for k in range(7)]
     pairs = _pairs(budgets, items)
-    for method in ("best", "capacity"):
+    for method in ("best", "capacity", "assignment"):
         decided = decide(pairs, rng.random(len(pairs)), 0.2, method)
         per_item = np.bincount(pairs.item_index[decided], minlength=7)
         assert per_item.max() <= 1 and decided.any()
+
+
+def test_decide_assignment_gives_each_look_alike_week_its_own_ticket() -> None:
+    pairs = _pairs(
+        [_budget("w1", "300"), _budget("w2", "300")], [_item("i1", "300"), _item("i2", "310")]
+    )
+    assert (pairs.budget_ids, pairs.itemization_ids) == (["w1", "w1", "w2", "w2"], ["i1", "i2"] * 2)
+    scores = np.array([0.7, 0.8, 0.95, 0.9])  # both charges fit week 2 best
+    assert _matched(pairs, decide(pairs, scores, 0.5)) == {("w2", "i1"), ("w2", "i2")}
+    assert _matched(pairs, decide(pairs, scores, 0.5, "assignment")) == {("w2", "i1"), ("w1", "i2")}
+    # the loser's next budget must reach the threshold too
+    assert _matched(pairs, decide(pairs, scores, 0.85, "assignment")) == {("w2", "i1")}
+
+
+def test_decide_assignment_lets_a_budget_keep_its_lines_beside_its_ticket() -> None:
+    items = [_item("i1", "300"), _item("i2", "30"), _item("i3", "25"), _item("i4", "-300")]
+    pairs = _pairs([_budget("b1", "300")], items)
+    assert decide(pairs, np.array([0.9, 0.8, 0.7, 0.6]), 0.5, "assignment").all()
 
 
 def test_decide_refuses_an_unknown_method() -> None:

@@ -167,3 +167,13 @@ def test_values_unreadable_dates_stay_problems_and_are_remembered(text: str) -> 
         with pytest.raises(ValueProblem) as problem:
             parse_datetime(text)
         assert problem.value.code == "invalid_date"
+
+
+def test_values_integers_past_str_limit_are_too_long_not_value_errors() -> None:
+    for parse in (parse_identifier, parse_text):
+        with pytest.raises(ValueProblem) as problem:
+            parse(10**4999)
+        assert problem.value.code == "too_long"
+    assert parse_identifier(10**1000) == str(10**1000)
+    assert values.decimal_digits(10**4999) >= 5000
+    assert values.decimal_digits(-(10**20)) == 22

@@ -110,3 +110,65 @@ def test_train_on_their_history_writes_a_new_versioned_model(
     assert set(card["feature_importance"]["values"]) == set(card["features"])
     assert json.loads((record / "model.json").read_text()) == {"version": "1.3.0"}
     assert "bem model promote" in err
+
+
+def test_data_rerun_commands_repeat_the_users_own_options(
+    tmp_path: Path, their_csv: tuple[Path, list[int]]
+) -> None:
+    path, _ = their_csv
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text(MAPPING)
+    code, _, err = _run(
+        "data", "check", str(path), "--columns", str(mapping), "--max-invalid", "0.1"
+    )
+    assert code == 1
+    assert err.rstrip().endswith(
+        f"re-run: bem data check {path} --columns {mapping} --max-invalid 0.1 --dates dmy"
+    ), err
+    code, _, err = _run("train", "--data", str(path), "--columns", str(mapping), "--dates", "mdy")
+    assert code == 1 and err.count("\n") == 1
+    assert f"see: bem data check {path} --columns {mapping} --dates mdy" in err
+
+
+def test_data_check_names_the_features_each_missing_column_costs(
+    tmp_path: Path, history_rows: Rows
+) -> None:
+    rows = [{k: v for k, v in r.items() if k != "actual_cost_budget"} for r in history_rows]
+    path = write_csv(rows, tmp_path / "h.csv")
+    code, out, err = _run("data", "check", str(path), "--json")
+    assert code == 0, err
+    lost = json.loads(out)["missing_optional"]["actual_cost_budget"]
+    assert lost == ["amount_rel_diff_actual", "amount_log_ratio_actual"]
+    code, _, err = _run("data", "check", str(path))
+    assert "optional column absent: actual_cost_budget (costs amount_rel_diff_actual" in err
+
+
+def test_train_refuses_one_user_or_one_class_in_one_line(tmp_path: Path) -> None:
+    one_user = tmp_path / "one.csv"
+    one_user.write_text(
+        "user_id,budget_id,itemization_id,is_match\nu,b1,i1,1\nu,b1,i2,0\nu,b2,i2,1\n"
+    )
+    code, _, err = _run("train", "--data", str(one_user), "--quiet")
+    errors = [line for line in err.splitlines() if line.startswith("Error")]
+    assert code == 1 and len(errors) == 1 and "two users" in errors[0], err
+    assert "Traceback" not in err
+    all_matches = tmp_path / "all.csv"
+    all_matches.write_text("user_id,budget_id,itemization_id\nu,b1,i1\nv,b2,i2\n")
+    code, _, err = _run("train", "--data", str(all_matches), "--quiet")
+    assert code == 1 and "non-matches too" in err and "Traceback" not in err, err
+
+
+def test_monitor_label_reads_a_records_export_in_their_words(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text(
+        "employee;trip;line;status\ne1;b1;i1;Yes (manual)\ne1;b2;;\ne1;;i9;\ne1;b3;i3;maybe\n"
+    )
+    code, out, err = _run(
+        "monitor", "label", str(path), "--db", f"sqlite:///{tmp_path / 'r.db'}",
+        "--column", "employee=user_id", "--column", "trip=budget_id",
+        "--column", "line=itemization_id", "--column", "status=is_match",
+        "--labels", "Yes (manual)=1",
+    )  # fmt: skip
+    assert code == 0, err  # everything readable was stored
+    assert "1 labels stored" in out and "1 rejected" in out
+    assert "line 5: is_match 'maybe' is not a boolean" in err

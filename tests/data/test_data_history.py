@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from bem.data.check import HistoryOptions, load_history
-from bem.data.columns import HistoryError, parse_mapping
+from bem.data.columns import HistoryError, Mapping, parse_mapping
 from bem.data.convert import history_dataset, history_payload, template_csv
-from bem.model.dataset import Dataset, build_dataset, group_rows
+from bem.data.report import report_lines
+from bem.model.dataset import Dataset
 from budget_matcher import contract
 from flattened_data_points import FlattenedDataPoints
 from tests.data.conftest import MAPPING, Rows, write_csv
@@ -32,7 +33,7 @@ def _assert_same_pairs(actual: Dataset, expected: Dataset) -> None:
     np.testing.assert_allclose(actual.features, expected.features, equal_nan=True)
 
 
-def _mapping(tmp_path: Path) -> dict[str, str]:
+def _mapping(tmp_path: Path) -> Mapping:
     path = tmp_path / "mapping.toml"
     path.write_text(MAPPING)
     return parse_mapping([], path)
@@ -54,7 +55,7 @@ def test_history_day_first_dates_with_their_order_keep_every_pair(
     path = write_csv(_day_first_rows(history_rows), tmp_path / "dmy.csv")
     history = load_history(path, HistoryOptions(dates="dmy"))
     assert history.n_unreadable == 0
-    expected = build_dataset(group_rows(history_rows))
+    expected = history_dataset(load_history(write_csv(history_rows, tmp_path / "iso.csv")))
     _assert_same_pairs(history_dataset(history), expected)
 
 
@@ -63,7 +64,7 @@ def test_history_their_way_reports_unreadable_rows_by_field_and_drops_nothing_el
 ) -> None:
     path, broken = their_csv
     history = load_history(path, HistoryOptions(_mapping(tmp_path), "dmy"))
-    assert history.table.delimiter == ";"
+    assert history.parts[0].source.delimiter == ";"
     assert history.n_unreadable == len(broken) > 0
     counts = {key: problem.count for key, problem in history.problems.items()}
     assert counts == {
@@ -73,7 +74,8 @@ def test_history_their_way_reports_unreadable_rows_by_field_and_drops_nothing_el
     first_bad_amount = next(i for i in broken if i % 2 == 0)
     assert history.problems[("invalid_amount", contract.ITEM_AMOUNT)].line == first_bad_amount + 2
     kept = [row for index, row in enumerate(history_rows) if index not in set(broken)]
-    _assert_same_pairs(history_dataset(history), build_dataset(group_rows(kept)))
+    iso = load_history(write_csv(kept, tmp_path / "kept.csv"))
+    _assert_same_pairs(history_dataset(history), history_dataset(iso))
 
 
 def test_history_over_max_invalid_is_refused_naming_the_worst_field(
@@ -113,7 +115,7 @@ def test_history_missing_optional_columns_are_listed(tmp_path: Path, history_row
     rows = [{k: v for k, v in r.items() if k != contract.ITEM_VENDOR} for r in history_rows]
     history = load_history(write_csv(rows, tmp_path / "novendor.csv"))
     assert history.columns.missing_optional == [contract.ITEM_VENDOR]
-    assert any(contract.ITEM_VENDOR in line for line in history.lines())
+    assert any(contract.ITEM_VENDOR in line for line in report_lines(history))
 
 
 def test_history_encoding_and_delimiter_are_sniffed(tmp_path: Path) -> None:
@@ -121,8 +123,9 @@ def test_history_encoding_and_delimiter_are_sniffed(tmp_path: Path) -> None:
     path = tmp_path / "latin.tsv"
     path.write_bytes(text.encode("cp1252"))
     history = load_history(path)
-    assert (history.table.encoding, history.table.delimiter) == ("cp1252", "\t")
-    assert history.rows[0][contract.BUDGET_TRAVEL_VENDOR] == "Café Airlines"
+    assert (history.parts[0].source.encoding, history.parts[0].source.delimiter) == ("cp1252", "\t")
+    (budget,) = history.users[0].budgets.values()
+    assert budget[contract.BUDGET_TRAVEL_VENDOR] == "Café Airlines"
 
 
 def test_history_dates_that_disagree_are_refused(tmp_path: Path) -> None:
@@ -139,7 +142,8 @@ def test_history_an_order_the_dates_show_is_used(tmp_path: Path) -> None:
     path.write_text(template_csv().replace("2017-04-18 04:00:00", "18/04/2017 04:00"))
     history = load_history(path)
     assert (history.date_order, history.date_order_given) == ("dmy", False)
-    assert history.rows[0][contract.BUDGET_TRIP_START] == "2017-04-18 04:00"
+    (budget,) = history.users[0].budgets.values()
+    assert budget[contract.BUDGET_TRIP_START] == "2017-04-18 04:00"
 
 
 def test_history_mapping_errors_name_the_fix(tmp_path: Path) -> None:
@@ -165,7 +169,7 @@ def test_history_payload_is_read_by_the_runtime_without_errors(history_csv: Path
     batch = history_payload(history)
     read = FlattenedDataPoints(batch).all()
     assert read.error_items == []
-    users = group_rows(history.rows)
+    users = history.users
     assert len(read.pairs) == sum(len(u.budgets) * len(u.items) for u in users)
     one = history_payload(history, users[0].user_id)
     assert set(one) == {contract.BUDGETS_KEY, contract.LINE_ITEMS_KEY}
@@ -181,5 +185,5 @@ def test_history_json_rows_go_through_the_same_contract(tmp_path: Path, history_
     with pytest.raises(HistoryError, match="pass --dates dmy"):
         load_history(path)
     history = load_history(path, HistoryOptions(dates="dmy"))
-    assert history.table.delimiter is None and history.n_unreadable == 1
+    assert history.parts[0].source.delimiter is None and history.n_unreadable == 1
     assert history.problems[("invalid_amount", contract.ITEM_AMOUNT)].line == 4

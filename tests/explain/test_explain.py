@@ -100,3 +100,29 @@ def test_explain_command_on_the_seed_and_on_a_history(tmp_path: Path) -> None:
     assert result.stdout.startswith("budget 309366 × item 4659497: score ")
     bad = CliRunner().invoke(main, ["explain", "{not json"])
     assert bad.exit_code == 1 and "neither JSON nor a JSON file" in bad.stderr
+
+
+def _tampered_model(tmp_path: Path) -> Path:
+    """The model of record with a pickle its card does not vouch for (a different model)."""
+    from bem.local.devzip import write_placeholder_model
+
+    directory = tmp_path / "tampered"
+    shutil.copytree(MODEL, directory)
+    (directory / "model_lean.npz").unlink(missing_ok=True)
+    other = write_placeholder_model(tmp_path / "other", version="0.0.0-other")
+    shutil.copy(other / "model.joblib", directory / "model.joblib")
+    return directory
+
+
+def test_explain_model_dir_refuses_a_pickle_its_card_does_not_vouch_for(tmp_path: Path) -> None:
+    directory = _tampered_model(tmp_path)
+    result = CliRunner().invoke(main, ["explain", "--json", "--model-dir", str(directory)])
+    assert result.exit_code == 1, result.output
+    assert "model_hash_mismatch" in result.stderr
+    lean = tmp_path / "lean"
+    shutil.copytree(MODEL, lean)
+    export_model_dir(lean)
+    with np.load(lean / "model_lean.npz") as npz:  # a lean file the card does not list
+        np.savez(lean / "model_lean.npz", **{k: npz[k] for k in npz.files}, extra=np.zeros(1))
+    refused = CliRunner().invoke(main, ["explain", "--json", "--model-dir", str(lean)])
+    assert refused.exit_code == 1 and "model_hash_mismatch" in refused.stderr

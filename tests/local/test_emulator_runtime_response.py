@@ -38,6 +38,9 @@ class Backend:
     def response_too_large(self, request_id: str, size: int) -> bool:
         return True
 
+    def invocation_undelivered(self, request_id: str) -> None:
+        """Not used here."""
+
     def post_init_error(self, error_type: str, body: bytes) -> None:
         """Not used here."""
 

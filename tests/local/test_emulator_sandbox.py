@@ -194,3 +194,21 @@ def test_task_dir_refuses_a_zip_over_the_unzipped_limit(tmp_path: Path) -> None:
         handle.writestr("zeros.bin", b"\0" * (MAX_UNZIPPED_BYTES + 1))
     with pytest.raises(TaskSetupError, match="over Lambda"):
         prepare_task_dir(archive, cache=tmp_path / "cache")
+
+
+def test_pool_answers_a_request_sent_just_after_an_idle_sandbox_died(
+    toy_zip: Path, toy_config: LocalFunction
+) -> None:
+    """The event must not go to the dead runtime (Runtime.ExitError): another sandbox runs it."""
+    import os
+    import signal
+
+    with FunctionPool.from_zip(toy_zip, toy_config, concurrency=1) as pool:
+        for attempt in range(4):  # bounded: the race is hit in the first tries
+            assert pool.warm(wait_s=60) == 1
+            (sandbox,) = pool.sandboxes()
+            assert sandbox.process is not None
+            os.killpg(sandbox.process.pid, signal.SIGKILL)  # dies while idle
+            outcome = pool.invoke(json.dumps({"n": attempt}).encode())
+            assert outcome.error_type is None, outcome.payload[:200]
+            assert json.loads(outcome.payload) == {"echo": {"n": attempt}}

@@ -94,3 +94,24 @@ def test_actionable_report_writes_the_point_the_plot_and_the_mistakes(
     served = json.loads(paths[0].read_text())["operating_point"][0]
     assert served["threshold"] == round(model.threshold, 6)
     assert "## By budget type" in lines
+
+
+def test_write_mistakes_neutralises_formula_cells(
+    tmp_path: Path, small_dataset: Dataset, small_users: list[SynthUser]
+) -> None:
+    from budget_matcher import contract
+
+    rows = [
+        {**row, contract.ITEM_VENDOR: "=HYPERLINK(\"http://x\")",
+         contract.BUDGET_TRAVEL_VENDOR: "@SUM(1)"}
+        for user in small_users
+        for row in user_rows(user)
+    ]  # fmt: skip
+    path = tmp_path / "mistakes.csv"
+    count = write_mistakes(path, small_dataset, group_rows(rows), _scores(small_dataset), 0.5,
+                           None, ())  # fmt: skip
+    written = list(csv.DictReader(path.open()))
+    assert len(written) == count > 0
+    assert {r[contract.ITEM_VENDOR] for r in written} == {'\'=HYPERLINK("http://x")'}
+    assert {r[contract.BUDGET_TRAVEL_VENDOR] for r in written} == {"'@SUM(1)"}
+    assert any(r["score"] and float(r["score"]) >= 0 for r in written)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import random
 
 import numpy as np
 import pytest
@@ -129,3 +130,24 @@ def test_build_dataset_keeps_every_user_past_the_lambda_answer_limit(small_users
     dataset = build_dataset(group_rows(rows))
     assert len(set(dataset.users.tolist())) == len(small_users)
     assert dataset.n_error_items == 0
+
+
+def test_build_dataset_of_shuffled_rows_has_the_features_the_lambda_serves(small_users) -> None:
+    users = small_users[:12]
+    rows = [row for user in users for row in user_rows(user, "full")]
+    random.Random(5).shuffle(rows)
+    dataset = build_dataset(group_rows(rows))
+    trained = {
+        key: dataset.features[k]
+        for k, key in enumerate(
+            zip(dataset.users, dataset.budget_ids, dataset.itemization_ids, strict=True)
+        )
+    }
+    served = 0
+    for user in group_rows([row for u in users for row in user_rows(u, "full")]):
+        pairs = FlattenedDataPoints(user.payload()).all().pairs  # one request per user
+        features = compute_features(pairs)
+        for k, key in enumerate(zip(pairs.budget_ids, pairs.itemization_ids, strict=True)):
+            np.testing.assert_array_equal(trained[(user.user_id, *key)], features[k])
+            served += 1
+    assert served == len(dataset) > 0

@@ -143,7 +143,7 @@ def test_label_without_user_for_a_pair_of_two_users_is_rejected(
     output = _label(db_url, tmp_path / "l.csv", text)
     assert output.startswith("1\n"), output
     assert "0 labels stored, 1 rejected" in output
-    assert "record 1: pair (b1, i1) was scored for 2 users; give its user_id" in output
+    assert "line 2: pair (b1, i1) was scored for 2 users; give its user_id" in output
     assert _stored_labels(db_url) == {}
 
 

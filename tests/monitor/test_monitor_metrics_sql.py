@@ -191,3 +191,37 @@ def test_errors_lists_a_pair_scored_again_once_at_its_latest_scoring(db_url: str
     assert [(r["budget_id"], r["request_id"], r["times_scored"]) for r in rows] == [
         ("b-p2", "r-p2-retry", "2")
     ]
+
+
+def test_errors_command_neutralises_formula_cells(db_url: str) -> None:
+    """Text from the data that a spreadsheet would run as a formula is written as text;
+    numbers, negative ones included, stay numbers."""
+    hostile = {
+        "item_vendor": '=HYPERLINK("http://x","y")',
+        "budget_type": "@SUM(1)",
+        "travel_vendor": "+1+cmd|' /C calc'!A0",
+        "purchase_vendor": "-2+3",
+        "item_type": "\tTAB",
+        "item_category": "\rCR",
+        "actual_cost": -12.5,
+    }
+    row = dict.fromkeys(COLUMN_NAMES)
+    row.update(request_id="r-x", budget_id="=b", itemization_id="i-x", model_version="v1",
+               scored_at=to_iso(datetime(2026, 11, 2, 9)), threshold=0.5, score=0.9,
+               matched=True, **hostile)  # fmt: skip
+    engine = open_store(db_url)
+    with engine.begin() as connection:
+        insert_results(connection, [row])
+        upsert_labels(connection, [{"budget_id": "=b", "itemization_id": "i-x", "is_match": False,
+                                    "labeled_at": datetime(2026, 11, 3), "resolved_at": None,
+                                    "source": "t", "ingested_at": None}])  # fmt: skip
+    engine.dispose()
+    result = CliRunner().invoke(
+        main, ["monitor", "errors", "fp", "--db", db_url, "--end", "2026-11-03", "--days", "5"]
+    )
+    assert result.exit_code == 0, result.output
+    (written,) = list(csv.DictReader(io.StringIO(result.output)))
+    assert written["budget_id"] == "'=b"
+    for column, value in hostile.items():
+        expected = str(value) if column == "actual_cost" else "'" + str(value)
+        assert written[column] == expected, column

@@ -207,3 +207,19 @@ def test_report_on_an_empty_store_says_no_alert(db_url: str) -> None:
     engine.dispose()
     assert report.alert is False and report.summary["totals"]["volume"] == 0
     assert 'id="status">No alert' in report.html
+
+
+def test_report_draws_data_labels_as_plain_text(tmp_path: Path) -> None:
+    """A budget type or model version that looks like mathtext (`$x^$`) is drawn verbatim."""
+    from budget_matcher.results_db import results
+
+    url = f"sqlite:///{tmp_path / 'math.db'}"
+    history = simulate_history(END, pairs_per_day=80, seed=5, drop_day=None)
+    engine = open_store(url)
+    with engine.begin() as connection:
+        history.store(connection)
+        connection.execute(results.update().values(budget_type="$x^$", model_version="$\\frac{"))
+    with engine.connect() as connection:
+        report = build_report(connection, ReportOptions(end=END, alert_window_days=0))
+    engine.dispose()
+    assert report.html.count("<svg") >= 6

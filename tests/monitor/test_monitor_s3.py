@@ -18,7 +18,7 @@ from monitor_helpers import make_outcome
 import lambda_handler
 from bem.cli import main
 from bem.monitor.ingest_s3 import ingest_s3, read_rows
-from bem.monitor.store import ingested_objects, open_store, results
+from bem.monitor.store import ingested_objects, open_store, rejected_objects, results
 from budget_matcher import side_paths
 from budget_matcher.result_rows import rows_from_outcome
 from budget_matcher.results_s3 import S3ResultsSink, object_key, parse_s3_uri
@@ -151,4 +151,55 @@ def test_ingest_s3_after_a_fault_mid_batch_loses_and_doubles_nothing(
     with engine.connect() as connection:
         recorded = connection.execute(sa.select(sa.func.sum(ingested_objects.c.rows))).scalar()
     assert recorded == expected
+    engine.dispose()
+
+
+def _bad_objects(rows: list[dict[str, Any]]) -> dict[str, bytes | None]:
+    """Object name → body of objects each bad in one way (None: stored in GLACIER)."""
+    from budget_matcher.results_sink import result_lines
+
+    def body(lines: list[str]) -> bytes:
+        return gzip.compress("".join(line + "\n" for line in lines).encode())
+
+    row = rows[0]
+    return {
+        "shape": body(['{"bem_results": 1, "cols": ["budget_id"], "rows": [{"a": 1}]}']),
+        "refused": body(result_lines([{**row, "budget_id": None}])),
+        "date": body(result_lines([{**row, "scored_at": "2026-13-45T99:00:00"}])),
+        "integer": body(result_lines([{**row, "pair_index": 10**30}])),
+        "bomb": gzip.compress(b"\n" * (300 * 1024 * 1024), compresslevel=9),
+        "glacier": None,
+    }
+
+
+def test_ingest_s3_sets_bad_objects_aside_and_goes_on(
+    aws: str, db_url: str, batch_payload: Any
+) -> None:
+    client = _bucket(aws)
+    sink = S3ResultsSink(f"s3://{BUCKET}/bem/results", client=client)
+    good = []
+    for n in range(2):
+        good += rows_from_outcome(make_outcome(batch_payload, request_id=f"good-{n}", seed=n))
+    sink.write(good[: len(good) // 2], "good-0")
+    bad = _bad_objects(rows_from_outcome(make_outcome(batch_payload, request_id="bad")))
+    for name, body in bad.items():  # keys sort before the good objects' keys
+        extra = {"StorageClass": "GLACIER"} if body is None else {}
+        client.put_object(Bucket=BUCKET, Key=f"bem/results/dt=2000-01-01/{name}.jsonl.gz",
+                          Body=body or gzip.compress(b"x"), **extra)  # fmt: skip
+    sink.write(good[len(good) // 2 :], "good-1")
+
+    engine = open_store(db_url)
+    report = ingest_s3(engine, client, f"s3://{BUCKET}/bem/results")
+    reasons = {key.rsplit("/", 1)[1].split(".")[0]: reason for key, reason in report.rejected}
+    assert report.objects == 2 and report.unreadable == len(bad), reasons
+    assert set(reasons) == set(bad)
+    assert "expands" in reasons["bomb"] and "InvalidObjectState" in reasons["glacier"]
+    assert _count(db_url) == (len(good), len(good))
+    with engine.connect() as connection:
+        stored = connection.execute(sa.select(rejected_objects.c.object_key)).scalars().all()
+    assert len(stored) == len(bad)
+
+    again = ingest_s3(engine, client, f"s3://{BUCKET}/bem/results")
+    # content faults stay set aside while unchanged; what S3 did not serve is tried again
+    assert (again.skipped, again.set_aside_before, again.unreadable) == (2, len(bad) - 1, 1)
     engine.dispose()

@@ -231,3 +231,37 @@ def test_sink_auto_mode_logs_the_rows_the_database_did_not_take(
     assert [r for line in stream.getvalue().splitlines() for r in rows_from_line(line) or []] == (
         rows
     )
+
+
+def test_sink_replay_sets_poison_lines_aside_and_replays_the_rest(
+    db_url: str, batch_payload: Any, tmp_path: Path
+) -> None:
+    rows = rows_from_outcome(make_outcome(batch_payload))
+    good = result_lines(rows[:2]) + result_lines(rows[2:])
+    poison = [
+        '{"bem_results": 1, "rows": ' + "[" * 100_000 + "]" * 100_000 + "}",  # too deep
+        '{"bem_results": 1, "cols": ["budget_id"], "rows": [{"budget_id": "x"}]}',
+        '{"bem_results": 1, "rows": [[' + '"a", ' * 3 + '{"a": 1}]]}',  # a dict as an id
+        '{"bem_results": 2, "gz": "bm90IGd6aXA="}',
+    ]
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    lines = [good[0], *poison, good[1]]
+    (spool / "results-1.jsonl").write_bytes(
+        ("\n".join(lines) + "\n").encode() + b"\xff\xfe not utf-8\n"
+    )
+    sink = ResultsSink(db_url=db_url, spool_dir=spool, log_lines=False)
+    report = sink.replay()
+    sink.dispose()
+    assert (report.files, report.failed_files, report.rows) == (1, 0, len(rows))
+    assert report.rejected_rows == 1  # the row with a dict as its id
+    assert list(spool.glob("*.jsonl*")) == []  # nothing left claimed
+    assert len(_stored(db_url)) == len(rows)
+    set_aside = [
+        json.loads(line)
+        for path in (spool / "rejected").iterdir()
+        for line in path.read_text().splitlines()
+    ]
+    assert len(set_aside) == len(poison) - 1 + 1 + 1  # lines, the refused row, the bytes
+    assert all(record["error"] for record in set_aside)
+    assert sum("line" in record for record in set_aside) == len(poison)

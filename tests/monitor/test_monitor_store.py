@@ -79,8 +79,9 @@ def test_label_command_reads_csv_and_json_and_newest_label_wins(
     )
     runner = CliRunner()
     first = runner.invoke(main, ["monitor", "label", "--db", db_url, str(csv_file)])
-    assert first.exit_code == 1  # one record rejected
+    assert first.exit_code == 0  # everything readable was stored; the rest is named by line
     assert "2 labels stored, 1 rejected" in first.output
+    assert "line 4: itemization_id is missing" in first.output
     second = runner.invoke(main, ["monitor", "label", "--db", db_url, str(json_file)])
     assert second.exit_code == 0, second.output
     engine = open_store(db_url)
@@ -184,3 +185,59 @@ def test_ingest_logs_reads_a_log_group_through_filter_log_events(
         stored = connection.execute(sa.select(results.c.request_id)).scalars().all()
     engine.dispose()
     assert stored == ["req-cw"] * len(rows)
+
+
+def _count_results(db_url: str) -> int:
+    engine = open_store(db_url)
+    with engine.connect() as connection:
+        count = connection.execute(sa.select(sa.func.count()).select_from(results)).scalar()
+    engine.dispose()
+    return int(count or 0)
+
+
+def test_ingest_logs_loads_each_good_file_and_reports_the_bad(
+    db_url: str, tmp_path: Path, batch_payload: Any
+) -> None:
+    good = []
+    exports = tmp_path / "export"
+    exports.mkdir()
+    for n in range(2):
+        rows = rows_from_outcome(make_outcome(batch_payload, f"req-{n}"))
+        good += rows
+        with gzip.open(exports / f"{n}-good.gz", "wt") as handle:
+            handle.writelines(f"2026-11-20T12:00:01.000Z {line}\n" for line in result_lines(rows))
+    bad_rows = rows_from_outcome(make_outcome(batch_payload, "req-bad"))
+    whole = gzip.compress("".join(line + "\n" for line in result_lines(bad_rows)).encode())
+    (exports / "1-truncated.gz").write_bytes(whole[: len(whole) // 2])
+    (exports / "1-corrupt.gz").write_bytes(whole[:20] + b"\x00garbage" * 50 + whole[-8:])
+    refused = [{**bad_rows[0], "scored_at": "2026-02-30T00:00:00"}, *bad_rows[1:]]
+    (exports / "1-refused.log").write_text("\n".join(result_lines(refused)) + "\n")
+
+    result = CliRunner().invoke(main, ["monitor", "ingest-logs", "--db", db_url, str(exports)])
+    assert result.exit_code == 1, result.output
+    assert "files 5, result lines 2" in result.output
+    assert "unreadable: 3 files" in result.output
+    for name in ("1-truncated.gz", "1-corrupt.gz", "1-refused.log"):
+        assert f"not loaded {exports / name}" in result.output
+    assert _count_results(db_url) == len(good)
+
+
+def test_ingest_scores_loads_each_good_parquet_and_reports_the_bad(
+    db_url: str, tmp_path: Path, batch_payload: Any
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = rows_from_outcome(make_outcome(batch_payload, "run-1"))
+    scores = tmp_path / "scores"
+    scores.mkdir()
+    pq.write_table(pa.Table.from_pylist(rows), scores / "part-0.parquet")
+    (scores / "part-1.parquet").write_bytes(b"PAR1 not really parquet PAR1")
+    pq.write_table(
+        pa.Table.from_pylist([{**rows[0], "request_id": "run-2", "pair_index": 10**12}]),
+        scores / "part-2.parquet",
+    )
+    result = CliRunner().invoke(main, ["monitor", "ingest-scores", str(scores), "--db", db_url])
+    assert result.exit_code == 1, result.output
+    assert "unreadable files 2" in result.output
+    assert _count_results(db_url) == len(rows)

@@ -249,3 +249,43 @@ def test_write_zip_deflate_cache_takes_identical_files_in_parallel(tmp_path: Pat
     assert len([p for p in cache.rglob("*") if p.is_file()]) == 1
     with zipfile.ZipFile(tmp_path / "warm.zip") as archive:
         assert archive.testzip() is None
+
+
+def test_lean_export_of_the_build_refuses_a_pickle_its_card_does_not_vouch_for(
+    tmp_path: Path,
+) -> None:
+    """`./build --model-dir` exports the pickle through the Lambda's verified loader."""
+    import shutil
+
+    import predict
+    from bem.local.devzip import write_placeholder_model
+    from bem.model.lean_export import export_model_dir
+
+    directory = write_placeholder_model(tmp_path / "model", version="0.0.0-vouched")
+    other = write_placeholder_model(tmp_path / "other", version="0.0.0-other")
+    shutil.copy(other / "model.joblib", directory / "model.joblib")
+    with pytest.raises(predict.ModelUnavailable) as refused:
+        export_model_dir(directory, out_dir=tmp_path / "out")
+    assert refused.value.code == "model_hash_mismatch"
+    assert not (tmp_path / "out" / "model_lean.npz").exists()
+
+
+def test_record_lib_files_lists_each_file_of_lib_with_its_hash(tmp_path: Path) -> None:
+    import hashlib
+    import json
+
+    from bem.packaging.assemble import record_lib_files
+
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "model.json").write_text(json.dumps({"version": "1"}))
+    (tmp_path / "lib" / "sub").mkdir(parents=True)
+    (tmp_path / "lib" / "libone.so.1").write_bytes(b"one")
+    (tmp_path / "lib" / "sub" / "libtwo.so").write_bytes(b"two")
+    (tmp_path / "lib" / "libstatic.a").write_bytes(b"!<arch>")
+    record_lib_files(tmp_path)
+    card = json.loads((tmp_path / "model" / "model.json").read_text())
+    assert card["version"] == "1"
+    assert card["lib_files"] == {
+        "libone.so.1": {"sha256": hashlib.sha256(b"one").hexdigest(), "bytes": 3},
+        "sub/libtwo.so": {"sha256": hashlib.sha256(b"two").hexdigest(), "bytes": 3},
+    }

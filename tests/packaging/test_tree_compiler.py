@@ -383,3 +383,29 @@ def test_each_scheme_scores_nan_inf_and_thresholds_exactly(name: str, tmp_path: 
     if leaves > 64:
         with pytest.raises(tree_compiler.CompileFailed, match="more than 64 leaves"):
             tree_compiler.generate_c(arrays, meta, "0" * 64, "bitvector")
+
+
+def test_compiled_trees_without_a_private_copy_are_not_loaded_numpy_serves(
+    served_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full or unwritable /tmp: the verified bytes cannot be copied, so the library is not
+    loaded at all (never from its path, which could be swapped); numpy serves."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "full-tmp"))
+    model = predict.load_model(served_model_dir, form="lean")
+    assert model.evaluator == "numpy"
+    assert "private copy" in (model.evaluator_note or "")
+
+
+def test_compiled_model_refuses_a_library_that_is_no_regular_file(
+    served_model_dir: Path, tmp_path: Path
+) -> None:
+    zero = tmp_path / "model_trees.so"
+    zero.symlink_to("/dev/zero")
+    with pytest.raises(CompiledModelError, match="not a regular file"):
+        CompiledModel.load(served_model_dir / predict.LEAN_FILE, zero)
+    (served_model_dir / predict.TREES_FILE).unlink()
+    (served_model_dir / predict.TREES_FILE).symlink_to("/dev/zero")
+    model = predict.load_model(served_model_dir, form="lean")
+    assert model.evaluator == "numpy" and "not a regular file" in (model.evaluator_note or "")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import copy
-import io
 import json
 import time
 from pathlib import Path
@@ -45,6 +44,9 @@ def _two_users(seed_payload: dict[str, Any]) -> dict[str, Any]:
         ("transaction_date_itemization", 10**309),
         ("transaction_date_itemization", "0001-01-01T00:00:00+01:00"),
         ("transaction_date_itemization", "9999-12-31T23:59:59-01:00"),
+        # past str()'s 4,300 digits: what json.loads in process can hand over
+        pytest.param("itemization_id", 10**4999, id="itemization_id-5000-digits"),
+        pytest.param("vendor_name_expense", 10**4999, id="vendor-5000-digits"),
     ],
 )
 def test_hardening_overflowing_value_is_one_record_error(
@@ -56,6 +58,21 @@ def test_hardening_overflowing_value_is_one_record_error(
     by_user = {item["user_id"]: item for item in answer}
     assert by_user["a"]["score"] is not None
     assert by_user["b"]["error"]["field"] == field
+    assert by_user["b"]["error"]["code"] != "internal_error"
+    _strict_json(answer)
+
+
+@pytest.mark.parametrize("key", ["budget_id", "user_id"])
+def test_hardening_five_thousand_digit_id_is_a_record_error(
+    tiny_model_dir: Path, seed_payload: dict[str, Any], key: str
+) -> None:
+    payload = _two_users(seed_payload)
+    target = payload["users"][1]
+    (target["budgets"][0] if key == "budget_id" else target)[key] = 10**4999
+    answer = lambda_handler.answer(payload, None)
+    codes = [item.get("error", {}).get("code") for item in answer]
+    assert "internal_error" not in codes and "too_long" in codes
+    assert any(item.get("user_id") == "a" and item["score"] is not None for item in answer)
     _strict_json(answer)
 
 
@@ -241,21 +258,18 @@ def test_hardening_model_bytes_hashed_are_the_bytes_loaded(
     card = json.loads((tiny_model_dir / predict.CARD_FILE).read_text())
     form = "sklearn" if predict.PICKLE_FILE in card["artifacts"] else "lean"
     path = tiny_model_dir / (predict.PICKLE_FILE if form == "sklearn" else predict.LEAN_FILE)
-    real_open = Path.open
+    real_read = predict.read_regular
     opens: list[Path] = []
 
-    def swapping_open(self: Path, *args: Any, **kwargs: Any) -> Any:
-        stream = real_open(self, *args, **kwargs)
-        if self == path and not opens:
-            opens.append(self)
-            data = stream.read()
-            stream.close()
+    def swapping_read(file: Path, max_bytes: int) -> bytes:
+        data = real_read(file, max_bytes)
+        if file == path and not opens:
+            opens.append(file)
             with open(path, "wb") as tampered:  # the swap, right after the first read
                 tampered.write(b"tampered" + data[8:])
-            return io.BytesIO(data)
-        return stream
+        return data
 
-    monkeypatch.setattr(Path, "open", swapping_open)
+    monkeypatch.setattr(predict, "read_regular", swapping_read)
     model = predict.load_model(tiny_model_dir, form)
     assert opens == [path]
     assert model.score(np.zeros((2, len(FEATURE_NAMES)))).shape == (2,)

@@ -183,10 +183,11 @@ def test_handler_side_path_fault_does_not_fail_answer(
 
 
 def test_preload_shared_libraries_skips_static_and_tolerates_junk(tmp_path: Path) -> None:
-    assert lambda_handler.preload_shared_libraries(tmp_path / "absent") == []
+    model = tmp_path / "model"
+    assert lambda_handler.preload_shared_libraries(tmp_path / "absent", model) == []
     (tmp_path / "libjunk.so").write_bytes(b"not an ELF file")
     (tmp_path / "libstatic.a").write_bytes(b"!<arch>")
-    assert lambda_handler.preload_shared_libraries(tmp_path) == []
+    assert lambda_handler.preload_shared_libraries(tmp_path, model) == []
 
 
 json_values = st.recursive(

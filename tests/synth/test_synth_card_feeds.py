@@ -41,21 +41,25 @@ def test_labelling_policy_what_belongs_and_what_does_not(feed_users) -> None:
         assert counts[(tag, False)] > 0 and counts[(tag, True)] == 0, tag
 
 
-def test_cancellation_credit_equals_its_charge(feed_users) -> None:
-    checked = []
+def test_cancellation_credit_is_its_charge_less_a_fee_at_most(feed_users) -> None:
+    """A credit is the charge, less a cancellation fee sometimes, at another rate abroad."""
+    ratios = []
     for user in feed_users:
         items = {i[contract.ITEM_ID]: i for i in user.items}
         owner = {item: budget for budget, item in user.matches}
-        charges: dict[str, list[float]] = {}
+        charges: dict[str, dict[str, float]] = {}
         for item_id, tag in user.tags.items():
             if tag in ("cancelled_charge", "cancel_credit"):
                 amount = parse_amount(items[item_id][contract.ITEM_AMOUNT])
-                charges.setdefault(owner[item_id], []).append(amount)
-        for amounts in charges.values():
-            if len(amounts) == 2 and all(a == a for a in amounts):  # both present (not NaN)
-                assert sum(amounts) == pytest.approx(0.0, abs=0.02)
-                checked.append(amounts)
-    assert len(checked) > 10
+                charges.setdefault(owner[item_id], {})[tag] = amount
+        for pair in charges.values():
+            charge, credit = pair.get("cancelled_charge"), pair.get("cancel_credit")
+            if charge and credit and charge == charge and credit == credit:  # both, not NaN
+                ratios.append(-credit / charge)
+    assert len(ratios) > 10
+    assert [r for r in ratios if not 0.47 <= r <= 1.05] == []
+    exact = sum(abs(ratio - 1) < 1e-3 for ratio in ratios) / len(ratios)
+    assert 0.5 < exact < 0.95  # most are the charge exactly; some less a fee or re-converted
 
 
 def test_commuter_budgets_look_alike_and_differ_by_dates(feed_users) -> None:

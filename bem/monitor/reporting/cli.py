@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import csv
 import functools
 import json
 import os
@@ -14,6 +13,7 @@ from typing import Any
 
 import click
 
+from bem.data.csv_writer import write_csv
 from bem.deploy.options.cli import Target, target_options
 from bem.monitor.options.cli import db_option, end_option, today
 from budget_matcher import config
@@ -95,9 +95,7 @@ def metrics_command(
         return
     columns = list(rows[0]) if rows else ["day"]
     if output == "csv":
-        writer = csv.DictWriter(sys.stdout, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
+        write_csv(sys.stdout, columns, rows)
         return
     for line in text_table(rows, columns):
         click.echo(line)
@@ -148,15 +146,18 @@ def errors_command(
             end=datetime.combine(last, datetime.min.time()),
         )
         if rows and explain_with is not None:
+            import predict
             from bem.explain.stored import explain_stored
 
-            rows = explain_stored(connection, rows, explain_with)
+            try:
+                rows = explain_stored(connection, rows, explain_with)
+            except predict.ModelUnavailable as error:  # the Lambda's own refusal
+                message = f"{explain_with}: {error.code}: {error.message}"
+                raise click.ClickException(message) from error
     if not rows:
         click.echo(f"no {kind} in the period", err=True)
         return
-    writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
+    write_csv(sys.stdout, list(rows[0]), rows)
 
 
 @click.command("report")
