@@ -54,16 +54,20 @@ def merged(lines: list[FlattenedBatch]) -> tuple[FlattenedBatch, list[Any], list
     budgets, items = RecordTable(), RecordTable()
     budget_index, item_index, errors, answered = [], [], [], []
     users: tuple[list[Any], list[Any]] = ([], [])
+    first_group = 0  # each line's user places follow the previous line's
     for line, batch in enumerate(lines):
         offsets = []
+        places = [*batch.pairs.budgets.groups, *batch.pairs.items.groups]
         for table, part, original in (
             (budgets, batch.pairs.budgets, users[0]),
             (items, batch.pairs.items, users[1]),
         ):
             rows = table.extend(part.ids, None, part.numbers, part.texts)
             table.users[rows.start :] = [f"{line}\x1f{user!r}" for user in part.users]
+            table.groups[rows.start :] = [first_group + place for place in part.groups]
             original.extend(part.users)
             offsets.append(rows.start)
+        first_group += max(batch.n_users, max(places, default=-1) + 1)
         budget_index.append(batch.pairs.budget_index + offsets[0])
         item_index.append(batch.pairs.item_index + offsets[1])
         errors.extend(batch.error_items)
