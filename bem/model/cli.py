@@ -337,7 +337,7 @@ def evaluate_command(
     import predict
 
     if curve_sizes is not None or store is not None:
-        from bem.loop.cli import learning_curve_report
+        from bem.loop.reporting.cli import learning_curve_report
 
         sizes = tuple(int(n) for n in (curve_sizes or "").split(",") if n.strip())
         curve = report_dir / f"{name}_learning_curve.json"
