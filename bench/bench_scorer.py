@@ -5,8 +5,8 @@
 Prints, side by side on this machine (one core, one OpenMP thread; times are this process's CPU
 time, the fastest of --repeats, since the machine is shared; the request also its wall time):
   1. tree evaluation alone on >= 10k held-out pairs: ns per (row x tree) of the compiled
-     library (also its baseline-ISA code and the old nested-if scheme), the numpy evaluator,
-     scikit-learn's predict_proba (and tl2cgen when installed), and the max
+     library (also each instruction-set variant it carries and the old nested-if scheme), the
+     numpy evaluator, scikit-learn's predict_proba (and tl2cgen when installed), and the max
      |score - predict_proba| of each;
   2. one 80k-pair request of generated users, decode + handler + encode, with the built zip's model
      (the code is this checkout, which the zip was built from): compiled trees with result
@@ -47,7 +47,7 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 
 import lambda_handler  # noqa: E402
 import predict  # noqa: E402
-from bem.packaging.tree_compiler import baseline_raw, compile_library  # noqa: E402
+from bem.packaging.tree_compiler import VARIANTS, compile_library, variant_raw  # noqa: E402
 from budget_matcher import side_paths  # noqa: E402
 from budget_matcher.compiled_model import CompiledModel  # noqa: E402
 from budget_matcher.lean_model import LeanModel  # noqa: E402
@@ -121,7 +121,13 @@ def tree_figures(model_dir: Path, rows: np.ndarray, repeats: int) -> None:
         evaluators: dict[str, Callable[[], Any]] = {
             "compiled C (this build)": lambda: compiled.predict_proba_positive(rows),
             "compiled C, raw sums only": lambda: compiled.raw_scores(rows)[:, 0],
-            "  baseline ISA, raw sums": lambda: baseline_raw(compiled.library, rows, 1),
+            **{
+                f"  {variant} code, raw sums": (
+                    lambda v=variant: variant_raw(compiled.library, v, rows, 1)  # type: ignore[misc]
+                )
+                for variant in VARIANTS
+                if variant_raw(compiled.library, variant, rows[:1], 1) is not None
+            },
             "  nested ifs (old), raw sums": lambda: nested.raw_scores(rows)[:, 0],
             "numpy evaluator": lambda: lean.predict_proba_positive(rows),
             "scikit-learn predict_proba": lambda: pipeline.predict_proba(rows)[:, 1],

@@ -137,60 +137,78 @@ def rank_within(
 _MAX_CENTS = float(2**40)
 
 
-def window_sums(
-    owner: np.ndarray,
-    codes: np.ndarray,
-    days: np.ndarray,
-    amount: np.ndarray,
-    low: np.ndarray,
-    high: np.ndarray,
-) -> np.ndarray:
-    """Per pair: the sum of `amount` over the pairs of the same `owner` (a budget or item row)
-    and `codes` (≥ 0; −1 none) whose `days` lie in [low, high] of the pair; NaN when the pair
-    has no code or day. Exact and independent of the pairs' order: amounts in integer cents,
-    days by rank among the distinct days; sort by (owner, code, day), prefix-sum, searchsorted.
-    """
-    return window_sums_each(owner, codes, days, amount, low, (high,))[0]
+class WindowIndex:
+    """Rows (an owner, a code ≥ 0 or −1 for none, a day, an amount) indexed for window sums:
+    for a query (owner, code, low, high), the sum of the amounts of the rows of that owner and
+    code dated in [low, high]. Exact and independent of the rows' order: amounts in integer
+    cents, days by rank among the distinct days; rows sorted by (owner, code, day) with prefix
+    sums, each query two searchsorted. The rows are a user's line items, the queries its pairs:
+    a pair's window sums the user's items once, never its budget × item cross product."""
 
+    def __init__(
+        self, owner: np.ndarray, codes: np.ndarray, days: np.ndarray, amount: np.ndarray
+    ) -> None:
+        valid = (codes >= 0) & ~np.isnan(days)
+        self.owner = owner[valid].astype(np.int64)
+        self.codes = codes[valid].astype(np.int64)
+        self.days = days[valid]
+        self.cents = whole_cents(amount[valid])
+        self.span = int(self.codes.max(initial=0)) + 1
+        self.dense = self.days.size <= DENSE_MAX_SIZE
+        if self.dense:
+            return
+        self.groups, group = unique_inverse(self.owner * self.span + self.codes)
+        self.distinct_days, day_rank = unique_inverse(self.days)
+        self.width = self.distinct_days.size + 1
+        keys = group.astype(np.int64) * self.width + day_rank
+        order = stable_argsort(keys)
+        self.sorted_keys = keys[order]
+        self.cumulative = np.concatenate(([0], np.cumsum(self.cents[order])))
 
-def window_sums_each(
-    owner: np.ndarray,
-    codes: np.ndarray,
-    days: np.ndarray,
-    amount: np.ndarray,
-    low: np.ndarray,
-    highs: tuple[np.ndarray, ...],
-) -> list[np.ndarray]:
-    """`window_sums` for each window end in `highs` (one sort for all of them)."""
-    results = [np.full(owner.shape[0], np.nan) for _ in highs]
-    valid = (codes >= 0) & ~np.isnan(days)
-    if not valid.any():
+    def sums(
+        self,
+        owner: np.ndarray,
+        codes: np.ndarray,
+        low: np.ndarray,
+        highs: tuple[np.ndarray, ...],
+        pairs: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> list[np.ndarray]:
+        """Per query and per window end in `highs`: the sum over [low, high] (0 where no row of
+        the query's owner and code lies in it, or where a bound is NaN).
+
+        Without `pairs`, query k is (owner[k], codes[k], low[k], high[k]). With `pairs` =
+        (query_rows, windows), query k is the owner and code of row query_rows[k] and the window
+        windows[k]: the lookups are made once per row and once per window, not per query."""
+        rows, windows = pairs if pairs is not None else (None, None)
+        if self.dense:
+            owner, codes = _take(owner, rows), _take(codes, rows)
+            low = _take(low, windows)
+            days = self.days[None, :]
+            same = (owner[:, None] == self.owner[None, :]) & (codes[:, None] == self.codes[None, :])
+            after = same & (days >= low[:, None])
+            inside = (after & (days <= _take(high, windows)[:, None]) for high in highs)
+            return [np.asarray(rows_in @ self.cents) / 100.0 for rows_in in inside]
+        combined = owner.astype(np.int64) * self.span + codes
+        group = np.minimum(np.searchsorted(self.groups, combined), self.groups.size - 1)
+        known = _take((codes >= 0) & (codes < self.span) & (self.groups[group] == combined), rows)
+        base = _take(group.astype(np.int64) * self.width, rows)
+        first = np.searchsorted(self.distinct_days, np.nan_to_num(low, nan=np.inf), "left")
+        start = np.searchsorted(self.sorted_keys, base + _take(first, windows), side="left")
+        results = []
+        for high in highs:
+            last = np.searchsorted(self.distinct_days, np.nan_to_num(high, nan=-np.inf), "right")
+            stop = np.searchsorted(self.sorted_keys, base + _take(last, windows), side="left")
+            total = self.cumulative[np.maximum(stop, start)] - self.cumulative[start]
+            results.append(np.where(known, total, 0) / 100.0)
         return results
-    cents = whole_cents(amount[valid])
-    if owner.shape[0] <= DENSE_MAX_SIZE:
-        for result, high in zip(results, highs, strict=True):
-            args = (owner[valid], codes[valid], days[valid], cents, low[valid], high[valid])
-            result[valid] = _window_sums_dense(*args)
-        return results
-    _, group = unique_inverse(owner[valid] * (int(codes.max()) + 1) + codes[valid])
-    distinct_days, day_rank = unique_inverse(days[valid])
-    width = distinct_days.size + 1
-    base = group.astype(np.int64) * width
-    keys = base + day_rank
-    order = stable_argsort(keys)
-    sorted_keys = keys[order]
-    cumulative = np.concatenate(([0], np.cumsum(cents[order])))
-    first = np.searchsorted(distinct_days, np.nan_to_num(low[valid], nan=np.inf), side="left")
-    start = np.searchsorted(sorted_keys, base + first, side="left")
-    for result, high in zip(results, highs, strict=True):
-        last = np.searchsorted(distinct_days, np.nan_to_num(high[valid], nan=-np.inf), "right")
-        stop = np.searchsorted(sorted_keys, base + last, side="left")
-        result[valid] = (cumulative[np.maximum(stop, start)] - cumulative[start]) / 100.0
-    return results
 
 
-# Up to this many pairs, window sums are one dense comparison of every pair with every other
-# (the seed example's single pair costs a few numpy calls instead of two sorts).
+def _take(values: np.ndarray, index: np.ndarray | None) -> np.ndarray:
+    return values if index is None else values[index]
+
+
+# Up to this many rows, window sums compare every query with every row (the seed example's
+# single item costs a few numpy calls instead of two sorts).
 DENSE_MAX_SIZE = 64
 
 
@@ -199,17 +217,3 @@ def whole_cents(amount: np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore", invalid="ignore"):
         cents = np.clip(np.round(np.nan_to_num(amount) * 100.0), -_MAX_CENTS, _MAX_CENTS)
     return cents.astype(np.int64)
-
-
-def _window_sums_dense(
-    owner: np.ndarray,
-    codes: np.ndarray,
-    days: np.ndarray,
-    cents: np.ndarray,
-    low: np.ndarray,
-    high: np.ndarray,
-) -> np.ndarray:
-    """`window_sums` of valid pairs by comparing every pair with every other (small inputs)."""
-    same = (owner[:, None] == owner[None, :]) & (codes[:, None] == codes[None, :])
-    inside = (days[None, :] >= low[:, None]) & (days[None, :] <= high[:, None])
-    return np.asarray((same & inside) @ cents, dtype=np.float64) / 100.0

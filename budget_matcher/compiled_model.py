@@ -22,7 +22,7 @@ from budget_matcher.lean_model import LeanModel
 from budget_matcher.verified_files import load_library, read_regular
 
 LIBRARY_FILE = "model_trees.so"
-ABI_VERSION = 1
+ABI_VERSION = 2  # 2: rows come feature-major (a Fortran-ordered matrix)
 MAX_LIBRARY_BYTES = 64 * 1024 * 1024
 MAX_LEAN_BYTES = 256 * 1024 * 1024
 
@@ -121,8 +121,9 @@ class CompiledModel:
         return (CompiledModel.from_bytes, (*self._bytes, self.lean_path, self.library))
 
     def raw_scores(self, X: np.ndarray) -> np.ndarray:
-        """Each member's raw score per row (n_rows x n_members), computed in C."""
-        X = np.ascontiguousarray(X, dtype=np.float64)
+        """Each member's raw score per row (n_rows x n_members), computed in C. The library
+        reads X feature-major: `compute_features` makes it so, other layouts are copied."""
+        X = np.asfortranarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != self.lean.n_features:
             raise ValueError(f"expected X of shape (n, {self.lean.n_features}), got {X.shape}")
         out = np.empty((X.shape[0], self.lean.n_members), dtype=np.float64)

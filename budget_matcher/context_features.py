@@ -95,9 +95,9 @@ def context_features(
     expense_group: np.ndarray,
     item_vendor: np.ndarray,
 ) -> np.ndarray:
-    """The columns of CONTEXT_FEATURE_NAMES, from per-pair days outside the trip, days since
-    the budget's creation, amount closeness (≥ 0) and the type groups of both sides, and per
-    line item its normalised vendor's code (−1 for none), all as computed by
+    """The columns of CONTEXT_FEATURE_NAMES (one row each), from per-pair days outside the
+    trip, days since the budget's creation, amount closeness (≥ 0) and the type groups of both
+    sides, and per line item its normalised vendor's code (−1 for none), all as computed by
     budget_matcher.features."""
     i = pairs.item_index
     groups = _group_keys(i, budget_group)
@@ -108,7 +108,7 @@ def context_features(
     detail = _detail_kinds(items)[i]
     agency = per_distinct(items.distinct_text(c.ITEM_VENDOR), _is_agency)[i]
     opposite = _opposite_charges(items, item_vendor)[i]
-    return np.column_stack(
+    return np.stack(
         [
             timing - group_min(groups, timing),
             created - group_min(groups, created),

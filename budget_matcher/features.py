@@ -14,7 +14,7 @@ from functools import cached_property
 import numpy as np
 
 from budget_matcher import contract as c
-from budget_matcher.columns import per_distinct, rank_within, stable_argsort, window_sums_each
+from budget_matcher.columns import WindowIndex, per_distinct, rank_within, stable_argsort
 from budget_matcher.context_features import CONTEXT_FEATURE_NAMES, context_features
 from budget_matcher.feed_features import FEED_FEATURE_NAMES, feed_features, window_log_ratio
 from budget_matcher.pairs import CandidatePairs, RecordTable
@@ -75,8 +75,13 @@ class PairColumns:
         return code_similarities(budget_fields, items, strings, self.b, self.i)
 
     @cached_property
+    def items_amount(self) -> np.ndarray:
+        """Per line item (row): its amount."""
+        return self.pairs.items.number(c.ITEM_AMOUNT)
+
+    @cached_property
     def amount(self) -> np.ndarray:
-        return self.pairs.items.number(c.ITEM_AMOUNT)[self.i]
+        return self.items_amount[self.i]
 
     @cached_property
     def date(self) -> np.ndarray:
@@ -130,12 +135,32 @@ class PairColumns:
         return (self.date - self.end) / SECONDS_PER_DAY
 
     @cached_property
+    def budget_groups(self) -> np.ndarray:
+        """Per budget (row): the expense group its type names."""
+        return per_distinct(self.pairs.budgets.distinct_text(c.BUDGET_TYPE), _group_of)
+
+    @cached_property
+    def item_groups(self) -> np.ndarray:
+        """Per line item (row): its expense group."""
+        return _expense_groups(self.pairs.items)
+
+    @cached_property
     def budget_group(self) -> np.ndarray:
-        return per_distinct(self.pairs.budgets.distinct_text(c.BUDGET_TYPE), _group_of)[self.b]
+        return self.budget_groups[self.b]
 
     @cached_property
     def expense_group(self) -> np.ndarray:
-        return _expense_groups(self.pairs.items)[self.i]
+        return self.item_groups[self.i]
+
+    @cached_property
+    def item_users(self) -> np.ndarray:
+        """Per line item (row): its user's place in the request (ids may repeat or be absent)."""
+        return np.asarray(self.pairs.items.groups, dtype=np.int64)
+
+    @cached_property
+    def item_days(self) -> np.ndarray:
+        """Per line item (row): its date in days."""
+        return self.pairs.items.number(c.ITEM_DATE) / SECONDS_PER_DAY
 
     @cached_property
     def cost(self) -> np.ndarray:
@@ -143,34 +168,38 @@ class PairColumns:
         return np.where(np.isnan(self.actual), self.budgeted, self.actual)
 
     @cached_property
-    def window(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per pair, the budget's window in days: [min(created, start) − 2 d, end + 5 d], and
+    def budget_windows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per budget (row), its window in days: [min(created, start) − 2 d, end + 5 d], and
         the late window's end (end + 21 d)."""
-        low = np.fmin(self.created, self.start) / SECONDS_PER_DAY - WINDOW_BEFORE_DAYS
-        end = self.end / SECONDS_PER_DAY
+        budgets = self.pairs.budgets
+        created, start = budgets.number(c.BUDGET_GENERATED_AT), budgets.number(c.BUDGET_TRIP_START)
+        low = np.fmin(created, start) / SECONDS_PER_DAY - WINDOW_BEFORE_DAYS
+        end = budgets.number(c.BUDGET_TRIP_END) / SECONDS_PER_DAY
         return low, end + WINDOW_AFTER_DAYS, end + LATE_WINDOW_AFTER_DAYS
+
+    @cached_property
+    def window(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per pair, its budget's window (`budget_windows`)."""
+        low, high, late_high = self.budget_windows
+        return low[self.b], high[self.b], late_high[self.b]
 
     @cached_property
     def vendor_window_sums(self) -> list[np.ndarray]:
         """Per pair (b, i): Σ amounts of b's candidate items with i's normalised vendor dated
         in b's window, and in its late window (NaN without vendor or date)."""
-        low, high, late_high = self.window
-        days = self.date / SECONDS_PER_DAY
-        codes = self.item_vendor[self.i]
-        return window_sums_each(self.b, codes, days, self.amount, low, (high, late_high))
+        low, high, late_high = self.budget_windows
+        vendor, days = self.item_vendor, self.item_days
+        items = WindowIndex(self.item_users, vendor, days, self.items_amount)
+        sums = items.sums(self.item_users, vendor, low, (high, late_high), (self.i, self.b))
+        unknown = ((vendor < 0) | np.isnan(days))[self.i]
+        for total in sums:
+            total[unknown] = np.nan
+        return sums
 
     @cached_property
     def feed(self) -> np.ndarray:
         """A charge among the user's other charges: FEED_FEATURE_NAMES, one column each."""
-        return feed_features(
-            self.pairs,
-            self.item_vendor,
-            self.window,
-            self.vendor_window_sums[1],
-            self.cost,
-            self.budget_group,
-            self.expense_group,
-        )
+        return feed_features(self, self.vendor_window_sums[1])
 
     @cached_property
     def context(self) -> np.ndarray:
@@ -212,11 +241,11 @@ def _vendor_column(k: int) -> Callable[[PairColumns], np.ndarray]:
 
 
 def _context_column(k: int) -> Callable[[PairColumns], np.ndarray]:
-    return lambda x: x.context[:, k]
+    return lambda x: x.context[k]
 
 
 def _feed_column(k: int) -> Callable[[PairColumns], np.ndarray]:
-    return lambda x: x.feed[:, k]
+    return lambda x: x.feed[k]
 
 
 Feature = tuple[str, Callable[[PairColumns], np.ndarray]]
@@ -258,13 +287,16 @@ FEATURE_NAMES: tuple[str, ...] = tuple(name for name, _ in FEATURES)
 
 
 def compute_features(pairs: CandidatePairs) -> np.ndarray:
-    """The feature matrix (n_pairs × len(FEATURE_NAMES), float64, NaN = missing)."""
+    """The feature matrix (n_pairs × len(FEATURE_NAMES), float64, NaN = missing), stored
+    feature-major (Fortran order: each column contiguous, as it is computed and as the compiled
+    trees read it)."""
     if len(pairs) == 0:
-        return np.zeros((0, len(FEATURE_NAMES)), dtype=np.float64)
+        return np.zeros((0, len(FEATURE_NAMES)), dtype=np.float64, order="F")
     columns = PairColumns(pairs)
-    return np.column_stack([compute(columns) for _, compute in FEATURES]).astype(
-        np.float64, copy=False
-    )
+    by_feature = np.empty((len(FEATURES), len(pairs)), dtype=np.float64)
+    for row, (_, compute) in enumerate(FEATURES):
+        by_feature[row] = compute(columns)
+    return by_feature.T
 
 
 def _amount_distance(amount: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

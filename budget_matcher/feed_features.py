@@ -1,7 +1,7 @@
 """Features of a charge among the user's other charges: what real card feeds are full of.
 
 Each column is computed over all pairs at once from sums over windows (budget_matcher.columns
-`window_sums`: exact integer-cent sums, so no column depends on the order of the request).
+`WindowIndex`: exact integer-cent sums, so no column depends on the order of the request).
 NaN = unknown.
 
   item_same_vendor_twins          how many other items of the user have the same normalised
@@ -20,11 +20,14 @@ model already links a credit through `item_has_opposite_charge` and the window s
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from budget_matcher import contract as c
-from budget_matcher.columns import unique_inverse, whole_cents, window_sums
-from budget_matcher.pairs import CandidatePairs
+from budget_matcher.columns import WindowIndex, unique_inverse, whole_cents
+
+if TYPE_CHECKING:
+    from budget_matcher.features import PairColumns
 
 FEED_FEATURE_NAMES: tuple[str, ...] = (
     "item_same_vendor_twins",
@@ -32,38 +35,32 @@ FEED_FEATURE_NAMES: tuple[str, ...] = (
     "budget_type_others_log_ratio",
 )
 TWIN_DAYS = 3.0
-SECONDS_PER_DAY = 86400.0
 
 
-def feed_features(
-    pairs: CandidatePairs,
-    item_vendor: np.ndarray,
-    window: tuple[np.ndarray, np.ndarray, np.ndarray],
-    late: np.ndarray,
-    cost: np.ndarray,
-    budget_group: np.ndarray,
-    expense_group: np.ndarray,
-) -> np.ndarray:
-    """The columns of FEED_FEATURE_NAMES, from per line item its normalised vendor's code (−1
-    for none) and per pair the budget's window in days (low, high, and the late window's high;
-    NaN: none), the same-vendor sum over the late window, the budget's cost (actual, else
-    budgeted) and the two type groups, as budget_matcher.features computes them."""
-    b, i = pairs.budget_index, pairs.item_index
-    item_amount = pairs.items.number(c.ITEM_AMOUNT)
-    item_days = pairs.items.number(c.ITEM_DATE) / SECONDS_PER_DAY
-    amount, days = item_amount[i], item_days[i]
-    low, high, _ = window
-    own_type = (budget_group == expense_group) & (amount > 0)
-    contribution = np.where(own_type, amount, 0.0)
-    same_type = window_sums(b, np.zeros_like(b), days, contribution, low, high)
-    own_cents = whole_cents(contribution) / 100.0
+def feed_features(x: PairColumns, late: np.ndarray) -> np.ndarray:
+    """The columns of FEED_FEATURE_NAMES (one row each) from the pairs' shared columns
+    (budget_matcher.features) and the same-vendor sum over each pair's late window."""
+    low, high, _ = x.window
+    amount, days = x.amount, x.item_days[x.i]
+    # the budget's own-type charges: items of a known group with a positive amount, summed for
+    # the budgets of that group
+    positive = x.items_amount > 0
+    item_group = np.where(positive & ~np.isnan(x.item_groups), x.item_groups, -1.0)
+    charges = WindowIndex(x.item_users, item_group.astype(np.int64), x.item_days, x.items_amount)
+    budget_group = np.nan_to_num(x.budget_groups, nan=-1.0).astype(np.int64)
+    budget_users = np.asarray(x.pairs.budgets.groups, dtype=np.int64)
+    budget_low, budget_high, _ = x.budget_windows
+    same_type = charges.sums(budget_users, budget_group, budget_low, (budget_high,), (x.b, x.b))[0]
+    same_type[np.isnan(days)] = np.nan
+    own_type = (x.budget_group == x.expense_group) & (amount > 0)
+    own_cents = whole_cents(np.where(own_type, amount, 0.0)) / 100.0
     in_window = (days >= low) & (days <= high)
     others = same_type - np.where(in_window, own_cents, 0.0)
-    return np.column_stack(
+    return np.stack(
         [
-            _same_vendor_twins(pairs, item_vendor, item_amount, item_days)[i],
-            window_log_ratio(late, cost, low, high),
-            window_log_ratio(others, cost, low, high),
+            _same_vendor_twins(x.item_users, x.item_vendor, x.items_amount, x.item_days)[x.i],
+            window_log_ratio(late, x.cost, low, high),
+            window_log_ratio(others, x.cost, low, high),
         ]
     )
 
@@ -78,23 +75,21 @@ def window_log_ratio(
 
 
 def _same_vendor_twins(
-    pairs: CandidatePairs, vendor: np.ndarray, amount: np.ndarray, days: np.ndarray
+    users: np.ndarray, vendor: np.ndarray, amount: np.ndarray, days: np.ndarray
 ) -> np.ndarray:
     """Per line item: the other items of its user with its vendor and whole-unit amount (sign
     included) dated within ±TWIN_DAYS; NaN without vendor, amount or date."""
-    items = pairs.items
-    result = np.full(len(items), np.nan)
+    result = np.full(len(users), np.nan)
     with np.errstate(invalid="ignore", over="ignore"):
         whole = np.round(amount)
     valid = (vendor >= 0) & np.isfinite(whole) & ~np.isnan(days)
     if not valid.any():
         return result
-    users = np.asarray(items.groups, dtype=np.int64)  # the request's users, even with equal ids
     _, unit = unique_inverse(whole[valid])
     _, by_user_vendor = unique_inverse(users[valid] * (int(vendor.max()) + 1) + vendor[valid])
     _, group = unique_inverse(by_user_vendor.astype(np.int64) * (int(unit.max()) + 1) + unit)
     day = days[valid]
-    near = window_sums(group, np.zeros_like(group), day, np.ones(day.size), day - TWIN_DAYS,
-                       day + TWIN_DAYS)  # fmt: skip
-    result[valid] = near - 1.0
+    near = WindowIndex(group, np.zeros_like(group), day, np.ones(day.size))
+    others = near.sums(group, np.zeros_like(group), day - TWIN_DAYS, (day + TWIN_DAYS,))[0]
+    result[valid] = others - 1.0
     return result

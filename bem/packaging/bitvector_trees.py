@@ -11,7 +11,8 @@ value's bin is the number of thresholds strictly below it, so `x > T_i` exactly 
 that send NaN left (NaN has bin 0: never false) and nodes that send it right (NaN has a bin
 above every index: always false). A block of rows walks each list until the index reaches the
 block's largest bin, with the state laid out tree by row so the loop over the block's rows
-vectorises. The leaf values are then added to the baseline tree by tree, in float64, in
+vectorises. The rows come feature-major (one column after another), as the features are made.
+The leaf values are then added to the baseline tree by tree, in float64, in
 scikit-learn's order.
 """
 
@@ -23,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
-# Rows scored together: the state is n_trees x BLOCK bitvectors (16 keeps 300 trees' state
-# within a 32 KB L1 cache).
-BLOCK = 16
+# Rows scored together per instruction set: the state is n_trees x block bitvectors (16 rows
+# of 300 trees' state fit a 32 KB L1 cache; AVX-512's lanes pay off at 32).
+BLOCKS = {"baseline": 16, "avx2": 16, "avx512": 32}
 MAX_LEAVES = 64
 
 
@@ -135,7 +136,8 @@ def generate_raw(
         "#include <string.h>",
         f"typedef uint{width}_t bits_t;",
         f"typedef int{width}_t bin_t;",
-        f"#define BLOCK {BLOCK}",
+        f"#define MAX_BLOCK {max(BLOCKS.values())}",
+        *(f"#define BLOCK_{isa.upper()} {rows}" for isa, rows in BLOCKS.items()),
         f"#define SIGN_SHIFT {width - 1}",
         f"#define N_TREES {n_trees}",
         "struct qs_node { bits_t mask; int32_t tree; int32_t index; };",
@@ -163,91 +165,120 @@ _C_RAW = r"""
 
 /* bins[r] = the number of cuts strictly below x[r] (NaN: 0): branch-free binary searches,
    one step for all the block's rows at a time (independent loads). */
-INLINE void bin_block(const double *cut, size_t n, const double *x, bin_t *bins) {
-    size_t low[BLOCK] = {0};
+INLINE void bin_block(const double *cut, size_t n, const double *x, bin_t *bins, const int block) {
+    size_t low[MAX_BLOCK];
+    for (int r = 0; r < block; ++r) low[r] = 0;
     for (; n > 0; n /= 2) {
         size_t half = n / 2;
         /* a select of two values, not `low[r] += ...`: gcc turns that into a branch */
-        for (int r = 0; r < BLOCK; ++r)
+        for (int r = 0; r < block; ++r)
             low[r] = cut[low[r] + half] < x[r] ? low[r] + n - half : low[r];
     }
-    for (int r = 0; r < BLOCK; ++r) bins[r] = (bin_t)low[r];
+    for (int r = 0; r < block; ++r) bins[r] = (bin_t)low[r];
 }
 
-/* AND the mask of each false node of one list (sorted by threshold index) into the state. */
+/* AND the mask of each false node of one list (sorted by threshold index) into the state
+   (tree t's bitvectors of the block's rows at state[t * block]). */
 INLINE void mask_false(const struct qs_node *node, const struct qs_node *end,
-                       const bin_t *restrict bins, bits_t (*restrict state)[BLOCK]) {
-    bin_t bin[BLOCK], top = 0;
-    for (int r = 0; r < BLOCK; ++r) {
+                       const bin_t *restrict bins, bits_t *restrict state, const int block) {
+    bin_t bin[MAX_BLOCK], top = 0;
+    for (int r = 0; r < block; ++r) {
         bin[r] = bins[r];
         top = bin[r] > top ? bin[r] : top;
     }
     for (; node < end && node->index < top; ++node) {
-        bits_t *restrict v = state[node->tree];
+        bits_t *restrict v = state + (size_t)node->tree * block;
         const bits_t mask = node->mask;
         const bin_t above = node->index + 1;
         /* bin - above >> (width - 1): all ones where bin <= index (the node is true), else 0;
            an arithmetic shift, which vectorises better than a select. */
-        for (int r = 0; r < BLOCK; ++r) v[r] &= mask | (bits_t)((bin[r] - above) >> SIGN_SHIFT);
+        for (int r = 0; r < block; ++r) v[r] &= mask | (bits_t)((bin[r] - above) >> SIGN_SHIFT);
     }
 }
 
-/* out[r * N_MEMBERS + m] = baseline_m + the member's trees' leaf values (in tree order). */
-INLINE void raw_rows(const double *X, size_t n_rows, double *out) {
-    bits_t state[N_TREES][BLOCK];
-    bin_t nan_left[BLOCK], nan_right[BLOCK];
-    double x[BLOCK], sums[BLOCK];
-    for (size_t start = 0; start < n_rows; start += BLOCK) {
-        size_t n = n_rows - start < BLOCK ? n_rows - start : BLOCK;
-        memset(state, 0xff, sizeof state);
+/* out[r * N_MEMBERS + m] = baseline_m + the member's trees' leaf values (in tree order); X is
+   feature-major: feature f of row r at X[f * n_rows + r]. */
+INLINE void raw_rows(const double *X, size_t n_rows, double *out, const int block) {
+    bits_t state[N_TREES * MAX_BLOCK];
+    bin_t nan_left[MAX_BLOCK], nan_right[MAX_BLOCK];
+    double x[MAX_BLOCK], sums[MAX_BLOCK];
+    for (size_t start = 0; start < n_rows; start += block) {
+        size_t n = n_rows - start < (size_t)block ? n_rows - start : (size_t)block;
+        memset(state, 0xff, sizeof(bits_t) * N_TREES * block);
         for (int f = 0; f < N_FEATURES; ++f) {
             const struct qs_node *first = nodes + list_start[2 * f];
             const struct qs_node *middle = nodes + list_start[2 * f + 1];
             const struct qs_node *end = nodes + list_start[2 * f + 2];
             const double *cut = thresholds + threshold_start[f];
+            const double *column = X + (size_t)f * n_rows + start;
             size_t n_cuts = (size_t)(threshold_start[f + 1] - threshold_start[f]);
             if (first == end) continue;
-            for (size_t r = 0; r < BLOCK; ++r) {
-                x[r] = r < n ? X[(start + r) * N_FEATURES + f] : -INFINITY;
+            for (size_t r = 0; r < (size_t)block; ++r) {
+                x[r] = r < n ? column[r] : -INFINITY;
                 if (isnan(x[r])) x[r] = fill[f];
             }
-            bin_block(cut, n_cuts, x, nan_left);
-            for (int r = 0; r < BLOCK; ++r)
+            bin_block(cut, n_cuts, x, nan_left, block);
+            for (int r = 0; r < block; ++r)
                 nan_right[r] = isnan(x[r]) ? (bin_t)n_cuts : nan_left[r];
-            mask_false(first, middle, nan_left, state);
-            mask_false(middle, end, nan_right, state);
+            mask_false(first, middle, nan_left, state, block);
+            mask_false(middle, end, nan_right, state, block);
         }
         for (int m = 0; m < N_MEMBERS; ++m) {
-            for (int r = 0; r < BLOCK; ++r) sums[r] = member_baseline[m];
+            for (int r = 0; r < block; ++r) sums[r] = member_baseline[m];
             for (int t = member_first[m]; t < member_first[m + 1]; ++t) {
                 const double *leaf = leaf_value + leaf_start[t];
-                for (int r = 0; r < BLOCK; ++r) sums[r] += leaf[CTZ(state[t][r])];
+                const bits_t *v = state + (size_t)t * block;
+                for (int r = 0; r < block; ++r) sums[r] += leaf[CTZ(v[r])];
             }
             for (size_t r = 0; r < n; ++r) out[(start + r) * N_MEMBERS + m] = sums[r];
         }
     }
 }
 
-/* The same code for the target's baseline instruction set, and for x86-64 with AVX2 (integer
-   lanes twice as wide; the float64 additions are the same IEEE operations in the same order). */
-EXPORT void bem_raw_baseline(const double *X, size_t n_rows, double *out) {
-    raw_rows(X, n_rows, out);
+/* The same code for the target's baseline instruction set and, on x86-64, for AVX2 and
+   AVX-512 (integer lanes two and four times as wide; the float64 additions are the same IEEE
+   operations in the same order, so every variant gives the same bits). `bem_raw` runs the
+   widest this CPU has; `bem_raw_variant` runs one named variant (the build proves each). */
+static void raw_baseline(const double *X, size_t n, double *out) {
+    raw_rows(X, n, out, BLOCK_BASELINE);
 }
 
 #if defined(__x86_64__)
 __attribute__((target("avx2"))) static void raw_avx2(const double *X, size_t n, double *out) {
-    raw_rows(X, n, out);
+    raw_rows(X, n, out, BLOCK_AVX2);
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl,avx2")))
+static void raw_avx512(const double *X, size_t n, double *out) {
+    raw_rows(X, n, out, BLOCK_AVX512);
 }
 #endif
 
-EXPORT void bem_raw(const double *X, size_t n_rows, double *out) {
+/* Bit v set: this CPU runs variant v (0 baseline, 1 AVX2, 2 AVX-512). */
+EXPORT int bem_raw_variants(void) {
+    int variants = 1;
 #if defined(__x86_64__)
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2")) {
-        raw_avx2(X, n_rows, out);
-        return;
-    }
+    if (__builtin_cpu_supports("avx2")) variants |= 2;
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+        && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx2"))
+        variants |= 4;
 #endif
-    raw_rows(X, n_rows, out);
+    return variants;
+}
+
+/* Variant v's raw sums; nothing is written when this CPU cannot run it. */
+EXPORT void bem_raw_variant(int v, const double *X, size_t n_rows, double *out) {
+    if (v < 0 || v > 2 || !(bem_raw_variants() & (1 << v))) return;
+#if defined(__x86_64__)
+    if (v == 2) { raw_avx512(X, n_rows, out); return; }
+    if (v == 1) { raw_avx2(X, n_rows, out); return; }
+#endif
+    raw_baseline(X, n_rows, out);
+}
+
+EXPORT void bem_raw(const double *X, size_t n_rows, double *out) {
+    int variants = bem_raw_variants();
+    bem_raw_variant(variants & 4 ? 2 : variants & 2 ? 1 : 0, X, n_rows, out);
 }
 """

@@ -56,16 +56,16 @@ def generate_raw(
         lines.append("}")
     lines += [
         "",
-        "/* out[r * N_MEMBERS + m] = baseline_m + tree_0(x_r) + tree_1(x_r) + ... (in order). */",
+        "/* out[r * N_MEMBERS + m] = baseline_m + tree_0(x_r) + tree_1(x_r) + ... (in order); X is",
+        "   feature-major: feature f of row r at X[f * n_rows + r]. */",
         "EXPORT void bem_raw(const double *X, size_t n_rows, double *out) {",
         "    double rows[BLOCK_ROWS * N_FEATURES];",
         "    double sums[BLOCK_ROWS];",
         "    for (size_t start = 0; start < n_rows; start += BLOCK_ROWS) {",
         "        size_t n = n_rows - start < BLOCK_ROWS ? n_rows - start : BLOCK_ROWS;",
         "        for (size_t r = 0; r < n; ++r) {",
-        "            const double *in = X + (start + r) * N_FEATURES;",
         "            double *x = rows + r * N_FEATURES;",
-        "            for (int f = 0; f < N_FEATURES; ++f) x[f] = in[f];",
+        "            for (int f = 0; f < N_FEATURES; ++f) x[f] = X[f * n_rows + start + r];",
     ]
     for column in np.flatnonzero(~np.isnan(fill)):
         value = c_double(float(fill[column]))

@@ -188,7 +188,8 @@ def compile_library(
 
 
 def prove_library(lean_path: Path, library: Path, rows: np.ndarray) -> int:
-    """Check the library's scores equal the numpy evaluator's bit for bit on `rows`."""
+    """Check the library's scores equal the numpy evaluator's bit for bit on `rows`, and the
+    raw sums of every instruction-set variant this CPU runs equal `bem_raw`'s."""
     from budget_matcher.compiled_model import CompiledModel
     from budget_matcher.lean_model import LeanModel
 
@@ -201,27 +202,33 @@ def prove_library(lean_path: Path, library: Path, rows: np.ndarray) -> int:
             f"compiled trees differ from the numpy evaluator at row {worst}: "
             f"{actual[worst]!r} != {expected[worst]!r}"
         )
-    baseline = baseline_raw(library, rows, compiled.lean.n_members)
-    if baseline is not None and not np.array_equal(baseline, compiled.raw_scores(rows)):
-        raise CompileFailed("the library's baseline-instruction-set code differs from bem_raw")
+    for variant in VARIANTS:
+        raw = variant_raw(library, variant, rows, compiled.lean.n_members)
+        if raw is not None and not np.array_equal(raw, compiled.raw_scores(rows)):
+            raise CompileFailed(f"the library's {variant} code differs from bem_raw")
     return int(rows.shape[0])
 
 
-def baseline_raw(library: Path, rows: np.ndarray, n_members: int) -> np.ndarray | None:
-    """Raw sums of the library's `bem_raw_baseline` (the code `bem_raw` runs on a CPU without
-    the wider vector unit it dispatches to), or None when the library has no such entry."""
+VARIANTS = ("baseline", "avx2", "avx512")
+
+
+def variant_raw(library: Path, variant: str, rows: np.ndarray, n_members: int) -> np.ndarray | None:
+    """Raw sums of one instruction-set variant of the library's code (`bem_raw_variant`: the
+    code `bem_raw` runs on a CPU whose widest vector unit is that one), or None when the
+    library has no variants or this CPU cannot run that one."""
     import ctypes
 
     handle = ctypes.CDLL(str(library), mode=ctypes.RTLD_LOCAL)
-    entry = getattr(handle, "bem_raw_baseline", None)
-    if entry is None:
+    entry = getattr(handle, "bem_raw_variant", None)
+    number = VARIANTS.index(variant)
+    if entry is None or not handle.bem_raw_variants() & (1 << number):
         return None
-    entry.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p)
+    entry.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p)
     entry.restype = None
-    X = np.ascontiguousarray(rows, dtype=np.float64)
+    X = np.asfortranarray(rows, dtype=np.float64)
     out = np.empty((X.shape[0], n_members), dtype=np.float64)
     if X.shape[0]:
-        entry(X.ctypes.data, X.shape[0], out.ctypes.data)
+        entry(number, X.ctypes.data, X.shape[0], out.ctypes.data)
     return out
 
 
@@ -237,7 +244,7 @@ def prove_by_emulation(
     if not emulator or shutil.which(emulator) is None or not sysroot.is_dir() or not compiler:
         return False
     host = CompiledModel.load(lean_path, host_library)
-    X = np.ascontiguousarray(rows, dtype=np.float64)
+    X = np.asfortranarray(rows, dtype=np.float64)
     expected_raw = host.raw_scores(X)
     with tempfile.TemporaryDirectory(prefix="bem-trees-emulated-") as work:
         folder = Path(work)
@@ -250,7 +257,7 @@ def prove_by_emulation(
         )
         if built.returncode != 0:
             raise CompileFailed(f"emulation harness for {arch}: {built.stderr[-1000:]}")
-        X.tofile(folder / "rows.bin")
+        X.T.tofile(folder / "rows.bin")  # feature-major, as bem_raw reads it
         command = [emulator, "-L", str(sysroot), "./harness", str(library), "rows.bin", "out.bin"]
         done = subprocess.run(
             [*command, str(X.shape[0])], cwd=work, capture_output=True, text=True, timeout=600

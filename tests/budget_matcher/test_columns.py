@@ -8,13 +8,13 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from budget_matcher.columns import (
+    WindowIndex,
     distinct,
     group_min,
     rank_within,
     sort_within,
     stable_argsort,
     unique_inverse,
-    window_sums,
 )
 
 _SPECIAL = [0.0, -0.0, np.nan, np.inf, -np.inf, 5e-324, -5e-324, 1.0, -1.0]
@@ -90,24 +90,33 @@ def test_rank_within_equal_values_share_the_lowest_rank_in_any_order(data: st.Da
 
 @settings(max_examples=200, deadline=None)
 @given(st.data())
-def test_window_sums_dense_and_sorted_paths_agree_exactly(data: st.DataObject) -> None:
-    n = data.draw(st.integers(1, 150))
+def test_window_index_sums_exactly_whatever_the_rows_order_and_path(data: st.DataObject) -> None:
+    """Dense (≤ 64 rows) and sorted paths, queries given whole or as (row, window) pairs."""
+    n = data.draw(st.integers(0, 150))
     owner = data.draw(hnp.arrays(np.int64, n, elements=st.integers(0, 3)))
     codes = data.draw(hnp.arrays(np.int64, n, elements=st.integers(-1, 2)))
     days = data.draw(hnp.arrays(np.float64, n, elements=st.sampled_from([0.0, 1.5, 3.0, np.nan])))
     amount = data.draw(
         hnp.arrays(np.float64, n, elements=st.sampled_from([0.1, 0.2, -0.3, 1e6, np.nan, 1e300]))
     )
-    low = data.draw(hnp.arrays(np.float64, n, elements=st.sampled_from([-1.0, 1.0, np.nan])))
-    high = low + data.draw(hnp.arrays(np.float64, n, elements=st.sampled_from([0.0, 2.0, 5.0])))
-    sums = window_sums(owner, codes, days, amount, low, high)
+    q = data.draw(st.integers(1, 40))
+    q_owner = data.draw(hnp.arrays(np.int64, q, elements=st.integers(0, 4)))
+    q_codes = data.draw(hnp.arrays(np.int64, q, elements=st.integers(-1, 3)))
+    low = data.draw(hnp.arrays(np.float64, q, elements=st.sampled_from([-1.0, 1.0, np.nan])))
+    high = low + data.draw(hnp.arrays(np.float64, q, elements=st.sampled_from([0.0, 2.0, 5.0])))
+    index = WindowIndex(owner, codes, days, amount)
+    sums, wider = index.sums(q_owner, q_codes, low, (high, high + 1))
     valid = (codes >= 0) & ~np.isnan(days)
-    assert np.isnan(sums[~valid]).all()
     cents = np.clip(np.round(np.nan_to_num(amount) * 100), -(2.0**40), 2.0**40).astype(np.int64)
-    for row in np.flatnonzero(valid):
-        inside = valid & (owner == owner[row]) & (codes == codes[row])
-        inside &= (days >= low[row]) & (days <= high[row])
-        assert sums[row] == cents[inside].sum() / 100.0
-    shuffle = np.asarray(data.draw(st.permutations(range(n))))
-    shuffled = window_sums(*(a[shuffle] for a in (owner, codes, days, amount, low, high)))
-    np.testing.assert_array_equal(shuffled, sums[shuffle])
+    for k in range(q):
+        same = valid & (owner == q_owner[k]) & (codes == q_codes[k]) & (days >= low[k])
+        assert sums[k] == cents[same & (days <= high[k])].sum() / 100.0
+        assert wider[k] == cents[same & (days <= high[k] + 1)].sum() / 100.0
+    shuffle = np.asarray(data.draw(st.permutations(range(n))), dtype=np.int64)
+    shuffled = WindowIndex(*(a[shuffle] for a in (owner, codes, days, amount)))
+    np.testing.assert_array_equal(shuffled.sums(q_owner, q_codes, low, (high,))[0], sums)
+    rows = data.draw(hnp.arrays(np.int64, 30, elements=st.integers(0, q - 1)))
+    windows = data.draw(hnp.arrays(np.int64, 30, elements=st.integers(0, q - 1)))
+    by_pairs = shuffled.sums(q_owner, q_codes, low, (high,), (rows, windows))[0]
+    whole = shuffled.sums(q_owner[rows], q_codes[rows], low[windows], (high[windows],))[0]
+    np.testing.assert_array_equal(by_pairs, whole)
