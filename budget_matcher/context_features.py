@@ -30,6 +30,7 @@ from budget_matcher import contract as c
 from budget_matcher.columns import group_min, per_distinct
 from budget_matcher.pairs import CandidatePairs, RecordTable
 from budget_matcher.text import tokens
+from budget_matcher.values import short_text_cache
 
 CONTEXT_FEATURE_NAMES: tuple[str, ...] = (
     "timing_gap_to_best_in_item",
@@ -134,6 +135,7 @@ for _k, (_, _keywords) in enumerate(DETAIL_KINDS):
         _KIND_BITS_OF_WORD[_word] = _KIND_BITS_OF_WORD.get(_word, 0) | 2 << _k
 
 
+@short_text_cache
 def _detail_bits(text: str | None) -> int:
     """Bit 0: the text has words; bit k + 1: they name DETAIL_KINDS[k]."""
     words = tokens(text) if text else ()
@@ -165,6 +167,7 @@ def _detail_kinds(items: RecordTable) -> np.ndarray:
     return _KIND_OF_BITS[bits]
 
 
+@short_text_cache
 def _is_agency(vendor: str | None) -> float:
     """1 when the vendor's words (normalised, or as written without dots) name an agency."""
     if vendor is None:

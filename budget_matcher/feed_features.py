@@ -86,10 +86,9 @@ def _same_vendor_twins(
     if not valid.any():
         return result
     _, unit = unique_inverse(whole[valid])
-    _, by_user_vendor = unique_inverse(users[valid] * (int(vendor.max()) + 1) + vendor[valid])
-    _, group = unique_inverse(by_user_vendor.astype(np.int64) * (int(unit.max()) + 1) + unit)
+    _, owner = unique_inverse(users[valid] * (int(vendor.max()) + 1) + vendor[valid])
     day = days[valid]
-    near = WindowIndex(group, np.zeros_like(group), day, np.ones(day.size))
-    others = near.sums(group, np.zeros_like(group), day - TWIN_DAYS, (day + TWIN_DAYS,))[0]
+    near = WindowIndex(owner, unit, day, np.ones(day.size))
+    others = near.sums(owner, unit, day - TWIN_DAYS, (day + TWIN_DAYS,))[0]
     result[valid] = others - 1.0
     return result
