@@ -185,8 +185,8 @@ class PairColumns:
 
     @cached_property
     def vendor_window_sums(self) -> list[np.ndarray]:
-        """Per pair (b, i): Σ amounts of b's candidate items with i's normalised vendor dated
-        in b's window, and in its late window (NaN without vendor or date)."""
+        """Per pair (b, i): Σ amounts of the user's items (b's candidates) with i's normalised
+        vendor dated in b's window, and in its late window (NaN without vendor or date)."""
         low, high, late_high = self.budget_windows
         vendor, days = self.item_vendor, self.item_days
         items = WindowIndex(self.item_users, vendor, days, self.items_amount)
@@ -198,12 +198,12 @@ class PairColumns:
 
     @cached_property
     def feed(self) -> np.ndarray:
-        """A charge among the user's other charges: FEED_FEATURE_NAMES, one column each."""
+        """A charge among the user's other charges: FEED_FEATURE_NAMES, one row each."""
         return feed_features(self, self.vendor_window_sums[1])
 
     @cached_property
     def context(self) -> np.ndarray:
-        """The pair among its competitors: CONTEXT_FEATURE_NAMES, one column each."""
+        """The pair among its competitors: CONTEXT_FEATURE_NAMES, one row each."""
         return context_features(
             self.pairs,
             _days_outside_trip(self),
