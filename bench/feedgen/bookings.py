@@ -93,6 +93,15 @@ def flight(
     )
 
 
+@dataclass(frozen=True)
+class Charged:
+    """A ticket's card line as posted: descriptor, day and amount (the whole ticket)."""
+
+    descriptor: str
+    day: date
+    amount: float
+
+
 def _airline_line(feed: Feed, carrier: Carrier, agency: Agency | None) -> str:
     if agency is not None and agency.merchant_of_record:
         return vocab.agency_descriptor(feed.rng, agency, carrier)
@@ -107,9 +116,8 @@ def pay_ticket(
     fare: float,
     behaviour: str = "ticket",
     fare_currency: str | None = None,
-) -> str:
-    """The ticket's charge (or one charge per leg) at booking, the agency's separate fee;
-    returns the descriptor."""
+) -> Charged:
+    """The ticket's charge (or one charge per leg) at booking, the agency's separate fee."""
     rng, noise = feed.rng, feed.noise
     day = _posted(feed, budget.created.date(), 0, 1.5)
     amount = fare
@@ -142,7 +150,7 @@ def pay_ticket(
             None,
             relates_to=budget,
         )
-    return descriptor
+    return Charged(descriptor, day, amount)
 
 
 def flight_extras(
@@ -151,10 +159,10 @@ def flight_extras(
     trip: Trip,
     carrier: Carrier,
     agency: Agency | None,
-    fare: float,
-    descriptor: str,
+    ticket: Charged,
 ) -> None:
-    """Bag and seat fees, wifi, an upgrade at the gate, a fare change, colleagues' tickets."""
+    """Bag and seat fees, wifi, an upgrade at the gate, a fare change, colleagues' tickets
+    (often the same fare on the same day: an identical twin of the traveller's)."""
     rng = feed.rng
     booked = budget.created.date()
     if carrier.bag_fee and rng.random() < 0.3:
@@ -210,15 +218,13 @@ def flight_extras(
         n_colleagues = rng.choice((1, 1, 1, 2))
     for _ in range(n_colleagues):
         twin = rng.random() < 0.65
-        amount = fare if twin else fare * rng.uniform(0.7, 1.3)
+        amount = ticket.amount if twin else ticket.amount * rng.uniform(0.7, 1.3)
         day = (
-            _posted(feed, booked, 0, 1.5)
-            if twin or rng.random() < 0.6
-            else booked + timedelta(days=rng.randint(1, 9))
+            ticket.day if twin or rng.random() < 0.6 else booked + timedelta(days=rng.randint(1, 9))
         )
         same = (
-            descriptor
-            if not any(ch.isdigit() for ch in descriptor)
+            ticket.descriptor
+            if not any(ch.isdigit() for ch in ticket.descriptor)
             else _airline_line(feed, carrier, agency)
         )
         feed.line(

@@ -188,8 +188,8 @@ def _air(
         budget = bookings.flight(feed, trip, carrier, agency, lead, leg_fare, behaviour, leg)
         if central_air:
             continue
-        descriptor = bookings.pay_ticket(feed, budget, carrier, agency, leg_fare)
-        bookings.flight_extras(feed, budget, trip, carrier, agency, leg_fare, descriptor)
+        ticket = bookings.pay_ticket(feed, budget, carrier, agency, leg_fare)
+        bookings.flight_extras(feed, budget, trip, carrier, agency, ticket)
 
 
 def _commuter(feed: Feed, home: City, start: date, agency: Agency | None) -> date:
@@ -226,8 +226,8 @@ def _commuter(feed: Feed, home: City, start: date, agency: Agency | None) -> dat
             bookings.cancelled_flight(feed, trip, carrier, agency, week_fare, lead + 7)
         else:
             budget = bookings.flight(feed, trip, carrier, agency, lead, week_fare)
-            descriptor = bookings.pay_ticket(feed, budget, carrier, agency, week_fare)
-            bookings.flight_extras(feed, budget, trip, carrier, agency, week_fare, descriptor)
+            ticket = bookings.pay_ticket(feed, budget, carrier, agency, week_fare)
+            bookings.flight_extras(feed, budget, trip, carrier, agency, ticket)
         week_rate = rate if rng.random() < 0.7 else round(rate * rng.uniform(0.95, 1.05), 2)
         stay = bookings.hotel(
             feed, trip, brand, max(1, lead - rng.randint(0, 2)), week_rate, area=area
