@@ -22,6 +22,7 @@ issue 19's goals and against the rule baseline `bem evaluate` fits (the naive wa
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -66,6 +67,7 @@ def _run(args: argparse.Namespace, seed: int, noise: float) -> dict[str, Any]:
     result: dict[str, Any] = {
         "seed": seed,
         "noise": noise,
+        "history_sha256": hashlib.sha256(history.read_bytes()).hexdigest(),
         "users": written.users,
         "pairs": len(scored.scores),
         "matches": int(scored.labels.sum()),
@@ -119,6 +121,37 @@ def _examples(
     return examples
 
 
+def _behaviour_table(behaviours: dict[str, dict[str, int]], shown: int) -> None:
+    print(
+        "| behaviour | lines | belong | recall (matched to its own) | given to another "
+        "| false matches |"
+    )
+    print("|---|---|---|---|---|---|")
+    for name, _ in _weakest(behaviours)[:shown]:
+        g = behaviours[name]
+        if g["belonging"]:
+            print(
+                f"| {name} | {g['lines']} | {g['belonging']} | "
+                f"{g['found'] / g['belonging']:.3f} | {g['misplaced']} | – |"
+            )
+        else:
+            print(
+                f"| {name} | {g['lines']} | 0 | – | – | {g['falsely']} "
+                f"({g['falsely'] / g['lines']:.3f}) |"
+            )
+
+
+def _pooled(results: list[dict[str, Any]], key: str) -> dict[str, dict[str, int]]:
+    """The runs' groups added up (the same noise level, several seeds)."""
+    pooled: dict[str, dict[str, int]] = {}
+    for result in results:
+        for name, group in result[key].items():
+            total = pooled.setdefault(name, dict.fromkeys(group, 0))
+            for field, count in group.items():
+                total[field] += count
+    return pooled
+
+
 def _print(result: dict[str, Any]) -> None:
     f, iv, ev, dec = result["figures"], result["intervals"], result["evaluate"], result["decided"]
     goals = GOALS.get(result["noise"], {})
@@ -145,24 +178,8 @@ def _print(result: dict[str, Any]) -> None:
         f"rule baseline: PR-AUC {base['pr_auc']:.4f}, P @ R ≥ 0.90 "
         f"{base['precision_at_recall_0.90']:.4f}"
     )
-    print(
-        "\n| behaviour | lines | belong | recall (matched to its own) | given to another "
-        "| false matches |"
-    )
-    print("|---|---|---|---|---|---|")
-    behaviours = result["behaviours"]
-    for name, _ in _weakest(behaviours)[:SHOWN_BEHAVIOURS]:
-        g = behaviours[name]
-        if g["belonging"]:
-            print(
-                f"| {name} | {g['lines']} | {g['belonging']} | "
-                f"{g['found'] / g['belonging']:.3f} | {g['misplaced']} | – |"
-            )
-        else:
-            print(
-                f"| {name} | {g['lines']} | 0 | – | – | {g['falsely']} "
-                f"({g['falsely'] / g['lines']:.3f}) |"
-            )
+    print()
+    _behaviour_table(result["behaviours"], SHOWN_BEHAVIOURS)
     print("\n| modifier | lines | belong | recall | false matches of lines of no budget |")
     print("|---|---|---|---|---|")
     for name, g in sorted(result["modifiers"].items()):
@@ -195,6 +212,15 @@ def _measure(args: argparse.Namespace) -> None:
             f"| {r['seed']} | ×{r['noise']:g} | {r['pairs']:,} | {' | '.join(cells)} | "
             f"{r['baseline']['pr_auc']:.3f} |"
         )
+    for noise in args.noises:
+        runs = [r for r in results if r["noise"] == noise]
+        print(f"\n## behaviours at noise ×{noise:g}, {len(runs)} run(s) pooled (the weakest)")
+        _behaviour_table(_pooled(runs, "behaviours"), 20)
+    if args.summary is not None:
+        card = json.loads((args.model_dir / "model.json").read_text())
+        summary = {"model_version": card["version"], "users": args.users, "runs": results}
+        args.summary.write_text(json.dumps(summary, indent=1, sort_keys=True, default=str) + "\n")
+        print(f"\nwrote {args.summary}")
 
 
 def _floats(text: str) -> list[float]:
@@ -217,6 +243,7 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument("--model-dir", type=Path, default=ROOT / "model")
     run.add_argument("--work", type=Path, default=ROOT / "reports" / "independent")
     run.add_argument("--rounds", type=int, default=200, help="bootstrap rounds")
+    run.add_argument("--summary", type=Path, help="write every run's figures here (JSON)")
     run.set_defaults(run=_measure)
     args = parser.parse_args(argv)
     args.run(args)
