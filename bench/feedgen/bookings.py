@@ -32,6 +32,17 @@ class Trip:
     def back(self) -> date:
         return self.depart + timedelta(days=self.nights)
 
+    def marked(self, modifier: str, days_earlier: int = 0) -> Trip:
+        """The same trip with one more modifier (and perhaps planned earlier)."""
+        return Trip(
+            self.origin,
+            self.dest,
+            self.depart - timedelta(days=days_earlier),
+            self.nights,
+            self.in_tool,
+            self.modifiers | {modifier},
+        )
+
 
 def booked_on(feed: Feed, trip: Trip, lead_days: int) -> tuple[date, float]:
     """The day and local hour a booking was made, `lead_days` before departure."""
@@ -293,14 +304,7 @@ def cancelled_flight(
     and usually rebooked; or cancelled into the airline's credit and rebooked for the residual."""
     rng, noise = feed.rng, feed.noise
     shift = rng.choice((0, 0, 3, 7, 14))
-    original = Trip(
-        trip.origin,
-        trip.dest,
-        trip.depart - timedelta(days=shift),
-        trip.nights,
-        trip.in_tool,
-        set(trip.modifiers) | {"cancelled"},
-    )
+    original = trip.marked("cancelled", days_earlier=shift)
     old = flight(feed, original, carrier, agency, lead_days, fare, behaviour="cancelled")
     foreign_currency = trip.dest.currency if rng.random() < 0.15 else None
     pay_ticket(feed, old, carrier, agency, fare, "cancelled_ticket", foreign_currency)
@@ -308,16 +312,14 @@ def cancelled_flight(
     cancel_day = old.created.date() + timedelta(days=rng.randint(1, span))
     new_fare = round(fare * rng.uniform(0.85, 1.25), 2)
     rebook_lead = max(1, (trip.depart - cancel_day).days - rng.randint(0, 3))
-    if rng.random() < 0.3:
-        new = flight(
-            feed,
-            _with(trip, "rebooked"),
-            carrier,
-            agency,
-            rebook_lead,
-            new_fare,
-            behaviour="credit_rebook",
+
+    def rebook(behaviour: str) -> Budget:
+        return flight(
+            feed, trip.marked("rebooked"), carrier, agency, rebook_lead, new_fare, behaviour
         )
+
+    if rng.random() < 0.3:
+        new = rebook("credit_rebook")
         residual = new_fare - fare
         if residual > 5:
             day = _posted(feed, new.created.date(), 0, 1.5)
@@ -342,27 +344,8 @@ def cancelled_flight(
         min(amount, -1.0), credit_day, _airline_line(feed, carrier, agency), "air", behaviour, old
     )
     if rng.random() < 0.7:
-        new = flight(
-            feed,
-            _with(trip, "rebooked"),
-            carrier,
-            agency,
-            rebook_lead,
-            new_fare,
-            behaviour="rebooked",
-        )
+        new = rebook("rebooked")
         pay_ticket(feed, new, carrier, agency, new_fare, "rebook_ticket")
-
-
-def _with(trip: Trip, modifier: str) -> Trip:
-    return Trip(
-        trip.origin,
-        trip.dest,
-        trip.depart,
-        trip.nights,
-        trip.in_tool,
-        set(trip.modifiers) | {modifier},
-    )
 
 
 # --- hotels ------------------------------------------------------------------------------

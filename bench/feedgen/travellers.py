@@ -140,7 +140,7 @@ def _book_trip(
         if rng.random() < 0.04:
             bookings.hotel(
                 feed,
-                _marked(trip, "cancelled"),
+                trip.marked("cancelled"),
                 _brand(rng, trip.dest),
                 hotel_lead + rng.randint(1, 10),
                 _rate(rng, trip.dest),
@@ -153,17 +153,6 @@ def _book_trip(
     if trip.dest.region == "us" and not by_rail and rng.random() < 0.3:
         bookings.car(feed, trip, rng.choice(vocab.RENTALS[:5]), lead)
     _trip_spend(feed, trip)
-
-
-def _marked(trip: Trip, modifier: str) -> Trip:
-    return Trip(
-        trip.origin,
-        trip.dest,
-        trip.depart,
-        trip.nights,
-        trip.in_tool,
-        set(trip.modifiers) | {modifier},
-    )
 
 
 def _air(
