@@ -98,7 +98,7 @@ def test_layout_capability_packages_never_import_the_top_level_cli() -> None:
 def test_layout_benchmarks_never_import_the_tests() -> None:
     offenders = [
         path.name
-        for path in (REPO_ROOT / "bench").glob("*.py")
+        for path in (REPO_ROOT / "bench").rglob("*.py")
         if any(m.split(".")[0] == "tests" for m in _imports(path))
     ]
     assert offenders == []
