@@ -71,12 +71,9 @@ def test_label_queue_asks_one_pair_per_item_for_each_reason(db_url: str, tmp_pat
     assert len(bounded) == 2
 
 
-def test_label_queue_reads_back_through_label(db_url: str, tmp_path: Path) -> None:
-    _store(db_url)
-    out = tmp_path / "queue.csv"
-    rows = _queue(db_url, out)
-    for row in rows:
-        row["is_match"] = "1" if row["budget_id"] == "b1" else "0"
+def _label_back(db_url: str, out: Path, rows: list[dict[str, str]]) -> dict[tuple, bool]:
+    """`rows` (the queue, filled in) saved to `out` and read by `bem monitor label` (3 rows):
+    the store's labels by key."""
     with out.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -91,6 +88,16 @@ def test_label_queue_reads_back_through_label(db_url: str, tmp_path: Path) -> No
             for r in connection.execute(sa.select(labels))
         }
     engine.dispose()
+    return stored
+
+
+def test_label_queue_reads_back_through_label(db_url: str, tmp_path: Path) -> None:
+    _store(db_url)
+    out = tmp_path / "queue.csv"
+    rows = _queue(db_url, out)
+    for row in rows:
+        row["is_match"] = "1" if row["budget_id"] == "b1" else "0"
+    stored = _label_back(db_url, out, rows)
     assert stored == {("bob", "b1", "i1"): True, ("alice", "b1", "i1"): True,
                       ("alice", "b2", "i2"): False, ("bob", "b3", "i3"): False}  # fmt: skip
     again = {
@@ -140,16 +147,4 @@ def test_label_queue_neutralises_formulas_and_ids_read_back_exactly(
         row["is_match"] = "1"
         if row["user_id"].startswith("'=cmd"):
             row.update(user_id=row["user_id"][1:], budget_id=row["budget_id"][1:])
-    with out.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(queued[0]))
-        writer.writeheader()
-        writer.writerows(queued)
-    result = CliRunner().invoke(main, ["monitor", "label", "--db", db_url, str(out)])
-    assert result.exit_code == 0, result.output
-    assert "3 labels stored, 0 rejected" in result.output
-    engine = open_store(db_url)
-    with engine.connect() as connection:
-        stored = {(r.user_key, r.budget_id, r.itemization_id) for r in connection.execute(
-            sa.select(labels).where(labels.c.is_match.is_(True)))}  # fmt: skip
-    engine.dispose()
-    assert stored == set(HOSTILE)
+    assert _label_back(db_url, out, queued) == dict.fromkeys(HOSTILE, True)
