@@ -9,7 +9,9 @@ labels of every user loaded as `bem monitor label --unlisted negative` loads the
    below), compared with the model of record on the TEST users (`bem model compare`:
    ΔPR-AUC with a paired bootstrap interval by user); then the retrained model's threshold
    under the recall floors FLOORS (`--min-recall`; 0 is the rule before the floor):
-   out-of-fold and TEST precision and recall at each;
+   out-of-fold and TEST precision and recall at each. With `--compare-prior` the retrained
+   model also learns from PRIOR synthetic users at weight W (`bem train --from-store
+   --prior-users PRIOR --prior-weight W`);
 2. learning curve: PR-AUC on the TEST users at 25, 50, 100, 200, 400 own users for the model
    of record, own data only, own data + PRIOR synthetic users of the model of record's mix
    (weight W), and the model of record grown on own data (warm start);
@@ -18,7 +20,7 @@ labels of every user loaded as `bem monitor label --unlisted negative` loads the
    pairs; PR-AUC on the TEST users of a model trained on each.
 
     PYTHONPATH=$PWD .venv/bin/python bench/bench_loop.py [--own 400 --test 300 --labelled 200]
-        [--store DIR] [--parts compare,curve,queue]
+        [--store DIR] [--parts compare,curve,queue] [--compare-prior]
 
 `--store DIR` keeps the simulated store in DIR and reuses it when it is there (the parts can
 then run as separate processes on the same traffic).
@@ -40,7 +42,7 @@ import numpy as np
 import predict
 from bem.loop.compare import Scored, compare_scores
 from bem.loop.curve import CurveSettings, learning_curve, markdown_table
-from bem.loop.prior import PRIOR_SEED, load_pipeline, prior_dataset, record_knobs
+from bem.loop.prior import PRIOR_SEED, add_prior, load_pipeline, prior_dataset, record_knobs
 from bem.loop.store_data import StoreWindow, read_requests, requests_dataset, store_dataset
 from bem.loop.traffic import history_rows, serve
 from bem.model.metrics import choose_threshold, pr_auc, summary
@@ -140,6 +142,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="Write the figures as JSON here.")
     parser.add_argument("--store", type=Path, default=None, help="Keep / reuse the store here.")
     parser.add_argument("--parts", default="compare,curve,queue")
+    parser.add_argument(
+        "--compare-prior", action="store_true", help="Compare: retrain with the prior as well."
+    )
     args = parser.parse_args()
     clock = time.perf_counter()
     record = predict.load_model(Path("model"), "sklearn")
@@ -161,12 +166,16 @@ def main() -> None:
     if "compare" in parts:
         labelled = tuple(u.user_id for u in own[: args.labelled])
         trained_on, _ = store_dataset(engine, StoreWindow(users=labelled))
+        name = "retrained"
+        if args.compare_prior:
+            trained_on, _ = add_prior(trained_on, args.prior_users, args.prior_weight, record.card)
+            name = f"retrained+prior({args.prior_users}, {args.prior_weight})"
         result = train(trained_on, SETTINGS)
-        retrained = Scored("retrained", "store", result.pipeline.predict_proba(test.features)[:, 1],
+        retrained = Scored(name, "store", result.pipeline.predict_proba(test.features)[:, 1],
                            result.threshold)  # fmt: skip
         champion = Scored("record", record.version, record.score(test.features), record.threshold)
         figures["compare"] = report = compare_scores(test, champion, retrained, args.rounds, 0)
-        print(f"retrain from {args.labelled} users ({len(trained_on)} pairs) vs model of record "
+        print(f"{name} from {args.labelled} users ({len(trained_on)} pairs) vs model of record "
               f"on {args.test} fresh users ({len(test)} pairs):", flush=True)  # fmt: skip
         print(json.dumps({k: report[k] for k in ("champion", "challenger", "difference")}),
               flush=True)  # fmt: skip
