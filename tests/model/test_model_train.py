@@ -72,6 +72,7 @@ def test_train_target_reached_on_a_sliver_takes_the_recall_floor(
     assert result.threshold_rule["rule"] == "recall_floor"
     assert "reaches target 1.0 only at recall" in result.threshold_rule["reason"]
     assert cross_validated["recall"] >= 0.33 and cross_validated["precision"] < 1.0
+    assert result.out_of_fold is not None
     labels, scores = result.out_of_fold
     before = choose_threshold(labels, scores, 1.0, 0.0)  # the rule without a floor
     assert before.threshold > result.threshold and before.rule == "target_precision"
