@@ -42,7 +42,7 @@ class ThresholdChoice:
     """A threshold, the rule that chose it and why (the card's `threshold_rule`)."""
 
     threshold: float
-    rule: str  # one of THRESHOLD_RULES
+    rule: str  # target_precision, recall_floor or highest_precision (choose_threshold)
     reason: str
     target_precision: float
     min_recall: float
@@ -50,9 +50,6 @@ class ThresholdChoice:
     def card(self) -> dict[str, Any]:
         return {"rule": self.rule, "reason": self.reason, "target_precision": self.target_precision,
                 "min_recall": self.min_recall, "threshold": round(self.threshold, 6)}  # fmt: skip
-
-
-THRESHOLD_RULES = ("target_precision", "recall_floor", "highest_precision")
 
 
 def choose_threshold(
@@ -76,14 +73,14 @@ def choose_threshold(
     if reaching.size and recall[reaching[0]] >= min_recall:
         at = int(reaching[0])
         return ThresholdChoice(float(thresholds[at]), "target_precision",
-                               f"out-of-fold precision {precision[at]:.4f} ≥ target {target} at "
+                               f"precision {precision[at]:.4f} ≥ target {target} at "
                                f"recall {recall[at]:.4f} ≥ min recall {min_recall}",
                                target, min_recall)  # fmt: skip
     missed = (
-        f"out-of-fold precision reaches target {target} only at recall "
+        f"precision reaches target {target} only at recall "
         f"{recall[reaching[0]]:.4f} < {min_recall}"
         if reaching.size
-        else f"out-of-fold precision never reaches target {target} "
+        else f"precision never reaches target {target} "
         f"(at most {precision.max():.4f}, at recall {recall[int(np.argmax(precision))]:.4f})"
     )
     if min_recall > 0:
