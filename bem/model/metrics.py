@@ -77,8 +77,7 @@ def choose_threshold(
                                f"recall {recall[at]:.4f} ≥ min recall {min_recall}",
                                target, min_recall)  # fmt: skip
     missed = (
-        f"precision reaches target {target} only at recall "
-        f"{recall[reaching[0]]:.4f} < {min_recall}"
+        f"precision reaches target {target} only at recall {recall[reaching[0]]:.4f} < {min_recall}"
         if reaching.size
         else f"precision never reaches target {target} "
         f"(at most {precision.max():.4f}, at recall {recall[int(np.argmax(precision))]:.4f})"
