@@ -36,9 +36,9 @@ sys.path.insert(0, str(ROOT))
 import predict  # noqa: E402
 from bem.model.evaluate import decided, synthetic_dataset  # noqa: E402
 from bem.model.metrics import (  # noqa: E402
+    choose_threshold,
     pr_auc,
     precision_at_recall,
-    threshold_for_precision,
 )
 from budget_matcher import contract as c  # noqa: E402
 from budget_matcher.decisions import best_per_item, decide, pair_order  # noqa: E402
@@ -99,7 +99,7 @@ def main() -> None:
     )
     target = float(np.mean(fit_data.labels[fit_scores >= t]))  # the model's own precision
     fit_second = stage.predict_proba(competitor_features(fit_data.pairs, fit_scores, t))[:, 1]
-    t2 = threshold_for_precision(fit_data.labels, fit_second, target)
+    t2 = choose_threshold(fit_data.labels, fit_second, target).threshold
     pairs, labels = data.pairs, data.labels
 
     def second_stage() -> np.ndarray:

@@ -7,7 +7,11 @@ labels of every user loaded as `bem monitor label --unlisted negative` loads the
 
 1. retrain: `bem train --from-store` with the first LABELLED own users (training settings
    below), compared with the model of record on the TEST users (`bem model compare`:
-   ΔPR-AUC with a paired bootstrap interval by user);
+   ΔPR-AUC with a paired bootstrap interval by user); then the retrained model's threshold
+   under the recall floors FLOORS (`--min-recall`; 0 is the rule before the floor):
+   out-of-fold and TEST precision and recall at each. With `--compare-prior` the retrained
+   model also learns from PRIOR synthetic users at weight W (`bem train --from-store
+   --prior-users PRIOR --prior-weight W`);
 2. learning curve: PR-AUC on the TEST users at 25, 50, 100, 200, 400 own users for the model
    of record, own data only, own data + PRIOR synthetic users of the model of record's mix
    (weight W), and the model of record grown on own data (warm start);
@@ -16,7 +20,7 @@ labels of every user loaded as `bem monitor label --unlisted negative` loads the
    pairs; PR-AUC on the TEST users of a model trained on each.
 
     PYTHONPATH=$PWD .venv/bin/python bench/bench_loop.py [--own 400 --test 300 --labelled 200]
-        [--store DIR] [--parts compare,curve,queue]
+        [--store DIR] [--parts compare,curve,queue] [--compare-prior]
 
 `--store DIR` keeps the simulated store in DIR and reuses it when it is there (the parts can
 then run as separate processes on the same traffic).
@@ -38,11 +42,11 @@ import numpy as np
 import predict
 from bem.loop.compare import Scored, compare_scores
 from bem.loop.curve import CurveSettings, learning_curve, markdown_table
-from bem.loop.prior import PRIOR_SEED, load_pipeline, prior_dataset, record_knobs
+from bem.loop.prior import PRIOR_SEED, add_prior, load_pipeline, prior_dataset, record_knobs
 from bem.loop.store_data import StoreWindow, read_requests, requests_dataset, store_dataset
 from bem.loop.traffic import history_rows, serve
-from bem.model.metrics import pr_auc
-from bem.model.train import CANDIDATES, TrainSettings, booster, train
+from bem.model.metrics import choose_threshold, pr_auc, summary
+from bem.model.train import CANDIDATES, DEFAULT_MIN_RECALL, TrainSettings, booster, train
 from bem.monitor.label_queue import QueueSettings, label_queue
 from bem.monitor.labels import ingest_labels
 from bem.monitor.store import open_store
@@ -52,6 +56,7 @@ from bem.synth.users import generate_users
 SHIFT = ("date_delay=15", "late_posting=0.9", "upgrade=0.8", "amount=0.25", "fx_spread=0.5",
          "prepaid=0.9", "late_charge=0.9", "foreign=0.7")  # fmt: skip
 SIZES = (25, 50, 100, 200, 400)
+FLOORS = (0.0, DEFAULT_MIN_RECALL, 0.25)
 SETTINGS = TrainSettings(folds=3, holdout=0.0, seed=0, candidates="single", progress=False,
                          threads=1)  # fmt: skip
 
@@ -107,6 +112,22 @@ def _queue_vs_random(
     return figures
 
 
+def _floors(result: Any, scores: np.ndarray, test: Any) -> list[dict[str, Any]]:
+    """The retrained model's threshold under each recall floor: out-of-fold and TEST precision
+    and recall there."""
+    labels, out_of_fold = result.out_of_fold
+    rows = []
+    for floor in FLOORS:
+        choice = choose_threshold(labels, out_of_fold, SETTINGS.target_precision, floor)
+        folds = summary(labels, out_of_fold, choice.threshold)
+        fresh = summary(test.labels, scores, choice.threshold)
+        rows.append({"min_recall": floor, "rule": choice.rule,
+                     "threshold": round(choice.threshold, 4),
+                     "cv_precision": folds["precision"], "cv_recall": folds["recall"],
+                     "precision": fresh["precision"], "recall": fresh["recall"]})  # fmt: skip
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--own", type=int, default=400)
@@ -121,6 +142,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="Write the figures as JSON here.")
     parser.add_argument("--store", type=Path, default=None, help="Keep / reuse the store here.")
     parser.add_argument("--parts", default="compare,curve,queue")
+    parser.add_argument(
+        "--compare-prior", action="store_true", help="Compare: retrain with the prior as well."
+    )
     args = parser.parse_args()
     clock = time.perf_counter()
     record = predict.load_model(Path("model"), "sklearn")
@@ -142,15 +166,21 @@ def main() -> None:
     if "compare" in parts:
         labelled = tuple(u.user_id for u in own[: args.labelled])
         trained_on, _ = store_dataset(engine, StoreWindow(users=labelled))
+        name = "retrained"
+        if args.compare_prior:
+            trained_on, _ = add_prior(trained_on, args.prior_users, args.prior_weight, record.card)
+            name = f"retrained+prior({args.prior_users}, {args.prior_weight})"
         result = train(trained_on, SETTINGS)
-        retrained = Scored("retrained", "store", result.pipeline.predict_proba(test.features)[:, 1],
+        retrained = Scored(name, "store", result.pipeline.predict_proba(test.features)[:, 1],
                            result.threshold)  # fmt: skip
         champion = Scored("record", record.version, record.score(test.features), record.threshold)
         figures["compare"] = report = compare_scores(test, champion, retrained, args.rounds, 0)
-        print(f"retrain from {args.labelled} users ({len(trained_on)} pairs) vs model of record "
+        print(f"{name} from {args.labelled} users ({len(trained_on)} pairs) vs model of record "
               f"on {args.test} fresh users ({len(test)} pairs):", flush=True)  # fmt: skip
         print(json.dumps({k: report[k] for k in ("champion", "challenger", "difference")}),
               flush=True)  # fmt: skip
+        report["floors"] = _floors(result, retrained.scores, test)
+        print(f"retrained threshold by recall floor: {json.dumps(report['floors'])}", flush=True)
     if "curve" in parts:
         own_all, _ = store_dataset(engine, StoreWindow(users=tuple(u.user_id for u in own)))
         prior = prior_dataset(args.prior_users, PRIOR_SEED, record_knobs(record.card))

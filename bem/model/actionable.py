@@ -17,7 +17,7 @@ import numpy as np
 from bem.data.csv_writer import write_csv
 from bem.model.dataset import Dataset, UserRecords
 from bem.model.figures import Frame, png_axes
-from bem.model.metrics import confusion, precision_recall_f1, summary, threshold_for_precision
+from bem.model.metrics import choose_threshold, confusion, precision_recall_f1, summary
 from budget_matcher import contract
 
 PRECISION_TARGETS = (0.80, 0.90, 0.95, 0.98, 0.99)
@@ -34,7 +34,7 @@ def operating_point(
     points = [("served", threshold)]
     if labels.sum():
         points += [
-            (f"precision ≥ {t:.2f}", threshold_for_precision(labels, scores, t))
+            (f"precision ≥ {t:.2f}", choose_threshold(labels, scores, t).threshold)
             for t in PRECISION_TARGETS
         ]
     out = []

@@ -26,6 +26,7 @@ from bem.model.evaluate import evaluate_model, markdown, synthetic_dataset, writ
 from bem.model.source import DataSource
 from bem.model.train import (
     CANDIDATES,
+    DEFAULT_MIN_RECALL,
     DEFAULT_TARGET_PRECISION,
     TrainSettings,
     split_users,
@@ -121,6 +122,14 @@ class _FittedScorer:
     "name model/ to replace the model of record).",
 )
 @click.option("--target-precision", default=DEFAULT_TARGET_PRECISION, show_default=True)
+@click.option(
+    "--min-recall",
+    default=DEFAULT_MIN_RECALL,
+    show_default=True,
+    help="Recall floor of the threshold: when the target precision is not reached at this "
+    "out-of-fold recall, the threshold of the highest precision with it (0: the highest "
+    "precision at any recall).",
+)
 @click.option("--folds", default=4, show_default=True, help="Cross-validation folds (by user).")
 @click.option("--holdout", default=0.2, show_default=True, help="Share of users held out.")
 @click.option(
@@ -166,6 +175,7 @@ def train_command(
     prior_weight: float,
     model_dir: Path | None,
     target_precision: float,
+    min_recall: float,
     folds: int,
     holdout: float,
     candidates: str,
@@ -205,6 +215,7 @@ def train_command(
         calibration,
         progress=not quiet,
         threads=threads,
+        min_recall=min_recall,
     )
     if store is not None:
         if source.data is not None:
@@ -230,6 +241,8 @@ def train_command(
         result = train(dataset, settings)
     except ValueError as error:  # one user, one class: nothing to cross-validate
         raise click.ClickException(f"cannot train on this data: {error}") from error
+    if result.threshold_rule["rule"] != "target_precision":
+        click.echo(f"threshold: {result.threshold_rule['reason']}", err=True)
     scorer = _FittedScorer(result.pipeline, result.threshold)
     baseline = RuleBaseline(**result.baseline)
     reports = []
@@ -278,6 +291,7 @@ def train_command(
                 "version": card["version"],
                 "model_dir": str(directory),
                 "threshold": card["threshold"],
+                "threshold_rule": card["threshold_rule"]["rule"],
                 **{
                     k: card["metrics"][k]
                     for k in ("cross_validated", "held_out")

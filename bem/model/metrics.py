@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -36,18 +37,62 @@ def precision_recall_f1(counts: dict[str, int]) -> tuple[float, float, float]:
     return precision, recall, f1
 
 
-def threshold_for_precision(labels: np.ndarray, scores: np.ndarray, target: float) -> float:
-    """The lowest score threshold whose precision (score ≥ threshold) reaches `target`.
+@dataclass(frozen=True)
+class ThresholdChoice:
+    """A threshold, the rule that chose it and why (the card's `threshold_rule`)."""
 
-    Lowest threshold = highest recall under the precision constraint. When no threshold reaches
-    the target, the threshold of the highest precision is returned.
+    threshold: float
+    rule: str  # target_precision, recall_floor or highest_precision (choose_threshold)
+    reason: str
+    target_precision: float
+    min_recall: float
+
+    def card(self) -> dict[str, Any]:
+        return {"rule": self.rule, "reason": self.reason, "target_precision": self.target_precision,
+                "min_recall": self.min_recall, "threshold": round(self.threshold, 6)}  # fmt: skip
+
+
+def choose_threshold(
+    labels: np.ndarray, scores: np.ndarray, target: float, min_recall: float = 0.0
+) -> ThresholdChoice:
+    """The threshold for `scores` (a pair matches when its score ≥ the threshold):
+
+    1. `target_precision`: the lowest threshold whose precision reaches `target` (the most
+       recall the target allows), when its recall is at least `min_recall`;
+    2. `recall_floor` (when 1 fails and `min_recall` > 0): among the thresholds whose recall is
+       at least `min_recall`, the one of the highest precision (on a tie, the lowest);
+    3. `highest_precision` (when 1 fails and `min_recall` is 0): the threshold of the highest
+       precision, whatever its recall.
+
+    The lowest threshold reaching the target has the most recall of all that reach it, so rule
+    1 gives the same threshold for any `min_recall` up to its recall.
     """
-    precision, _, thresholds = precision_recall_curve(labels, scores)
-    precision = precision[:-1]  # the last point (recall 0) has no threshold
+    precision, recall, thresholds = precision_recall_curve(labels, scores)
+    precision, recall = precision[:-1], recall[:-1]  # the last point (recall 0) has no threshold
     reaching = np.flatnonzero(precision >= target)
-    if reaching.size:
-        return float(thresholds[reaching[0]])
-    return float(thresholds[int(np.argmax(precision))])
+    if reaching.size and recall[reaching[0]] >= min_recall:
+        at = int(reaching[0])
+        return ThresholdChoice(float(thresholds[at]), "target_precision",
+                               f"precision {precision[at]:.4f} ≥ target {target} at "
+                               f"recall {recall[at]:.4f} ≥ min recall {min_recall}",
+                               target, min_recall)  # fmt: skip
+    missed = (
+        f"precision reaches target {target} only at recall {recall[reaching[0]]:.4f} < {min_recall}"
+        if reaching.size
+        else f"precision never reaches target {target} "
+        f"(at most {precision.max():.4f}, at recall {recall[int(np.argmax(precision))]:.4f})"
+    )
+    if min_recall > 0:
+        allowed = np.flatnonzero(recall >= min_recall)  # never empty: recall[0] is 1
+        at = int(allowed[np.argmax(precision[allowed])])
+        return ThresholdChoice(float(thresholds[at]), "recall_floor",
+                               f"{missed}; the highest precision with recall ≥ {min_recall}: "
+                               f"{precision[at]:.4f} at recall {recall[at]:.4f}",
+                               target, min_recall)  # fmt: skip
+    at = int(np.argmax(precision))
+    return ThresholdChoice(float(thresholds[at]), "highest_precision",
+                           f"{missed}; the highest precision: {precision[at]:.4f} at recall "
+                           f"{recall[at]:.4f}", target, min_recall)  # fmt: skip
 
 
 def precision_at_recall(labels: np.ndarray, scores: np.ndarray, recall_floor: float) -> float:

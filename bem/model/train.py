@@ -8,7 +8,9 @@
    isotonic when the training data hold ≥ 1000 positives, else sigmoid) inside a Pipeline and
    fitted on all training users.
 4. The threshold is the lowest calibrated score whose out-of-fold precision reaches the target
-   precision (the most recall the target allows).
+   precision (the most recall the target allows) when its recall is at least `min_recall`;
+   otherwise the highest-precision one among those with that recall
+   (bem.model.metrics.choose_threshold; the card's `threshold_rule` says which and why).
 5. model.joblib and model.json (the card) are written; held-out users are scored by the model
    and by the rule baseline (fitted on the training users) — see bem.evaluate.
 """
@@ -33,7 +35,7 @@ from tqdm import tqdm
 
 from bem.model.baseline import fit_baseline
 from bem.model.dataset import Dataset
-from bem.model.metrics import pr_auc, summary, threshold_for_precision
+from bem.model.metrics import choose_threshold, pr_auc, summary
 from bem.synth.policy import LABELLING_POLICY
 from budget_matcher.features import FEATURE_NAMES
 
@@ -43,6 +45,10 @@ ISOTONIC_MIN_POSITIVES = 1000
 # PR-AUC is within this much of the best. Serving time grows with the trees evaluated per pair.
 SELECTION_TOLERANCE = 0.002
 DEFAULT_TARGET_PRECISION = 0.95
+# The recall floor of the threshold: below it a model matches so few lines that reviewers do
+# nearly all the work, and the precision it buys rests on a few dozen out-of-fold pairs. It
+# acts only when the target precision is not reached at this recall (docs/model.md).
+DEFAULT_MIN_RECALL = 0.1
 
 # Candidate configurations (all small enough to load fast at cold start: ≤ 300 trees, ≤ 63
 # leaves: the compiled scorer serves at most 64 leaves per tree). The 63-leaf candidate is
@@ -135,6 +141,7 @@ class TrainSettings:
     calibration: str = "auto"  # "auto", "sigmoid" or "isotonic"
     progress: bool = True
     threads: int | None = None  # OpenMP threads for the booster (None: library default)
+    min_recall: float = DEFAULT_MIN_RECALL
 
 
 @dataclass
@@ -149,6 +156,9 @@ class TrainResult:
     train_users: list[str]
     holdout_users: list[str]
     baseline: dict[str, float] = field(default_factory=dict)
+    threshold_rule: dict[str, Any] = field(default_factory=dict)
+    # The threshold's input: own pairs' labels and calibrated out-of-fold scores.
+    out_of_fold: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def split_users(users: np.ndarray, holdout: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -285,7 +295,10 @@ def _train(dataset: Dataset, settings: TrainSettings) -> TrainResult:
     bar.close()
     calibrator = calibrated.calibrated_classifiers_[0].calibrators[0]
     oof_probability = np.clip(calibrator.predict(best_decision), 0.0, 1.0)[own]
-    threshold = threshold_for_precision(y[own], oof_probability, settings.target_precision)
+    choice = choose_threshold(
+        y[own], oof_probability, settings.target_precision, settings.min_recall
+    )
+    threshold = choice.threshold
     baseline = fit_baseline(X[own], y[own])
     metrics: dict[str, Any] = {
         "cross_validated": summary(y[own], oof_probability, threshold),
@@ -305,6 +318,8 @@ def _train(dataset: Dataset, settings: TrainSettings) -> TrainResult:
         sorted(set(groups[own].tolist())),
         sorted(set(dataset.users[holdout_mask].tolist())),
         baseline.card(),
+        choice.card(),
+        (y[own], oof_probability),
     )
 
 
@@ -362,6 +377,7 @@ def write_model(
         "reading": training_source.get("reading", {"dates": None, "decimal": None}),
         "threshold": round(result.threshold, 6),
         "target_precision": settings.target_precision,
+        "threshold_rule": result.threshold_rule,
         "estimator": {
             "kind": "HistGradientBoostingClassifier",
             "params": result.params,

@@ -14,12 +14,12 @@ The queue takes reasons in turn (round robin, each reason's best first), one pai
 reviewer settles an item at once), up to `limit` pairs. It is written as a training history —
 user_id, budget_id, itemization_id, is_match (empty, for the reviewer), the pair's inputs under
 the request's field names — plus why, score, threshold and model version, so
-`bem monitor label` reads it back once is_match is filled in.
+`bem monitor label` reads it back once is_match is filled in. Cells are neutralised against
+formula injection by the tools' CSV writer; the ids still read back exactly (`write_queue`).
 """
 
 from __future__ import annotations
 
-import csv
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -30,6 +30,7 @@ from typing import Any, TextIO
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from bem.data.csv_writer import write_csv
 from bem.monitor.metrics_sql import latest_scorings
 from bem.monitor.pairs import normalise_vendor
 from bem.monitor.segments import DEFAULT_TOP_VENDORS
@@ -172,16 +173,19 @@ QUEUE_COLUMNS = (
 
 
 def write_queue(queue: list[Candidate], out: TextIO) -> int:
-    """The queue as a history CSV (is_match empty); returns the number of pairs written."""
-    writer = csv.writer(out)
-    writer.writerow(QUEUE_COLUMNS)
-    for candidate in queue:
-        row = candidate.row
-        inputs = [_cell(getattr(row, column)) for column in (*BUDGET_INPUTS, *ITEM_INPUTS)]
-        why = " ".join(sorted(candidate.reasons, key=REASONS.index))
-        writer.writerow([_cell(row.user_id), row.budget_id, row.itemization_id, "", *inputs, why,
-                         row.score, row.threshold, row.model_version])  # fmt: skip
-    return len(queue)
+    """The queue as a history CSV (is_match empty); returns the number of pairs written. It goes
+    through the tools' CSV writer: a text cell a spreadsheet would run as a formula (a vendor
+    `=HYPERLINK(…)`, an id `@x`) gets a leading `'`, which `bem monitor label` drops from the
+    ids it reads back (bem.data.csv_writer)."""
+    return write_csv(out, QUEUE_COLUMNS, (_queue_row(candidate) for candidate in queue))
+
+
+def _queue_row(candidate: Candidate) -> list[Any]:
+    row = candidate.row
+    inputs = [_cell(getattr(row, column)) for column in (*BUDGET_INPUTS, *ITEM_INPUTS)]
+    why = " ".join(sorted(candidate.reasons, key=REASONS.index))
+    return [_cell(row.user_id), row.budget_id, row.itemization_id, "", *inputs, why,
+            row.score, row.threshold, row.model_version]  # fmt: skip
 
 
 def _cell(value: Any) -> Any:

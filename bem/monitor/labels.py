@@ -5,7 +5,10 @@ a JSON list of objects, `{"labels": [...]}`, or JSON lines. A training history i
 fields budget_id, itemization_id, is_match (1/0, true/false, yes/no), optionally labeled_at
 (default: the time of ingestion), resolved_at — when the expense line item was reconciled with
 the budget, i.e. when the matching operation was completed — and user_id; other columns are
-ignored. Timestamps are ISO 8601; a timestamp without an offset is taken as UTC.
+ignored. Timestamps are ISO 8601; a timestamp without an offset is taken as UTC. An id is read
+as the tools' CSV writer writes it (the label queue): a `'` before a formula character
+(`'=x`, `'@x`) is its neutralisation and is dropped (an id that truly starts with `'=` is
+written `''=`); bem.data.csv_writer.restore_cell.
 
 Labels are keyed like results, with the user: a label for alice's (budget, item) never labels
 bob's pair with the same ids. A record without user_id is the label of the one user whose
@@ -28,6 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from bem.data.columns import Mapping
+from bem.data.csv_writer import restore_cell
 from bem.data.labels import LINE
 from bem.monitor.store import USER_KEY, results, upsert_labels
 
@@ -169,7 +173,7 @@ def _identifier(record: dict[str, Any], name: str) -> str:
     value = record.get(name)
     if value is None or not str(value).strip():
         raise ValueError(f"{name} is missing")
-    text = str(value).strip()
+    text = restore_cell(str(value).strip())  # the label queue's `'=…` ids (bem.data.csv_writer)
     return text[:-2] if text.endswith(".0") and text[:-2].isdigit() else text
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from bem.data.csv_writer import safe_cell, write_csv
+from bem.data.csv_writer import restore_cell, safe_cell, write_csv
 
 
 def test_safe_cell_prefixes_formula_text_and_keeps_numbers() -> None:
@@ -22,3 +22,13 @@ def test_write_csv_writes_sequences_and_mappings_safely() -> None:
     assert list(csv.reader(io.StringIO(out.getvalue()))) == [
         ["a", "b"], ["'=x", "-1.5"], ["'@y", "-7"], ["", "'+z"],
     ]  # fmt: skip
+
+
+def test_restore_cell_undoes_safe_cell_exactly() -> None:
+    values = ["=1+1", "+A1", "-A1", "@x", "\tx", "-12.50", "plain", "", "'", "'x", "'=x", "''=x",
+              "'-12", "''", "'@'", "=", "'\tx", " =x"]  # fmt: skip
+    written = [safe_cell(value) for value in values]
+    assert [restore_cell(cell) for cell in written] == values
+    assert len(set(written)) == len(values)  # no written cell means two values
+    assert safe_cell("'=x") == "''=x" and safe_cell("'x") == "'x"
+    assert restore_cell("=x") == "=x"  # saved without its `'` by a spreadsheet: the same id

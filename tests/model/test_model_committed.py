@@ -10,6 +10,7 @@ import pytest
 import predict
 from bem.model.baseline import RuleBaseline
 from bem.model.evaluate import evaluate_model, seed_example_features, synthetic_dataset
+from bem.model.train import DEFAULT_MIN_RECALL
 from budget_matcher.features import FEATURE_NAMES
 
 MODEL_DIR = Path(__file__).resolve().parents[2] / "model"
@@ -31,6 +32,15 @@ def test_committed_model_card_describes_the_artefact(committed) -> None:
     data = card["training_data"]
     assert data["source"] == "synthetic" and len(data["digest"]) == 64
     assert data["generator"]["seed"] is not None
+
+
+def test_committed_threshold_is_what_the_recall_floor_keeps(committed) -> None:
+    # The threshold reached the target out of fold at a recall above the default floor, so the
+    # floor (bem.model.metrics.choose_threshold's rule 2) leaves it as it was chosen.
+    cross_validated = committed.card["metrics"]["cross_validated"]
+    assert cross_validated["threshold"] == committed.card["threshold"]
+    assert cross_validated["precision"] >= committed.card["target_precision"]
+    assert cross_validated["recall"] >= DEFAULT_MIN_RECALL
 
 
 def test_committed_model_meets_the_bar_it_reports(committed) -> None:

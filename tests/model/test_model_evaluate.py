@@ -12,11 +12,11 @@ from bem.model.baseline import RuleBaseline, fit_baseline
 from bem.model.cli import evaluate_command
 from bem.model.evaluate import seed_example_features
 from bem.model.metrics import (
+    choose_threshold,
     confusion,
     pr_auc,
     precision_at_recall,
     precision_recall_f1,
-    threshold_for_precision,
 )
 from budget_matcher.features import FEATURE_NAMES
 
@@ -37,13 +37,57 @@ def test_pr_auc_perfect_and_reversed() -> None:
     assert pr_auc(labels, np.array([0.9, 0.8, 0.2, 0.1])) == pytest.approx(5 / 12)
 
 
-def test_threshold_for_precision_picks_most_recall() -> None:
+def test_choose_threshold_for_precision_picks_most_recall() -> None:
     labels = np.array([0, 1, 0, 1, 1, 1])
     scores = np.array([0.1, 0.2, 0.3, 0.6, 0.7, 0.9])
-    assert threshold_for_precision(labels, scores, 1.0) == 0.6
-    assert threshold_for_precision(labels, scores, 0.75) == 0.2
-    assert threshold_for_precision(labels, scores, 0.85) == 0.6
+    assert choose_threshold(labels, scores, 1.0).threshold == 0.6
+    assert choose_threshold(labels, scores, 0.75).threshold == 0.2
+    assert choose_threshold(labels, scores, 0.85).threshold == 0.6
     assert precision_at_recall(labels, scores, 1.0) == pytest.approx(4 / 5)
+
+
+# By score, highest first: precision 1, 1/2, 2/3, 3/4, 3/5, 1/2, 4/7, 1/2 and recall 1/4, 1/4,
+# 1/2, 3/4, 3/4, 3/4, 1, 1 at the thresholds 0.9 … 0.2.
+FLOOR_LABELS = np.array([1, 0, 1, 1, 0, 0, 1, 0])
+FLOOR_SCORES = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2])
+
+
+@pytest.mark.parametrize(
+    ("target", "min_recall", "threshold", "rule"),
+    [
+        (0.95, 0.0, 0.9, "target_precision"),
+        (0.95, 0.25, 0.9, "target_precision"),  # reached at recall 1/4: the floor allows it
+        (0.95, 0.5, 0.6, "recall_floor"),  # 3/4 is the best precision at recall ≥ 1/2
+        (0.95, 0.8, 0.3, "recall_floor"),  # 4/7 beats 1/2 at recall 1
+        (0.7, 0.5, 0.6, "target_precision"),
+        (1.01, 0.0, 0.9, "highest_precision"),
+        (1.01, 0.3, 0.6, "recall_floor"),
+    ],
+)
+def test_choose_threshold_rules_by_hand(
+    target: float, min_recall: float, threshold: float, rule: str
+) -> None:
+    choice = choose_threshold(FLOOR_LABELS, FLOOR_SCORES, target, min_recall)
+    assert (choice.threshold, choice.rule) == (threshold, rule)
+    assert choice.card()["rule"] == rule and f"target {target}" in choice.reason
+
+
+def test_recall_floor_changes_nothing_where_the_target_is_reached_with_enough_recall() -> None:
+    rng = np.random.default_rng(7)
+    acted = 0
+    for _ in range(200):
+        labels = (rng.random(300) < 0.1).astype(int)
+        scores = np.round(rng.random(300) * 0.6 + labels * rng.random(300) * 0.5, 2)
+        plain = choose_threshold(labels, scores, 0.9, 0.0)
+        floor = choose_threshold(labels, scores, 0.9, 0.25)
+        recall = (scores[labels == 1] >= plain.threshold).mean()
+        if plain.rule == "target_precision" and recall >= 0.25:
+            assert (floor.threshold, floor.rule) == (plain.threshold, plain.rule)
+        else:
+            acted += 1
+            assert floor.rule == "recall_floor"
+            assert (scores[labels == 1] >= floor.threshold).mean() >= 0.25
+    assert 0 < acted < 200  # both cases occur
 
 
 def _features(**values: float) -> np.ndarray:

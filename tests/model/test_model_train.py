@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import joblib
 import numpy as np
@@ -15,8 +16,8 @@ from sklearn.impute import SimpleImputer
 
 import predict
 from bem.model.cli import train_command
-from bem.model.metrics import precision_recall_f1, summary
-from bem.model.train import grouped_splits, next_version, split_users, train
+from bem.model.metrics import choose_threshold, precision_recall_f1, summary
+from bem.model.train import DEFAULT_MIN_RECALL, grouped_splits, next_version, split_users, train
 from budget_matcher.features import FEATURE_NAMES
 
 
@@ -50,6 +51,31 @@ def test_train_threshold_reaches_target_precision_out_of_fold(quick_result, quic
     cross_validated = quick_result.metrics["cross_validated"]
     assert cross_validated["precision"] >= quick_settings.target_precision
     assert 0.0 < quick_result.threshold < 1.0
+
+
+def test_train_records_the_threshold_rule(quick_result, quick_model_dir) -> None:
+    rule = quick_result.threshold_rule
+    assert rule["rule"] == "target_precision" and rule["min_recall"] == DEFAULT_MIN_RECALL
+    assert quick_result.metrics["cross_validated"]["recall"] >= DEFAULT_MIN_RECALL
+    card = json.loads((quick_model_dir / "model.json").read_text())
+    assert card["threshold_rule"] == rule and card["threshold"] == rule["threshold"]
+
+
+def test_train_target_reached_on_a_sliver_takes_the_recall_floor(
+    small_dataset, quick_settings
+) -> None:
+    # Precision 1 out of fold: only the calibrator's top step (4 % of the matches) reaches it;
+    # the floor takes the best precision that keeps a third of the matches instead.
+    settings = replace(quick_settings, target_precision=1.0, min_recall=0.33)
+    result = train(small_dataset, settings)
+    cross_validated = result.metrics["cross_validated"]
+    assert result.threshold_rule["rule"] == "recall_floor"
+    assert "reaches target 1.0 only at recall" in result.threshold_rule["reason"]
+    assert cross_validated["recall"] >= 0.33 and cross_validated["precision"] < 1.0
+    assert result.out_of_fold is not None
+    labels, scores = result.out_of_fold
+    before = choose_threshold(labels, scores, 1.0, 0.0)  # the rule without a floor
+    assert before.threshold > result.threshold and before.rule == "target_precision"
 
 
 def test_train_reports_held_out_and_baseline(quick_result) -> None:

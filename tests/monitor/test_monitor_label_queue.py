@@ -71,12 +71,9 @@ def test_label_queue_asks_one_pair_per_item_for_each_reason(db_url: str, tmp_pat
     assert len(bounded) == 2
 
 
-def test_label_queue_reads_back_through_label(db_url: str, tmp_path: Path) -> None:
-    _store(db_url)
-    out = tmp_path / "queue.csv"
-    rows = _queue(db_url, out)
-    for row in rows:
-        row["is_match"] = "1" if row["budget_id"] == "b1" else "0"
+def _label_back(db_url: str, out: Path, rows: list[dict[str, str]]) -> dict[tuple, bool]:
+    """`rows` (the queue, filled in) saved to `out` and read by `bem monitor label` (3 rows):
+    the store's labels by key."""
     with out.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -91,6 +88,16 @@ def test_label_queue_reads_back_through_label(db_url: str, tmp_path: Path) -> No
             for r in connection.execute(sa.select(labels))
         }
     engine.dispose()
+    return stored
+
+
+def test_label_queue_reads_back_through_label(db_url: str, tmp_path: Path) -> None:
+    _store(db_url)
+    out = tmp_path / "queue.csv"
+    rows = _queue(db_url, out)
+    for row in rows:
+        row["is_match"] = "1" if row["budget_id"] == "b1" else "0"
+    stored = _label_back(db_url, out, rows)
     assert stored == {("bob", "b1", "i1"): True, ("alice", "b1", "i1"): True,
                       ("alice", "b2", "i2"): False, ("bob", "b3", "i3"): False}  # fmt: skip
     again = {
@@ -110,3 +117,34 @@ def test_report_shows_label_coverage_by_segment(db_url: str) -> None:
     assert (flight["volume"], flight["labeled"]) == (7, 1)  # per version: 6 + the old scoring
     assert flight["label_coverage"] == 1 / 7
     assert "<th>label coverage</th>" in report.html and "<td>0.143</td>" in report.html
+
+
+HOSTILE = [("=cmd|' /C calc'!A0", "+b1", "-i1"), ("@alice", "-7", "=i2"), ("'=bob", "''+b3", "'x")]
+
+
+def test_label_queue_neutralises_formulas_and_ids_read_back_exactly(
+    db_url: str, tmp_path: Path
+) -> None:
+    rows = [_row(user, budget, item, 0.5, travel_vendor="=HYPERLINK(x)", item_vendor="@SUM(A1)",
+                 item_type="+1-2", expense_category="-x", purchase_vendor="\tcmd")
+            for user, budget, item in HOSTILE]  # fmt: skip
+    engine = open_store(db_url)
+    with engine.begin() as connection:
+        insert_results(connection, rows)
+    engine.dispose()
+    out = tmp_path / "queue.csv"
+    queued = _queue(db_url, out)
+    assert len(queued) == 3
+    for row in queued:  # what a spreadsheet sees: no cell starts a formula
+        for name, cell in row.items():
+            assert not cell.startswith(("=", "+", "@", "\t", "\r")), (name, cell)
+            assert not cell.startswith("-") or cell == "-7", (name, cell)  # a number stays one
+    written = {(r["user_id"], r["budget_id"], r["itemization_id"]) for r in queued}
+    assert ("'=cmd|' /C calc'!A0", "'+b1", "'-i1") in written
+    assert ("''=bob", "'''+b3", "'x") in written  # one more `'`: the ids read back exactly
+    # A reviewer's spreadsheet may save a cell with or without its `'`: both read back.
+    for row in queued:
+        row["is_match"] = "1"
+        if row["user_id"].startswith("'=cmd"):
+            row.update(user_id=row["user_id"][1:], budget_id=row["budget_id"][1:])
+    assert _label_back(db_url, out, queued) == dict.fromkeys(HOSTILE, True)
