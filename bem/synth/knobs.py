@@ -64,15 +64,24 @@ class NoiseKnobs:
     car_adjust: float = 0.08  # per rental: the company's later adjustment of the rental charge
     commute_shift: float = 0.2  # per commute charge: posted 5-9 days late, in next week's dates
     lookalike: float = 0.2  # per trip after the first: the same chain/airline, within weeks
+    # The population: a share of users whose feed is clean (a training mix's knob).
+    clean_feed: float = 0.0  # per user: every card-feed knob off (drawn apart, never scaled)
 
     def scaled(self, factor: float) -> NoiseKnobs:
         """Every knob multiplied by `factor` (probabilities capped at 0.9)."""
         values: dict[str, float] = {}
         for field in fields(self):
+            if field.name in UNSCALED_KNOBS:
+                values[field.name] = getattr(self, field.name)
+                continue
             value = getattr(self, field.name) * factor
             is_probability = field.name not in ("vendor", "date_delay", "distractors", "amount")
             values[field.name] = min(value, 0.9) if is_probability else value
         return NoiseKnobs(**values)
+
+    def without_card_feed(self) -> NoiseKnobs:
+        """These knobs with every card-feed knob off (a clean feed's user)."""
+        return replace(self, **{name: 0.0 for name in CARD_FEED_KNOBS})
 
 
 @dataclass(frozen=True)
@@ -135,6 +144,7 @@ CARD_FEED_KNOBS = (
     "formats",
     *CASE_KNOBS,
 )
+UNSCALED_KNOBS = frozenset({"clean_feed"})  # a share of the population, not of noise
 CARD_FEED = "card_feed"  # the override that scales every card-feed knob at once
 
 

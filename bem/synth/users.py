@@ -55,11 +55,15 @@ class SynthUser:
 def generate_users(config: SynthConfig) -> list[SynthUser]:
     """`config.users` users, reproducible from `config.seed`."""
     rng = random.Random(config.seed)
+    # Who has a clean feed is drawn from a stream of its own, so the other draws stay as they are.
+    clean_rng = random.Random(f"clean-feed-{config.seed}")
     counters = {"budget": 300000, "item": 4000000}
     users = []
     for index in range(config.users):
         multiplier = 1.0 + config.noise_spread * (2 * rng.random() - 1)
         knobs = config.knobs.scaled(max(multiplier, 0.0))
+        if clean_rng.random() < config.knobs.clean_feed:
+            knobs = knobs.without_card_feed()
         profile = UserProfile.draw(rng, knobs, config.first_year, config.last_year)
         builder = TripBuilder(rng, knobs, profile, counters)
         builder.build_user()

@@ -116,3 +116,23 @@ def test_formats_knob_writes_values_the_service_reads() -> None:
 def test_unknown_knob_lists_card_feed() -> None:
     with pytest.raises(ValueError, match="card_feed"):
         knobs_from_options(1.0, ("nope=1",))
+
+
+def test_clean_feed_share_of_users_have_no_card_feed_line() -> None:
+    # clean_feed=0.5: about half the users draw every card-feed knob off; the others keep them.
+    users = generate_users(
+        SynthConfig(users=80, seed=5, knobs=knobs_from_options(1.0, ("clean_feed=0.5",)))
+    )
+    shaped = [{k for ks in u.item_knobs.values() for k in ks} & set(CARD_FEED_KNOBS) for u in users]
+    clean = sum(not knobs for knobs in shaped)
+    assert 25 <= clean <= 55
+    assert sum(len(knobs) >= 3 for knobs in shaped) >= 25
+
+
+def test_clean_feed_off_leaves_the_generator_as_it_was() -> None:
+    # Who is clean is drawn from a stream of its own: at 0, every user is drawn as before, and
+    # the share is a population's, so --noise does not scale it.
+    base = generate_users(SynthConfig(users=20, seed=6))
+    again = generate_users(SynthConfig(users=20, seed=6, knobs=NoiseKnobs(clean_feed=0.0)))
+    assert [u.items for u in base] == [u.items for u in again]
+    assert NoiseKnobs(clean_feed=0.3).scaled(2.0).clean_feed == 0.3
