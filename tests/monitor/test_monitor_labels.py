@@ -43,6 +43,14 @@ def _scored(user: str | None, pair: tuple[str, str], score: float, request: str 
     return row
 
 
+def _store_results(db_url: str, rows: list[dict]) -> None:
+    """Insert scored rows into the store at `db_url`."""
+    engine = open_store(db_url)
+    with engine.begin() as connection:
+        insert_results(connection, rows)
+    engine.dispose()
+
+
 def _stored_labels(db_url: str) -> dict[tuple[str, str, str], bool]:
     engine = open_store(db_url)
     with engine.connect() as connection:
@@ -60,16 +68,13 @@ def _label(db_url: str, path: Path, text: str, *options: str) -> str:
 def test_label_for_alice_never_labels_bobs_pair_with_the_same_ids(
     db_url: str, tmp_path: Path
 ) -> None:
-    engine = open_store(db_url)
-    with engine.begin() as connection:
-        insert_results(
-            connection, [_scored("alice", ("b1", "i1"), 0.9), _scored("bob", ("b1", "i1"), 0.8)]
-        )
+    _store_results(db_url, [_scored("alice", ("b1", "i1"), 0.9), _scored("bob", ("b1", "i1"), 0.8)])
     output = _label(
         db_url, tmp_path / "l.csv", "user_id,budget_id,itemization_id,is_match\nalice,b1,i1,0\n"
     )
     assert output.startswith("0\n"), output
     assert _stored_labels(db_url) == {("alice", "b1", "i1"): False}
+    engine = open_store(db_url)
     with engine.connect() as connection:
         (day,) = daily_metrics(connection)
         pairs = load_pairs(connection, datetime(2026, 11, 1), datetime(2026, 11, 3))
@@ -85,17 +90,14 @@ def test_label_for_alice_never_labels_bobs_pair_with_the_same_ids(
 
 
 def test_label_unlisted_negatives_stay_within_their_user(db_url: str, tmp_path: Path) -> None:
-    engine = open_store(db_url)
-    with engine.begin() as connection:
-        insert_results(
-            connection,
-            [
-                _scored("alice", ("b1", "i1"), 0.9),
-                _scored("alice", ("b1", "i2"), 0.6),
-                _scored("bob", ("b1", "i2"), 0.7),
-            ],
-        )
-    engine.dispose()
+    _store_results(
+        db_url,
+        [
+            _scored("alice", ("b1", "i1"), 0.9),
+            _scored("alice", ("b1", "i2"), 0.6),
+            _scored("bob", ("b1", "i2"), 0.7),
+        ],
+    )
     text = "user_id,budget_id,itemization_id,is_match\nalice,b1,i1,1\n"
     output = _label(db_url, tmp_path / "l.csv", text, "--unlisted", "negative")
     assert output.startswith("0\n"), output
@@ -108,17 +110,14 @@ def test_label_unlisted_negatives_stay_within_their_user(db_url: str, tmp_path: 
 def test_label_without_user_goes_to_the_one_user_holding_the_pair(
     db_url: str, tmp_path: Path
 ) -> None:
-    engine = open_store(db_url)
-    with engine.begin() as connection:
-        insert_results(
-            connection,
-            [
-                _scored("alice", ("b1", "i1"), 0.9),
-                _scored("bob", ("b2", "i2"), 0.2),
-                _scored(None, ("b3", "i3"), 0.2, request="r2"),
-            ],
-        )
-    engine.dispose()
+    _store_results(
+        db_url,
+        [
+            _scored("alice", ("b1", "i1"), 0.9),
+            _scored("bob", ("b2", "i2"), 0.2),
+            _scored(None, ("b3", "i3"), 0.2, request="r2"),
+        ],
+    )
     text = "budget_id,itemization_id,is_match\nb1,i1,1\nb2,i2,0\nb3,i3,1\nb9,i9,1\n"
     output = _label(db_url, tmp_path / "l.csv", text)
     assert output.startswith("0\n"), output
@@ -133,12 +132,7 @@ def test_label_without_user_goes_to_the_one_user_holding_the_pair(
 def test_label_without_user_for_a_pair_of_two_users_is_rejected(
     db_url: str, tmp_path: Path
 ) -> None:
-    engine = open_store(db_url)
-    with engine.begin() as connection:
-        insert_results(
-            connection, [_scored("alice", ("b1", "i1"), 0.9), _scored("bob", ("b1", "i1"), 0.8)]
-        )
-    engine.dispose()
+    _store_results(db_url, [_scored("alice", ("b1", "i1"), 0.9), _scored("bob", ("b1", "i1"), 0.8)])
     text = "budget_id,itemization_id,is_match\nb1,i1,1\n"
     output = _label(db_url, tmp_path / "l.csv", text)
     assert output.startswith("1\n"), output
