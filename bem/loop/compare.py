@@ -135,8 +135,19 @@ def compare_scores(
         key: {"value": round(point[key], 4), "interval": [round(v, 4) for v in interval[key]]}
         for key in point
     }
-    report["challenger_wins"] = bool(interval["pr_auc"][0] > 0)
+    report["checks"] = win_checks(interval)
+    report["challenger_wins"] = all(report["checks"].values())
     return report
+
+
+def win_checks(interval: dict[str, tuple[float, float]]) -> dict[str, bool]:
+    """What a win takes: a better ranking (the PR-AUC interval above 0), and a threshold that
+    keeps the promise (the precision interval at each model's own threshold reaching 0 or
+    above: not surely worse, as a challenger with a careless threshold would be)."""
+    return {
+        "pr_auc_better": bool(interval["pr_auc"][0] > 0),
+        "precision_not_worse": bool(interval["precision"][1] >= 0),
+    }
 
 
 def text_lines(report: dict[str, Any]) -> list[str]:
@@ -155,5 +166,11 @@ def text_lines(report: dict[str, Any]) -> list[str]:
     for key, entry in report["difference"].items():
         low, high = entry["interval"]
         lines.append(f"Δ {key}: {entry['value']:+.4f}  (95 % by user: {low:+.4f} … {high:+.4f})")
-    lines.append("challenger wins" if report["challenger_wins"] else "no win (interval holds 0)")
+    checks = report["checks"]
+    if report["challenger_wins"]:
+        lines.append("challenger wins")
+    elif not checks["pr_auc_better"]:
+        lines.append("no win (the PR-AUC interval holds 0)")
+    else:
+        lines.append("no win (precision at its threshold is worse: the interval lies below 0)")
     return lines

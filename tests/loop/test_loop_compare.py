@@ -13,7 +13,15 @@ from click.testing import CliRunner
 
 from bem.cli import main
 from bem.local.devzip import write_placeholder_model
-from bem.loop.compare import OverlapError, check_unseen, paired_bootstrap, user_digest
+from bem.loop.compare import (
+    OverlapError,
+    Scored,
+    check_unseen,
+    compare_scores,
+    paired_bootstrap,
+    text_lines,
+    user_digest,
+)
 from bem.model.dataset import Dataset
 
 WINDOW = ["--synth-users", "12", "--seed", "1001", "--rounds", "60"]
@@ -51,6 +59,25 @@ def test_paired_bootstrap_draws_whole_users() -> None:
     assert set(sizes) == {4.0} and interval["pairs"] == (4.0, 4.0)
 
 
+def test_a_better_ranking_with_a_careless_threshold_does_not_win() -> None:
+    rng = np.random.default_rng(3)
+    users = np.repeat([f"u{k}" for k in range(40)], 10)
+    labels = np.tile([1, 1, 0, 0, 0, 0, 0, 0, 0, 0], 40)
+    window = _dataset(list(users))
+    window.labels = labels
+    # The champion ranks imperfectly; the challenger perfectly (every match above every other).
+    champion = Scored(
+        "a", "1.0.0", np.where(labels == 1, 0.9, rng.uniform(0.5, 1.0, labels.size)), 0.85
+    )
+    perfect = np.where(labels == 1, 0.6, 0.3)
+    careless = compare_scores(window, champion, Scored("b", "1.1.0", perfect, 0.1), rounds=100)
+    assert careless["checks"] == {"pr_auc_better": True, "precision_not_worse": False}
+    assert not careless["challenger_wins"]
+    assert "precision at its threshold is worse" in "\n".join(text_lines(careless))
+    careful = compare_scores(window, champion, Scored("b", "1.1.0", perfect, 0.5), rounds=100)
+    assert careful["challenger_wins"] and "challenger wins" in text_lines(careful)
+
+
 @pytest.mark.slow
 def test_compare_reports_differences_with_intervals_by_user(
     synthetic_model: Path, history_model: Path
@@ -68,7 +95,12 @@ def test_compare_reports_differences_with_intervals_by_user(
         assert entry["value"] == pytest.approx(expected, abs=2e-4)
         low, high = entry["interval"]
         assert low <= high
-    assert report["challenger_wins"] == (report["difference"]["pr_auc"]["interval"][0] > 0)
+    precision_high = report["difference"]["precision"]["interval"][1]
+    assert report["checks"] == {
+        "pr_auc_better": report["difference"]["pr_auc"]["interval"][0] > 0,
+        "precision_not_worse": precision_high >= 0,
+    }
+    assert report["challenger_wins"] == all(report["checks"].values())
 
 
 @pytest.mark.slow
