@@ -71,7 +71,9 @@ class Dataset:
     n_error_items: int = 0
     pairs: Any = None  # the CandidatePairs (per-user decisions, mistakes)
     truth: Any = None  # bem.model.breakdown.PairTruth of synthetic users (per-knob breakdown)
-    prior: np.ndarray | None = None  # which pairs are a prior's (bem.loop.prior), not own data
+    # Pairs that train but are never held out and set neither the figures nor the threshold: a
+    # prior's (bem.loop.prior), or a synthetic training mix's clean-feed users (not own data).
+    prior: np.ndarray | None = None
     weights: np.ndarray | None = None  # per-pair sample weight in training (None: all 1)
 
     def __len__(self) -> int:

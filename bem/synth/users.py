@@ -44,6 +44,7 @@ class SynthUser:
     tags: dict[str, str]  # itemization_id -> what the item is (flight, companion, trip_meal...)
     item_knobs: dict[str, set[str]] = field(default_factory=dict)  # id -> knobs that shaped it
     budget_knobs: dict[str, set[str]] = field(default_factory=dict)
+    clean_feed: bool = False  # drawn by the `clean_feed` share: every card-feed knob off
 
     def pair_knobs(self, budget_id: str, item_id: str) -> frozenset[str]:
         """The knobs that shaped either side of a pair (the evaluation's breakdown)."""
@@ -62,7 +63,8 @@ def generate_users(config: SynthConfig) -> list[SynthUser]:
     for index in range(config.users):
         multiplier = 1.0 + config.noise_spread * (2 * rng.random() - 1)
         knobs = config.knobs.scaled(max(multiplier, 0.0))
-        if clean_rng.random() < config.knobs.clean_feed:
+        clean = clean_rng.random() < config.knobs.clean_feed
+        if clean:
             knobs = knobs.without_card_feed()
         profile = UserProfile.draw(rng, knobs, config.first_year, config.last_year)
         builder = TripBuilder(rng, knobs, profile, counters)
@@ -76,6 +78,7 @@ def generate_users(config: SynthConfig) -> list[SynthUser]:
                 tags=builder.tags,
                 item_knobs=builder.item_knobs,
                 budget_knobs=builder.budget_knobs,
+                clean_feed=clean,
             )
         )
     return users

@@ -208,3 +208,26 @@ def test_choose_candidate_prefers_the_cheaper_model_within_tolerance() -> None:
     assert choose_candidate(selection) == 1
     selection[1]["cv_pr_auc_mean"] = 0.980 - 2 * SELECTION_TOLERANCE
     assert choose_candidate(selection) == 0
+
+
+def test_clean_feed_users_train_but_never_set_the_figures(tmp_path) -> None:
+    # A training mix's clean-feed users are marked like a prior's: they train, but are never held
+    # out and set neither the cross-validated figures nor the threshold (the card's promise
+    # describes the mix without them); the card counts them.
+    from bem.model.evaluate import synthetic_dataset
+
+    dataset, _ = synthetic_dataset(40, 8, 1.0, ("clean_feed=0.5",))
+    assert dataset.prior is not None and 0 < dataset.prior.mean() < 1
+    assert synthetic_dataset(10, 8, 1.0)[0].prior is None
+    args = ["--synth-users", "40", "--seed", "8", "--knob", "clean_feed=0.5", "--candidates",
+            "quick", "--folds", "2", "--harsh-noise", "0", "--quiet", "--model-dir",
+            str(tmp_path / "model")]  # fmt: skip
+    isolated = {"BEM_MODEL_DIR": str(tmp_path / "record"), "BEM_MODELS_DIR": str(tmp_path / "m")}
+    result = CliRunner().invoke(train_command, args, env=isolated)
+    assert result.exit_code == 0, result.output
+    card = json.loads((tmp_path / "model" / "model.json").read_text())
+    clean = set(dataset.users[dataset.prior].tolist())
+    assert card["training_data"]["clean_feed_users"] == len(clean)
+    held = card["metrics"]["held_out"]["pairs"]
+    cross = card["metrics"]["cross_validated"]["pairs"]
+    assert held + cross == int((~dataset.prior).sum())
