@@ -66,10 +66,10 @@ class DataSource:
             card = {"source": self.data.name, "unlisted": self.unlisted, **read}
             return Loaded(dataset, users, card)
         dataset, synth = synthetic_dataset(self.synth_users, self.seed, self.noise, self.overrides)
-        card: dict[str, Any] = {"source": "synthetic", "generator": synth.card()}
+        generated: dict[str, Any] = {"source": "synthetic", "generator": synth.card()}
         if dataset.prior is not None:  # clean-feed users train only (see synthetic_dataset)
-            card["clean_feed_users"] = len(set(dataset.users[dataset.prior].tolist()))
-        return Loaded(dataset, None, card)
+            generated["clean_feed_users"] = len(set(dataset.users[dataset.prior].tolist()))
+        return Loaded(dataset, None, generated)
 
     def describe(self) -> str:
         """One line for a report's header: the file, or how the users were generated."""
