@@ -214,6 +214,10 @@ DENSE_MAX_SIZE = 64
 
 def whole_cents(amount: np.ndarray) -> np.ndarray:
     """Amounts as int64 whole cents (NaN 0, clipped to ±_MAX_CENTS)."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        cents = np.clip(np.round(np.nan_to_num(amount) * 100.0), -_MAX_CENTS, _MAX_CENTS)
+    # NaN → 0 (±inf stay infinite and are clipped: what np.nan_to_num's ±max float became once
+    # multiplied); np.rint is np.round with no decimals, and minimum/maximum np.clip, without
+    # their Python wrappers (several µs a call on the one-pair request)
+    finite = np.where(np.isnan(amount), 0.0, amount)
+    with np.errstate(over="ignore"):  # a huge finite amount × 100
+        cents = np.minimum(np.maximum(np.rint(finite * 100.0), -_MAX_CENTS), _MAX_CENTS)
     return cents.astype(np.int64)

@@ -53,6 +53,22 @@ class PairColumns:
         return self.pairs.budgets.number(name)[self.b]
 
     @cached_property
+    def item_dates(self) -> np.ndarray:
+        """Per line item (row): its date (epoch seconds), read once for `date` and `item_days`."""
+        return self.pairs.items.number(c.ITEM_DATE)
+
+    @cached_property
+    def budget_dates(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per budget (row): its creation, trip start and trip end (epoch seconds), read once
+        for the per-pair columns and `budget_windows`."""
+        budgets = self.pairs.budgets
+        return (
+            budgets.number(c.BUDGET_GENERATED_AT),
+            budgets.number(c.BUDGET_TRIP_START),
+            budgets.number(c.BUDGET_TRIP_END),
+        )
+
+    @cached_property
     def vendor_codes(self) -> tuple[np.ndarray, list[np.ndarray], list[str]]:
         """Normalised vendor codes (budget_matcher.text) per line item and per budget of each
         budget vendor field, in one vocabulary; the normalised strings by code."""
@@ -85,7 +101,7 @@ class PairColumns:
 
     @cached_property
     def date(self) -> np.ndarray:
-        return self.pairs.items.number(c.ITEM_DATE)[self.i]
+        return self.item_dates[self.i]
 
     @cached_property
     def actual(self) -> np.ndarray:
@@ -97,15 +113,15 @@ class PairColumns:
 
     @cached_property
     def start(self) -> np.ndarray:
-        return self._budget(c.BUDGET_TRIP_START)
+        return self.budget_dates[1][self.b]
 
     @cached_property
     def end(self) -> np.ndarray:
-        return self._budget(c.BUDGET_TRIP_END)
+        return self.budget_dates[2][self.b]
 
     @cached_property
     def created(self) -> np.ndarray:
-        return self._budget(c.BUDGET_GENERATED_AT)
+        return self.budget_dates[0][self.b]
 
     @cached_property
     def to_actual(self) -> tuple[np.ndarray, np.ndarray]:
@@ -160,7 +176,7 @@ class PairColumns:
     @cached_property
     def item_days(self) -> np.ndarray:
         """Per line item (row): its date in days."""
-        return self.pairs.items.number(c.ITEM_DATE) / SECONDS_PER_DAY
+        return self.item_dates / SECONDS_PER_DAY
 
     @cached_property
     def cost(self) -> np.ndarray:
@@ -171,10 +187,9 @@ class PairColumns:
     def budget_windows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per budget (row), its window in days: [min(created, start) − 2 d, end + 5 d], and
         the late window's end (end + 21 d)."""
-        budgets = self.pairs.budgets
-        created, start = budgets.number(c.BUDGET_GENERATED_AT), budgets.number(c.BUDGET_TRIP_START)
+        created, start, end_seconds = self.budget_dates
         low = np.fmin(created, start) / SECONDS_PER_DAY - WINDOW_BEFORE_DAYS
-        end = budgets.number(c.BUDGET_TRIP_END) / SECONDS_PER_DAY
+        end = end_seconds / SECONDS_PER_DAY
         return low, end + WINDOW_AFTER_DAYS, end + LATE_WINDOW_AFTER_DAYS
 
     @cached_property

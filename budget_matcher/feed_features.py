@@ -47,7 +47,8 @@ def feed_features(x: PairColumns, late: np.ndarray) -> np.ndarray:
     positive = x.items_amount > 0
     item_group = np.where(positive & ~np.isnan(x.item_groups), x.item_groups, -1.0)
     charges = WindowIndex(x.item_users, item_group.astype(np.int64), x.item_days, x.items_amount)
-    budget_group = np.nan_to_num(x.budget_groups, nan=-1.0).astype(np.int64)
+    groups = x.budget_groups  # group codes or NaN (never infinite)
+    budget_group = np.where(np.isnan(groups), -1.0, groups).astype(np.int64)
     budget_users = np.asarray(x.pairs.budgets.groups, dtype=np.int64)
     budget_low, budget_high, _ = x.budget_windows
     same_type = charges.sums(budget_users, budget_group, budget_low, (budget_high,), (x.b, x.b))[0]
