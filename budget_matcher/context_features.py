@@ -109,17 +109,13 @@ def context_features(
     detail = _detail_kinds(items)[i]
     agency = per_distinct(items.distinct_text(c.ITEM_VENDOR), _is_agency)[i]
     opposite = _opposite_charges(items, item_vendor)[i]
-    return np.stack(
-        [
-            timing - group_min(groups, timing),
-            created - group_min(groups, created),
-            amount_closeness - group_min(groups, amount_closeness),
-            timing - group_min(in_budget, timing),
-            detail,
-            agency,
-            opposite,
-        ]
-    )
+    columns = np.empty((len(CONTEXT_FEATURE_NAMES), i.size))
+    columns[0] = timing - group_min(groups, timing)
+    columns[1] = created - group_min(groups, created)
+    columns[2] = amount_closeness - group_min(groups, amount_closeness)
+    columns[3] = timing - group_min(in_budget, timing)
+    columns[4], columns[5], columns[6] = detail, agency, opposite
+    return columns
 
 
 def _group_keys(index: np.ndarray, group: np.ndarray) -> np.ndarray:
@@ -184,19 +180,21 @@ def _opposite_charges(items: RecordTable, vendors: np.ndarray) -> np.ndarray:
     present = np.asarray([text is not None for text in items.text(c.ITEM_VENDOR)], dtype=bool)
     with np.errstate(over="ignore", invalid="ignore"):
         cents = np.round(np.abs(amounts) * 100)  # inf for an infinite or huge amount: no pair
-    rows = np.flatnonzero(present & np.isfinite(cents) & (amounts != 0))
-    result = np.full(len(items), np.nan)
+    rows = (present & np.isfinite(cents) & (amounts != 0)).nonzero()[0]
+    result = np.empty(len(items))
+    result.fill(np.nan)
     if rows.size == 0:
         return result
     # one group per (user, vendor, cents): an opposite charge is a group holding both signs
     order = rows[np.lexsort((cents[rows], vendors[rows], users[rows]))]
-    key_changes = (
-        (np.diff(users[order]) != 0) | (np.diff(vendors[order]) != 0) | (np.diff(cents[order]) != 0)
-    )
-    starts = np.flatnonzero(np.concatenate(([True], key_changes)))
+    new_key = np.zeros(order.size, dtype=bool)
+    new_key[0] = True
+    for key in (users[order], vendors[order], cents[order]):
+        new_key[1:] |= key[1:] != key[:-1]
+    starts = new_key.nonzero()[0]
     positive = amounts[order] > 0
     has_positive = np.logical_or.reduceat(positive, starts)
     has_negative = np.logical_or.reduceat(~positive, starts)
-    sizes = np.diff(np.append(starts, order.size))
-    result[order] = np.repeat((has_positive & has_negative).astype(np.float64), sizes)
+    group = new_key.cumsum() - 1  # each sorted row's group
+    result[order] = (has_positive & has_negative)[group].astype(np.float64)
     return result

@@ -57,13 +57,11 @@ def feed_features(x: PairColumns, late: np.ndarray) -> np.ndarray:
     own_cents = whole_cents(np.where(own_type, amount, 0.0)) / 100.0
     in_window = (days >= low) & (days <= high)
     others = same_type - np.where(in_window, own_cents, 0.0)
-    return np.stack(
-        [
-            _same_vendor_twins(x.item_users, x.item_vendor, x.items_amount, x.item_days)[x.i],
-            window_log_ratio(late, x.cost, low, high),
-            window_log_ratio(others, x.cost, low, high),
-        ]
-    )
+    columns = np.empty((len(FEED_FEATURE_NAMES), amount.size))
+    columns[0] = _same_vendor_twins(x.item_users, x.item_vendor, x.items_amount, x.item_days)[x.i]
+    columns[1] = window_log_ratio(late, x.cost, low, high)
+    columns[2] = window_log_ratio(others, x.cost, low, high)
+    return columns
 
 
 def window_log_ratio(
@@ -80,9 +78,9 @@ def _same_vendor_twins(
 ) -> np.ndarray:
     """Per line item: the other items of its user with its vendor and whole-unit amount (sign
     included) dated within ±TWIN_DAYS; NaN without vendor, amount or date."""
-    result = np.full(len(users), np.nan)
-    with np.errstate(invalid="ignore", over="ignore"):
-        whole = np.round(amount)
+    result = np.empty(len(users))
+    result.fill(np.nan)
+    whole = np.rint(amount)  # np.round to 0 decimals (NaN and ±inf stay, no FP exception)
     valid = (vendor >= 0) & np.isfinite(whole) & ~np.isnan(days)
     if not valid.any():
         return result
