@@ -127,12 +127,30 @@ class PairColumns:
         return self.item_dates[self.i]
 
     @once
+    def budget_costs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per budget (row): its actual cost, its budgeted price, and the cost (the actual
+        cost, else the budgeted price)."""
+        actual = self.pairs.budgets.number(c.BUDGET_ACTUAL_COST)
+        budgeted = self.pairs.budgets.number(c.BUDGET_PRICE)
+        return actual, budgeted, np.where(np.isnan(actual), budgeted, actual)
+
+    @once
     def actual(self) -> np.ndarray:
-        return self._budget(c.BUDGET_ACTUAL_COST)
+        return self.budget_costs[0][self.b]
 
     @once
     def budgeted(self) -> np.ndarray:
-        return self._budget(c.BUDGET_PRICE)
+        return self.budget_costs[1][self.b]
+
+    @once
+    def log_amount(self) -> np.ndarray:
+        """ln(1+|amount|), computed per line item and gathered per pair."""
+        return np.log1p(np.abs(self.items_amount))[self.i]
+
+    @once
+    def log_cost(self) -> np.ndarray:
+        """ln(1+|cost|), computed per budget and gathered per pair."""
+        return np.log1p(np.abs(self.budget_costs[2]))[self.b]
 
     @once
     def start(self) -> np.ndarray:
@@ -148,11 +166,13 @@ class PairColumns:
 
     @once
     def to_actual(self) -> tuple[np.ndarray, np.ndarray]:
-        return _amount_distance(self.amount, self.actual)
+        log_actual = np.log1p(np.abs(self.budget_costs[0]))[self.b]
+        return _amount_distance(self.amount, self.actual, self.log_amount, log_actual)
 
     @once
     def to_budgeted(self) -> tuple[np.ndarray, np.ndarray]:
-        return _amount_distance(self.amount, self.budgeted)
+        log_budgeted = np.log1p(np.abs(self.budget_costs[1]))[self.b]
+        return _amount_distance(self.amount, self.budgeted, self.log_amount, log_budgeted)
 
     @once
     def closeness(self) -> np.ndarray:
@@ -214,7 +234,7 @@ class PairColumns:
     @once
     def cost(self) -> np.ndarray:
         """The booked cost, else the budgeted price."""
-        return np.where(np.isnan(self.actual), self.budgeted, self.actual)
+        return self.budget_costs[2][self.b]
 
     @once
     def budget_windows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -281,7 +301,7 @@ def _vendor_window_sum_log_ratio(x: PairColumns) -> np.ndarray:
     normalised vendor dated in b's window; NaN when i has no vendor or date, b no window or no
     cost. Pairs of b are exactly its user's items, so the sum runs over b's pairs."""
     low, high, _ = x.window
-    return window_log_ratio(x.vendor_window_sums[0], x.cost, low, high)
+    return window_log_ratio(x.vendor_window_sums[0], x.log_cost, low, high)
 
 
 def _vendor_column(k: int) -> Callable[[PairColumns], np.ndarray]:
@@ -347,11 +367,13 @@ def compute_features(pairs: CandidatePairs) -> np.ndarray:
     return by_feature.T
 
 
-def _amount_distance(amount: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Relative difference |a − r| / max(|r|, 1) and signed log ratio ln(1+|a|) − ln(1+|r|)."""
+def _amount_distance(
+    amount: np.ndarray, reference: np.ndarray, log_amount: np.ndarray, log_reference: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Relative difference |a − r| / max(|r|, 1) and signed log ratio ln(1+|a|) − ln(1+|r|)
+    (`log_amount` = ln(1+|a|) and `log_reference` = ln(1+|r|), computed per row)."""
     relative = np.abs(amount - reference) / np.maximum(np.abs(reference), 1.0)
-    log_ratio = np.log1p(np.abs(amount)) - np.log1p(np.abs(reference))
-    return relative, log_ratio
+    return relative, log_amount - log_reference
 
 
 @short_text_cache

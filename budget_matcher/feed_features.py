@@ -59,16 +59,16 @@ def feed_features(x: PairColumns, late: np.ndarray) -> np.ndarray:
     others = same_type - np.where(in_window, own_cents, 0.0)
     columns = np.empty((len(FEED_FEATURE_NAMES), amount.size))
     columns[0] = _same_vendor_twins(x.item_users, x.item_vendor, x.items_amount, x.item_days)[x.i]
-    columns[1] = window_log_ratio(late, x.cost, low, high)
-    columns[2] = window_log_ratio(others, x.cost, low, high)
+    columns[1] = window_log_ratio(late, x.log_cost, low, high)
+    columns[2] = window_log_ratio(others, x.log_cost, low, high)
     return columns
 
 
 def window_log_ratio(
-    total: np.ndarray, cost: np.ndarray, low: np.ndarray, high: np.ndarray
+    total: np.ndarray, log_cost: np.ndarray, low: np.ndarray, high: np.ndarray
 ) -> np.ndarray:
-    """ln(1+|total|) − ln(1+|cost|); NaN without a window."""
-    ratio = np.log1p(np.abs(total)) - np.log1p(np.abs(cost))
+    """ln(1+|total|) − ln(1+|cost|) (`log_cost` = ln(1+|cost|)); NaN without a window."""
+    ratio = np.log1p(np.abs(total)) - log_cost
     ratio[np.isnan(low) | np.isnan(high)] = np.nan
     return ratio
 
