@@ -70,6 +70,8 @@ def _radix_keys(values: np.ndarray) -> np.ndarray | None:
 
 def unique_inverse(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """`np.unique(keys, return_inverse=True)`, by a stable sort."""
+    if keys.shape[0] <= 1:  # nothing to sort
+        return keys.copy(), np.zeros(keys.shape[0], dtype=np.intp)
     order = stable_argsort(keys)
     ordered = keys[order]
     first = np.empty(keys.shape[0], dtype=bool)
@@ -117,6 +119,8 @@ def rank_within(
     n = values.shape[0]
     if n == 0:
         return np.zeros(0)
+    if n == 1:  # a group of one
+        return np.where(np.isnan(values), np.nan, 1.0)
     order = sort_within(groups, values, order)
     sorted_groups, sorted_values = groups[order], values[order]
     new_group = np.empty(n, dtype=bool)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from budget_matcher import contract as c
-from budget_matcher.columns import group_min, per_distinct
+from budget_matcher.columns import DENSE_MAX_SIZE, group_min, per_distinct
 from budget_matcher.pairs import CandidatePairs, RecordTable
 from budget_matcher.text import tokens
 from budget_matcher.values import short_text_cache
@@ -184,6 +184,13 @@ def _opposite_charges(items: RecordTable, vendors: np.ndarray) -> np.ndarray:
     result = np.empty(len(items))
     result.fill(np.nan)
     if rows.size == 0:
+        return result
+    if rows.size <= DENSE_MAX_SIZE:  # a few items: each against each, the groups as below
+        user, vendor, amount = users[rows], vendors[rows], cents[rows]
+        same = (user[:, None] == user) & (vendor[:, None] == vendor) & (amount[:, None] == amount)
+        positive = amounts[rows] > 0
+        both = (same & positive).any(axis=1) & (same & ~positive).any(axis=1)
+        result[rows] = both.astype(np.float64)
         return result
     # one group per (user, vendor, cents): an opposite charge is a group holding both signs
     order = rows[np.lexsort((cents[rows], vendors[rows], users[rows]))]

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from budget_matcher.columns import WindowIndex, unique_inverse, whole_cents
+from budget_matcher.columns import DENSE_MAX_SIZE, WindowIndex, unique_inverse, whole_cents
 
 if TYPE_CHECKING:
     from budget_matcher.features import PairColumns
@@ -84,10 +84,16 @@ def _same_vendor_twins(
     valid = (vendor >= 0) & np.isfinite(whole) & ~np.isnan(days)
     if not valid.any():
         return result
-    _, unit = unique_inverse(whole[valid])
-    _, owner = unique_inverse(users[valid] * (int(vendor.max()) + 1) + vendor[valid])
     day = days[valid]
-    near = WindowIndex(owner, unit, day, np.ones(day.size))
-    others = near.sums(owner, unit, day - TWIN_DAYS, (day + TWIN_DAYS,))[0]
+    if day.size <= DENSE_MAX_SIZE:  # a few items: each against each, as WindowIndex's dense path
+        user, code, unit = users[valid], vendor[valid], whole[valid]
+        near = (user[:, None] == user) & (code[:, None] == code) & (unit[:, None] == unit)
+        near &= (day >= (day - TWIN_DAYS)[:, None]) & (day <= (day + TWIN_DAYS)[:, None])
+        result[valid] = near.sum(axis=1) - 1.0
+        return result
+    _, unit_code = unique_inverse(whole[valid])
+    _, owner = unique_inverse(users[valid] * (int(vendor.max()) + 1) + vendor[valid])
+    near_index = WindowIndex(owner, unit_code, day, np.ones(day.size))
+    others = near_index.sums(owner, unit_code, day - TWIN_DAYS, (day + TWIN_DAYS,))[0]
     result[valid] = others - 1.0
     return result
