@@ -172,15 +172,31 @@ def _is_agency(vendor: str | None) -> float:
     return 0.0 if AGENCY_TOKENS.isdisjoint(squashed + list(tokens(vendor))) else 1.0
 
 
+def _largest_in_cents() -> float:
+    """The largest double x for which x × 100 is finite (× 100 is monotone)."""
+    largest = np.nextafter(np.finfo(np.float64).max / 100, 0.0)
+    with np.errstate(over="ignore"):
+        while not np.isfinite(largest * 100):
+            largest = np.nextafter(largest, 0.0)
+        while np.isfinite(np.nextafter(largest, np.inf) * 100):
+            largest = np.nextafter(largest, np.inf)
+    return float(largest)
+
+
+_LARGEST_IN_CENTS = _largest_in_cents()
+
+
 def _opposite_charges(items: RecordTable, vendors: np.ndarray) -> np.ndarray:
     """Per item: 1 when the same user has an item of the same normalised vendor (`vendors`:
     codes, −1 for a vendor without words) with exactly −amount; NaN without vendor or amount."""
     amounts = items.number(c.ITEM_AMOUNT)
     users = np.asarray(items.groups, dtype=np.int64)  # the request's users, even with equal ids
     present = np.asarray([text is not None for text in items.text(c.ITEM_VENDOR)], dtype=bool)
-    with np.errstate(over="ignore", invalid="ignore"):
-        cents = np.round(np.abs(amounts) * 100)  # inf for an infinite or huge amount: no pair
-    rows = (present & np.isfinite(cents) & (amounts != 0)).nonzero()[0]
+    magnitude = np.abs(amounts)
+    # whole cents (np.round to 0 decimals); an amount whose cents overflow (or NaN) pairs with
+    # none: `magnitude <= _LARGEST_IN_CENTS` is exactly "|amount| × 100 is finite"
+    cents = np.rint(np.minimum(magnitude, _LARGEST_IN_CENTS) * 100)
+    rows = (present & (magnitude <= _LARGEST_IN_CENTS) & (amounts != 0)).nonzero()[0]
     result = np.empty(len(items))
     result.fill(np.nan)
     if rows.size == 0:
