@@ -21,6 +21,8 @@ _SIGN = np.uint64(1 << 63)
 def distinct(values: Sequence[_T]) -> tuple[np.ndarray, list[_T]]:
     """The distinct values in first-seen order, and each value's position among them."""
     uniques = list(dict.fromkeys(values))
+    if len(uniques) <= 1:  # one value (or none): every position is 0
+        return np.zeros(len(values), dtype=np.int64), uniques
     position = {value: k for k, value in enumerate(uniques)}
     codes = np.fromiter(map(position.__getitem__, values), dtype=np.int64, count=len(values))
     return codes, uniques

@@ -98,6 +98,8 @@ def _token_measures(
     Every (left token, right token) cell of every pair is laid out flat — pair by pair, left
     token by left token — so maxima and sums are segment reductions, with no padding.
     """
+    if left.size <= FEW_PAIRS:
+        return _few_token_measures(left, right, strings)
     flat, starts, lengths, token_list = _flat_tokens(strings)
     left_len, right_len = lengths[left], lengths[right]
     cells_per_pair = left_len * right_len
@@ -122,6 +124,43 @@ def _token_measures(
     row_starts = _starts(right_len.repeat(left_len))
     best_per_row = np.maximum.reduceat(cell_scores, row_starts)
     monge_elkan = np.add.reduceat(best_per_row, _starts(left_len)) / left_len
+    return jaccard, monge_elkan
+
+
+# Up to this many distinct pairs the cells are laid out by a Python loop (`_few_token_measures`).
+FEW_PAIRS = 16
+
+
+def _few_token_measures(
+    left: np.ndarray, right: np.ndarray, strings: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """`_token_measures` of a few pairs: the same cells in the same order, the same segment
+    starts and the same numpy reductions over them, but laid out by a loop over the pairs'
+    tokens instead of a dozen index computations in numpy (µs each on one pair). Distinct
+    cells are listed in first-seen order rather than sorted: each cell's score is its own."""
+    left_len, right_len, pair_start, row_starts, pair_row_start = [], [], [], [], []
+    same: list[bool] = []
+    cells: dict[tuple[str, str], int] = {}
+    inverse: list[int] = []
+    for a, b in zip(left.tolist(), right.tolist(), strict=True):
+        first, second = strings[a].split()[:MAX_TOKENS], strings[b].split()[:MAX_TOKENS]
+        left_len.append(len(first))
+        right_len.append(len(second))
+        pair_start.append(len(same))
+        pair_row_start.append(len(row_starts))
+        for x in first:
+            row_starts.append(len(same))
+            for y in second:
+                same.append(x == y)
+                inverse.append(cells.setdefault((x, y), len(cells)))
+    lefts, rights = np.asarray(left_len, dtype=np.int64), np.asarray(right_len, dtype=np.int64)
+    intersection = np.add.reduceat(np.asarray(same, dtype=bool), pair_start)
+    jaccard = intersection / (lefts + rights - intersection)
+    firsts, seconds = [x for x, _ in cells], [y for _, y in cells]
+    cell_scores = process.cpdist(firsts, seconds, scorer=JaroWinkler.normalized_similarity)
+    cell_scores = np.asarray(cell_scores, dtype=np.float64)[inverse]
+    best_per_row = np.maximum.reduceat(cell_scores, row_starts)
+    monge_elkan = np.add.reduceat(best_per_row, pair_row_start) / lefts
     return jaccard, monge_elkan
 
 
