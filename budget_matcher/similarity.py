@@ -138,7 +138,11 @@ def _few_token_measures(
     starts and the same numpy reductions over them, but laid out by a loop over the pairs'
     tokens instead of a dozen index computations in numpy (µs each on one pair). Distinct
     cells are listed in first-seen order rather than sorted: each cell's score is its own."""
-    left_len, right_len, pair_start, row_starts, pair_row_start = [], [], [], [], []
+    left_len: list[int] = []
+    right_len: list[int] = []
+    pair_start: list[int] = []
+    row_starts: list[int] = []
+    pair_row_start: list[int] = []
     same: list[bool] = []
     cells: dict[tuple[str, str], int] = {}
     inverse: list[int] = []
