@@ -213,11 +213,18 @@ class FlattenedDataPoints:
             f"{self.max_pairs_per_call:,}",
         )
         read = None
-        if refusal is None and c.ANSWER_BUDGETS_KEY not in user:  # surely too large: unread
+        least_pair = self.shape.least_pair_bytes(user_id)
+        # surely too large: refused unread. The distinct usable ids are at most the records
+        # that `n_pairs` counts, so a user whose records fit at `least_pair` parses no id here.
+        if (
+            refusal is None
+            and c.ANSWER_BUDGETS_KEY not in user
+            and n_pairs * least_pair > min(self.answer_bytes, self._answer_left)
+        ):
             least = (
                 _id_count(user, c.BUDGETS_KEY, c.BUDGET_ID)
                 * _id_count(user, c.LINE_ITEMS_KEY, c.ITEM_ID)
-                * self.shape.least_pair_bytes(user_id)
+                * least_pair
             )
             refusal = _refusal(
                 least,

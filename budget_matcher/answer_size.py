@@ -15,6 +15,7 @@ user that names the budgets to answer (`answer_budgets`, see flattened_data_poin
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,6 +62,9 @@ class AnswerShape:
 
     def pair_item_bytes(self, named: bool) -> int:
         """A list item's bytes beyond its ids (its comma included)."""
+        return _pair_item_bytes(self, named)
+
+    def _pair_item_bytes(self, named: bool) -> int:
         if self.unscored is not None:
             item = c.error_item(*self.unscored, budget_id="", itemization_id="")
         else:
@@ -83,14 +87,27 @@ class AnswerShape:
             return self.column_pair_bytes() - len(encoding.dumps(_LONGEST_SCORE)) + 3 + 2
         named = user_id is not None
         user_bytes = json_bytes(user_id, self.escaped) if named else 0
+        return _least_pair_bytes(self, named) + user_bytes
+
+    def _least_pair_bytes(self, named: bool) -> int:
         shortest = len(encoding.dumps(_LONGEST_SCORE)) - 3 + 1  # "0.0", `true`
-        return (
-            self.pair_item_bytes(named) - shortest + 2 * json_bytes("x", self.escaped) + user_bytes
-        )
+        return self.pair_item_bytes(named) - shortest + 2 * json_bytes("x", self.escaped)
 
     def column_pair_bytes(self) -> int:
         """A pair's bytes in the columns beyond its two indices: score, matched, commas."""
         return len(encoding.dumps(_LONGEST_SCORE)) + 1 + 1 + 1 + 2  # the indices' commas
+
+
+# A shape's constants, encoded once per shape rather than once per user (a request's users
+# share one shape; a frozen AnswerShape is hashable).
+@functools.lru_cache(maxsize=64)
+def _pair_item_bytes(shape: AnswerShape, named: bool) -> int:
+    return shape._pair_item_bytes(named)
+
+
+@functools.lru_cache(maxsize=64)
+def _least_pair_bytes(shape: AnswerShape, named: bool) -> int:
+    return shape._least_pair_bytes(named)
 
 
 def _digits(n: int) -> int:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from budget_matcher import contract as c
-from budget_matcher.columns import group_min, per_distinct
+from budget_matcher.columns import DENSE_MAX_SIZE, group_min, per_distinct
 from budget_matcher.pairs import CandidatePairs, RecordTable
 from budget_matcher.text import tokens
 from budget_matcher.values import short_text_cache
@@ -109,17 +109,13 @@ def context_features(
     detail = _detail_kinds(items)[i]
     agency = per_distinct(items.distinct_text(c.ITEM_VENDOR), _is_agency)[i]
     opposite = _opposite_charges(items, item_vendor)[i]
-    return np.stack(
-        [
-            timing - group_min(groups, timing),
-            created - group_min(groups, created),
-            amount_closeness - group_min(groups, amount_closeness),
-            timing - group_min(in_budget, timing),
-            detail,
-            agency,
-            opposite,
-        ]
-    )
+    columns = np.empty((len(CONTEXT_FEATURE_NAMES), i.size))
+    columns[0] = timing - group_min(groups, timing)
+    columns[1] = created - group_min(groups, created)
+    columns[2] = amount_closeness - group_min(groups, amount_closeness)
+    columns[3] = timing - group_min(in_budget, timing)
+    columns[4], columns[5], columns[6] = detail, agency, opposite
+    return columns
 
 
 def _group_keys(index: np.ndarray, group: np.ndarray) -> np.ndarray:
@@ -176,27 +172,52 @@ def _is_agency(vendor: str | None) -> float:
     return 0.0 if AGENCY_TOKENS.isdisjoint(squashed + list(tokens(vendor))) else 1.0
 
 
+def _largest_in_cents() -> float:
+    """The largest double x for which x × 100 is finite (× 100 is monotone)."""
+    largest = np.nextafter(np.finfo(np.float64).max / 100, 0.0)
+    with np.errstate(over="ignore"):
+        while not np.isfinite(largest * 100):
+            largest = np.nextafter(largest, 0.0)
+        while np.isfinite(np.nextafter(largest, np.inf) * 100):
+            largest = np.nextafter(largest, np.inf)
+    return float(largest)
+
+
+_LARGEST_IN_CENTS = _largest_in_cents()
+
+
 def _opposite_charges(items: RecordTable, vendors: np.ndarray) -> np.ndarray:
     """Per item: 1 when the same user has an item of the same normalised vendor (`vendors`:
     codes, −1 for a vendor without words) with exactly −amount; NaN without vendor or amount."""
     amounts = items.number(c.ITEM_AMOUNT)
     users = np.asarray(items.groups, dtype=np.int64)  # the request's users, even with equal ids
     present = np.asarray([text is not None for text in items.text(c.ITEM_VENDOR)], dtype=bool)
-    with np.errstate(over="ignore", invalid="ignore"):
-        cents = np.round(np.abs(amounts) * 100)  # inf for an infinite or huge amount: no pair
-    rows = np.flatnonzero(present & np.isfinite(cents) & (amounts != 0))
-    result = np.full(len(items), np.nan)
+    magnitude = np.abs(amounts)
+    # whole cents (np.round to 0 decimals); an amount whose cents overflow (or NaN) pairs with
+    # none: `magnitude <= _LARGEST_IN_CENTS` is exactly "|amount| × 100 is finite"
+    cents = np.rint(np.minimum(magnitude, _LARGEST_IN_CENTS) * 100)
+    rows = (present & (magnitude <= _LARGEST_IN_CENTS) & (amounts != 0)).nonzero()[0]
+    result = np.empty(len(items))
+    result.fill(np.nan)
     if rows.size == 0:
+        return result
+    if rows.size <= DENSE_MAX_SIZE:  # a few items: each against each, the groups as below
+        user, vendor, amount = users[rows], vendors[rows], cents[rows]
+        same = (user[:, None] == user) & (vendor[:, None] == vendor) & (amount[:, None] == amount)
+        positive = amounts[rows] > 0
+        both = (same & positive).any(axis=1) & (same & ~positive).any(axis=1)
+        result[rows] = both.astype(np.float64)
         return result
     # one group per (user, vendor, cents): an opposite charge is a group holding both signs
     order = rows[np.lexsort((cents[rows], vendors[rows], users[rows]))]
-    key_changes = (
-        (np.diff(users[order]) != 0) | (np.diff(vendors[order]) != 0) | (np.diff(cents[order]) != 0)
-    )
-    starts = np.flatnonzero(np.concatenate(([True], key_changes)))
+    new_key = np.zeros(order.size, dtype=bool)
+    new_key[0] = True
+    for key in (users[order], vendors[order], cents[order]):
+        new_key[1:] |= key[1:] != key[:-1]
+    starts = new_key.nonzero()[0]
     positive = amounts[order] > 0
     has_positive = np.logical_or.reduceat(positive, starts)
     has_negative = np.logical_or.reduceat(~positive, starts)
-    sizes = np.diff(np.append(starts, order.size))
-    result[order] = np.repeat((has_positive & has_negative).astype(np.float64), sizes)
+    group = new_key.cumsum() - 1  # each sorted row's group
+    result[order] = (has_positive & has_negative)[group].astype(np.float64)
     return result

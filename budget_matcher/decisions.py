@@ -70,8 +70,8 @@ def pair_order(pairs: CandidatePairs) -> np.ndarray:
 
 def _id_ranks(ids: list[str]) -> np.ndarray:
     """Each id's rank among the distinct ids in string order."""
-    if not ids:
-        return np.zeros(0, dtype=np.int64)
+    if len(ids) <= 1:  # nothing to rank (and np.unique of a str array costs µs)
+        return np.zeros(len(ids), dtype=np.int64)
     _, inverse = np.unique(np.asarray(ids, dtype=str), return_inverse=True)
     return inverse.astype(np.int64)
 

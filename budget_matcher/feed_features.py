@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from budget_matcher.columns import WindowIndex, unique_inverse, whole_cents
+from budget_matcher.columns import DENSE_MAX_SIZE, WindowIndex, unique_inverse, whole_cents
 
 if TYPE_CHECKING:
     from budget_matcher.features import PairColumns
@@ -47,7 +47,8 @@ def feed_features(x: PairColumns, late: np.ndarray) -> np.ndarray:
     positive = x.items_amount > 0
     item_group = np.where(positive & ~np.isnan(x.item_groups), x.item_groups, -1.0)
     charges = WindowIndex(x.item_users, item_group.astype(np.int64), x.item_days, x.items_amount)
-    budget_group = np.nan_to_num(x.budget_groups, nan=-1.0).astype(np.int64)
+    groups = x.budget_groups  # group codes or NaN (never infinite)
+    budget_group = np.where(np.isnan(groups), -1.0, groups).astype(np.int64)
     budget_users = np.asarray(x.pairs.budgets.groups, dtype=np.int64)
     budget_low, budget_high, _ = x.budget_windows
     same_type = charges.sums(budget_users, budget_group, budget_low, (budget_high,), (x.b, x.b))[0]
@@ -56,20 +57,18 @@ def feed_features(x: PairColumns, late: np.ndarray) -> np.ndarray:
     own_cents = whole_cents(np.where(own_type, amount, 0.0)) / 100.0
     in_window = (days >= low) & (days <= high)
     others = same_type - np.where(in_window, own_cents, 0.0)
-    return np.stack(
-        [
-            _same_vendor_twins(x.item_users, x.item_vendor, x.items_amount, x.item_days)[x.i],
-            window_log_ratio(late, x.cost, low, high),
-            window_log_ratio(others, x.cost, low, high),
-        ]
-    )
+    columns = np.empty((len(FEED_FEATURE_NAMES), amount.size))
+    columns[0] = _same_vendor_twins(x.item_users, x.item_vendor, x.items_amount, x.item_days)[x.i]
+    columns[1] = window_log_ratio(late, x.log_cost, low, high)
+    columns[2] = window_log_ratio(others, x.log_cost, low, high)
+    return columns
 
 
 def window_log_ratio(
-    total: np.ndarray, cost: np.ndarray, low: np.ndarray, high: np.ndarray
+    total: np.ndarray, log_cost: np.ndarray, low: np.ndarray, high: np.ndarray
 ) -> np.ndarray:
-    """ln(1+|total|) − ln(1+|cost|); NaN without a window."""
-    ratio = np.log1p(np.abs(total)) - np.log1p(np.abs(cost))
+    """ln(1+|total|) − ln(1+|cost|) (`log_cost` = ln(1+|cost|)); NaN without a window."""
+    ratio = np.log1p(np.abs(total)) - log_cost
     ratio[np.isnan(low) | np.isnan(high)] = np.nan
     return ratio
 
@@ -79,16 +78,22 @@ def _same_vendor_twins(
 ) -> np.ndarray:
     """Per line item: the other items of its user with its vendor and whole-unit amount (sign
     included) dated within ±TWIN_DAYS; NaN without vendor, amount or date."""
-    result = np.full(len(users), np.nan)
-    with np.errstate(invalid="ignore", over="ignore"):
-        whole = np.round(amount)
+    result = np.empty(len(users))
+    result.fill(np.nan)
+    whole = np.rint(amount)  # np.round to 0 decimals (NaN and ±inf stay, no FP exception)
     valid = (vendor >= 0) & np.isfinite(whole) & ~np.isnan(days)
     if not valid.any():
         return result
-    _, unit = unique_inverse(whole[valid])
-    _, owner = unique_inverse(users[valid] * (int(vendor.max()) + 1) + vendor[valid])
     day = days[valid]
-    near = WindowIndex(owner, unit, day, np.ones(day.size))
-    others = near.sums(owner, unit, day - TWIN_DAYS, (day + TWIN_DAYS,))[0]
+    if day.size <= DENSE_MAX_SIZE:  # a few items: each against each, as WindowIndex's dense path
+        user, code, unit = users[valid], vendor[valid], whole[valid]
+        near = (user[:, None] == user) & (code[:, None] == code) & (unit[:, None] == unit)
+        near &= (day >= (day - TWIN_DAYS)[:, None]) & (day <= (day + TWIN_DAYS)[:, None])
+        result[valid] = near.sum(axis=1) - 1.0
+        return result
+    _, unit_code = unique_inverse(whole[valid])
+    _, owner = unique_inverse(users[valid] * (int(vendor.max()) + 1) + vendor[valid])
+    near_index = WindowIndex(owner, unit_code, day, np.ones(day.size))
+    others = near_index.sums(owner, unit_code, day - TWIN_DAYS, (day + TWIN_DAYS,))[0]
     result[valid] = others - 1.0
     return result

@@ -75,12 +75,19 @@ def metrics_from_outcome(outcome: Any) -> RequestMetrics:
     )
 
 
+# Powertools `Metrics` emitters by (namespace, service), built on first use. Emitters share
+# their metric set (a Powertools class attribute) and each document clears it before and after.
+_EMITTERS: dict[tuple[str, str], Metrics] = {}
+
+
 def emf_document(
     metrics: RequestMetrics, namespace: str, service: str, timestamp_ms: int
 ) -> dict[str, Any]:
     """The EMF document of one answer, built by Powertools (MatchRate left out when nothing
     was scored)."""
-    emitter = Metrics(namespace=namespace, service=service)
+    emitter = _EMITTERS.get((namespace, service))
+    if emitter is None:  # one per namespace and service: building one costs more than using it
+        emitter = _EMITTERS[(namespace, service)] = Metrics(namespace=namespace, service=service)
     emitter.clear_metrics()
     emitter.set_timestamp(timestamp_ms)
     emitter.add_dimension(name="model_version", value=metrics.model_version)

@@ -57,8 +57,11 @@ def _at_most(value: Any, count: int) -> bool:
         seen += len(children)
         if seen > count:
             return False
-        pending.extend(children)
+        pending.extend([child for child in children if isinstance(child, _CONTAINERS)])
     return True
+
+
+_CONTAINERS = (dict, list, tuple)  # only these are walked: a leaf is counted, never pushed
 
 
 def payload_limit() -> int:

@@ -70,7 +70,8 @@ def code_similarities(
     stacked = np.concatenate(keys)
     distinct_keys, inverse = unique_inverse(stacked)
     known = distinct_keys >= 0
-    table = np.full((distinct_keys.size, len(VENDOR_MEASURES)), np.nan)
+    table = np.empty((distinct_keys.size, len(VENDOR_MEASURES)))
+    table.fill(np.nan)
     if known.any():
         left, right = np.divmod(distinct_keys[known], width)
         table[known] = _measures(left, right, strings)
@@ -82,10 +83,11 @@ def _measures(left: np.ndarray, right: np.ndarray, strings: list[str]) -> np.nda
     """The four measures for distinct (left, right) string codes, as an (n, 4) array."""
     a = [strings[k] for k in left.tolist()]
     b = [strings[k] for k in right.tolist()]
-    jaro_winkler = process.cpdist(a, b, scorer=JaroWinkler.normalized_similarity)
-    levenshtein = process.cpdist(a, b, scorer=Levenshtein.normalized_similarity)
-    jaccard, monge_elkan = _token_measures(left, right, strings)
-    return np.column_stack([jaro_winkler, levenshtein, jaccard, monge_elkan])
+    table = np.empty((len(a), len(VENDOR_MEASURES)))
+    table[:, 0] = process.cpdist(a, b, scorer=JaroWinkler.normalized_similarity)
+    table[:, 1] = process.cpdist(a, b, scorer=Levenshtein.normalized_similarity)
+    table[:, 2], table[:, 3] = _token_measures(left, right, strings)
+    return table
 
 
 def _token_measures(
@@ -96,11 +98,13 @@ def _token_measures(
     Every (left token, right token) cell of every pair is laid out flat — pair by pair, left
     token by left token — so maxima and sums are segment reductions, with no padding.
     """
+    if left.size <= FEW_PAIRS:
+        return _few_token_measures(left, right, strings)
     flat, starts, lengths, token_list = _flat_tokens(strings)
     left_len, right_len = lengths[left], lengths[right]
     cells_per_pair = left_len * right_len
-    pair_of_cell = np.repeat(np.arange(left.size), cells_per_pair)
-    pair_start = np.concatenate(([0], np.cumsum(cells_per_pair)[:-1]))
+    pair_of_cell = np.arange(left.size).repeat(cells_per_pair)
+    pair_start = _starts(cells_per_pair)
     offset = np.arange(pair_of_cell.size) - pair_start[pair_of_cell]
     width = right_len[pair_of_cell]
     left_token = flat[starts[left][pair_of_cell] + offset // width]
@@ -117,8 +121,55 @@ def _token_measures(
     cell_scores = process.cpdist(firsts, seconds, scorer=JaroWinkler.normalized_similarity)
     cell_scores = np.asarray(cell_scores, dtype=np.float64)[inverse]
     # rows = (pair, left token) segments of length right_len, in order
-    row_starts = np.concatenate(([0], np.cumsum(np.repeat(right_len, left_len))[:-1]))
+    row_starts = _starts(right_len.repeat(left_len))
     best_per_row = np.maximum.reduceat(cell_scores, row_starts)
-    pair_row_start = np.concatenate(([0], np.cumsum(left_len)[:-1]))
-    monge_elkan = np.add.reduceat(best_per_row, pair_row_start) / left_len
+    monge_elkan = np.add.reduceat(best_per_row, _starts(left_len)) / left_len
     return jaccard, monge_elkan
+
+
+# Up to this many distinct pairs the cells are laid out by a Python loop (`_few_token_measures`).
+FEW_PAIRS = 16
+
+
+def _few_token_measures(
+    left: np.ndarray, right: np.ndarray, strings: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """`_token_measures` of a few pairs: the same cells in the same order, the same segment
+    starts and the same numpy reductions over them, but laid out by a loop over the pairs'
+    tokens instead of a dozen index computations in numpy (µs each on one pair). Distinct
+    cells are listed in first-seen order rather than sorted: each cell's score is its own."""
+    left_len: list[int] = []
+    right_len: list[int] = []
+    pair_start: list[int] = []
+    row_starts: list[int] = []
+    pair_row_start: list[int] = []
+    same: list[bool] = []
+    cells: dict[tuple[str, str], int] = {}
+    inverse: list[int] = []
+    for a, b in zip(left.tolist(), right.tolist(), strict=True):
+        first, second = strings[a].split()[:MAX_TOKENS], strings[b].split()[:MAX_TOKENS]
+        left_len.append(len(first))
+        right_len.append(len(second))
+        pair_start.append(len(same))
+        pair_row_start.append(len(row_starts))
+        for x in first:
+            row_starts.append(len(same))
+            for y in second:
+                same.append(x == y)
+                inverse.append(cells.setdefault((x, y), len(cells)))
+    lefts, rights = np.asarray(left_len, dtype=np.int64), np.asarray(right_len, dtype=np.int64)
+    intersection = np.add.reduceat(np.asarray(same, dtype=bool), pair_start)
+    jaccard = intersection / (lefts + rights - intersection)
+    firsts, seconds = [x for x, _ in cells], [y for _, y in cells]
+    cell_scores = process.cpdist(firsts, seconds, scorer=JaroWinkler.normalized_similarity)
+    cell_scores = np.asarray(cell_scores, dtype=np.float64)[inverse]
+    best_per_row = np.maximum.reduceat(cell_scores, row_starts)
+    monge_elkan = np.add.reduceat(best_per_row, pair_row_start) / lefts
+    return jaccard, monge_elkan
+
+
+def _starts(lengths: np.ndarray) -> np.ndarray:
+    """Where each of consecutive segments of `lengths` starts: 0, then the running sums."""
+    starts = np.zeros(lengths.size, dtype=np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    return starts

@@ -22,8 +22,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-import pytz
-
 from budget_matcher.conventions import (
     DATE_ORDERS,
     DECIMALS,
@@ -150,8 +148,14 @@ def _shape(pattern: str) -> re.Pattern[str]:
     return re.compile(rf"\s*{regex}\s*")
 
 
-_DATE_SHAPES = tuple((pattern, _shape(pattern)) for pattern in _DATE_FORMATS)
-_ANY_DATE_SHAPE = re.compile("|".join(f"(?:{shape.pattern})" for _, shape in _DATE_SHAPES))
+@functools.cache
+def _date_shapes() -> tuple[re.Pattern[str], tuple[tuple[str, re.Pattern[str]], ...]]:
+    """Any format's shape, and each format with its shape: compiled on the first date that is
+    not ISO 8601 (~3 ms of regex compilation that a cold start with ISO dates never needs)."""
+    shapes = tuple((pattern, _shape(pattern)) for pattern in _DATE_FORMATS)
+    return re.compile("|".join(f"(?:{shape.pattern})" for _, shape in shapes)), shapes
+
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Plausible range for travel data; outside it a number is more likely a typo than a date.
 _EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
@@ -312,6 +316,8 @@ def _parse_text(text: str) -> datetime:
     zone = None
     parts = raw.rsplit(None, 1)
     if len(parts) == 2 and _ZONE_NAME.fullmatch(parts[1]):
+        import pytz  # only for a date that names its zone (~2 ms of a cold start otherwise)
+
         try:
             zone = pytz.timezone(parts[1])
         except pytz.UnknownTimeZoneError as error:
@@ -338,9 +344,10 @@ def _parse_stamp(raw: str) -> datetime | None:
         return datetime.fromisoformat(raw)
     except ValueError:
         pass
-    if not _ANY_DATE_SHAPE.fullmatch(raw):
+    any_shape, shapes = _date_shapes()
+    if not any_shape.fullmatch(raw):
         return None
-    for pattern, shape in _DATE_SHAPES:
+    for pattern, shape in shapes:
         if not shape.fullmatch(raw):
             continue
         try:

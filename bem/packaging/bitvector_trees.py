@@ -254,9 +254,14 @@ static void raw_avx512(const double *X, size_t n, double *out) {
 }
 #endif
 
-/* Bit v set: this CPU runs variant v (0 baseline, 1 AVX2, 2 AVX-512). */
+/* Bit v set: this CPU runs variant v (0 baseline, 1 AVX2, 2 AVX-512). Asked of the CPU once
+   per process and kept in a static (0 = not asked yet; the answer always has bit 0 set): every
+   caller computes the same value, so a race between two first calls is harmless. */
 EXPORT int bem_raw_variants(void) {
-    int variants = 1;
+    static int known = 0;
+    int variants = __atomic_load_n(&known, __ATOMIC_RELAXED);
+    if (variants) return variants;
+    variants = 1;
 #if defined(__x86_64__)
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx2")) variants |= 2;
@@ -264,6 +269,7 @@ EXPORT int bem_raw_variants(void) {
         && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx2"))
         variants |= 4;
 #endif
+    __atomic_store_n(&known, variants, __ATOMIC_RELAXED);
     return variants;
 }
 
