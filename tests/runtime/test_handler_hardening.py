@@ -330,9 +330,19 @@ def test_hardening_every_pair_answered_once_per_record_in_input_order(
     assert sorted(map(str, map(key, paired))) == sorted(map(str, expected))
     positions = [expected.index(key(item)) for item in paired if "error" not in item]
     assert positions == sorted(positions)  # scored pairs keep the input order
+    duplicates = sum(
+        len([r for r in user[field] if utf8_safe(r[id_field].strip())])
+        - len(_usable_ids(user[field], id_field))
+        for user in users
+        for field, id_field in (("budgets", c.BUDGET_ID), ("all_user_expense_lineitems", c.ITEM_ID))
+    )
+    reported = [item for item in answer if item.get("error", {}).get("code") == "duplicate_id"]
+    assert len(reported) == duplicates  # each later record of a seen id: one error item
+    assert all(item["budget_id"] is None and item["record"] for item in reported)
 
 
 def _usable_ids(records: list[dict[str, Any]], id_field: str) -> list[str]:
-    """The ids of `records` that can be echoed (not blank), in input order."""
+    """The ids of `records` that can be echoed (not blank), in input order, each once: a later
+    record with an id already seen is a `duplicate_id` error item of its own, not a pair's."""
     ids = [utf8_safe(record[id_field].strip()) for record in records]
-    return [record_id for record_id in ids if record_id]
+    return list(dict.fromkeys(record_id for record_id in ids if record_id))
