@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import filterfalse, repeat
 from typing import Any
 
 from budget_matcher import contract as c
@@ -67,7 +68,7 @@ class ValueReader:
             parsed = [self.missing if value is None else self._attempt(value) for value in values]
             return parsed, False
         known, parse = self._known, self.parse
-        for text in [text for text in distinct if text not in known]:
+        for text in list(filterfalse(known.__contains__, distinct)):
             try:
                 known[text] = parse(text)
             except ValueProblem as problem:
@@ -184,7 +185,7 @@ def _clean_ids(raw: list[Any], id_field: str) -> list[str] | None:
     if not _DICT.issuperset(map(type, raw)):
         return None
     try:
-        ids = [parse_identifier(entry.get(id_field)) for entry in raw]
+        ids = list(map(parse_identifier, map(dict.get, raw, repeat(id_field))))
     except ValueProblem:
         return None
     return ids if len(set(ids)) == len(ids) else None

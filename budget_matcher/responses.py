@@ -34,7 +34,9 @@ def scored_items(
         matched.tolist(),
     )
     users = pairs.user_ids
-    unnamed = users.count(None)
+    # counted per budget row, not per pair (`list.count(None)` compares each of 80k ids)
+    named_rows = np.asarray([user is not None for user in pairs.budgets.users], dtype=bool)
+    unnamed = len(users) - int(np.count_nonzero(named_rows[pairs.budget_index]))
     if unnamed == len(users):
         return [
             {"score": s, "budget_id": b, "itemization_id": i, "matched": m}
