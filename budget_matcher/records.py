@@ -94,6 +94,7 @@ class RecordReader:
         readers = {parse: ValueReader(parse, MISSING) for parse in number_fields.values()}
         self._numbers = {name: readers[parse] for name, parse in number_fields.items()}
         self._texts = ValueReader(parse_text, None)
+        self._plans: dict[tuple[Sequence[str], Sequence[str]], _Plan] = {}
 
     def records(
         self,
@@ -113,14 +114,27 @@ class RecordReader:
         else:
             entries = []
             self._check_ids(raw, key, id_field, user_id, entries, records, errors)
+        plan = self._plans.get(fields)
+        if plan is None:
+            plan = self._plans[fields] = self._plan(fields)
+        columns = _columns(entries, plan, records.problems)
+        number_fields, text_fields = fields
+        records.numbers = dict(zip(number_fields, columns, strict=False))
+        records.texts = dict(zip(text_fields, columns[len(number_fields) :], strict=True))
+        return records
+
+    def _plan(self, fields: tuple[Sequence[str], Sequence[str]]) -> _Plan:
+        """The (number, text) `fields` in order, the reader of each, and per reader the
+        positions and names of its fields."""
         number_fields, text_fields = fields
         names = [*number_fields, *text_fields]
         readers = [self._numbers[name] for name in number_fields]
         readers += [self._texts] * len(text_fields)
-        columns = _columns(entries, names, readers, records.problems)
-        records.numbers = dict(zip(number_fields, columns, strict=False))
-        records.texts = dict(zip(text_fields, columns[len(number_fields) :], strict=True))
-        return records
+        groups = []
+        for reader in dict.fromkeys(readers):
+            positions = [k for k, other in enumerate(readers) if other is reader]
+            groups.append((reader, positions, [names[k] for k in positions]))
+        return _Plan(names, readers, groups)
 
     @staticmethod
     def _check_ids(
@@ -162,30 +176,35 @@ class RecordReader:
             records.ids.append(record_id)
 
 
+@dataclass
+class _Plan:
+    """How one kind of record is read: its fields in order, the reader of each, and per reader
+    (one `ValueReader.column` call) the positions and names of its fields."""
+
+    names: list[str]
+    readers: list[ValueReader]
+    groups: list[tuple[ValueReader, list[int], list[str]]]
+
+
 def _columns(
-    entries: list[dict[str, Any]],
-    names: list[str],
-    readers: list[ValueReader],
-    problems: dict[int, dict[str, Any]],
+    entries: list[dict[str, Any]], plan: _Plan, problems: dict[int, dict[str, Any]]
 ) -> list[list[Any]]:
-    """The parsed column of each field of `names` (`readers[k]` parses `names[k]`); a record's
-    first unreadable value, in field order, is its problem (`problems`: row → error body).
+    """The parsed column of each field of the plan; a record's first unreadable value, in
+    field order, is its problem (`problems`: row → error body).
 
     The fields of one reader are parsed together (one `ValueReader.column` call over their
     values, record by record): a user's columns are short, so the calls cost as much as the
     values."""
-    columns: list[list[Any]] = [[] for _ in names]
+    columns: list[list[Any]] = [[] for _ in plan.names]
     readable = True
-    for reader in dict.fromkeys(readers):
-        positions = [k for k, other in enumerate(readers) if other is reader]
-        values = _values(entries, [names[k] for k in positions])
-        parsed, readable_here = reader.column(values)
+    for reader, positions, fields in plan.groups:
+        parsed, readable_here = reader.column(_values(entries, fields))
         readable = readable and readable_here
         for offset, position in enumerate(positions):
             columns[position] = parsed[offset :: len(positions)]
     if readable:
         return columns
-    for name, reader, column in zip(names, readers, columns, strict=True):
+    for name, reader, column in zip(plan.names, plan.readers, columns, strict=True):
         for row, outcome in enumerate(column):
             if isinstance(outcome, ValueProblem):
                 if row not in problems:

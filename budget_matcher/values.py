@@ -73,11 +73,15 @@ def short_text_cache(function: Callable[[_A], _R]) -> Callable[[_A], _R]:
     return call
 
 
+# Up to this many texts a plain loop of calls is quicker than the passes over the cache.
+FEW_TEXTS = 8
+
+
 def cached_map(function: Callable[[Any], _R], texts: Sequence[Any]) -> list[_R]:
     """`[function(text) for text in texts]`. For a `short_text_cache` function whose texts are
     all short and readable, one pass over its cache in C: no Python call per text (a request
     looks up thousands of vendors and types this way)."""
-    cached = _OUTCOMES.get(function)
+    cached = _OUTCOMES.get(function) if len(texts) > FEW_TEXTS else None
     if cached is not None and max(map(len, filter(None, texts)), default=0) <= MAX_CACHED_CHARS:
         outcomes = list(map(cached, texts))
         if all(map(_READABLE, outcomes)):
