@@ -13,6 +13,8 @@ from typing import TypeVar
 
 import numpy as np
 
+from budget_matcher.values import cached_map
+
 _T = TypeVar("_T", bound=Hashable)
 _DIGIT = np.uint64(0xFFFF)
 _SIGN = np.uint64(1 << 63)
@@ -32,7 +34,7 @@ def per_distinct(coded: tuple[np.ndarray, list[_T]], function: Callable[[_T], fl
     """`function` of each value as float64, from the values as `distinct` returns them
     (computed once per distinct value)."""
     codes, uniques = coded
-    return np.asarray([function(value) for value in uniques], dtype=np.float64)[codes]
+    return np.asarray(cached_map(function, uniques), dtype=np.float64)[codes]
 
 
 # Below this many values numpy's own stable sort is faster than the radix passes' set-up.

@@ -1,17 +1,20 @@
 """One user's budgets or line items → validated columns, and the error items of invalid records.
 
-Records are validated column by column: a field's values are read from every record at once
-and each distinct text is parsed once per request (`RecordReader` remembers the outcomes: card
-feeds repeat vendors, types, dates and amounts); other values (numbers, wrong types) are parsed
-one by one. A record's first problem, in field order, is its error; its later fields are not
-parsed. The first record with a given id wins; a later one is one `duplicate_id` error item
-that forms no pair (its `record`, e.g. "budgets[3]", keys it apart from the first's pairs).
+Records are validated column by column: the values of the fields one parser reads (amounts,
+datetimes, texts) are read from every record at once, and each distinct text is parsed once per
+request (`RecordReader` remembers the outcomes: card feeds repeat vendors, types, dates and
+amounts); other values (numbers, wrong types) are parsed one by one. A record's first problem,
+in field order, is its error; its later fields do not count. The first record with a given id
+wins; a later one is one `duplicate_id` error item that forms no pair (its `record`, e.g.
+"budgets[3]", keys it apart from the first's pairs).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain, filterfalse, repeat
+from operator import itemgetter
 from typing import Any
 
 from budget_matcher import contract as c
@@ -67,7 +70,7 @@ class ValueReader:
             parsed = [self.missing if value is None else self._attempt(value) for value in values]
             return parsed, False
         known, parse = self._known, self.parse
-        for text in [text for text in distinct if text not in known]:
+        for text in list(filterfalse(known.__contains__, distinct)):
             try:
                 known[text] = parse(text)
             except ValueProblem as problem:
@@ -91,6 +94,7 @@ class RecordReader:
         readers = {parse: ValueReader(parse, MISSING) for parse in number_fields.values()}
         self._numbers = {name: readers[parse] for name, parse in number_fields.items()}
         self._texts = ValueReader(parse_text, None)
+        self._plans: dict[tuple[Sequence[str], Sequence[str]], _Plan] = {}
 
     def records(
         self,
@@ -110,13 +114,27 @@ class RecordReader:
         else:
             entries = []
             self._check_ids(raw, key, id_field, user_id, entries, records, errors)
+        plan = self._plans.get(fields)
+        if plan is None:
+            plan = self._plans[fields] = self._plan(fields)
+        columns = _columns(entries, plan, records.problems)
         number_fields, text_fields = fields
-        for name in number_fields:
-            reader = self._numbers[name]
-            records.numbers[name] = self._column(entries, name, reader, records.problems)
-        for name in text_fields:
-            records.texts[name] = self._column(entries, name, self._texts, records.problems)
+        records.numbers = dict(zip(number_fields, columns, strict=False))
+        records.texts = dict(zip(text_fields, columns[len(number_fields) :], strict=True))
         return records
+
+    def _plan(self, fields: tuple[Sequence[str], Sequence[str]]) -> _Plan:
+        """The (number, text) `fields` in order, the reader of each, and per reader the
+        positions and names of its fields."""
+        number_fields, text_fields = fields
+        names = [*number_fields, *text_fields]
+        readers = [self._numbers[name] for name in number_fields]
+        readers += [self._texts] * len(text_fields)
+        groups = []
+        for reader in dict.fromkeys(readers):
+            positions = [k for k, other in enumerate(readers) if other is reader]
+            groups.append((reader, positions, [names[k] for k in positions]))
+        return _Plan(names, readers, groups)
 
     @staticmethod
     def _check_ids(
@@ -157,25 +175,55 @@ class RecordReader:
             entries.append(entry)
             records.ids.append(record_id)
 
-    @staticmethod
-    def _column(
-        entries: list[dict[str, Any]],
-        name: str,
-        reader: ValueReader,
-        problems: dict[int, dict[str, Any]],
-    ) -> list[Any]:
-        """Each entry's `name` value, parsed; new problems go to `problems` (row → error)."""
-        values = [entry.get(name) for entry in entries]
-        for row in problems:  # already invalid: not parsed further
-            values[row] = None
-        parsed, readable = reader.column(values)
-        if readable:
-            return parsed
-        for row, outcome in enumerate(parsed):
+
+@dataclass
+class _Plan:
+    """How one kind of record is read: its fields in order, the reader of each, and per reader
+    (one `ValueReader.column` call) the positions and names of its fields."""
+
+    names: list[str]
+    readers: list[ValueReader]
+    groups: list[tuple[ValueReader, list[int], list[str]]]
+
+
+def _columns(
+    entries: list[dict[str, Any]], plan: _Plan, problems: dict[int, dict[str, Any]]
+) -> list[list[Any]]:
+    """The parsed column of each field of the plan; a record's first unreadable value, in
+    field order, is its problem (`problems`: row → error body).
+
+    The fields of one reader are parsed together (one `ValueReader.column` call over their
+    values, record by record): a user's columns are short, so the calls cost as much as the
+    values."""
+    columns: list[list[Any]] = [[] for _ in plan.names]
+    readable = True
+    for reader, positions, fields in plan.groups:
+        parsed, readable_here = reader.column(_values(entries, fields))
+        readable = readable and readable_here
+        for offset, position in enumerate(positions):
+            columns[position] = parsed[offset :: len(positions)]
+    if readable:
+        return columns
+    for name, reader, column in zip(plan.names, plan.readers, columns, strict=True):
+        for row, outcome in enumerate(column):
             if isinstance(outcome, ValueProblem):
-                problems[row] = c.error_body(outcome.code, f"{name}: {outcome.message}", name)
-                parsed[row] = reader.missing
-        return parsed
+                if row not in problems:
+                    problems[row] = c.error_body(outcome.code, f"{name}: {outcome.message}", name)
+                column[row] = reader.missing
+    return columns
+
+
+def _values(entries: list[dict[str, Any]], fields: list[str]) -> list[Any]:
+    """The values of `fields` in each entry, record by record (entry 0's, then entry 1's, …)."""
+    if len(fields) == 1:
+        name = fields[0]
+        return [entry.get(name) for entry in entries]
+    if _DICT.issuperset(map(type, entries)):  # plain objects: one C call per record
+        try:
+            return list(chain.from_iterable(map(itemgetter(*fields), entries)))
+        except KeyError:  # a record without one of the fields: missing, as `get` reads it
+            pass
+    return [entry.get(name) for entry in entries for name in fields]
 
 
 def _clean_ids(raw: list[Any], id_field: str) -> list[str] | None:
@@ -184,7 +232,7 @@ def _clean_ids(raw: list[Any], id_field: str) -> list[str] | None:
     if not _DICT.issuperset(map(type, raw)):
         return None
     try:
-        ids = [parse_identifier(entry.get(id_field)) for entry in raw]
+        ids = list(map(parse_identifier, map(dict.get, raw, repeat(id_field))))
     except ValueProblem:
         return None
     return ids if len(set(ids)) == len(ids) else None

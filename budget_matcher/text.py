@@ -27,7 +27,7 @@ import numpy as np
 from unidecode import unidecode
 
 from budget_matcher import config
-from budget_matcher.values import short_text_cache
+from budget_matcher.values import cached_map, short_text_cache
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -110,6 +110,6 @@ def normalised_codes(
     first-seen order), −1 for none."""
     index: dict[str, int] = {} if vocabulary is None else vocabulary
     raw_codes, raw = coded
-    normalised = map(_normalise_cached, raw)
+    normalised = cached_map(_normalise_cached, raw)
     codes = [-1 if text is None else index.setdefault(text, len(index)) for text in normalised]
     return np.asarray(codes, dtype=np.int64)[raw_codes]
