@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Generator
+from typing import Any, cast
 
 from aws_lambda_powertools import Logger
 
@@ -27,14 +28,22 @@ def bounded_json(value: Any, limit: int) -> str:
             pass  # e.g. a lone surrogate: the standard library escapes it
     pieces: list[str] = []
     size = 0
+    # Without the circular check the encoder keeps no map of the containers it is inside (JSON
+    # that was parsed has no cycles; a built one ends in RecursionError), and closing the
+    # stopped encoder frees its frames: nothing of `value` stays held by the encoder's closures
+    # until the next garbage collection.
+    encoder = json.JSONEncoder(separators=(",", ":"), default=repr, check_circular=False)
+    chunks = cast(Generator[str, None, None], encoder.iterencode(value))  # a generator
     try:
-        for chunk in json.JSONEncoder(separators=(",", ":"), default=repr).iterencode(value):
+        for chunk in chunks:
             pieces.append(chunk)
             size += len(chunk)
             if size > limit:
                 break
     except (ValueError, RecursionError, TypeError) as error:
         return f"<unserialisable: {type(error).__name__}>"
+    finally:
+        chunks.close()
     return _cut("".join(pieces), limit)
 
 
