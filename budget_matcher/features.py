@@ -72,9 +72,6 @@ class PairColumns:
         self.pairs = pairs
         self.b, self.i = pairs.budget_index, pairs.item_index
 
-    def _budget(self, name: str) -> np.ndarray:
-        return self.pairs.budgets.number(name)[self.b]
-
     @once
     def item_dates(self) -> np.ndarray:
         """Per line item (row): its date (epoch seconds), read once for `date` and `item_days`."""
@@ -148,9 +145,17 @@ class PairColumns:
         return np.log1p(np.abs(self.items_amount))[self.i]
 
     @once
+    def budget_log_costs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per budget (row): ln(1+|x|) of `budget_costs`' three columns, two logarithms per row
+        (the cost's is the actual cost's, else the budgeted price's)."""
+        actual, budgeted, _ = self.budget_costs
+        log_actual, log_budgeted = np.log1p(np.abs(actual)), np.log1p(np.abs(budgeted))
+        return log_actual, log_budgeted, np.where(np.isnan(log_actual), log_budgeted, log_actual)
+
+    @once
     def log_cost(self) -> np.ndarray:
         """ln(1+|cost|), computed per budget and gathered per pair."""
-        return np.log1p(np.abs(self.budget_costs[2]))[self.b]
+        return self.budget_log_costs[2][self.b]
 
     @once
     def start(self) -> np.ndarray:
@@ -166,12 +171,12 @@ class PairColumns:
 
     @once
     def to_actual(self) -> tuple[np.ndarray, np.ndarray]:
-        log_actual = np.log1p(np.abs(self.budget_costs[0]))[self.b]
+        log_actual = self.budget_log_costs[0][self.b]
         return _amount_distance(self.amount, self.actual, self.log_amount, log_actual)
 
     @once
     def to_budgeted(self) -> tuple[np.ndarray, np.ndarray]:
-        log_budgeted = np.log1p(np.abs(self.budget_costs[1]))[self.b]
+        log_budgeted = self.budget_log_costs[1][self.b]
         return _amount_distance(self.amount, self.budgeted, self.log_amount, log_budgeted)
 
     @once
