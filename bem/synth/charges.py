@@ -80,11 +80,14 @@ class Commute:
 
     types: tuple[str, ...]
     prices: dict[str, float]
+    # one negotiated fare and room rate (and the same tax) every week (`commute_fare`)
+    same_fare: bool = False
+    taxes: dict[str, float] | None = None
 
 
 def build_commute(builder: TripBuilder, day: date) -> date:
-    """4-9 weekly or bi-weekly look-alike trips from `day` (some booked outside the tool);
-    returns the day after the last one."""
+    """4-9 weekly or bi-weekly look-alike trips from `day` (some booked outside the tool),
+    maybe all at one fare and room rate; returns the day after the last one."""
     rng, knobs = builder.rng, builder.knobs
     ticket = "rail" if rng.random() < 0.3 else "flight"
     nights = rng.randint(1, 4)
@@ -95,7 +98,9 @@ def build_commute(builder: TripBuilder, day: date) -> date:
     period = rng.choice([7, 7, 14])
     day += timedelta(days=rng.randint(3, 30))
     day += timedelta(days=(7 - day.weekday()) % 7)  # commutes start on a Monday
-    builder.commute = Commute((ticket, "hotel"), prices)
+    same_fare = builder.chance(knobs.commute_fare)
+    taxes = {"hotel": rng.uniform(0.08, 0.18)} if same_fare else None
+    builder.commute = Commute((ticket, "hotel"), prices, same_fare, taxes)
     builder.scope.add("commuter")
     for _ in range(rng.randint(4, 9)):
         builder.build_trip(day, nights, budgeted=rng.random() >= knobs.commute_unbooked)

@@ -57,12 +57,14 @@ class NoiseKnobs:
     booking_fee: float = 0.15  # per ticket: a booking fee, half inside the charge, half apart
     cabin_upgrade: float = 0.04  # per flight: an upgrade bought later or at the gate (belongs)
     seat_fee: float = 0.15  # per flight: seat selection or priority boarding (does not belong)
+    bag_fee: float = 0.25  # per flight: checked-bag fees on the travel days (does not belong)
     rail_seat: float = 0.3  # per rail ticket: a seat reservation bought apart (does not belong)
     colleague: float = 0.08  # per ticket: a colleague's ticket, mostly the same fare and day
     credit_rebook: float = 0.04  # per flight: non-refundable, rebooked with the airline's credit
     car_extra: float = 0.2  # per rental: a toll-programme or fuel-service line weeks later
     car_adjust: float = 0.08  # per rental: the company's later adjustment of the rental charge
     commute_shift: float = 0.2  # per commute charge: posted 5-9 days late, in next week's dates
+    commute_fare: float = 0.5  # per commute: one negotiated fare and room rate every week
     lookalike: float = 0.2  # per trip after the first: the same chain/airline, within weeks
     # The population: a share of users whose feed is clean (a training mix's knob).
     clean_feed: float = 0.0  # per user: every card-feed knob off (drawn apart, never scaled)
@@ -118,12 +120,14 @@ CASE_KNOBS = (
     "booking_fee",
     "cabin_upgrade",
     "seat_fee",
+    "bag_fee",
     "rail_seat",
     "colleague",
     "credit_rebook",
     "car_extra",
     "car_adjust",
     "commute_shift",
+    "commute_fare",
     "lookalike",
 )
 CARD_FEED_KNOBS = (

@@ -9,6 +9,11 @@ CITY_TAX_ITEMS = [
     ("Tourism Tax", "taxes"),
     ("Taxe de Séjour", "taxes"),
     ("State Occupancy Tax", "taxes"),
+    # cities and hotels that call the levy a fee (a per-night amount, mostly)
+    ("Tourism Fee", "taxes"),
+    ("Occupancy Fee", "lodging"),
+    ("Hotel Unit Fee", "lodging"),
+    ("City Fee", "taxes"),
 ]
 HOTEL_HOLD_ITEMS = [
     ("Pre-Authorization", "lodging"),
@@ -46,6 +51,13 @@ SEAT_FEE_ITEMS = [
     ("Extra Legroom Seat", "airfare"),
     ("Preferred Seat", "air"),
 ]
+BAG_FEE_ITEMS = [
+    ("Baggage Fee", "airfare"),
+    ("Checked Bag", "air"),
+    ("Bag Fee", "airfare"),
+    ("Excess Baggage", "airfare"),
+]
+BAG_FEES = (30.0, 35.0, 40.0, 45.0, 60.0, 75.0)  # an airline's price of a checked bag
 AIRLINE_FEE_KINDS = [("Airline Fees", "airfare"), ("Seat Selection", "airfare"), ("Airfare", "air")]
 # How a card feed names an airline's ancillary sale (a seat, an upgrade) after the stem.
 AIRLINE_ANCILLARY_SUFFIXES = ["EMD", "ANCILLARY", "SEAT", "UPGRADE", "INFLIGHT"]

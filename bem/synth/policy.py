@@ -139,7 +139,7 @@ BELONGING_TAGS = frozenset(
     | {tag for case in CASES for tag in case.belongs}
 )
 APART_TAGS = frozenset(
-    {"folio_incidental", "agency_fee", "fx_fee", "companion"}
+    {"folio_incidental", "agency_fee", "fx_fee", "companion", "bag_fee"}
     | {f"trip_{kind}" for kind in ("meal", "taxi", "parking", "airline_fee", "wifi", "fuel")}
     | {"trip_toll"}
     | {f"everyday_{kind}" for kind in ("other", "meal", "taxi", "parking", "fuel")}

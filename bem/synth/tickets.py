@@ -1,11 +1,11 @@
 """A ticket's card-feed lines: fare changes, a booking fee inside the charge or beside it, a
-cabin upgrade, seat and rail-seat fees, a colleague's ticket, and a non-refundable ticket
+cabin upgrade, seat, bag and rail-seat fees, a colleague's ticket, and a non-refundable ticket
 cancelled and rebooked with the airline's credit.
 
 Labels follow the labelling policy (bem/synth/policy.py): a fare change (fee, difference,
 combined line or residual credit), a booking fee inside the charge, a cabin upgrade and a
 rebooking's residual belong to their budget; a separate booking-fee line, seat selection,
-priority boarding, a rail seat reservation and a colleague's ticket do not.
+priority boarding, a checked bag, a rail seat reservation and a colleague's ticket do not.
 """
 
 from __future__ import annotations
@@ -150,7 +150,7 @@ def add_ticket_extras(
     charged: tuple[float, date] | None = None,
 ) -> None:
     """The lines beside a ticket: a separate booking-fee line, a cabin upgrade, a seat fee,
-    a rail seat reservation, a colleague's ticket (each by its knob)."""
+    bag fees, a rail seat reservation, a colleague's ticket (each by its knob)."""
     rng, knobs, budget_type = builder.rng, builder.knobs, booking.budget_type
     if fee is not None and not fee.inside:
         kind = builder.kind_names(budget_type) if rng.random() < 0.4 else None
@@ -202,6 +202,8 @@ def add_ticket_extras(
             "seat_fee",
             ("seat_fee",),
         )
+    if budget_type == "flight" and builder.chance(knobs.bag_fee):
+        add_bag_fees(builder, booking, trip)
     if budget_type == "rail" and builder.chance(knobs.rail_seat):
         moment = when if rng.random() < 0.6 else trip.start_utc
         amount = builder.converted(rng.uniform(2, 25), trip, abroad=True)
@@ -220,6 +222,34 @@ def add_ticket_extras(
         )
     if builder.chance(knobs.colleague):
         add_colleague_tickets(builder, booking, vendor, charged or (total, None), when, tz)
+
+
+def add_bag_fees(builder: TripBuilder, booking: Booking, trip: Trip) -> None:
+    """Checked-bag fees paid at the airport: the airline's price of a bag on the departure
+    day, on the return day too maybe; not this budget's (a baggage fee)."""
+    rng = builder.rng
+    fee = rng.choice(names.BAG_FEES) * (2 if rng.random() < 0.15 else 1)
+    days = [builder.local_day(trip.start_utc, builder.profile.home_tz)]
+    if rng.random() < 0.6:
+        days.append(builder.local_day(trip.end_utc, trip.dest_tz))
+    for day in days:
+        roll = rng.random()
+        kind = (
+            rng.choice(names.AIRLINE_FEE_KINDS)
+            if roll < 0.5
+            else (builder.kind_names("flight") if roll < 0.8 else None)
+        )
+        builder.add_item(
+            "airline_fee",
+            _ancillary_vendor(builder, booking),
+            builder.converted(fee, trip, abroad=trip.foreign),
+            day,
+            None,
+            rng.choice(names.BAG_FEE_ITEMS),
+            kind,
+            "bag_fee",
+            ("bag_fee",),
+        )
 
 
 def add_colleague_tickets(

@@ -280,6 +280,10 @@ class TripBuilder:
             cost = min(max(lognormal(rng, 90.0, 0.6), 15.0), 900.0)
         if price is not None:
             cost = price * rng.uniform(0.9, 1.1)
+        commute = self.commute
+        if commute is not None and commute.same_fare and budget_type in commute.prices:
+            cost = commute.prices[budget_type]  # the negotiated fare or rate, every week
+            tax = (commute.taxes or {}).get(budget_type, tax)
         cost = round(cost, 2)
         estimate = cost * (1 + tax) * math.exp(rng.gauss(0.05, 0.15))
         lead_days = rng.choice([rng.uniform(0, 3), rng.uniform(0, 3), rng.uniform(3, 30)])

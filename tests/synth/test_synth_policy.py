@@ -165,6 +165,7 @@ def test_knob_shares_are_honoured_roughly() -> None:
     lines = Counter(tag for user in users for tag in user.tags.values())
     expected = {
         "seat_fee": knobs.seat_fee * bookings["flight"],
+        "bag_fee": knobs.bag_fee * 1.6 * bookings["flight"],  # the return day 60 % of the time
         "cabin_upgrade": knobs.cabin_upgrade * bookings["flight"],
         "rail_seat": knobs.rail_seat * bookings["rail"],
         "colleague_ticket": knobs.colleague * 1.3 * (bookings["flight"] + bookings["rail"]),
@@ -241,6 +242,30 @@ def test_commute_weeks_outside_the_tool_share_vendors_and_prices() -> None:
                 outside += 1
                 assert item_id not in owner
     assert shifted > 50 and outside > 50
+
+
+def _repeated_commute_fares(knobs: dict[str, float]) -> tuple[int, int]:
+    """Commuter flight budgets whose booked cost another week of the user repeats, of all."""
+    repeated = total = 0
+    for user in _users(42, **knobs):
+        costs = Counter(
+            budget[contract.BUDGET_ACTUAL_COST]
+            for budget in user.budgets
+            if "commuter" in user.budget_knobs[str(budget[contract.BUDGET_ID])]
+            and _budget_type(user, str(budget[contract.BUDGET_ID])) == "flight"
+            and budget[contract.BUDGET_ACTUAL_COST] is not None  # paid centrally
+        )
+        total += sum(costs.values())
+        repeated += sum(n for n in costs.values() if n > 1)
+    return repeated, total
+
+
+def test_a_negotiated_commute_fare_repeats_to_the_cent_every_week() -> None:
+    exact = {"commuter": 0.9, "missing": 0.0, "no_actual": 0.0, "formats": 0.0}
+    repeated, total = _repeated_commute_fares({**exact, "commute_fare": 1.0})
+    assert total > 100 and repeated > 0.7 * total
+    repeated, total = _repeated_commute_fares({**exact, "commute_fare": 0.0})
+    assert total > 100 and repeated < 0.05 * total  # ±10 % a week without it
 
 
 def test_lookalike_trips_book_the_same_brand_again_within_weeks() -> None:
