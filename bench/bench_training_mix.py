@@ -85,12 +85,31 @@ def calibrators(
     }
 
 
+def _booster_overrides(config: str) -> dict[str, float]:
+    """ "max_features=0.5,l2_regularization=5" → the served configuration's overrides."""
+    pairs = (item.split("=", 1) for item in config.split(",") if item)
+    return {name: float(value) if "." in value else int(value) for name, value in pairs}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=1200, help="training users per mix")
     parser.add_argument("--eval-users", type=int, default=300)
     parser.add_argument("--mix", action="append", default=None, help="comma-separated knobs")
     parser.add_argument("--target-precision", type=float, default=0.93)
+    parser.add_argument(
+        "--booster",
+        action="append",
+        default=None,
+        help="comma-separated overrides of the served booster's settings, e.g. "
+        'max_features=0.5 ("" = as served); one fit per mix, seed and setting',
+    )
+    parser.add_argument(
+        "--train-seeds",
+        default="0",
+        help="comma-separated generator seeds of the training users: one fit per mix and seed "
+        "(the spread between seeds is the noise a difference between mixes must beat)",
+    )
     args = parser.parse_args()
     mixes = args.mix if args.mix is not None else ["", "clean_feed=0.25"]
 
@@ -99,13 +118,18 @@ def main() -> None:
     calibration = synthetic_dataset(400, 5, 1.0)[0]
     sizes = ", ".join(f"{name} {len(data)}" for name, data in sets.items())
     print(f"evaluation pairs: {sizes}; built in {time.perf_counter() - started:.0f} s")
-    print("| training mix | calibration | set | PR-AUC | ECE | precision | recall |")
-    print("|---|---|---|---|---|---|---|")
-    for mix in mixes:
+    columns = ("training mix", "seed", "booster", "calibration", "set", "PR-AUC", "ECE")
+    print(f"| {' | '.join(columns)} | precision | recall |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    seeds = [int(seed) for seed in args.train_seeds.split(",")]
+    configs = args.booster if args.booster is not None else [""]
+    runs = ((mix, seed, config) for mix in mixes for seed in seeds for config in configs)
+    for mix, seed, config in runs:
         overrides = tuple(knob for knob in mix.split(",") if knob)
-        train = synthetic_dataset(args.users, 0, 1.0, overrides)[0]
+        train = synthetic_dataset(args.users, seed, 1.0, overrides)[0]
+        params = {**CANDIDATES["served"][0], **_booster_overrides(config)}
         with threadpool_limits(1):
-            model = booster(CANDIDATES["served"][0], 0).fit(train.features, train.labels)
+            model = booster(params, 0).fit(train.features, train.labels)
             raw = {name: model.decision_function(data.features) for name, data in sets.items()}
             fitted = calibrators(model.decision_function(calibration.features), calibration.labels)
         for method, calibrate in fitted.items():
@@ -117,7 +141,8 @@ def main() -> None:
                 scores = calibrate(raw[name])
                 at = summary(data.labels, scores, threshold)
                 print(
-                    f"| {mix or 'default knobs'} | {method} | {name} | "
+                    f"| {mix or 'default knobs'} | {seed} | {config or 'served'} | {method} | "
+                    f"{name} | "
                     f"{pr_auc(data.labels, scores):.4f} | "
                     f"{calibration_error(data.labels, scores):.4f} | "
                     f"{at['precision']:.4f} | {at['recall']:.4f} |",
