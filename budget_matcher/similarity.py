@@ -72,7 +72,7 @@ def code_similarities(
     known = distinct_keys >= 0
     table = np.empty((distinct_keys.size, len(VENDOR_MEASURES)))
     table.fill(np.nan)
-    if known.any():
+    if np.count_nonzero(known):  # known.any(), without its wrapper
         left, right = np.divmod(distinct_keys[known], width)
         table[known] = _measures(left, right, strings)
     per_column = table[inverse].reshape(len(keys), -1, len(VENDOR_MEASURES))
