@@ -120,7 +120,7 @@ def context_features(
 
 def _group_keys(index: np.ndarray, group: np.ndarray) -> np.ndarray:
     """One code per (row index, type group); a NaN group is a group of its own."""
-    code = np.where(np.isnan(group), -1, group).astype(np.int64) + 1
+    code = np.fmax(group, -1.0).astype(np.int64) + 1  # NaN → −1 (group codes are ≥ 0)
     return index.astype(np.int64) * (int(code.max(initial=0)) + 1) + code
 
 

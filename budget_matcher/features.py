@@ -308,7 +308,7 @@ def _days_outside_trip(x: PairColumns) -> np.ndarray:
 
 
 def _type_match(x: PairColumns) -> np.ndarray:
-    match = np.where(x.budget_group == x.expense_group, 1.0, 0.0)
+    match = (x.budget_group == x.expense_group).astype(np.float64)
     match[np.isnan(x.budget_group) | np.isnan(x.expense_group)] = np.nan
     return match
 
