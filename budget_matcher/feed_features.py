@@ -52,7 +52,8 @@ def feed_features(x: PairColumns, late: np.ndarray) -> np.ndarray:
     budget_group = np.where(np.isnan(groups), -1.0, groups).astype(np.int64)
     budget_users = np.asarray(x.pairs.budgets.groups, dtype=np.int64)
     budget_low, budget_high, _ = x.budget_windows
-    same_type = charges.sums(budget_users, budget_group, budget_low, (budget_high,), (x.b, x.b))[0]
+    # one query per budget (its own window and group), then per pair: no search per pair
+    same_type = charges.sums(budget_users, budget_group, budget_low, (budget_high,))[0][x.b]
     same_type[np.isnan(days)] = np.nan
     own_type = (x.budget_group == x.expense_group) & (amount > 0)
     own_cents = np.where(own_type, x.item_cents[x.i], 0) / 100.0  # whole_cents(0.0) is 0
