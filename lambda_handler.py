@@ -16,6 +16,7 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
 import time  # noqa: E402
+import uuid  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -135,14 +136,9 @@ def _count_errors(items: list[dict[str, Any]], scores: np.ndarray | None) -> int
 
 def _request_id(context: Any) -> str:
     try:
-        request_id = getattr(context, "aws_request_id", "")
-        if request_id:
-            return str(request_id)
+        return str(getattr(context, "aws_request_id", "") or uuid.uuid4())
     except Exception:
-        pass
-    import uuid  # without a Lambda context only: not imported at init (cold start)
-
-    return str(uuid.uuid4())
+        return str(uuid.uuid4())
 
 
 def _model() -> tuple[predict.LoadedModel | None, predict.ModelUnavailable | None]:

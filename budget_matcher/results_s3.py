@@ -19,12 +19,13 @@ import gzip
 import logging
 import os
 import re
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from budget_matcher import config
-from budget_matcher.results_sink import result_lines, unique_hex
+from budget_matcher.results_sink import result_lines
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
 def object_key(prefix: str, request_id: str, moment: datetime) -> str:
     """The date-partitioned key of one answer's object."""
     moment = moment.astimezone(UTC) if moment.tzinfo else moment
-    name = f"{_UNSAFE.sub('_', request_id)[:80] or 'answer'}-{unique_hex(12)}"
+    name = f"{_UNSAFE.sub('_', request_id)[:80] or 'answer'}-{uuid.uuid4().hex[:12]}"
     path = f"dt={moment:%Y-%m-%d}/hour={moment:%H}/{name}{OBJECT_SUFFIX}"
     return f"{prefix}/{path}" if prefix else path
 

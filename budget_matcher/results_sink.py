@@ -33,6 +33,7 @@ import logging
 import os
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,14 +60,6 @@ def log_mode(value: bool | str | None = None) -> str:
     text = (value if value is not None else os.environ.get(config.ENV_RESULTS_LOG, "")).lower()
     text = _LOG_ALIASES.get(text, text)
     return text if text in LOG_MODES else config.DEFAULT_RESULTS_LOG
-
-
-def unique_hex(digits: int) -> str:
-    """`digits` hex digits of a fresh uuid4 (uuid is imported here, on the first file named,
-    not at the Lambda's init: no answer without a database or spool needs it)."""
-    import uuid
-
-    return uuid.uuid4().hex[:digits]
 
 
 SPOOL_SUFFIX = ".jsonl"
@@ -331,7 +324,7 @@ class ResultsSink:
         report = ReplayReport()
         self._return_stale_claims()
         for path in spool_files(self.spool_dir)[:max_files]:
-            claimed = path.with_name(f"{path.name}{CLAIM_MARK}{os.getpid()}-{unique_hex(8)}")
+            claimed = path.with_name(f"{path.name}{CLAIM_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}")
             try:
                 os.rename(path, claimed)
             except FileNotFoundError:
@@ -427,7 +420,7 @@ class ResultsSink:
             )
             return "dropped"
         self.spool_dir.mkdir(parents=True, exist_ok=True)
-        name = f"results-{time.strftime('%Y%m%dT%H%M%S')}-{unique_hex(12)}"
+        name = f"results-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:12]}"
         temporary = self.spool_dir / f".{name}.tmp"
         with temporary.open("w", encoding="utf-8") as handle:
             for line in lines:
