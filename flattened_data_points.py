@@ -131,15 +131,15 @@ class FlattenedDataPoints:
             if valid_budgets and valid_items:
                 b = np.arange(valid_budgets.start, valid_budgets.stop, dtype=np.int64)
                 i = np.arange(valid_items.start, valid_items.stop, dtype=np.int64)
-                budget_index.append(np.repeat(b, i.size))
-                item_index.append(np.tile(i, b.size))
+                budget_index.append(b.repeat(i.size))  # np.repeat / np.tile, without
+                item_index.append(i[None, :].repeat(b.size, axis=0).ravel())  # their wrappers
                 wanted = np.ones(b.size, dtype=bool)
                 if read.answered is not None:
                     partial = True
                     wanted = np.fromiter(
                         (budget in read.answered for budget in read.budgets.valid()[0]), bool
                     )
-                answered.append(np.repeat(wanted, i.size))
+                answered.append(wanted.repeat(i.size))
             errors.extend(read.errors)
         pairs = CandidatePairs.empty()
         if budget_index:

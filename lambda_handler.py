@@ -9,8 +9,13 @@ interface client sends on as they are (budget_matcher.encoding).
 
 from __future__ import annotations
 
+import gc
 import os
 
+# Init keeps nearly all it allocates (modules, the model): collecting during it is wasted work
+# (~1.3 % of a cold start's instructions). Collection is on again once init is done.
+_COLLECTING = gc.isenabled()
+gc.disable()
 # One BLAS thread: Lambda's CPU share is small and every extra thread costs memory at start.
 for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
@@ -59,6 +64,8 @@ def _warm_model() -> None:
 
 
 _warm_model()
+if _COLLECTING:
+    gc.enable()
 _cold_start = True
 # The largest answer one call gives (Lambda's 6 MB response bound; flattened_data_points).
 ANSWER_BYTES = DEFAULT_ANSWER_BYTES

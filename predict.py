@@ -214,7 +214,7 @@ def _load_lean(
         try:
             library_data = verify_artifact(model_dir, card, TREES_FILE)
             compiled = CompiledModel.from_bytes(
-                lean_data, library_data, model_dir / LEAN_FILE, model_dir / TREES_FILE
+                lean_data, library_data, model_dir / LEAN_FILE, model_dir / TREES_FILE, trees=False
             )
             return compiled.predict_proba_positive, "compiled", None
         except (ModelUnavailable, CompiledModelError) as error:

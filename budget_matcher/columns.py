@@ -154,16 +154,22 @@ class WindowIndex:
     code dated in [low, high]. Exact and independent of the rows' order: amounts in integer
     cents, days by rank among the distinct days; rows sorted by (owner, code, day) with prefix
     sums, each query two searchsorted. The rows are a user's line items, the queries its pairs:
-    a pair's window sums the user's items once, never its budget × item cross product."""
+    a pair's window sums the user's items once, never its budget × item cross product.
+    `cents`, when given, is `whole_cents(amount)` (computed once by a caller that has it)."""
 
     def __init__(
-        self, owner: np.ndarray, codes: np.ndarray, days: np.ndarray, amount: np.ndarray
+        self,
+        owner: np.ndarray,
+        codes: np.ndarray,
+        days: np.ndarray,
+        amount: np.ndarray,
+        cents: np.ndarray | None = None,
     ) -> None:
         valid = (codes >= 0) & ~np.isnan(days)
         self.owner = owner[valid].astype(np.int64, copy=False)
         self.codes = codes[valid].astype(np.int64, copy=False)
         self.days = days[valid]
-        self.cents = whole_cents(amount[valid])
+        self.cents = whole_cents(amount[valid]) if cents is None else cents[valid]
         self.dense = self.days.size <= DENSE_MAX_SIZE
         if self.dense:
             return

@@ -101,15 +101,23 @@ class CompiledModel:
 
     @classmethod
     def from_bytes(
-        cls, lean_data: bytes, library_data: bytes, lean_path: Path, library: Path
+        cls,
+        lean_data: bytes,
+        library_data: bytes,
+        lean_path: Path,
+        library: Path,
+        *,
+        trees: bool = True,
     ) -> CompiledModel:
         """The model from artefact bytes already checked against the card: the library is
         loaded from a private copy of exactly those bytes (`verified_files.load_library`);
         where no copy can be written, CompiledModelError (numpy serves), never a load from
-        `library`'s path. The paths are kept for messages."""
+        `library`'s path. The paths are kept for messages. `trees=False`: `lean` keeps only
+        the link and calibration (the library has the trees; the Lambda's cold start)."""
         if _LIBC_EXP is None:
             raise CompiledModelError("the C library's exp cannot be found in this process")
-        model = cls(LeanModel.load(io.BytesIO(lean_data)), library_data, lean_data, library)
+        lean = LeanModel.load(io.BytesIO(lean_data), trees=trees)
+        model = cls(lean, library_data, lean_data, library)
         model.lean_path = lean_path
         return model
 

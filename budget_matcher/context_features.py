@@ -120,7 +120,7 @@ def context_features(
 
 def _group_keys(index: np.ndarray, group: np.ndarray) -> np.ndarray:
     """One code per (row index, type group); a NaN group is a group of its own."""
-    code = np.where(np.isnan(group), -1, group).astype(np.int64) + 1
+    code = np.fmax(group, -1.0).astype(np.int64) + 1  # NaN → −1 (group codes are ≥ 0)
     return index.astype(np.int64) * (int(code.max(initial=0)) + 1) + code
 
 
@@ -205,7 +205,8 @@ def _opposite_charges(items: RecordTable, vendors: np.ndarray) -> np.ndarray:
         user, vendor, amount = users[rows], vendors[rows], cents[rows]
         same = (user[:, None] == user) & (vendor[:, None] == vendor) & (amount[:, None] == amount)
         positive = amounts[rows] > 0
-        both = (same & positive).any(axis=1) & (same & ~positive).any(axis=1)
+        # a boolean dot is `(same & positive).any(axis=1)` without the reduction's set-up
+        both = same.dot(positive) & same.dot(~positive)
         result[rows] = both.astype(np.float64)
         return result
     # one group per (user, vendor, cents): an opposite charge is a group holding both signs

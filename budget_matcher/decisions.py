@@ -37,6 +37,7 @@ METHODS = ("pairwise", "best", "capacity", "assignment")
 DEFAULT_METHOD = "best"
 CAPACITY_SLACK = 1.5
 TICKET_TOLERANCE = 0.25
+_LAST = np.iinfo(np.int64).max  # after every tie order
 
 
 def decide(
@@ -83,10 +84,12 @@ def best_per_item(item_index: np.ndarray, scores: np.ndarray, tie_order: np.ndar
     if n == 0:
         return np.zeros(0, dtype=bool)
     keyed = np.where(np.isnan(scores), -np.inf, scores)
-    top = np.full(int(item_index.max()) + 1, -np.inf)
+    top = np.empty(int(item_index.max()) + 1)  # np.full, without its wrapper (µs on one pair)
+    top.fill(-np.inf)
     np.maximum.at(top, item_index, keyed)
-    candidates = np.flatnonzero(keyed == top[item_index])  # each item's best score, ties too
-    lowest = np.full(top.size, np.iinfo(np.int64).max)
+    candidates = (keyed == top[item_index]).nonzero()[0]  # each item's best score, ties too
+    lowest = np.empty(top.size, dtype=np.int64)
+    lowest.fill(_LAST)
     np.minimum.at(lowest, item_index[candidates], tie_order[candidates])
     best = np.zeros(n, dtype=bool)
     best[candidates[tie_order[candidates] == lowest[item_index[candidates]]]] = True

@@ -14,7 +14,13 @@ from typing import Any, Generic, TypeVar, overload
 import numpy as np
 
 from budget_matcher import contract as c
-from budget_matcher.columns import WindowIndex, per_distinct, rank_within, stable_argsort
+from budget_matcher.columns import (
+    WindowIndex,
+    per_distinct,
+    rank_within,
+    stable_argsort,
+    whole_cents,
+)
 from budget_matcher.context_features import CONTEXT_FEATURE_NAMES, context_features
 from budget_matcher.feed_features import FEED_FEATURE_NAMES, feed_features, window_log_ratio
 from budget_matcher.pairs import CandidatePairs, RecordTable
@@ -114,6 +120,12 @@ class PairColumns:
     def items_amount(self) -> np.ndarray:
         """Per line item (row): its amount."""
         return self.pairs.items.number(c.ITEM_AMOUNT)
+
+    @once
+    def item_cents(self) -> np.ndarray:
+        """Per line item (row): its amount in whole cents (budget_matcher.columns.whole_cents),
+        shared by the window sums."""
+        return whole_cents(self.items_amount)
 
     @once
     def amount(self) -> np.ndarray:
@@ -262,7 +274,7 @@ class PairColumns:
         vendor dated in b's window, and in its late window (NaN without vendor or date)."""
         low, high, late_high = self.budget_windows
         vendor, days = self.item_vendor, self.item_days
-        items = WindowIndex(self.item_users, vendor, days, self.items_amount)
+        items = WindowIndex(self.item_users, vendor, days, self.items_amount, self.item_cents)
         sums = items.sums(self.item_users, vendor, low, (high, late_high), (self.i, self.b))
         unknown = ((vendor < 0) | np.isnan(days))[self.i]
         for total in sums:
@@ -296,7 +308,7 @@ def _days_outside_trip(x: PairColumns) -> np.ndarray:
 
 
 def _type_match(x: PairColumns) -> np.ndarray:
-    match = np.where(x.budget_group == x.expense_group, 1.0, 0.0)
+    match = (x.budget_group == x.expense_group).astype(np.float64)
     match[np.isnan(x.budget_group) | np.isnan(x.expense_group)] = np.nan
     return match
 

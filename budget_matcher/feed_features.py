@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from budget_matcher.columns import DENSE_MAX_SIZE, WindowIndex, unique_inverse, whole_cents
+from budget_matcher.columns import DENSE_MAX_SIZE, WindowIndex, unique_inverse
 
 if TYPE_CHECKING:
     from budget_matcher.features import PairColumns
@@ -46,15 +46,17 @@ def feed_features(x: PairColumns, late: np.ndarray) -> np.ndarray:
     # the budgets of that group
     positive = x.items_amount > 0
     item_group = np.where(positive & ~np.isnan(x.item_groups), x.item_groups, -1.0)
-    charges = WindowIndex(x.item_users, item_group.astype(np.int64), x.item_days, x.items_amount)
+    group_code = item_group.astype(np.int64)
+    charges = WindowIndex(x.item_users, group_code, x.item_days, x.items_amount, x.item_cents)
     groups = x.budget_groups  # group codes or NaN (never infinite)
     budget_group = np.where(np.isnan(groups), -1.0, groups).astype(np.int64)
     budget_users = np.asarray(x.pairs.budgets.groups, dtype=np.int64)
     budget_low, budget_high, _ = x.budget_windows
-    same_type = charges.sums(budget_users, budget_group, budget_low, (budget_high,), (x.b, x.b))[0]
+    # one query per budget (its own window and group), then per pair: no search per pair
+    same_type = charges.sums(budget_users, budget_group, budget_low, (budget_high,))[0][x.b]
     same_type[np.isnan(days)] = np.nan
     own_type = (x.budget_group == x.expense_group) & (amount > 0)
-    own_cents = whole_cents(np.where(own_type, amount, 0.0)) / 100.0
+    own_cents = np.where(own_type, x.item_cents[x.i], 0) / 100.0  # whole_cents(0.0) is 0
     in_window = (days >= low) & (days <= high)
     others = same_type - np.where(in_window, own_cents, 0.0)
     columns = np.empty((len(FEED_FEATURE_NAMES), amount.size))
@@ -82,7 +84,7 @@ def _same_vendor_twins(
     result.fill(np.nan)
     whole = np.rint(amount)  # np.round to 0 decimals (NaN and ±inf stay, no FP exception)
     valid = (vendor >= 0) & np.isfinite(whole) & ~np.isnan(days)
-    if not valid.any():
+    if not np.count_nonzero(valid):  # valid.any(), without its wrapper
         return result
     day = days[valid]
     if day.size <= DENSE_MAX_SIZE:  # a few items: each against each, as WindowIndex's dense path

@@ -87,24 +87,29 @@ def exact_expit(x: np.ndarray) -> np.ndarray:
 class LeanModel:
     """Evaluates the exported trees, imputer and calibrators with numpy."""
 
-    def __init__(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+    def __init__(
+        self, meta: dict[str, Any], arrays: dict[str, np.ndarray], trees: bool = True
+    ) -> None:
+        """`trees=False`: the node arrays are neither needed nor read (`load`)."""
         self.meta = meta
         self.n_features = int(meta["n_features"])
         self.feature_names: tuple[str, ...] = tuple(meta.get("feature_names") or ())
         self.classes: list[Any] = list(meta["classes"])
+        self.has_trees = trees
         self._fill = np.asarray(arrays["impute_fill"], dtype=np.float64)
         self._impute_columns = np.flatnonzero(~np.isnan(self._fill))
-        self._feature = np.asarray(arrays["node_feature"], dtype=np.intp)
-        self._threshold = np.asarray(arrays["node_threshold"], dtype=np.float64)
-        self._missing_left = np.asarray(arrays["node_missing_left"], dtype=bool)
-        self._left = np.asarray(arrays["node_left"], dtype=np.intp)
-        self._right = np.asarray(arrays["node_right"], dtype=np.intp)
-        self._value = np.asarray(arrays["node_value"], dtype=np.float64)
-        self._is_leaf = self._left == np.arange(self._left.size)
-        # The exporter numbers each right child right after its sibling: one gather, no where.
-        self._adjacent_children = bool(
-            np.all(self._right[~self._is_leaf] == self._left[~self._is_leaf] + 1)
-        )
+        if trees:
+            self._feature = np.asarray(arrays["node_feature"], dtype=np.intp)
+            self._threshold = np.asarray(arrays["node_threshold"], dtype=np.float64)
+            self._missing_left = np.asarray(arrays["node_missing_left"], dtype=bool)
+            self._left = np.asarray(arrays["node_left"], dtype=np.intp)
+            self._right = np.asarray(arrays["node_right"], dtype=np.intp)
+            self._value = np.asarray(arrays["node_value"], dtype=np.float64)
+            self._is_leaf = self._left == np.arange(self._left.size)
+            # The exporter numbers each right child right after its sibling: one gather.
+            self._adjacent_children = bool(
+                np.all(self._right[~self._is_leaf] == self._left[~self._is_leaf] + 1)
+            )
         self._members = self._read_members(meta, arrays)
         if self._fill.shape != (self.n_features,):
             raise LeanModelError("impute_fill does not match n_features")
@@ -143,12 +148,17 @@ class LeanModel:
         return members
 
     @classmethod
-    def load(cls, path: str | Path | BinaryIO) -> LeanModel:
-        """Read a model_lean.npz written by `bem.model.lean_export` (no pickle involved)."""
+    def load(cls, path: str | Path | BinaryIO, trees: bool = True) -> LeanModel:
+        """Read a model_lean.npz written by `bem.model.lean_export` (no pickle involved).
+
+        `trees=False` leaves the node arrays (most of the file) unread and undecompressed: the
+        model then gives its link and calibration (`proba_from_raw`) to an evaluator that has
+        the trees itself (the compiled library), and cannot evaluate them."""
         try:
             source = Path(path) if isinstance(path, (str, Path)) else path
             with np.load(source, allow_pickle=False) as npz:
-                arrays = {name: npz[name] for name in npz.files}
+                wanted = (name for name in npz.files if trees or not name.startswith("node_"))
+                arrays = {name: npz[name] for name in wanted}
         except (OSError, ValueError) as exc:
             raise LeanModelError(f"cannot read lean model {path}: {exc}") from exc
         if "meta" not in arrays:
@@ -159,12 +169,14 @@ class LeanModel:
                 f"{path} is format {meta.get('format')!r} v{meta.get('format_version')!r}, "
                 f"expected {FORMAT_NAME!r} v{FORMAT_VERSION}"
             )
-        return cls(meta, arrays)
+        return cls(meta, arrays, trees)
 
     def predict_proba_positive(
         self, X: np.ndarray, chunk_rows: int = DEFAULT_CHUNK_ROWS
     ) -> np.ndarray:
         """Probability of the positive class (classes[1]) per row of X (n_rows x n_features)."""
+        if not self.has_trees:
+            raise LeanModelError("the lean model was loaded without its trees (trees=False)")
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != self.n_features:
             raise ValueError(f"expected X of shape (n, {self.n_features}), got {X.shape}")

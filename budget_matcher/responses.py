@@ -28,7 +28,7 @@ def scored_items(
     """One item per pair: score (rounded to 6 places), ids, matched (decided per user by
     budget_matcher.decisions: each item to at most one budget), user_id when named."""
     columns = (
-        np.round(scores, 6).tolist(),
+        scores.round(6).tolist(),
         pairs.budget_ids,
         pairs.itemization_ids,
         matched.tolist(),
@@ -72,7 +72,7 @@ def columns_answer(
         local_i, item_rows, item_starts = _local_index(i, len(pairs.items), starts)
         budget_ids = take(pairs.budgets.ids, budget_rows)
         item_ids = take(pairs.items.ids, item_rows)
-        columns = (local_b.tolist(), local_i.tolist(), np.round(scores, 6).tolist())
+        columns = (local_b.tolist(), local_i.tolist(), scores.round(6).tolist())
         decisions = matched.astype(np.uint8).tolist()
         bounds = [*starts.tolist(), len(pairs)]
         b_bounds = [*budget_starts.tolist(), len(budget_ids)]

@@ -12,6 +12,7 @@ These are the py_stringmatching measures, computed with rapidfuzz in C over arra
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import chain
 
 import numpy as np
 from rapidfuzz import process
@@ -25,16 +26,15 @@ MAX_TOKENS = 8
 
 
 def _flat_tokens(strings: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
-    """Token ids of all strings end to end, each string's start and length, the tokens."""
-    token_ids: dict[str, int] = {}
-    flat: list[int] = []
-    starts = np.empty(len(strings), dtype=np.int64)
-    lengths = np.empty(len(strings), dtype=np.int64)
-    for row, text in enumerate(strings):
-        words = text.split()[:MAX_TOKENS]
-        starts[row], lengths[row] = len(flat), len(words)
-        flat.extend(token_ids.setdefault(word, len(token_ids)) for word in words)
-    return np.asarray(flat, dtype=np.int64), starts, lengths, list(token_ids)
+    """Token ids of all strings end to end (ids in first-seen order), each string's start and
+    length, the tokens."""
+    split = [text.split()[:MAX_TOKENS] for text in strings]
+    words = list(chain.from_iterable(split))
+    token_list = list(dict.fromkeys(words))
+    token_ids = {word: k for k, word in enumerate(token_list)}
+    flat = np.fromiter(map(token_ids.__getitem__, words), dtype=np.int64, count=len(words))
+    lengths = np.fromiter(map(len, split), dtype=np.int64, count=len(split))
+    return flat, _starts(lengths), lengths, token_list
 
 
 def vendor_similarities(
@@ -72,7 +72,7 @@ def code_similarities(
     known = distinct_keys >= 0
     table = np.empty((distinct_keys.size, len(VENDOR_MEASURES)))
     table.fill(np.nan)
-    if known.any():
+    if np.count_nonzero(known):  # known.any(), without its wrapper
         left, right = np.divmod(distinct_keys[known], width)
         table[known] = _measures(left, right, strings)
     per_column = table[inverse].reshape(len(keys), -1, len(VENDOR_MEASURES))
