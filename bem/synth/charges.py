@@ -102,11 +102,13 @@ def build_commute(builder: TripBuilder, day: date) -> date:
     taxes = {"hotel": rng.uniform(0.08, 0.18)} if same_fare else None
     builder.commute = Commute((ticket, "hotel"), prices, same_fare, taxes)
     builder.scope.add("commuter")
+    if same_fare:
+        builder.scope.add("commute_fare")
     for _ in range(rng.randint(4, 9)):
         builder.build_trip(day, nights, budgeted=rng.random() >= knobs.commute_unbooked)
         day += timedelta(days=period)
     builder.commute = None
-    builder.scope.discard("commuter")
+    builder.scope -= {"commuter", "commute_fare"}
     return day
 
 
