@@ -247,7 +247,7 @@ def test_commute_weeks_outside_the_tool_share_vendors_and_prices() -> None:
 def _repeated_commute_fares(knobs: dict[str, float]) -> tuple[int, int]:
     """Commuter flight budgets whose booked cost another week of the user repeats, of all."""
     repeated = total = 0
-    for user in _users(42, **knobs):
+    for user in _users_with(42, knobs):
         costs = Counter(
             budget[contract.BUDGET_ACTUAL_COST]
             for budget in user.budgets
