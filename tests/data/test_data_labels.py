@@ -80,9 +80,18 @@ def test_history_european_amounts_are_read_and_ambiguous_ones_refused(
     for index, row in enumerate(rows):
         for name in contract.AMOUNT_FIELDS:
             row[name] = european_amount(row.get(name), index)
-    rows[4][contract.BUDGET_PRICE] = "1.250"
+    # a budget's first row (a budget is read from its first row): its price made ambiguous
+    k = next(
+        k
+        for k in range(4, len(rows))
+        if rows[k][contract.BUDGET_ID]
+        and rows[k][contract.BUDGET_ID] not in {r[contract.BUDGET_ID] for r in rows[:k]}
+    )
+    rows[k][contract.BUDGET_PRICE] = "1.250"
     path = write_csv(rows, tmp_path / "eu.csv", delimiter=";")
-    with pytest.raises(HistoryError, match=r"amount '1\.250' \(line 6, budget_price_budget\)"):
+    with pytest.raises(
+        HistoryError, match=rf"amount '1\.250' \(line {k + 2}, budget_price_budget\)"
+    ):
         load_history(path)
     try:
         load_history(path)
@@ -92,9 +101,9 @@ def test_history_european_amounts_are_read_and_ambiguous_ones_refused(
     assert history.n_unreadable == 0 and history.decimal == "comma"
     iso = load_history(write_csv(history_rows[:300], tmp_path / "iso.csv"))
     budget_of = {b: f for u in history.users for b, f in u.budgets.items()}
-    assert budget_of[str(rows[4][contract.BUDGET_ID])][contract.BUDGET_PRICE] == 1250.0
+    assert budget_of[str(rows[k][contract.BUDGET_ID])][contract.BUDGET_PRICE] == 1250.0
     expected = history_dataset(iso)
-    rows[4][contract.BUDGET_PRICE] = european_amount(history_rows[4][contract.BUDGET_PRICE], 4)
+    rows[k][contract.BUDGET_PRICE] = european_amount(history_rows[k][contract.BUDGET_PRICE], k)
     european = write_csv(rows, tmp_path / "eu2.csv", delimiter=";")
     same = history_dataset(load_history(european, HistoryOptions(decimal="comma")))
     assert same.digest == expected.digest
