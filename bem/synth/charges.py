@@ -11,7 +11,7 @@ trip spending and trips booked outside the tool do not.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
@@ -82,7 +82,7 @@ class Commute:
     prices: dict[str, float]
     # one negotiated fare and room rate (and the same tax) every week (`commute_fare`)
     same_fare: bool = False
-    taxes: dict[str, float] | None = None
+    taxes: dict[str, float] = field(default_factory=dict)
 
 
 def build_commute(builder: TripBuilder, day: date) -> date:
@@ -99,7 +99,7 @@ def build_commute(builder: TripBuilder, day: date) -> date:
     day += timedelta(days=rng.randint(3, 30))
     day += timedelta(days=(7 - day.weekday()) % 7)  # commutes start on a Monday
     same_fare = builder.chance(knobs.commute_fare)
-    taxes = {"hotel": rng.uniform(0.08, 0.18)} if same_fare else None
+    taxes = {"hotel": rng.uniform(0.08, 0.18)} if same_fare else {}
     builder.commute = Commute((ticket, "hotel"), prices, same_fare, taxes)
     builder.scope.add("commuter")
     if same_fare:

@@ -138,6 +138,17 @@ def _ancillary_vendor(builder: TripBuilder, booking: Booking) -> str:
     return vocab.card_spelling(rng, stem, builder.knobs.vendor)
 
 
+def _airline_fee_kind(
+    builder: TripBuilder, as_fee: float, as_flight: float
+) -> tuple[str, str] | None:
+    """How a traveller types an airline's ancillary charge: one draw below `as_fee` an
+    airline-fee type, below `as_flight` (≥ `as_fee`) the company's flight type, else none."""
+    roll = builder.rng.random()
+    if roll < as_fee:
+        return builder.rng.choice(names.AIRLINE_FEE_KINDS)
+    return builder.kind_names("flight") if roll < as_flight else None
+
+
 def add_ticket_extras(
     builder: TripBuilder,
     booking: Booking,
@@ -184,12 +195,7 @@ def add_ticket_extras(
         )
     if budget_type == "flight" and builder.chance(knobs.seat_fee):
         moment = when if rng.random() < 0.5 else trip.start_utc - timedelta(hours=24)
-        roll = rng.random()
-        kind = (
-            rng.choice(names.AIRLINE_FEE_KINDS)
-            if roll < 0.6
-            else (builder.kind_names("flight") if roll < 0.85 else None)
-        )
+        kind = _airline_fee_kind(builder, as_fee=0.6, as_flight=0.85)
         airline = _ancillary_vendor(builder, booking)
         builder.add_item(
             "airline_fee",
@@ -233,12 +239,7 @@ def add_bag_fees(builder: TripBuilder, booking: Booking, trip: Trip) -> None:
     if rng.random() < 0.6:
         days.append(builder.local_day(trip.end_utc, trip.dest_tz))
     for day in days:
-        roll = rng.random()
-        kind = (
-            rng.choice(names.AIRLINE_FEE_KINDS)
-            if roll < 0.5
-            else (builder.kind_names("flight") if roll < 0.8 else None)
-        )
+        kind = _airline_fee_kind(builder, as_fee=0.5, as_flight=0.8)
         builder.add_item(
             "airline_fee",
             _ancillary_vendor(builder, booking),

@@ -283,7 +283,7 @@ class TripBuilder:
         commute = self.commute
         if commute is not None and commute.same_fare and budget_type in commute.prices:
             cost = commute.prices[budget_type]  # the negotiated fare or rate, every week
-            tax = (commute.taxes or {}).get(budget_type, tax)
+            tax = commute.taxes.get(budget_type, tax)
         cost = round(cost, 2)
         estimate = cost * (1 + tax) * math.exp(rng.gauss(0.05, 0.15))
         lead_days = rng.choice([rng.uniform(0, 3), rng.uniform(0, 3), rng.uniform(3, 30)])
