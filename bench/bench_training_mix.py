@@ -123,31 +123,33 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|")
     seeds = [int(seed) for seed in args.train_seeds.split(",")]
     configs = args.booster if args.booster is not None else [""]
-    runs = ((mix, seed, config) for mix in mixes for seed in seeds for config in configs)
-    for mix, seed, config in runs:
+    for mix, seed in ((mix, seed) for mix in mixes for seed in seeds):
         overrides = tuple(knob for knob in mix.split(",") if knob)
-        train = synthetic_dataset(args.users, seed, 1.0, overrides)[0]
-        params = {**CANDIDATES["served"][0], **_booster_overrides(config)}
-        with threadpool_limits(1):
-            model = booster(params, 0).fit(train.features, train.labels)
-            raw = {name: model.decision_function(data.features) for name, data in sets.items()}
-            fitted = calibrators(model.decision_function(calibration.features), calibration.labels)
-        for method, calibrate in fitted.items():
-            calibrated = calibrate(model.decision_function(calibration.features))
-            threshold = choose_threshold(
-                calibration.labels, calibrated, args.target_precision, DEFAULT_MIN_RECALL
-            ).threshold
-            for name, data in sets.items():
-                scores = calibrate(raw[name])
-                at = summary(data.labels, scores, threshold)
-                print(
-                    f"| {mix or 'default knobs'} | {seed} | {config or 'served'} | {method} | "
-                    f"{name} | "
-                    f"{pr_auc(data.labels, scores):.4f} | "
-                    f"{calibration_error(data.labels, scores):.4f} | "
-                    f"{at['precision']:.4f} | {at['recall']:.4f} |",
-                    flush=True,
-                )
+        train = synthetic_dataset(args.users, seed, 1.0, overrides)[0]  # once for every setting
+        for config in configs:
+            params = {**CANDIDATES["served"][0], **_booster_overrides(config)}
+            with threadpool_limits(1):
+                model = booster(params, 0).fit(train.features, train.labels)
+                raw = {name: model.decision_function(data.features) for name, data in sets.items()}
+                calibration_raw = model.decision_function(calibration.features)
+            for method, calibrate in calibrators(calibration_raw, calibration.labels).items():
+                threshold = choose_threshold(
+                    calibration.labels,
+                    calibrate(calibration_raw),
+                    args.target_precision,
+                    DEFAULT_MIN_RECALL,
+                ).threshold
+                for name, data in sets.items():
+                    scores = calibrate(raw[name])
+                    at = summary(data.labels, scores, threshold)
+                    print(
+                        f"| {mix or 'default knobs'} | {seed} | {config or 'served'} | {method} | "
+                        f"{name} | "
+                        f"{pr_auc(data.labels, scores):.4f} | "
+                        f"{calibration_error(data.labels, scores):.4f} | "
+                        f"{at['precision']:.4f} | {at['recall']:.4f} |",
+                        flush=True,
+                    )
     print(f"({time.perf_counter() - started:.0f} s)")
 
 
