@@ -8,6 +8,7 @@ import threading
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -131,19 +132,24 @@ def test_pool_answers_response_size_too_large_over_6_mb(toy_pool: FunctionPool) 
     assert just_under.function_error is None and len(just_under.payload) == 6_000_002
 
 
-def test_pool_runs_invocations_in_parallel_sandboxes(toy_pool: FunctionPool) -> None:
-    results: list[dict[str, int]] = []
+def test_pool_runs_invocations_in_parallel_sandboxes(
+    toy_pool: FunctionPool, tmp_path: Path
+) -> None:
+    # An earlier test's timeout killed a sandbox: both must be warm before the two calls.
+    assert toy_pool.warm() == 2
+    results: list[dict[str, Any]] = []
+    event = json.dumps({"rendezvous": str(tmp_path)}).encode()
 
     def call() -> None:
-        results.append(json.loads(toy_pool.invoke(b'{"sleep": 0.8, "pid": 1}').payload))
+        results.append(json.loads(toy_pool.invoke(event).payload))
 
     threads = [threading.Thread(target=call) for _ in range(2)]
-    started = time.monotonic()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert time.monotonic() - started < 1.5
+    # Each call waits for the other's mark: run one after the other, neither would meet.
+    assert [result["met"] for result in results] == [True, True]
     assert len({result["pid"] for result in results}) == 2
 
 

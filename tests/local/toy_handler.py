@@ -68,9 +68,24 @@ def handler(event: Any, context: Any) -> Any:
             "executable": sys.executable,
             "pid": os.getpid(),
         }
+    if "rendezvous" in event:
+        return _rendezvous(event["rendezvous"], int(event.get("parties", 2)))
     if "pid" in event:
         return {"pid": os.getpid(), "n": event.get("n")}
     return {"echo": event}
+
+
+def _rendezvous(directory: str, parties: int) -> dict[str, Any]:
+    """Leave a mark in `directory` and wait (at most 1.5 s) until `parties` marks are there.
+
+    Two invocations meet only if they run at once, so `met` shows parallelism without timing.
+    """
+    with open(os.path.join(directory, str(os.getpid())), "w"):
+        pass
+    deadline = time.monotonic() + 1.5
+    while len(os.listdir(directory)) < parties and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return {"pid": os.getpid(), "met": len(os.listdir(directory)) >= parties}
 
 
 def _post_truncated(request_id: str) -> None:
