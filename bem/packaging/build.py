@@ -116,7 +116,9 @@ def _model_to_ship(opts: BuildOptions, code: Path) -> tuple[Path, dict[str, obje
     from bem.model.identity import ModelIdentityError, describe, identity, working_tree_mismatch
 
     model_dir = opts.model_dir or code / "model"
-    if opts.model_dir is None:
+    # Only a build of HEAD can ship a stale copy of the work tree's model; another revision's
+    # build ships that revision's model, which is what was asked for.
+    if opts.model_dir is None and opts.revision == "HEAD":
         mismatch = working_tree_mismatch(opts.root, model_dir)
         if mismatch is not None:
             raise BuildFailed(mismatch)

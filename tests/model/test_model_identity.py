@@ -73,6 +73,9 @@ def test_build_refuses_a_work_tree_model_that_differs_from_the_shipped_one(
     assert message is not None and "(version 1.4.0)" in message and "(version 1.3.0)" in message
     with pytest.raises(BuildFailed, match=r"commit it .* or ship the work tree's with --model-dir"):
         _model_to_ship(BuildOptions(root=root, log=lambda _: None), code)
+    # another revision's build ships that revision's model whatever the work tree holds
+    older = BuildOptions(root=root, revision="ba693c2", log=lambda _: None)
+    assert _model_to_ship(older, code)[1]["version"] == "1.3.0"
     shutil.rmtree(code / "model")
     _copy(root / "model", code / "model")
     logged: list[str] = []
