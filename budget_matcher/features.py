@@ -271,11 +271,15 @@ class PairColumns:
     @once
     def vendor_window_sums(self) -> list[np.ndarray]:
         """Per pair (b, i): Σ amounts of the user's items (b's candidates) with i's normalised
-        vendor dated in b's window, and in its late window (NaN without vendor or date)."""
+        vendor dated in b's window, in its late window, and on i's own (UTC) day: what was
+        posted with it (NaN without vendor or date)."""
         low, high, late_high = self.budget_windows
         vendor, days = self.item_vendor, self.item_days
         items = WindowIndex(self.item_users, vendor, days, self.items_amount, self.item_cents)
         sums = items.sums(self.item_users, vendor, low, (high, late_high), (self.i, self.b))
+        day_start = np.floor(days)
+        day_end = np.nextafter(day_start + 1.0, day_start)  # the last instant before midnight
+        sums.append(items.sums(self.item_users, vendor, day_start, (day_end,))[0][self.i])
         unknown = ((vendor < 0) | np.isnan(days))[self.i]
         for total in sums:
             total[unknown] = np.nan
@@ -284,7 +288,8 @@ class PairColumns:
     @once
     def feed(self) -> np.ndarray:
         """A charge among the user's other charges: FEED_FEATURE_NAMES, one row each."""
-        return feed_features(self, self.vendor_window_sums[1])
+        _, late, same_day = self.vendor_window_sums
+        return feed_features(self, late, same_day)
 
     @once
     def context(self) -> np.ndarray:

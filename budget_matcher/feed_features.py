@@ -12,6 +12,10 @@ NaN = unknown.
   budget_type_others_log_ratio    ln(1+Σ the budget's other charges of its own type group dated
                                   in its window) − ln(1+|cost|): is the budget's ticket already
                                   there (a change line or a colleague's twin beside it)
+  vendor_day_sum_log_ratio        ln(1+|Σ the user's charges from the item's vendor dated on its
+                                  day|) − ln(1+|cost|): what was posted with it. A folio posted
+                                  in one batch adds up to its own stay's cost, whatever stay's
+                                  dates the posting day falls in; one night's lines to a night's
 
 A credit's size against the same-vendor charges in the budget's window (a full or partial credit
 of this budget's charge) was measured too and gained nothing (bench/bench_feature_gain.py): the
@@ -33,13 +37,15 @@ FEED_FEATURE_NAMES: tuple[str, ...] = (
     "item_same_vendor_twins",
     "vendor_window_late_sum_log_ratio",
     "budget_type_others_log_ratio",
+    "vendor_day_sum_log_ratio",
 )
 TWIN_DAYS = 3.0
 
 
-def feed_features(x: PairColumns, late: np.ndarray) -> np.ndarray:
+def feed_features(x: PairColumns, late: np.ndarray, same_day: np.ndarray) -> np.ndarray:
     """The columns of FEED_FEATURE_NAMES (one row each) from the pairs' shared columns
-    (budget_matcher.features) and the same-vendor sum over each pair's late window."""
+    (budget_matcher.features) and the same-vendor sums over each pair's late window and over
+    its item's day."""
     low, high, _ = x.window
     amount, days = x.amount, x.item_days[x.i]
     # the budget's own-type charges: items of a known group with a positive amount, summed for
@@ -63,6 +69,7 @@ def feed_features(x: PairColumns, late: np.ndarray) -> np.ndarray:
     columns[0] = _same_vendor_twins(x.item_users, x.item_vendor, x.items_amount, x.item_days)[x.i]
     columns[1] = window_log_ratio(late, x.log_cost, low, high)
     columns[2] = window_log_ratio(others, x.log_cost, low, high)
+    columns[3] = np.log1p(np.abs(same_day)) - x.log_cost
     return columns
 
 

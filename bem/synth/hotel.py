@@ -21,8 +21,12 @@ _HOLD_DEPOSITS = (50.0, 75.0, 100.0, 150.0, 200.0, 250.0, 300.0)
 
 
 def posting_delay(builder: TripBuilder) -> int:
-    """Days after checkout a folio is posted: 7-24 (`folio_delay`), else 0."""
-    return builder.rng.randint(7, 24) if builder.chance(builder.knobs.folio_delay) else 0
+    """Days after checkout a folio is posted (`folio_delay`): half the time 1-6 (into a commuter's
+    next week), else 7-24; 0 without the knob."""
+    if not builder.chance(builder.knobs.folio_delay):
+        return 0
+    rng = builder.rng
+    return rng.randint(1, 6) if rng.random() < 0.5 else rng.randint(7, 24)
 
 
 def add_folio(

@@ -49,7 +49,7 @@ class NoiseKnobs:
     # Card-feed knobs of the labelling policy's decided cases and real feeds' behaviours.
     folio_nightly: float = 0.25  # per stay paid at checkout: itemised per night (room + tax)
     city_tax: float = 0.3  # per nightly folio: an occupancy or city tax line a night (belongs)
-    folio_delay: float = 0.2  # per stay paid at checkout: the folio posted 7-24 days later
+    folio_delay: float = 0.2  # per stay paid at checkout: the folio posted 1-6 or 7-24 days later
     preauth: float = 0.1  # per stay paid at checkout: a hold at check-in and its release
     folio_total: float = 0.25  # per stay paid in one total: incidentals inside it (belongs)
     no_show: float = 0.03  # per hotel booking: a no-show or late-cancellation night only

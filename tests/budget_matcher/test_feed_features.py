@@ -99,3 +99,35 @@ def test_twins_never_pair_two_users_even_of_the_same_id() -> None:
         ]
         matrix = compute_features(FlattenedDataPoints({"users": users}).all().pairs)
         assert matrix[:, FEATURE_NAMES.index("item_same_vendor_twins")].tolist() == [0.0, 0.0]
+
+
+def test_day_sum_adds_up_what_the_vendor_posted_that_day() -> None:
+    # a week's folio posted in one batch on March 17, inside the next week's stay
+    last_week = {**_budget("b1", "hotel", "450"), "start_datetime_trips": "2025-03-10 15:00:00"}
+    this_week = {
+        **_budget("b2", "hotel", "600"),
+        "start_datetime_trips": "2025-03-17 15:00:00",
+        "end_datetime_trips": "2025-03-20 11:00:00",
+    }
+    items = [
+        _item("i1", "200", "2025-03-17 00:00:00", "Room Rate"),
+        _item("i2", "200", "2025-03-17 23:30:00", "Room Rate"),
+        _item("i3", "50", "2025-03-17 00:00:00", "Room Tax"),
+        _item("i4", "150", "2025-03-18 00:00:00", "Room Rate"),  # a night of this week
+        {**_item("i5", "30", "2025-03-17 00:00:00", "Taxi"), "vendor_name_expense": "YELLOW CAB"},
+    ]
+    values = _columns([last_week, this_week], items)
+    batch = np.log1p(450.0)
+    assert values[("vendor_day_sum_log_ratio", "b1", "i1")] == pytest.approx(batch - np.log1p(450))
+    assert values[("vendor_day_sum_log_ratio", "b2", "i2")] == pytest.approx(batch - np.log1p(600))
+    assert values[("vendor_day_sum_log_ratio", "b2", "i4")] == pytest.approx(
+        np.log1p(150) - np.log1p(600)
+    )
+    assert values[("vendor_day_sum_log_ratio", "b1", "i5")] == pytest.approx(
+        np.log1p(30) - np.log1p(450)
+    )
+
+
+def test_day_sum_is_unknown_without_a_date() -> None:
+    values = _columns([_budget("b1")], [_item("i1", "300", "")])
+    assert np.isnan(values[("vendor_day_sum_log_ratio", "b1", "i1")])

@@ -211,6 +211,29 @@ def test_cancellations_are_credited_about_three_weeks_later() -> None:
     assert 15 <= delays[len(delays) // 2] <= 28
 
 
+def test_late_folios_post_in_one_batch_days_or_weeks_after_checkout() -> None:
+    from budget_matcher.values import parse_datetime
+
+    knobs = {"folio_nightly": 0.9, "folio_delay": 0.9, "late_posting": 0.0, "missing": 0.0}
+    delays = []  # (commuters' shifted charges and split stays' two folios left out)
+    for user in _users_with(41, {**knobs, "formats": 0.0, "commuter": 0.0, "split_stay": 0.0}):
+        items = {i[contract.ITEM_ID]: i for i in user.items}
+        ends = {b[contract.BUDGET_ID]: b[contract.BUDGET_TRIP_END] for b in user.budgets}
+        posted: dict[str, set[float]] = {}
+        for budget, item in user.matches:
+            if user.tags[item] == "folio_room" and "folio_delay" in user.item_knobs[item]:
+                day = parse_datetime(items[item][contract.ITEM_DATE])
+                posted.setdefault(budget, set()).add(day)
+        for budget, days in posted.items():
+            assert len(days) == 1  # the whole folio on its posting day
+            delays.append((days.pop() - parse_datetime(ends[budget])) / 86400)
+    assert len(delays) > 60
+    # days after the trip's end (a time of day, UTC) of a day counted from check-in: ±1.5 d
+    short = sum(d < 7 for d in delays)
+    assert all(-2 < d < 26 for d in delays)
+    assert 0.3 < short / len(delays) < 0.7  # half into a commuter's next week, half later
+
+
 def test_nightly_folios_have_a_room_and_a_tax_line_each_night() -> None:
     checked = 0
     for user in _users(39, folio_nightly=0.9, itemize=0.0, folio_delay=0.0, late_posting=0.0):
