@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -73,13 +74,19 @@ def test_history_losing_more_than_max_invalid_of_one_class_is_refused(
     assert any(line.startswith("left out by class: match") for line in report_lines(history))
 
 
+def _unambiguous(text: str | None) -> str | None:
+    """A whole amount of 1,000 or more as "1.238,00": "1.238" reads both ways, and only the
+    amount the test plants may."""
+    return re.sub(r"(\d\.\d{3})(?=( €)?$)", r"\1,00", text) if text else text
+
+
 def test_history_european_amounts_are_read_and_ambiguous_ones_refused(
     tmp_path: Path, history_rows: Rows
 ) -> None:
     rows = [dict(r) for r in history_rows[:300]]
     for index, row in enumerate(rows):
         for name in contract.AMOUNT_FIELDS:
-            row[name] = european_amount(row.get(name), index)
+            row[name] = _unambiguous(european_amount(row.get(name), index))
     # a budget's first row (a budget is read from its first row): its price made ambiguous
     k = next(
         k
