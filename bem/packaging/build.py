@@ -160,7 +160,15 @@ def _stage_model(
     except (UnsupportedModel, LeanMismatch, FileNotFoundError) as exc:
         raise BuildFailed(f"lean model: {exc}") from exc
     except predict.ModelUnavailable as exc:  # the pickle is not the one its card vouches for
-        raise BuildFailed(f"lean model: {exc.code}: {exc.message}") from exc
+        advice = ""
+        if exc.code == "model_feature_mismatch" and opts.revision != "HEAD":
+            # the model is proven with this checkout's feature code, not the revision's
+            advice = (
+                f"; {opts.revision}'s model reads other features than this checkout computes: "
+                f"build it from a checkout of {opts.revision} (git worktree add DIR "
+                f"{opts.revision} && DIR/build)"
+            )
+        raise BuildFailed(f"lean model: {exc.code}: {exc.message}{advice}") from exc
     opts.log(
         f"lean model: max |lean - predict_proba| = {proof.max_abs_diff:.3g} on {proof.rows} "
         f"rows ({held} held-out pairs from {source if held else 'nowhere'}, "

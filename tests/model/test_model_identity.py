@@ -18,7 +18,7 @@ from bem.model.identity import (
     promote,
     working_tree_mismatch,
 )
-from bem.packaging.build import BuildFailed, BuildOptions, _model_to_ship
+from bem.packaging.build import BuildFailed, BuildOptions, _model_to_ship, _stage_model
 
 
 def _copy(src: Path, dest: Path, version: str | None = None) -> Path:
@@ -82,3 +82,18 @@ def test_build_refuses_a_work_tree_model_that_differs_from_the_shipped_one(
     model_dir, ident = _model_to_ship(BuildOptions(root=root, log=logged.append), code)
     assert model_dir == code / "model" and ident["version"] == "1.4.0"
     assert "model 1.4.0 (threshold" in logged[0]
+
+
+def test_build_of_another_revision_names_the_fix_when_its_features_differ(
+    tmp_path: Path, quick_model_dir: Path
+) -> None:
+    model = _copy(quick_model_dir, tmp_path / "model", "1.2.0")
+    card = json.loads((model / "model.json").read_text())
+    card["features"] = card["features"][:-1]  # an older revision's feature list
+    (model / "model.json").write_text(json.dumps(card))
+    older = BuildOptions(root=tmp_path, revision="ba693c2", log=lambda _: None)
+    with pytest.raises(BuildFailed, match=r"build it from a checkout of ba693c2"):
+        _stage_model(older, model, tmp_path / "task")
+    with pytest.raises(BuildFailed, match=r"model_feature_mismatch") as refused:
+        _stage_model(BuildOptions(root=tmp_path, log=lambda _: None), model, tmp_path / "task")
+    assert "checkout of" not in str(refused.value)
