@@ -88,7 +88,15 @@ def calibrators(
 def _booster_overrides(config: str) -> dict[str, float]:
     """ "max_features=0.5,l2_regularization=5" → the served configuration's overrides."""
     pairs = (item.split("=", 1) for item in config.split(",") if item)
-    return {name: float(value) if "." in value else int(value) for name, value in pairs}
+    return {name: _number(value) for name, value in pairs}
+
+
+def _number(text: str) -> float:
+    """An override's value: an int when it reads as one ("63"), else a float ("0.5", "1e-3")."""
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
 
 
 def main() -> None:
