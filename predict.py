@@ -29,6 +29,8 @@ import numpy as np
 from budget_matcher import config
 from budget_matcher.conventions import Reading
 from budget_matcher.features import FEATURE_NAMES
+from budget_matcher.pairs import CandidatePairs
+from budget_matcher.rescoring import RESCORER_FILE, Rescorer
 from budget_matcher.values import configure_reading
 from budget_matcher.verified_files import read_regular
 
@@ -65,6 +67,7 @@ class LoadedModel:
     evaluator: str = "sklearn"  # "sklearn", "compiled" or "numpy"
     evaluator_note: str | None = None  # why the compiled trees are not serving, when not
     reading: Reading = field(default_factory=Reading)  # how numeric dates and amounts are read
+    rescorer: Rescorer | None = None  # the second stage (budget_matcher.rescoring), when listed
 
     @property
     def version(self) -> str:
@@ -76,6 +79,14 @@ class LoadedModel:
         if features.shape[0] == 0:
             return np.zeros(0)
         return np.asarray(self.predict_positive(features), dtype=np.float64)
+
+    def score_pairs(self, pairs: CandidatePairs, features: np.ndarray) -> np.ndarray:
+        """The served score of every pair: the trees' score, rescored against the pair's
+        competitors when the card lists a rescorer (its threshold is then the rescored one)."""
+        scores = self.score(features)
+        if self.rescorer is None:
+            return scores
+        return self.rescorer.rescore(pairs, scores)
 
 
 def sha256_of(path: Path) -> str:
@@ -224,8 +235,11 @@ def _load_lean(
     return LeanModel.load(io.BytesIO(lean_data)).predict_proba_positive, "numpy", note
 
 
-def load_model(model_dir: Path | None = None, form: str | None = None) -> LoadedModel:
-    """Read the card, verify the artefact of the chosen form and load it."""
+def load_model(
+    model_dir: Path | None = None, form: str | None = None, rescored: bool = True
+) -> LoadedModel:
+    """Read the card, verify the artefact of the chosen form and load it, with the rescorer
+    the card lists (`rescored` False: the trees alone, as `bem model rescorer` fits on)."""
     directory = model_dir or config.env_path(config.ENV_MODEL_DIR, config.DEFAULT_MODEL_DIR)
     chosen = _choose_form(
         directory, form or config.env_str(config.ENV_MODEL_FORM, config.DEFAULT_MODEL_FORM)
@@ -246,13 +260,31 @@ def load_model(model_dir: Path | None = None, form: str | None = None) -> Loaded
             predict_positive = _load_pickle(verify_artifact(directory, card, PICKLE_FILE), card)
         else:
             predict_positive, evaluator, note = _load_lean(directory, card)
+        rescorer = _load_rescorer(directory, card) if rescored else None
     except ModelUnavailable as error:
         error.version = version
         raise
     except Exception as error:  # a corrupt artefact whose hash the card vouches for
         message = f"the model cannot be loaded: {type(error).__name__}: {error}"
         raise ModelUnavailable("model_invalid", message[:300], version) from error
-    return LoadedModel(chosen, card, threshold, predict_positive, evaluator, note, reading)
+    if rescorer is None and RESCORER_FILE in (card.get("artifacts") or {}):
+        threshold = float(rescorer_card(card).get("first_threshold", threshold))
+    return LoadedModel(
+        chosen, card, threshold, predict_positive, evaluator, note, reading, rescorer
+    )
+
+
+def rescorer_card(card: dict[str, Any]) -> dict[str, Any]:
+    """The card's `rescorer` entry (how the second stage was fitted; {} when none)."""
+    entry = card.get("rescorer")
+    return entry if isinstance(entry, dict) else {}
+
+
+def _load_rescorer(model_dir: Path, card: dict[str, Any]) -> Rescorer | None:
+    """The card's rescorer, verified by its sha256 (None when the card lists none)."""
+    if RESCORER_FILE not in (card.get("artifacts") or {}):
+        return None
+    return Rescorer.from_bytes(verify_artifact(model_dir, card, RESCORER_FILE))
 
 
 def card_reading(card: dict[str, Any]) -> tuple[str | None, str | None]:

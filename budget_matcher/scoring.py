@@ -123,7 +123,7 @@ def score_flattened(
             batch.pairs, batch.answered = batch.pairs.subset(keep), None
         return ScoredPayload(batch, unscored=unscored_by(model, unavailable))
     features = compute_features(batch.pairs)
-    scores = model.score(features)
+    scores = model.score_pairs(batch.pairs, features)
     matched = decide(batch.pairs, scores, model.threshold)
     if keep is not None:  # decided over the whole user, answered for the named budgets
         batch.pairs, batch.answered = batch.pairs.subset(keep), None

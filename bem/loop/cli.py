@@ -33,6 +33,7 @@ def compare_models(
     """Both models on `dataset` (refused when either trained on it): the comparison report."""
     import predict
     from bem.loop.compare import OverlapError, Scored, check_unseen, compare_scores
+    from bem.model.evaluate import served_scores
 
     scored = []
     for directory in (champion_dir, challenger_dir):
@@ -41,7 +42,7 @@ def compare_models(
             check_unseen(model.card, f"{directory} ({model.version})", dataset)
         except OverlapError as error:
             raise click.ClickException(str(error)) from error
-        scores = model.score(dataset.features)
+        scores = served_scores(model, dataset.pairs, dataset.features)
         scored.append(Scored(str(directory), str(model.version), scores, float(model.threshold)))
     return compare_scores(dataset, scored[0], scored[1], rounds, seed)
 

@@ -425,3 +425,56 @@ def promote_command(source: Path) -> None:
         f"next: git add {record.name} && git commit -m 'Model {ident['version']}' && ./build",
         err=True,
     )
+
+
+@model_group.command("rescorer")
+@click.argument("model_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--users", default=1200, show_default=True, help="Fresh users it is fitted on.")
+@click.option("--harsh-users", default=300, show_default=True, help="And these, noisier.")
+@click.option("--harsh-noise", default=1.5, show_default=True, type=float)
+@click.option(
+    "--threshold-users", default=1200, show_default=True, help="Fresh users setting the threshold."
+)
+@click.option("--seed", default=7000, show_default=True, help="Seeds seed, seed+1, seed+2.")
+@click.option("--knob", "knobs", multiple=True, help="Mix override (default: the card's).")
+@click.option("--version", default=None, help="The card's new version (the answer changes).")
+@click.option(
+    "--report-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write the held-out and harsher-noise reports, served scores, here.",
+)
+def rescorer_command(
+    model_dir: Path,
+    users: int,
+    harsh_users: int,
+    harsh_noise: float,
+    threshold_users: int,
+    seed: int,
+    knobs: tuple[str, ...],
+    version: str | None,
+    report_dir: Path | None,
+) -> None:
+    """Fit scoring's second stage (each pair against its competitors) for a trained model and
+    set the card's threshold on the rescored scores (budget_matcher/rescoring.py).
+
+    Example: bem model rescorer models/1.9.0 --version 1.9.0
+    """
+    from bem.model.evaluate import write_report
+    from bem.model.rescorer import RescorerSettings, fit_model_dir, served_reports
+
+    if version:
+        card_path = model_dir / "model.json"
+        card = json.loads(card_path.read_text())
+        card["version"] = version
+        card_path.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
+    settings = RescorerSettings(users, harsh_users, harsh_noise, threshold_users, seed, knobs)
+    fit_model_dir(model_dir, settings, lambda line: click.echo(line, err=True))
+    try:
+        reports = served_reports(model_dir, lambda line: click.echo(line, err=True))
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    if report_dir is not None:
+        for name, report, curves, scored in reports:
+            write_report(report, scored.labels, curves, report_dir, name)
+    click.echo(f"wrote {model_dir / 'model_rescorer.json'}; next: bem model promote {model_dir}")

@@ -28,6 +28,7 @@ from bem.synth.users import generate_users, user_rows
 from budget_matcher.contract import SEED_EXAMPLE
 from budget_matcher.decisions import decide
 from budget_matcher.features import compute_features
+from budget_matcher.pairs import CandidatePairs
 from flattened_data_points import FlattenedDataPoints
 
 BASELINE_THRESHOLD = 4 / 4.01  # all four rules met (see bem.model.baseline)
@@ -35,7 +36,20 @@ BASELINE_THRESHOLD = 4 / 4.01  # all four rules met (see bem.model.baseline)
 
 def seed_example_features() -> np.ndarray:
     """Features of the seed example's one pair."""
-    return compute_features(FlattenedDataPoints(SEED_EXAMPLE).all().pairs)
+    return compute_features(seed_example_pairs())
+
+
+def seed_example_pairs() -> CandidatePairs:
+    """The seed example's one candidate pair."""
+    return FlattenedDataPoints(SEED_EXAMPLE).all().pairs
+
+
+def served_scores(model: Any, pairs: CandidatePairs | None, features: np.ndarray) -> np.ndarray:
+    """What the Lambda answers for these pairs: the trees' scores, rescored over competitors
+    when `model` has a rescorer (a LoadedModel); the trees alone without the pairs."""
+    if pairs is None or getattr(model, "rescorer", None) is None:
+        return np.asarray(model.score(features))
+    return np.asarray(model.score_pairs(pairs, features))
 
 
 def compare(
@@ -195,13 +209,15 @@ def evaluate_model(
     model: Any, dataset: Dataset, baseline: RuleBaseline, title: str, data: str
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Score `dataset` with a LoadedModel (or anything with .score and .threshold)."""
-    scores = model.score(dataset.features)
+    scores = served_scores(model, dataset.pairs, dataset.features)
     report = {
         "title": title,
         "data": data,
         "users": dataset.n_users,
         **compare(dataset.labels, scores, model.threshold, dataset.features, baseline),
-        "seed_example_score": float(model.score(seed_example_features())[0]),
+        "seed_example_score": float(
+            served_scores(model, seed_example_pairs(), seed_example_features())[0]
+        ),
         "reliability": breakdown.reliability(dataset.labels, scores),
     }
     pairs, labels = dataset.pairs, dataset.labels

@@ -15,10 +15,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from budget_matcher.rescoring import RESCORER_FILE
+
 CARD = "model.json"
 PICKLE = "model.joblib"
 LEAN = "model_lean.npz"
-ARTIFACTS = (PICKLE, CARD, LEAN)
+ARTIFACTS = (PICKLE, CARD, LEAN, RESCORER_FILE)
 
 
 class ModelIdentityError(ValueError):

@@ -23,6 +23,8 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from budget_matcher.rescoring import RESCORER_FILE
+
 ROOT_MODULES = ("lambda_handler.py", "predict.py", "flattened_data_points.py")
 ROOT_PACKAGES = ("budget_matcher",)
 DATA_DIRS = ("nltk_data", "lib")
@@ -78,11 +80,16 @@ def stage_code(code: Path, task: Path) -> list[str]:
 
 
 def stage_model(model_dir: Path, task: Path, artifacts: Iterable[str]) -> None:
-    """Copy the variant's model artefacts (only those) into task/model/."""
+    """Copy the variant's model artefacts (only those) into task/model/; the rescorer only
+    when the model has one (its card lists it)."""
     destination = task / "model"
     destination.mkdir(parents=True, exist_ok=True)
+    card_path = model_dir / "model.json"
+    listed = json.loads(card_path.read_text()).get("artifacts") or {} if card_path.is_file() else {}
     for name in artifacts:
         source = model_dir / name
+        if name == RESCORER_FILE and name not in listed:
+            continue
         if not source.is_file():
             raise MissingCode(f"model artefact {source} is missing")
         shutil.copy2(source, destination / name)

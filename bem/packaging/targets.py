@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from budget_matcher.rescoring import RESCORER_FILE
+
 PYTHONS = ("3.11", "3.12", "3.13")
 ARCHES = ("x86_64", "arm64")
 RUNTIMES = ("lean", "sklearn")
@@ -110,8 +112,8 @@ class BuildTarget:
     def model_artifacts(self) -> tuple[str, ...]:
         """Files of model/ the variant ships."""
         if self.runtime == "sklearn":
-            return ("model.joblib", "model.json")
-        return ("model_lean.npz", "model.json")
+            return ("model.joblib", "model.json", RESCORER_FILE)
+        return ("model_lean.npz", "model.json", RESCORER_FILE)
 
     def key(self) -> str:
         """Short name used for cache and staging directories."""

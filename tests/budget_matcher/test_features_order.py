@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 
 from budget_matcher.decisions import decide
 from budget_matcher.features import FEATURE_NAMES, compute_features
+from budget_matcher.rescoring import competitor_features
 from flattened_data_points import FlattenedDataPoints
 from predict import get_model
 
@@ -68,7 +70,7 @@ def _by_pair(payload: dict[str, Any]) -> dict[tuple[str, str], tuple[np.ndarray,
     pairs = FlattenedDataPoints(payload).all().pairs
     features = compute_features(pairs)
     model = get_model()
-    scores = model.score(features)
+    scores = model.score_pairs(pairs, features)  # the trees, then the rescorer
     matched = decide(pairs, scores, model.threshold)
     keys = zip(pairs.budget_ids, pairs.itemization_ids, strict=True)
     return {key: (features[k], float(scores[k]), bool(matched[k])) for k, key in enumerate(keys)}
@@ -86,6 +88,28 @@ def test_features_scores_and_decisions_ignore_the_order_of_budgets_and_items(
         np.testing.assert_array_equal(features, after[key][0], err_msg=str(key))
         assert score == after[key][1]
         assert matched == after[key][2]
+
+
+def _tied_scores(pairs: Any) -> np.ndarray:
+    """A score per pair from its ids alone, from a pool of three values (so many tie)."""
+    keys = zip(pairs.budget_ids, pairs.itemization_ids, strict=True)
+    return np.array([(0.2, 0.9, 0.5)[zlib.crc32(f"{b}|{i}".encode()) % 3] for b, i in keys])
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_user_and_shuffle())
+def test_competitor_features_ignore_the_order_of_tied_scores(
+    case: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    rows = []
+    for payload in case:
+        pairs = FlattenedDataPoints(payload).all().pairs
+        features = competitor_features(pairs, _tied_scores(pairs), 0.5)
+        keys = zip(pairs.budget_ids, pairs.itemization_ids, strict=True)
+        rows.append({key: features[k] for k, key in enumerate(keys)})
+    assert rows[0].keys() == rows[1].keys()
+    for key, row in rows[0].items():
+        np.testing.assert_array_equal(row, rows[1][key], err_msg=str(key))
 
 
 def test_features_rank_equal_look_alikes_equally() -> None:

@@ -9,7 +9,13 @@ import pytest
 
 import predict
 from bem.model.baseline import RuleBaseline
-from bem.model.evaluate import evaluate_model, seed_example_features, synthetic_dataset
+from bem.model.evaluate import (
+    evaluate_model,
+    seed_example_features,
+    seed_example_pairs,
+    served_scores,
+    synthetic_dataset,
+)
 from bem.model.train import DEFAULT_MIN_RECALL
 from budget_matcher.features import FEATURE_NAMES
 
@@ -37,10 +43,17 @@ def test_committed_model_card_describes_the_artefact(committed) -> None:
 def test_committed_threshold_is_what_the_recall_floor_keeps(committed) -> None:
     # The threshold reached the target out of fold at a recall above the default floor, so the
     # floor (bem.model.metrics.choose_threshold's rule 2) leaves it as it was chosen.
-    cross_validated = committed.card["metrics"]["cross_validated"]
-    assert cross_validated["threshold"] == committed.card["threshold"]
-    assert cross_validated["precision"] >= committed.card["target_precision"]
+    # With a rescorer, that is the trees' threshold; the card's own is the rescored scores',
+    # chosen by the same rule on fresh users (bem model rescorer).
+    card = committed.card
+    cross_validated = card["metrics"]["cross_validated"]
+    rescorer = card.get("rescorer")
+    trees_threshold = rescorer["first_threshold"] if rescorer else card["threshold"]
+    assert cross_validated["threshold"] == trees_threshold
+    assert cross_validated["precision"] >= card["target_precision"]
     assert cross_validated["recall"] >= DEFAULT_MIN_RECALL
+    assert card["threshold_rule"]["threshold"] == card["threshold"]
+    assert card["threshold_rule"]["rule"] == "target_precision"
 
 
 def test_committed_model_meets_the_bar_it_reports(committed) -> None:
@@ -58,7 +71,8 @@ def test_committed_model_meets_the_bar_it_reports(committed) -> None:
 
 
 def test_committed_model_scores_seed_example_below_threshold(committed) -> None:
-    assert committed.score(seed_example_features())[0] < committed.threshold
+    served = served_scores(committed, seed_example_pairs(), seed_example_features())
+    assert served[0] < committed.threshold
 
 
 @pytest.mark.slow
