@@ -8,9 +8,9 @@ is a logistic regression over the first-stage scores of those competitors
 Its artefact, `model_rescorer.json`, is listed in the card with its sha256 and verified like
 the trees; the card's threshold is the rescored scores' threshold. numpy only.
 
-Order-free: the features are computed on the pairs in `pair_order` (budget id, item id), so
-every sum adds in the same order, and a rank counts the competitors scoring strictly higher,
-so equal scores rank equally whatever the request's order.
+Order-free: a rank counts the competitors scoring strictly higher (equal scores rank
+equally), a sum of scores adds in descending score and amounts add in whole cents, so no
+feature depends on the order of the request's budgets or items.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass
+from functools import cached_property
 
 import numpy as np
 
 from budget_matcher import contract as c
-from budget_matcher.decisions import pair_order
 from budget_matcher.pairs import CandidatePairs
 
 RESCORER_FILE = "model_rescorer.json"
@@ -90,6 +90,12 @@ class Rescorer:
         except (ValueError, TypeError, KeyError) as error:
             raise RescorerError(f"unreadable rescorer: {type(error).__name__}: {error}") from error
 
+    @cached_property
+    def _folded(self) -> tuple[np.ndarray, float]:
+        """coef · (x − mean) / scale + intercept as one weight vector and a bias."""
+        weights = np.asarray(self.coef) / np.asarray(self.scale)
+        return weights, self.intercept - float(weights @ np.asarray(self.mean))
+
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1) + "\n"
 
@@ -97,9 +103,8 @@ class Rescorer:
         """The second-stage probability of every pair, from the trees' `scores`."""
         if scores.shape[0] == 0:
             return np.zeros(0)
-        features = competitor_features(pairs, scores, self.first_threshold)
-        standard = (features - np.asarray(self.mean)) / np.asarray(self.scale)
-        logit = standard @ np.asarray(self.coef) + self.intercept
+        weights, bias = self._folded
+        logit = competitor_features(pairs, scores, self.first_threshold) @ weights + bias
         return np.asarray(1.0 / (1.0 + np.exp(-np.clip(logit, -40.0, 40.0))), dtype=np.float64)
 
 
@@ -107,75 +112,69 @@ def competitor_features(
     pairs: CandidatePairs, scores: np.ndarray, first_threshold: float
 ) -> np.ndarray:
     """One row of `COMPETITOR_FEATURES` per pair (same order as `scores`)."""
-    n = scores.shape[0]
-    canonical = np.argsort(pair_order(pairs), kind="stable")  # canonical position → pair
-    score = np.nan_to_num(np.asarray(scores, dtype=np.float64)[canonical], nan=0.0)
-    item = pairs.item_index[canonical]
-    budget = pairs.budget_index[canonical]
-    n_items, n_budgets = len(pairs.items), len(pairs.budgets)
-
-    _, item_other = _best_and_best_other(item, score, n_items)
-    item_sum = np.bincount(item, weights=score, minlength=n_items)[item]
-    candidates = np.bincount(item[score > CANDIDATE_SCORE], minlength=n_items)[item]
-    budget_best, _ = _best_and_best_other(budget, score, n_budgets)
-
+    score = np.nan_to_num(np.asarray(scores, dtype=np.float64), nan=0.0)
+    item, budget = pairs.item_index, pairs.budget_index
+    n_budgets = len(pairs.budgets)
+    by_score = np.argsort(-score)  # descending; equal scores in any order, being equal
+    in_item = _Competitors(item, score, by_score)
+    in_budget = _Competitors(budget, score, by_score)
+    candidates = np.bincount(item[score > CANDIDATE_SCORE], minlength=len(pairs.items))[item]
     above = score >= first_threshold
     load = np.bincount(budget[above], minlength=n_budgets)[budget]
-    amount = np.nan_to_num(pairs.items.number(c.ITEM_AMOUNT))[item]
-    held = np.bincount(budget[above], weights=amount[above], minlength=n_budgets)[budget]
+    # whole cents: integer sums are exact, so they do not depend on the order of the pairs
+    cents = np.round(np.nan_to_num(pairs.items.number(c.ITEM_AMOUNT)) * 100.0)[item]
+    held = np.bincount(budget[above], weights=cents[above], minlength=n_budgets)[budget] / 100.0
     actual = pairs.budgets.number(c.BUDGET_ACTUAL_COST)
     cost = np.nan_to_num(np.where(np.isnan(actual), pairs.budgets.number(c.BUDGET_PRICE), actual))
     amount_share = np.log1p(np.abs(held)) - np.log1p(np.abs(cost[budget]))
-
     clipped = np.clip(score, _LOGIT_CLIP, 1.0 - _LOGIT_CLIP)
-    rows = np.column_stack(
+    return np.column_stack(
         [
             score,
             np.log(clipped / (1.0 - clipped)),
-            item_other,
-            score - item_other,
-            np.minimum(_rank_in_group(item, score), RANK_CAP),
+            in_item.best_other,
+            score - in_item.best_other,
+            np.minimum(in_item.rank, RANK_CAP),
             candidates,
-            score / np.maximum(item_sum, 1e-9),
-            budget_best,
-            score - budget_best,
-            np.minimum(_rank_in_group(budget, score), 2 * RANK_CAP),
+            score / np.maximum(in_item.total, 1e-9),
+            in_budget.best,
+            score - in_budget.best,
+            np.minimum(in_budget.rank, 2 * RANK_CAP),
             load,
             amount_share,
         ]
     )
-    out = np.empty((n, len(COMPETITOR_FEATURES)))
-    out[canonical] = rows
-    return out
 
 
-def _best_and_best_other(
-    group: np.ndarray, score: np.ndarray, n_groups: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per pair: its group's highest score, and the highest score of the group's other pairs
-    (0 when it has none; a tie for the top gives each tied pair the top score)."""
-    best = np.full(n_groups, -np.inf)
-    np.maximum.at(best, group, score)
-    at_top = score == best[group]
-    tops = np.bincount(group[at_top], minlength=n_groups)
-    below = ~at_top
-    second = np.full(n_groups, -np.inf)
-    np.maximum.at(second, group[below], score[below])
-    alone_on_top = at_top & (tops[group] == 1)
-    other = np.where(alone_on_top, second[group], best[group])
-    return best[group], np.where(np.isinf(other), 0.0, other)
+class _Competitors:
+    """Per pair, among the pairs of its group (its item, or its budget): the group's best
+    score, the best score of the group's other pairs (0 when it has none; tied tops see each
+    other), how many pairs score strictly higher (equal scores rank equally) and the group's
+    total score, added in descending score (only equal values trade places). One sort: the
+    pairs by score descending, then stably by group (a radix sort when groups fit 16 bits)."""
 
-
-def _rank_in_group(group: np.ndarray, score: np.ndarray) -> np.ndarray:
-    """How many pairs of the same group score strictly higher (equal scores rank equally)."""
-    n = score.shape[0]
-    order = np.lexsort((-score, group))
-    g, s = group[order], score[order]
-    index = np.arange(n)
-    new_group = np.r_[True, g[1:] != g[:-1]]
-    new_value = new_group | np.r_[True, s[1:] != s[:-1]]
-    group_start = np.maximum.accumulate(np.where(new_group, index, 0))
-    value_start = np.maximum.accumulate(np.where(new_value, index, 0))
-    rank = np.empty(n)
-    rank[order] = value_start - group_start
-    return rank
+    def __init__(self, group: np.ndarray, score: np.ndarray, by_score: np.ndarray) -> None:
+        n = score.shape[0]
+        keys = group[by_score]
+        if n and int(group.max()) <= np.iinfo(np.uint16).max:
+            keys = keys.astype(np.uint16)
+        order = by_score[np.argsort(keys, kind="stable")]
+        g, s = group[order], score[order]
+        index = np.arange(n)
+        new_group = np.r_[True, g[1:] != g[:-1]]
+        new_value = new_group | np.r_[True, s[1:] != s[:-1]]
+        start = np.maximum.accumulate(np.where(new_group, index, 0))
+        best = s[start]
+        following = np.r_[s[1:], 0.0]
+        has_next = np.r_[~new_group[1:], False]
+        top_other = np.where(has_next, following, 0.0)  # the runner-up, or a tied top
+        starts = np.flatnonzero(new_group)
+        totals = np.add.reduceat(s, starts) if n else np.zeros(0)
+        self.best = np.empty(n)
+        self.best_other = np.empty(n)
+        self.rank = np.empty(n)
+        self.total = np.empty(n)
+        self.best[order] = best
+        self.best_other[order] = np.where(index == start, top_other, best)
+        self.rank[order] = np.maximum.accumulate(np.where(new_value, index, 0)) - start
+        self.total[order] = totals[np.cumsum(new_group) - 1]
