@@ -1,15 +1,14 @@
 """Benchmark: per-user decisions against deciding each pair alone, on held-out synthetic users.
 
-One run scores users of a fresh seed with the model of record, then decides `matched` by:
+One run scores users of a fresh seed with the model of record's trees, then decides `matched` by:
   pairwise      score ≥ threshold, each pair alone (the naive way, and what 1.3.0 served)
   best          each item to its highest-scoring budget if ≥ threshold (served)
   capacity      best, and a budget stops taking charges past 1.5 × its cost
   assignment    best, and each budget takes at most one ticket-sized charge (an item that
                 loses the slot goes to its next budget above the threshold)
-  second stage  a logistic regression over each pair's competitors (its score, the item's best
-                other score, the margin, its rank in the item, the budget's count of items
-                above the threshold and their amount against its cost), fitted on users of
-                another seed, thresholded at the same precision as the model, then best
+  second stage  the rescorer (budget_matcher/rescoring.py: a logistic regression over each
+                pair's competitors' scores), fitted as `bem model rescorer` fits it on users
+                of another seed, thresholded at the same precision as the trees, then best
 and prints precision, recall and F1 of `matched`, the items given to two budgets or more, and
 the time each decision takes over all pairs (median of 5), over all pairs and over the pairs of
 commuter weeks. A linear_sum_assignment with k
@@ -40,35 +39,8 @@ from bem.model.metrics import (  # noqa: E402
     pr_auc,
     precision_at_recall,
 )
-from budget_matcher import contract as c  # noqa: E402
+from bem.model.rescorer import fit  # noqa: E402
 from budget_matcher.decisions import best_per_item, decide, pair_order  # noqa: E402
-from budget_matcher.pairs import CandidatePairs  # noqa: E402
-
-
-def competitor_features(pairs: CandidatePairs, scores: np.ndarray, threshold: float) -> np.ndarray:
-    """Per pair: score, best other score of its item, margin, rank in item, budget load."""
-    item, budget = pairs.item_index, pairs.budget_index
-    n_items = int(item.max()) + 1 if item.size else 0
-    first = np.full(n_items, -np.inf)
-    np.maximum.at(first, item, scores)
-    order = np.lexsort((-scores, item))
-    rank = np.empty(scores.size)
-    starts = np.r_[True, item[order][1:] != item[order][:-1]]
-    group_start = np.maximum.accumulate(np.where(starts, np.arange(scores.size), 0))
-    rank[order] = np.arange(scores.size) - group_start
-    second = np.full(n_items, -np.inf)
-    runner_up = order[rank[order] == 1]
-    second[item[runner_up]] = scores[runner_up]
-    other = np.where(rank == 0, second[item], first[item])
-    other = np.where(np.isinf(other), 0.0, other)
-    above = scores >= threshold
-    load = np.bincount(budget[above], minlength=len(pairs.budgets))[budget]
-    amount = np.nan_to_num(pairs.items.number(c.ITEM_AMOUNT)[item])
-    held = np.bincount(budget[above], weights=amount[above], minlength=len(pairs.budgets))
-    actual = pairs.budgets.number(c.BUDGET_ACTUAL_COST)
-    cost = np.where(np.isnan(actual), pairs.budgets.number(c.BUDGET_PRICE), actual)
-    share = np.log1p(np.abs(held[budget])) - np.log1p(np.abs(np.nan_to_num(cost[budget])))
-    return np.column_stack([scores, other, scores - other, np.minimum(rank, 5), load, share])
 
 
 def timed(function: Callable[[], np.ndarray], runs: int = 5) -> tuple[np.ndarray, float]:
@@ -87,23 +59,19 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1001)
     parser.add_argument("--model-dir", type=Path, default=ROOT / "model")
     args = parser.parse_args()
-    from sklearn.linear_model import LogisticRegression
-
-    model = predict.load_model(args.model_dir, "lean")
+    model = predict.load_model(args.model_dir, "lean", rescored=False)  # the trees alone
     t = model.threshold
     fit_data, _ = synthetic_dataset(args.users, args.seed + 1, 1.0)
     data, _ = synthetic_dataset(args.users, args.seed, 1.0)
     fit_scores, scores = model.score(fit_data.features), model.score(data.features)
-    stage = LogisticRegression(max_iter=1000).fit(
-        competitor_features(fit_data.pairs, fit_scores, t), fit_data.labels
-    )
+    stage = fit([(fit_data, fit_scores)], t)  # as `bem model rescorer` fits the served one
     target = float(np.mean(fit_data.labels[fit_scores >= t]))  # the model's own precision
-    fit_second = stage.predict_proba(competitor_features(fit_data.pairs, fit_scores, t))[:, 1]
+    fit_second = stage.rescore(fit_data.pairs, fit_scores)
     t2 = choose_threshold(fit_data.labels, fit_second, target).threshold
     pairs, labels = data.pairs, data.labels
 
     def second_stage() -> np.ndarray:
-        second = stage.predict_proba(competitor_features(pairs, scores, t))[:, 1]
+        second = stage.rescore(pairs, scores)
         return best_per_item(pairs.item_index, second, pair_order(pairs)) & (second >= t2)
 
     methods: dict[str, Callable[[], np.ndarray]] = {
@@ -117,7 +85,7 @@ def main() -> None:
         f"model {model.version} ({model.form}), threshold {t:.4f}; {data.n_users} users seed "
         f"{args.seed}, {len(pairs)} pairs, {int(labels.sum())} matches"
     )
-    second = stage.predict_proba(competitor_features(pairs, scores, t))[:, 1]
+    second = stage.rescore(pairs, scores)
     for name, values in (("model", scores), ("second stage", second)):
         print(
             f"{name} scores: PR-AUC {pr_auc(labels, values):.4f}, "

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import predict  # noqa: E402
-from bem.model.evaluate import synthetic_dataset  # noqa: E402
+from bem.model.evaluate import served_scores, synthetic_dataset  # noqa: E402
 
 # (name, noise, knob overrides): the default mix, calmer and harsher noise, no card-feed
 # behaviours, and card-feed behaviours twice as frequent.
@@ -97,7 +97,7 @@ def main() -> None:
     for offset, (name, noise, overrides) in enumerate(MIXES):
         data, _ = synthetic_dataset(args.users, args.seed + offset, noise, overrides)
         labels = data.labels.astype(bool)
-        scores = model.score(data.features)
+        scores = served_scores(model, data.pairs, data.features)  # what the Lambda answers
         per_mix.append((labels, scores))
         p, low, high, recall = interval(labels, scores >= threshold, data.users, rng)
         rows.append({"mix": name, "noise": noise, "knobs": list(overrides), "precision": p,

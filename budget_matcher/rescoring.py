@@ -96,6 +96,13 @@ class Rescorer:
         weights = np.asarray(self.coef) / np.asarray(self.scale)
         return weights, self.intercept - float(weights @ np.asarray(self.mean))
 
+    def terms(self, pairs: CandidatePairs, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(competitor features, each one's term of the logit) per pair: the logit is the
+        intercept plus the terms' sum (what `bem explain` shows of the second stage)."""
+        rows = competitor_features(pairs, scores, self.first_threshold)
+        standard = (rows - np.asarray(self.mean)) / np.asarray(self.scale)
+        return rows, standard * np.asarray(self.coef)
+
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1) + "\n"
 
@@ -104,7 +111,12 @@ class Rescorer:
         if scores.shape[0] == 0:
             return np.zeros(0)
         weights, bias = self._folded
-        logit = competitor_features(pairs, scores, self.first_threshold) @ weights + bias
+        rows = competitor_features(pairs, scores, self.first_threshold)
+        # Column by column, not a matrix product: BLAS may add a row's terms in an order that
+        # depends on the row's position, and the score must not depend on the request's order.
+        logit = np.full(rows.shape[0], bias)
+        for column, weight in enumerate(weights):
+            logit += rows[:, column] * weight
         return np.asarray(1.0 / (1.0 + np.exp(-np.clip(logit, -40.0, 40.0))), dtype=np.float64)
 
 

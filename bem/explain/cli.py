@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import numpy as np
 
 import predict
 from bem.data.cli import history_options, read_history
@@ -37,7 +38,7 @@ def _request(text: str | None) -> Any:
 def _render(explanation: Explanation, index: int, label: str, top: int) -> list[str]:
     row = explanation.row(index, top)
     lines = [
-        f"{label}: score {row['score']:.4f} (raw {row['raw']:.4f} = baseline "
+        f"{label}: trees' score {row['score']:.4f} (raw {row['raw']:.4f} = baseline "
         f"{row['baseline']:.4f} + contributions {row['sum_of_contributions']:.4f})",
         f"  {'feature':<30} {'value':>12} {'contribution':>13}",
     ]
@@ -82,7 +83,8 @@ def explain_command(
 
     REQUEST is a request payload (JSON text or @file.json); without it, the seed example.
     The contributions and the baseline sum to the trees' raw score (log-odds before
-    calibration).
+    calibration). With a rescorer (bem model rescorer), the served score follows, with each
+    competitor feature's term of its logit.
 
     Example: bem explain
 
@@ -123,7 +125,9 @@ def explain_command(
     except predict.ModelUnavailable as error:  # the Lambda's own refusal
         advice = "; see bem train" if error.code == "model_missing" else ""
         raise click.ClickException(f"{directory}: {error.code}: {error.message}{advice}") from error
-    explanation = explain(meta, arrays, compute_features(pairs)[chosen])
+    features = compute_features(pairs)
+    explanation = explain(meta, arrays, features[chosen])
+    second = _second_stage(directory, pairs, features, chosen)
     labels = [f"budget {pairs.budget_ids[i]} × item {pairs.itemization_ids[i]}" for i in chosen]
     if as_json:
         out = [
@@ -131,6 +135,7 @@ def explain_command(
                 "budget_id": pairs.budget_ids[i],
                 "itemization_id": pairs.itemization_ids[i],
                 **explanation.row(k),
+                **(second[k] if second else {}),
             }
             for k, i in enumerate(chosen)
         ]
@@ -138,3 +143,45 @@ def explain_command(
         return
     for k, label in enumerate(labels):
         click.echo("\n".join(_render(explanation, k, label, top)))
+        if second:
+            click.echo("\n".join(_render_second(second[k], top)))
+
+
+def _second_stage(
+    directory: Path, pairs: Any, features: np.ndarray, chosen: list[int]
+) -> list[dict[str, Any]] | None:
+    """Per chosen pair, the served score and the rescorer's terms (None without a rescorer):
+    the second stage reads the trees' scores of all the request's pairs."""
+    model = predict.load_model(directory)
+    if model.rescorer is None:
+        return None
+    trees = model.score(features)
+    rows, terms = model.rescorer.terms(pairs, trees)
+    served = model.rescorer.rescore(pairs, trees)
+    names = model.rescorer.features
+    return [
+        {
+            "served_score": float(served[i]),
+            "rescorer_intercept": model.rescorer.intercept,
+            "rescorer_terms": [
+                {
+                    "feature": names[j],
+                    "value": float(rows[i, j]),
+                    "term": round(float(terms[i, j]), 6),
+                }
+                for j in np.argsort(-np.abs(terms[i]), kind="stable")
+            ],
+        }
+        for i in chosen
+    ]
+
+
+def _render_second(second: dict[str, Any], top: int) -> list[str]:
+    lines = [
+        f"  served score {second['served_score']:.4f}: the trees' score read against the "
+        f"pair's competitors (logit = {second['rescorer_intercept']:.4f} + terms)",
+        f"  {'competitor feature':<30} {'value':>12} {'term':>13}",
+    ]
+    for term in second["rescorer_terms"][:top]:
+        lines.append(f"  {term['feature']:<30} {term['value']:>12.4g} {term['term']:>+13.4f}")
+    return lines

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+import lambda_handler
 from bem.cli import main
 from bem.explain.contributions import explain, importance, load_arrays
 from bem.model.dataset import build_dataset, group_rows
@@ -18,6 +19,7 @@ from bem.model.lean_export import export_model_dir
 from bem.synth.knobs import SynthConfig
 from bem.synth.users import generate_users, user_rows
 from budget_matcher import contract
+from budget_matcher.contract import SEED_EXAMPLE
 from budget_matcher.features import compute_features
 from flattened_data_points import FlattenedDataPoints
 from tests.conftest import REPO_ROOT
@@ -91,13 +93,19 @@ def test_explain_command_on_the_seed_and_on_a_history(tmp_path: Path) -> None:
     (row,) = json.loads(result.stdout)
     assert row["budget_id"] == "309366"
     assert abs(row["baseline"] + row["sum_of_contributions"] - row["raw"]) < 1e-9
+    # the served score: the rescorer's logit is its intercept plus the terms shown
+    (served,) = lambda_handler.answer(SEED_EXAMPLE, None)
+    assert row["served_score"] == pytest.approx(served["score"], abs=1e-6)
+    logit = row["rescorer_intercept"] + sum(t["term"] for t in row["rescorer_terms"])
+    assert 1 / (1 + np.exp(-logit)) == pytest.approx(row["served_score"], abs=1e-5)
     history = tmp_path / "h.csv"
     assert CliRunner().invoke(main, ["data", "template", "--out", str(history)]).exit_code == 0
     result = CliRunner().invoke(
         main, ["explain", "--history", str(history), "--user", "u1", "--item", "4659497"]
     )
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.startswith("budget 309366 × item 4659497: score ")
+    assert result.stdout.startswith("budget 309366 × item 4659497: trees' score ")
+    assert "served score" in result.stdout
     bad = CliRunner().invoke(main, ["explain", "{not json"])
     assert bad.exit_code == 1 and "neither JSON nor a JSON file" in bad.stderr
 
