@@ -253,9 +253,11 @@ def stage_figures(payload: dict[str, Any], repeats: int) -> None:
     decoded = json.loads(body)
     batch = FlattenedDataPoints(decoded, answer_bytes=lambda_handler.ANSWER_BYTES).all()
     X = compute_features(batch.pairs)
-    scores = model.score(X)
+    trees = model.score(X)
+    scores = model.score_pairs(batch.pairs, X)
     matched = decide(batch.pairs, scores, model.threshold)
     items = responses.scored_items(batch.pairs, scores, matched)
+    rescorer = model.rescorer
     stages = {
         "JSON decode": lambda: json.loads(body),
         "flattening": lambda: FlattenedDataPoints(
@@ -263,6 +265,7 @@ def stage_figures(payload: dict[str, Any], repeats: int) -> None:
         ).all(),
         "features": lambda: compute_features(batch.pairs),
         "trees + calibration": lambda: model.score(X),
+        "rescorer": (lambda: rescorer.rescore(batch.pairs, trees)) if rescorer else lambda: None,
         "decisions": lambda: decide(batch.pairs, scores, model.threshold),
         "response items": lambda: responses.scored_items(batch.pairs, scores, matched),
         "encode (orjson)": lambda: encoding.dumps(items),

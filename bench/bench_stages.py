@@ -71,7 +71,9 @@ def child(root: Path, payload_path: Path, work: Path) -> dict[str, float]:
     assert model.evaluator == "compiled", model.evaluator
     batch = FlattenedDataPoints(decoded, answer_bytes=lambda_handler.ANSWER_BYTES).all()
     X = compute_features(batch.pairs)
-    scores = model.score(X)
+    trees = model.score(X)
+    rescorer = getattr(model, "rescorer", None)  # scoring's second stage, from model 1.9.0
+    scores = trees if rescorer is None else rescorer.rescore(batch.pairs, trees)
     matched = decide(batch.pairs, scores, model.threshold)
     items = responses.scored_items(batch.pairs, scores, matched)
 
@@ -95,6 +97,9 @@ def child(root: Path, payload_path: Path, work: Path) -> dict[str, float]:
             ),
             "features": best_cpu_ms(lambda: compute_features(batch.pairs)),
             "trees + calibration": best_cpu_ms(lambda: model.score(X)),
+            "rescorer": 0.0
+            if rescorer is None
+            else best_cpu_ms(lambda: rescorer.rescore(batch.pairs, trees)),
             "decisions": best_cpu_ms(lambda: decide(batch.pairs, scores, model.threshold)),
             "response items": best_cpu_ms(
                 lambda: responses.scored_items(batch.pairs, scores, matched)
