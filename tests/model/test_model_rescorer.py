@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from bem.model.evaluate import synthetic_dataset
 from bem.synth.knobs import SynthConfig
 from bem.synth.users import generate_users
 from budget_matcher.rescoring import RESCORER_FILE
+from tests.conftest import SMALL_USERS
 
 
 @pytest.fixture(scope="module")
@@ -91,3 +93,43 @@ def test_a_rescorer_that_is_not_the_cards_is_refused(rescored_dir: Path, tmp_pat
     with pytest.raises(predict.ModelUnavailable) as refused:
         predict.load_model(tampered)
     assert refused.value.code == "model_hash_mismatch"
+
+
+def _card_of_generated_users(directory: Path, digest: str) -> None:
+    """The quick model's card, told its users came from the generator (as `bem train` writes)."""
+    from bem.synth.knobs import knobs_from_options
+
+    card_path = directory / "model.json"
+    card = json.loads(card_path.read_text())
+    config = SynthConfig(users=SMALL_USERS, seed=5, knobs=knobs_from_options(1.0, ()))
+    card["training_data"] |= {"digest": digest, "generator": config.card()}
+    card_path.write_text(json.dumps(card))
+
+
+def test_the_held_out_users_are_scored_again_with_the_rescorer(
+    rescored_dir: Path, small_dataset: Any, tmp_path: Path
+) -> None:
+    from bem.model.rescorer import served_reports
+
+    directory = tmp_path / "model"
+    shutil.copytree(rescored_dir, directory)
+    _card_of_generated_users(directory, small_dataset.digest)
+    trees = json.loads((directory / "model.json").read_text())["metrics"]["held_out"]
+    reports = served_reports(directory, lambda _: None)
+    assert [name for name, *_ in reports] == ["held_out"]
+    metrics = json.loads((directory / "model.json").read_text())["metrics"]
+    assert metrics["held_out_trees"] == trees
+    assert metrics["held_out"] == reports[0][1]["model"]
+    assert metrics["held_out"]["threshold"] == predict.load_model(directory).threshold
+
+
+def test_held_out_users_that_are_not_the_cards_are_refused(
+    rescored_dir: Path, tmp_path: Path
+) -> None:
+    from bem.model.rescorer import served_reports
+
+    directory = tmp_path / "model"
+    shutil.copytree(rescored_dir, directory)
+    _card_of_generated_users(directory, "0" * 64)
+    with pytest.raises(ValueError, match="digest"):
+        served_reports(directory, lambda _: None)
