@@ -201,3 +201,18 @@ def test_build_without_a_compiler_ships_the_numpy_evaluator_and_says_so(
     assert "model/model_trees.so" not in names and "model/model_lean.npz" in names
     assert any("compiled trees not shipped" in w for w in result.warnings)
     assert result.verified is not None and 0.0 <= result.verified.score <= 1.0
+
+
+def test_build_ships_the_rescorer_of_the_model_of_record(tmp_path: Path) -> None:
+    # The model of record has scoring's second stage: the zip carries it, verified by the
+    # card, and the zip's seed answer is the rescored score the Lambda code gives here.
+    import lambda_handler
+    from budget_matcher.contract import SEED_EXAMPLE
+    from budget_matcher.rescoring import RESCORER_FILE
+
+    built = build_once(tmp_path, REPO_ROOT / "model")
+    assert f"model/{RESCORER_FILE}" in _names(built.function_zip)
+    assert built.verified is not None
+    predict.reset_model_cache()
+    (expected,) = lambda_handler.answer(SEED_EXAMPLE, None)
+    assert built.verified.score == pytest.approx(expected["score"], abs=1e-6)
