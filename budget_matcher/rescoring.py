@@ -124,7 +124,9 @@ def competitor_features(
     pairs: CandidatePairs, scores: np.ndarray, first_threshold: float
 ) -> np.ndarray:
     """One row of `COMPETITOR_FEATURES` per pair (same order as `scores`)."""
-    score = np.nan_to_num(np.asarray(scores, dtype=np.float64), nan=0.0)
+    score = _zero_nan(np.asarray(scores, dtype=np.float64))
+    if score.shape[0] == 0:
+        return np.zeros((0, len(COMPETITOR_FEATURES)))
     item, budget = pairs.item_index, pairs.budget_index
     n_budgets = len(pairs.budgets)
     by_score = np.argsort(-score)  # descending; equal scores in any order, being equal
@@ -134,10 +136,10 @@ def competitor_features(
     above = score >= first_threshold
     load = np.bincount(budget[above], minlength=n_budgets)[budget]
     # whole cents: integer sums are exact, so they do not depend on the order of the pairs
-    cents = np.round(np.nan_to_num(pairs.items.number(c.ITEM_AMOUNT)) * 100.0)[item]
+    cents = np.round(_zero_nan(pairs.items.number(c.ITEM_AMOUNT)) * 100.0)[item]
     held = np.bincount(budget[above], weights=cents[above], minlength=n_budgets)[budget] / 100.0
     actual = pairs.budgets.number(c.BUDGET_ACTUAL_COST)
-    cost = np.nan_to_num(np.where(np.isnan(actual), pairs.budgets.number(c.BUDGET_PRICE), actual))
+    cost = _zero_nan(np.where(np.isnan(actual), pairs.budgets.number(c.BUDGET_PRICE), actual))
     amount_share = np.log1p(np.abs(held)) - np.log1p(np.abs(cost[budget]))
     clipped = np.clip(score, _LOGIT_CLIP, 1.0 - _LOGIT_CLIP)
     return np.column_stack(
@@ -158,6 +160,11 @@ def competitor_features(
     )
 
 
+def _zero_nan(values: np.ndarray) -> np.ndarray:
+    """`values` with NaN as 0 (np.nan_to_num costs more on the one-pair request)."""
+    return np.where(np.isnan(values), 0.0, values)
+
+
 class _Competitors:
     """Per pair, among the pairs of its group (its item, or its budget): the group's best
     score, the best score of the group's other pairs (0 when it has none; tied tops see each
@@ -168,20 +175,20 @@ class _Competitors:
     def __init__(self, group: np.ndarray, score: np.ndarray, by_score: np.ndarray) -> None:
         n = score.shape[0]
         keys = group[by_score]
-        if n and int(group.max()) <= np.iinfo(np.uint16).max:
+        if int(group.max()) <= np.iinfo(np.uint16).max:
             keys = keys.astype(np.uint16)
         order = by_score[np.argsort(keys, kind="stable")]
         g, s = group[order], score[order]
+        new_group = np.ones(n, dtype=bool)
+        np.not_equal(g[1:], g[:-1], out=new_group[1:])
+        new_value = new_group.copy()
+        new_value[1:] |= s[1:] != s[:-1]
         index = np.arange(n)
-        new_group = np.r_[True, g[1:] != g[:-1]]
-        new_value = new_group | np.r_[True, s[1:] != s[:-1]]
         start = np.maximum.accumulate(np.where(new_group, index, 0))
         best = s[start]
-        following = np.r_[s[1:], 0.0]
-        has_next = np.r_[~new_group[1:], False]
-        top_other = np.where(has_next, following, 0.0)  # the runner-up, or a tied top
-        starts = np.flatnonzero(new_group)
-        totals = np.add.reduceat(s, starts) if n else np.zeros(0)
+        top_other = np.zeros(n)  # the runner-up, or a tied top, at the group's first place
+        top_other[:-1] = np.where(new_group[1:], 0.0, s[1:])
+        totals = np.add.reduceat(s, np.flatnonzero(new_group))
         self.best = np.empty(n)
         self.best_other = np.empty(n)
         self.rank = np.empty(n)

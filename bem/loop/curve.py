@@ -20,6 +20,7 @@ import numpy as np
 from bem.loop.compare import paired_bootstrap
 from bem.loop.prior import warm_start, with_prior
 from bem.model.dataset import Dataset
+from bem.model.evaluate import served_scores
 from bem.model.metrics import pr_auc
 from bem.model.train import booster
 
@@ -58,7 +59,7 @@ def learning_curve(
     """One row per (size, recipe): users, pairs, PR-AUC on `test` and its interval. `record` is
     the model of record (a LoadedModel), `pipeline` its fitted pipeline (bem.loop.prior)."""
     params = settings.params or record_params(record)
-    record_scores = record.score(test.features)
+    record_scores = served_scores(record, test.pairs, test.features)
     rows = []
     for size in settings.sizes:
         if size > own.n_users:
