@@ -179,8 +179,9 @@ def report(rounds: dict[str, list[dict[str, float]]], against: str) -> None:
         if stage == "pairs":
             continue
         mine = min(r[stage] for r in this)
-        theirs = min(r[stage] for r in other if stage in r)
-        print(f"{stage:26s} {mine:9.3f} {theirs:12.3f} {mine / theirs:7.2f}")
+        theirs = min((r[stage] for r in other if stage in r), default=0.0)
+        ratio = f"{mine / theirs:7.2f}" if theirs > 0 else f"{'–':>7s}"  # a stage REV lacks
+        print(f"{stage:26s} {mine:9.3f} {theirs:12.3f} {ratio}")
 
 
 if __name__ == "__main__":

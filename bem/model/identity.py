@@ -85,16 +85,20 @@ def identity(model_dir: Path) -> dict[str, Any]:
         "card_sha256": card_sha256(model_dir),
         "training_data_digest": (card.get("training_data") or {}).get("digest"),
         "reading": card.get("reading") or {},
+        # scoring's second stage: the same trees with another rescorer are another model
+        "rescorer_sha256": ((card.get("artifacts") or {}).get(RESCORER_FILE) or {}).get("sha256"),
     }
 
 
 def describe(ident: dict[str, Any]) -> str:
     """One line naming a model."""
     digest = ident.get("training_data_digest") or "?"
+    rescorer = ident.get("rescorer_sha256")
+    second = f", rescorer sha256 {rescorer[:12]}" if rescorer else ""
     return (
         f"model {ident['version']} (threshold {ident['threshold']}, sha256 "
-        f"{ident['model_sha256'][:12]}, card sha256 {ident['card_sha256'][:12]}, training data "
-        f"{digest[:12]})"
+        f"{ident['model_sha256'][:12]}{second}, card sha256 {ident['card_sha256'][:12]}, "
+        f"training data {digest[:12]})"
     )
 
 
