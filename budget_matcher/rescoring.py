@@ -43,6 +43,7 @@ COMPETITOR_FEATURES = (
 )
 CANDIDATE_SCORE = 0.05
 _LOGIT_CLIP = 1e-6
+_UINT16_MAX = 65535  # groups that fit are sorted by numpy's radix sort
 
 
 class RescorerError(ValueError):
@@ -111,22 +112,30 @@ class Rescorer:
         if scores.shape[0] == 0:
             return np.zeros(0)
         weights, bias = self._folded
-        rows = competitor_features(pairs, scores, self.first_threshold)
         # Column by column, not a matrix product: BLAS may add a row's terms in an order that
         # depends on the row's position, and the score must not depend on the request's order.
-        logit = np.full(rows.shape[0], bias)
-        for column, weight in enumerate(weights):
-            logit += rows[:, column] * weight
-        return np.asarray(1.0 / (1.0 + np.exp(-np.clip(logit, -40.0, 40.0))), dtype=np.float64)
+        logit = np.full(scores.shape[0], bias)
+        for column, weight in zip(
+            competitor_columns(pairs, scores, self.first_threshold), weights, strict=True
+        ):
+            logit += column * weight
+        return 1.0 / (1.0 + np.exp(np.minimum(-logit, 40.0)))
 
 
 def competitor_features(
     pairs: CandidatePairs, scores: np.ndarray, first_threshold: float
 ) -> np.ndarray:
     """One row of `COMPETITOR_FEATURES` per pair (same order as `scores`)."""
-    score = _zero_nan(np.asarray(scores, dtype=np.float64))
-    if score.shape[0] == 0:
+    if scores.shape[0] == 0:
         return np.zeros((0, len(COMPETITOR_FEATURES)))
+    return np.column_stack(competitor_columns(pairs, scores, first_threshold))
+
+
+def competitor_columns(
+    pairs: CandidatePairs, scores: np.ndarray, first_threshold: float
+) -> list[np.ndarray]:
+    """The columns of `competitor_features` (what the rescorer reads, one array each)."""
+    score = _zero_nan(np.asarray(scores, dtype=np.float64))
     item, budget = pairs.item_index, pairs.budget_index
     n_budgets = len(pairs.budgets)
     by_score = np.argsort(-score)  # descending; equal scores in any order, being equal
@@ -141,23 +150,21 @@ def competitor_features(
     actual = pairs.budgets.number(c.BUDGET_ACTUAL_COST)
     cost = _zero_nan(np.where(np.isnan(actual), pairs.budgets.number(c.BUDGET_PRICE), actual))
     amount_share = np.log1p(np.abs(held)) - np.log1p(np.abs(cost[budget]))
-    clipped = np.clip(score, _LOGIT_CLIP, 1.0 - _LOGIT_CLIP)
-    return np.column_stack(
-        [
-            score,
-            np.log(clipped / (1.0 - clipped)),
-            in_item.best_other,
-            score - in_item.best_other,
-            np.minimum(in_item.rank, RANK_CAP),
-            candidates,
-            score / np.maximum(in_item.total, 1e-9),
-            in_budget.best,
-            score - in_budget.best,
-            np.minimum(in_budget.rank, 2 * RANK_CAP),
-            load,
-            amount_share,
-        ]
-    )
+    clipped = np.minimum(np.maximum(score, _LOGIT_CLIP), 1.0 - _LOGIT_CLIP)
+    return [
+        score,
+        np.log(clipped / (1.0 - clipped)),
+        in_item.best_other,
+        score - in_item.best_other,
+        np.minimum(in_item.rank, RANK_CAP),
+        candidates,
+        score / np.maximum(in_item.total, 1e-9),
+        in_budget.best,
+        score - in_budget.best,
+        np.minimum(in_budget.rank, 2 * RANK_CAP),
+        load,
+        amount_share,
+    ]
 
 
 def _zero_nan(values: np.ndarray) -> np.ndarray:
@@ -175,7 +182,7 @@ class _Competitors:
     def __init__(self, group: np.ndarray, score: np.ndarray, by_score: np.ndarray) -> None:
         n = score.shape[0]
         keys = group[by_score]
-        if int(group.max()) <= np.iinfo(np.uint16).max:
+        if int(group.max()) <= _UINT16_MAX:
             keys = keys.astype(np.uint16)
         order = by_score[np.argsort(keys, kind="stable")]
         g, s = group[order], score[order]
