@@ -80,19 +80,22 @@ def stage_code(code: Path, task: Path) -> list[str]:
 
 
 def stage_model(model_dir: Path, task: Path, artifacts: Iterable[str]) -> None:
-    """Copy the variant's model artefacts (only those) into task/model/; the rescorer only
-    when the model has one (its card lists it)."""
+    """Copy the variant's model artefacts (only those) into task/model/."""
     destination = task / "model"
     destination.mkdir(parents=True, exist_ok=True)
-    card_path = model_dir / "model.json"
-    listed = json.loads(card_path.read_text()).get("artifacts") or {} if card_path.is_file() else {}
     for name in artifacts:
         source = model_dir / name
-        if name == RESCORER_FILE and name not in listed:
-            continue
         if not source.is_file():
             raise MissingCode(f"model artefact {source} is missing")
         shutil.copy2(source, destination / name)
+
+
+def stage_rescorer(model_dir: Path, task: Path) -> None:
+    """Copy the model's rescorer into task/model/ when its card lists one (either runtime)."""
+    card_path = model_dir / "model.json"
+    listed = json.loads(card_path.read_text()).get("artifacts") or {} if card_path.is_file() else {}
+    if RESCORER_FILE in listed:
+        stage_model(model_dir, task, (RESCORER_FILE,))
 
 
 def record_lib_files(task: Path) -> dict[str, dict[str, object]]:

@@ -135,6 +135,7 @@ def _stage_model(
 ) -> tuple[int | None, float | None, list[str]]:
     """Copy the variant's model; for lean, export and prove it and compile its trees
     (returns rows, max diff, warnings)."""
+    assemble.stage_rescorer(model_dir, task)
     if opts.target.runtime == "sklearn":
         assemble.stage_model(model_dir, task, opts.target.model_artifacts)
         return None, None, []
@@ -142,7 +143,6 @@ def _stage_model(
 
     import predict
     from bem.model.lean_export import LeanMismatch, UnsupportedModel, export_model_dir
-    from budget_matcher.rescoring import RESCORER_FILE
 
     out_dir = task / "model"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -170,7 +170,6 @@ def _stage_model(
                 f"{opts.revision} && DIR/build)"
             )
         raise BuildFailed(f"lean model: {exc.code}: {exc.message}{advice}") from exc
-    assemble.stage_model(model_dir, task, (RESCORER_FILE,))  # when the card lists one
     opts.log(
         f"lean model: max |lean - predict_proba| = {proof.max_abs_diff:.3g} on {proof.rows} "
         f"rows ({held} held-out pairs from {source if held else 'nowhere'}, "

@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from budget_matcher.rescoring import RESCORER_FILE
-
 PYTHONS = ("3.11", "3.12", "3.13")
 ARCHES = ("x86_64", "arm64")
 RUNTIMES = ("lean", "sklearn")
@@ -110,10 +108,10 @@ class BuildTarget:
 
     @property
     def model_artifacts(self) -> tuple[str, ...]:
-        """Files of model/ the variant ships."""
+        """Files of model/ the variant ships (the rescorer besides: assemble.stage_rescorer)."""
         if self.runtime == "sklearn":
-            return ("model.joblib", "model.json", RESCORER_FILE)
-        return ("model_lean.npz", "model.json", RESCORER_FILE)
+            return ("model.joblib", "model.json")
+        return ("model_lean.npz", "model.json")
 
     def key(self) -> str:
         """Short name used for cache and staging directories."""
