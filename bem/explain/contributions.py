@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from bem.model.identity import write_card
 from budget_matcher.features import FEATURE_NAMES
 from budget_matcher.lean_model import LeanModel
 
@@ -211,5 +212,5 @@ def add_importance(model_dir: Path, features: np.ndarray, seed: int = 0) -> dict
         "pairs": int(rows.shape[0]),
         "values": ranking,
     }
-    card_path.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
+    write_card(model_dir, card)
     return ranking

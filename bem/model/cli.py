@@ -29,7 +29,7 @@ from bem.model.train import (
     DEFAULT_MIN_RECALL,
     DEFAULT_TARGET_PRECISION,
     TrainSettings,
-    split_users,
+    held_out_mask,
     train,
     write_model,
 )
@@ -246,9 +246,7 @@ def train_command(
     scorer = _FittedScorer(result.pipeline, result.threshold)
     baseline = RuleBaseline(**result.baseline)
     reports = []
-    holdout_mask = split_users(dataset.users, holdout, seed)[1]
-    if dataset.prior is not None:  # a prior's users are never held out (as in training)
-        holdout_mask &= ~dataset.prior
+    holdout_mask = held_out_mask(dataset, holdout, seed)  # as in training
     if holdout_mask.any():
         held = dataset.subset(holdout_mask)
         report, curves = evaluate_model(
@@ -463,12 +461,9 @@ def rescorer_command(
     from bem.model.evaluate import write_report
     from bem.model.rescorer import RescorerSettings, fit_model_dir, served_reports
 
-    if version:
-        card_path = model_dir / "model.json"
-        card = json.loads(card_path.read_text())
-        card["version"] = version
-        card_path.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
-    settings = RescorerSettings(users, harsh_users, harsh_noise, threshold_users, seed, knobs)
+    settings = RescorerSettings(
+        users, harsh_users, harsh_noise, threshold_users, seed, knobs, version
+    )
     fit_model_dir(model_dir, settings, lambda line: click.echo(line, err=True))
     try:
         reports = served_reports(model_dir, lambda line: click.echo(line, err=True))

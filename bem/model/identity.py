@@ -48,6 +48,11 @@ def read_card(model_dir: Path) -> dict[str, Any]:
     return card
 
 
+def write_card(model_dir: Path, card: dict[str, Any]) -> None:
+    """Write `card` as `model_dir`'s model.json (what `bem train` writes: indented, UTF-8)."""
+    (model_dir / CARD).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
+
+
 def next_version(directories: Iterable[Path]) -> str:
     """The next minor version after the highest card among `directories` and their children."""
     best: tuple[int, int, int] | None = None

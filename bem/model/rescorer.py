@@ -19,11 +19,10 @@ import numpy as np
 
 from bem.model.dataset import Dataset
 from bem.model.evaluate import synthetic_dataset
+from bem.model.identity import write_card
 from bem.model.metrics import choose_threshold, pr_auc, precision_at_recall
 from budget_matcher.rescoring import COMPETITOR_FEATURES, RESCORER_FILE, Rescorer
 from budget_matcher.rescoring import competitor_features as competitors
-
-CARD_FILE = "model.json"
 
 
 @dataclass(frozen=True)
@@ -36,6 +35,7 @@ class RescorerSettings:
     threshold_users: int = 1200
     seed: int = 7000
     knobs: tuple[str, ...] = ()  # `--knob` overrides of the fit and threshold users' mix
+    version: str | None = None  # the card's new version (the served answer changes)
 
 
 def fit(scored: list[tuple[Dataset, np.ndarray]], first_threshold: float) -> Rescorer:
@@ -113,7 +113,7 @@ def fit_model_dir(
         },
         "figures": figures,
     }
-    _write(model_dir, card, rescorer, entry, choice)
+    _write(model_dir, card, rescorer, entry, choice, settings)
     progress(f"threshold {choice.threshold:.6f} ({choice.reason}); figures {figures}")
     return entry
 
@@ -127,7 +127,7 @@ def served_reports(model_dir: Path, progress: Any = print) -> list[tuple[str, An
     import predict
     from bem.model.baseline import RuleBaseline
     from bem.model.evaluate import evaluate_model
-    from bem.model.train import split_users
+    from bem.model.train import held_out_mask
 
     model = predict.load_model(model_dir)
     card = model.card
@@ -140,9 +140,7 @@ def served_reports(model_dir: Path, progress: Any = print) -> list[tuple[str, An
     dataset, _ = synthetic_dataset(int(generator["users"]), int(generator["seed"]), 1.0, knobs)
     if dataset.digest != data.get("digest"):
         raise ValueError("the training users generated again differ from the card's digest")
-    held_mask = split_users(dataset.users, float(data["holdout_share"]), int(data["split_seed"]))[1]
-    if dataset.prior is not None:
-        held_mask &= ~dataset.prior
+    held_mask = held_out_mask(dataset, float(data["holdout_share"]), int(data["split_seed"]))
     baseline = RuleBaseline(**card["baseline"])
     metrics = card["metrics"]
     held = dataset.subset(held_mask)
@@ -162,7 +160,7 @@ def served_reports(model_dir: Path, progress: Any = print) -> list[tuple[str, An
         harsh_card.setdefault("trees", harsh_card["model"])
         harsh_card["model"] = harsh_report["model"]
         reports.append(("harsher_noise", harsh_report, harsh_curves, harsh))
-    (model_dir / CARD_FILE).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
+    write_card(model_dir, card)
     progress(f"held out, served: {metrics['held_out']}")
     return reports
 
@@ -175,7 +173,12 @@ def _card_knobs(card: dict[str, Any]) -> tuple[str, ...]:
 
 
 def _write(
-    model_dir: Path, card: dict[str, Any], rescorer: Rescorer, entry: dict[str, Any], choice: Any
+    model_dir: Path,
+    card: dict[str, Any],
+    rescorer: Rescorer,
+    entry: dict[str, Any],
+    choice: Any,
+    settings: RescorerSettings,
 ) -> None:
     from predict import sha256_of
 
@@ -189,4 +192,6 @@ def _write(
         f"rescorer.first_threshold {entry['first_threshold']}",
     }
     card["rescorer"] = entry
-    (model_dir / CARD_FILE).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
+    if settings.version:
+        card["version"] = settings.version
+    write_card(model_dir, card)

@@ -35,6 +35,7 @@ from tqdm import tqdm
 
 from bem.model.baseline import fit_baseline
 from bem.model.dataset import Dataset
+from bem.model.identity import write_card
 from bem.model.metrics import choose_threshold, pr_auc, summary
 from bem.synth.policy import LABELLING_POLICY
 from budget_matcher.features import FEATURE_NAMES
@@ -171,6 +172,15 @@ def split_users(users: np.ndarray, holdout: float, seed: int) -> tuple[np.ndarra
     return ~held_mask, held_mask
 
 
+def held_out_mask(dataset: Dataset, holdout: float, seed: int) -> np.ndarray:
+    """The held-out pairs of `bem train`: a share of the users, never a prior's (or a training
+    mix's clean-feed users, `Dataset.prior`), which only train."""
+    mask = split_users(dataset.users, holdout, seed)[1]
+    if dataset.prior is not None:
+        mask &= ~dataset.prior
+    return mask
+
+
 def grouped_splits(users: np.ndarray, folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """Cross-validation folds grouped by user."""
     n_groups = len(set(users.tolist()))
@@ -251,8 +261,7 @@ def _train(dataset: Dataset, settings: TrainSettings) -> TrainResult:
     # A prior's pairs (bem.loop.prior) train, weighted; own pairs alone are held out and set
     # the cross-validated figures and the threshold.
     prior = np.zeros(len(dataset), bool) if dataset.prior is None else dataset.prior
-    train_mask, holdout_mask = split_users(dataset.users, settings.holdout, settings.seed)
-    holdout_mask &= ~prior
+    holdout_mask = held_out_mask(dataset, settings.holdout, settings.seed)
     train_mask = ~holdout_mask
     X, y = dataset.features[train_mask], dataset.labels[train_mask]
     own = ~prior[train_mask]
@@ -400,6 +409,5 @@ def write_model(
         "baseline": result.baseline,
         "metrics": result.metrics,
     }
-    card_path = model_dir / "model.json"
-    card_path.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
+    write_card(model_dir, card)
     return card
