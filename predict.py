@@ -260,7 +260,7 @@ def load_model(
             predict_positive = _load_pickle(verify_artifact(directory, card, PICKLE_FILE), card)
         else:
             predict_positive, evaluator, note = _load_lean(directory, card)
-        rescorer = _load_rescorer(directory, card) if rescored else None
+        rescorer = load_rescorer(directory, card) if rescored else None
     except ModelUnavailable as error:
         error.version = version
         raise
@@ -280,8 +280,9 @@ def rescorer_card(card: dict[str, Any]) -> dict[str, Any]:
     return entry if isinstance(entry, dict) else {}
 
 
-def _load_rescorer(model_dir: Path, card: dict[str, Any]) -> Rescorer | None:
-    """The card's rescorer, verified by its sha256 (None when the card lists none)."""
+def load_rescorer(model_dir: Path, card: dict[str, Any]) -> Rescorer | None:
+    """The card's rescorer, verified by its sha256 (None when the card lists none): the one
+    loader of the Lambda and `bem explain`."""
     if RESCORER_FILE not in (card.get("artifacts") or {}):
         return None
     return Rescorer.from_bytes(verify_artifact(model_dir, card, RESCORER_FILE))

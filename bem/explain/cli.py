@@ -17,6 +17,8 @@ from bem.data.options import HistoryArgs
 from bem.explain.contributions import Explanation, explain, load_arrays
 from budget_matcher import contract
 from budget_matcher.features import compute_features
+from budget_matcher.lean_model import LeanModel
+from budget_matcher.rescoring import RescorerError
 from flattened_data_points import FlattenedDataPoints
 
 
@@ -127,7 +129,11 @@ def explain_command(
         raise click.ClickException(f"{directory}: {error.code}: {error.message}{advice}") from error
     features = compute_features(pairs)
     explanation = explain(meta, arrays, features[chosen])
-    second = _second_stage(directory, pairs, features, chosen)
+    try:
+        second = _second_stage(directory, LeanModel(meta, arrays), pairs, features, chosen)
+    except (predict.ModelUnavailable, RescorerError) as error:  # as the Lambda would refuse it
+        code = getattr(error, "code", "model_invalid")
+        raise click.ClickException(f"{directory}: {code}: {error}") from error
     labels = [f"budget {pairs.budget_ids[i]} × item {pairs.itemization_ids[i]}" for i in chosen]
     if as_json:
         out = [
@@ -148,21 +154,22 @@ def explain_command(
 
 
 def _second_stage(
-    directory: Path, pairs: Any, features: np.ndarray, chosen: list[int]
+    directory: Path, trees_model: LeanModel, pairs: Any, features: np.ndarray, chosen: list[int]
 ) -> list[dict[str, Any]] | None:
     """Per chosen pair, the served score and the rescorer's terms (None without a rescorer):
-    the second stage reads the trees' scores of all the request's pairs."""
-    model = predict.load_model(directory)
-    if model.rescorer is None:
+    the second stage reads the trees' scores of all the request's pairs (the lean arrays
+    already loaded: proven equal to the pickle)."""
+    rescorer = predict.load_rescorer(directory, predict.read_card(directory))
+    if rescorer is None:
         return None
-    trees = model.score(features)
-    rows, terms = model.rescorer.terms(pairs, trees)
-    served = model.rescorer.rescore(pairs, trees)
-    names = model.rescorer.features
+    trees = trees_model.predict_proba_positive(features)
+    rows, terms = rescorer.terms(pairs, trees)
+    served = rescorer.rescore(pairs, trees)
+    names = rescorer.features
     return [
         {
             "served_score": float(served[i]),
-            "rescorer_intercept": model.rescorer.intercept,
+            "rescorer_intercept": rescorer.intercept,
             "rescorer_terms": [
                 {
                     "feature": names[j],

@@ -93,6 +93,8 @@ def test_a_rescorer_that_is_not_the_cards_is_refused(rescored_dir: Path, tmp_pat
     with pytest.raises(predict.ModelUnavailable) as refused:
         predict.load_model(tampered)
     assert refused.value.code == "model_hash_mismatch"
+    explained = CliRunner().invoke(main, ["explain", "--json", "--model-dir", str(tampered)])
+    assert explained.exit_code == 1 and "model_hash_mismatch" in explained.stderr
 
 
 def _card_of_generated_users(directory: Path, digest: str) -> None:
