@@ -45,9 +45,10 @@ def seed_example_pairs() -> CandidatePairs:
 
 
 def served_scores(model: Any, pairs: CandidatePairs | None, features: np.ndarray) -> np.ndarray:
-    """What the Lambda answers for these pairs: the trees' scores, rescored over competitors
-    when `model` has a rescorer (a LoadedModel); the trees alone without the pairs."""
-    if pairs is None or getattr(model, "rescorer", None) is None:
+    """What the Lambda answers for these pairs: a LoadedModel's `score_pairs` (the trees,
+    rescored when the card lists a rescorer); `score` for a fitted pipeline seen as a model
+    (`bem train`'s) or without the pairs."""
+    if pairs is None or not hasattr(model, "score_pairs"):
         return np.asarray(model.score(features))
     return np.asarray(model.score_pairs(pairs, features))
 
@@ -210,14 +211,13 @@ def evaluate_model(
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Score `dataset` with a LoadedModel (or anything with .score and .threshold)."""
     scores = served_scores(model, dataset.pairs, dataset.features)
+    seed = seed_example_pairs()
     report = {
         "title": title,
         "data": data,
         "users": dataset.n_users,
         **compare(dataset.labels, scores, model.threshold, dataset.features, baseline),
-        "seed_example_score": float(
-            served_scores(model, seed_example_pairs(), seed_example_features())[0]
-        ),
+        "seed_example_score": float(served_scores(model, seed, compute_features(seed))[0]),
         "reliability": breakdown.reliability(dataset.labels, scores),
     }
     pairs, labels = dataset.pairs, dataset.labels
